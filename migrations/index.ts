@@ -1,0 +1,4 @@
+import { InitialSchema1763700000000 } from './1763700000000-initial-schema.js';
+
+/** Every migration, in order. Listed explicitly so the same list serves tsc output, vitest and the CLI. */
+export const MIGRATIONS = [InitialSchema1763700000000];

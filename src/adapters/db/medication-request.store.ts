@@ -1,0 +1,113 @@
+import type { EntityManager } from 'typeorm';
+import type { MedicationRequestRecord } from '../../domain/index.js';
+import type { DateBound, MedicationRequestQuery, MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
+import { MEDICATION_REQUEST_COLUMNS, recordToParams, rowToRecord, type MedicationRequestRow } from './medication-request.mapper.js';
+
+const SELECT = 'SELECT id, tenant_id, version, workflow_status, last_updated, resource';
+
+const SORT_EXPRESSION: Record<SortKey, string> = {
+  seq: 'seq',
+  // Prescriptions without authoredOn sort first ascending, last descending.
+  authoredOn: "COALESCE(authored_on, '-infinity'::timestamptz)",
+  lastUpdated: 'last_updated',
+};
+
+/** Prescriptions of one tenant. `tenant_id = $1` is the first condition of every statement. */
+export function createMedicationRequestStore(manager: EntityManager, tenantId: string): MedicationRequestStore {
+  return {
+    async insert(record) {
+      await manager.query(
+        `INSERT INTO medication_requests (${MEDICATION_REQUEST_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+        recordToParams(record),
+      );
+    },
+
+    async findById(id) {
+      const rows: MedicationRequestRow[] = await manager.query(`${SELECT} FROM medication_requests WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      return rows[0] && rowToRecord(rows[0]);
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows: MedicationRequestRow[] = await manager.query(`${SELECT} FROM medication_requests WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
+      return rows.map(rowToRecord);
+    },
+
+    async updateIfVersion(record, expectedVersion) {
+      const params = recordToParams(record);
+      params.push(expectedVersion);
+      const result: [unknown[], number] = await manager.query(
+        `UPDATE medication_requests SET version = $3, workflow_status = $4, status = $5, patient_id = $6, pharmacy_id = $7,
+           requester = $8, authored_on = $9, identifiers = $10, codes = $11, last_updated = $12, resource = $13
+         WHERE tenant_id = $1 AND id = $2 AND version = $14`,
+        params,
+      );
+      return result[1] === 1;
+    },
+
+    async search(query) {
+      const where = ['tenant_id = $1'];
+      const params: unknown[] = [tenantId];
+      const bind = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (query.ids) where.push(`id = ANY(${bind(query.ids)}::uuid[])`);
+      if (query.patientId !== undefined) where.push(`patient_id = ${bind(query.patientId)}`);
+      if (query.pharmacyId !== undefined) where.push(`pharmacy_id = ${bind(query.pharmacyId)}`);
+      if (query.statuses) where.push(`status = ANY(${bind(query.statuses)}::text[])`);
+      if (query.workflowStatuses) where.push(`workflow_status = ANY(${bind(query.workflowStatuses)}::text[])`);
+      if (query.requester !== undefined) where.push(`requester = ${bind(query.requester)}`);
+      if (query.identifierTerm !== undefined) where.push(`identifiers @> ARRAY[${bind(query.identifierTerm)}::text]`);
+      if (query.codeTerm !== undefined) where.push(`codes @> ARRAY[${bind(query.codeTerm)}::text]`);
+      for (const bound of query.authoredOn ?? []) where.push(dateCondition('authored_on', bound, bind));
+      for (const bound of query.lastUpdated ?? []) where.push(dateCondition('last_updated', bound, bind));
+
+      const filter = where.join(' AND ');
+      const filterParams = [...params];
+      const sort = SORT_EXPRESSION[query.sort];
+      const direction = query.descending ? 'DESC' : 'ASC';
+      const pageWhere = [...where];
+      if (query.after) {
+        const cmp = query.descending ? '<' : '>';
+        pageWhere.push(
+          query.sort === 'seq'
+            ? `seq ${cmp} ${bind(query.after.seq)}::bigint`
+            : `(${sort}, seq) ${cmp} (${bind(query.after.value)}::timestamptz, ${bind(query.after.seq)}::bigint)`,
+        );
+      }
+      params.push(query.limit + 1);
+      const pageSql = `${SELECT}, seq::text AS seq, to_json(${sort})#>>'{}' AS sort_value FROM medication_requests
+        WHERE ${pageWhere.join(' AND ')} ORDER BY ${sort} ${direction}, seq ${direction} LIMIT $${params.length}`;
+
+      const [rows, count] = await Promise.all([
+        manager.query(pageSql, params) as Promise<Array<MedicationRequestRow & { seq: string; sort_value: string }>>,
+        query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_requests WHERE ${filter}`, filterParams) as Promise<Array<{ total: number }>>) : undefined,
+      ]);
+      const hasMore = rows.length > query.limit;
+      const items = rows.slice(0, query.limit).map((row) => ({
+        record: rowToRecord(row),
+        position: { sort: query.sort, descending: query.descending, value: query.sort === 'seq' ? null : row.sort_value, seq: row.seq } satisfies SearchPosition,
+      }));
+      const page: SearchPage<MedicationRequestRecord> = { items, hasMore };
+      if (count) page.total = count[0].total;
+      return page;
+    },
+  };
+}
+
+/** FHIR R4 search.html#prefix on a value with an implicit range [low, high). */
+function dateCondition(column: string, bound: DateBound, bind: (v: unknown) => string): string {
+  switch (bound.op) {
+    case 'eq':
+      return `(${column} >= ${bind(bound.low)} AND ${column} < ${bind(bound.high)})`;
+    case 'ge':
+      return `${column} >= ${bind(bound.low)}`;
+    case 'gt':
+      return `${column} >= ${bind(bound.high)}`;
+    case 'le':
+      return `${column} < ${bind(bound.high)}`;
+    case 'lt':
+      return `${column} < ${bind(bound.low)}`;
+  }
+}

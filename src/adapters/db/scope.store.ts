@@ -1,0 +1,87 @@
+import type { EntityManager } from 'typeorm';
+import { subjectOf, type TransitionRecord } from '../../domain/index.js';
+import type { IdempotencyStore, MedicationRequestHistory, OutboxWriter } from '../../ports/index.js';
+import { IdempotencyKeyEntity, OutboxEntity } from './entities/index.js';
+import { rowToRecord, transitionFromJson, transitionToJson, type MedicationRequestRow, type StoredTransition } from './medication-request.mapper.js';
+
+export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
+  return {
+    async append({ record, transition }) {
+      await manager.query(
+        `INSERT INTO medication_request_history (tenant_id, id, version, workflow_status, last_updated, resource, transition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [tenantId, record.id, record.versionId, record.workflowStatus, record.lastUpdated, record.resource, transition && transitionToJson(transition)],
+      );
+    },
+
+    async version(id, versionId) {
+      const rows: MedicationRequestRow[] = await manager.query(
+        `SELECT id, tenant_id, version, workflow_status, last_updated, resource FROM medication_request_history
+         WHERE tenant_id = $1 AND id = $2 AND version = $3`,
+        [tenantId, id, versionId],
+      );
+      return rows[0] && rowToRecord(rows[0]);
+    },
+
+    async transitionsOf(ids) {
+      const byId = new Map<string, TransitionRecord[]>(ids.map((id) => [id, []]));
+      if (ids.length === 0) return byId;
+      const rows: Array<{ id: string; transition: StoredTransition }> = await manager.query(
+        `SELECT id, transition FROM medication_request_history
+         WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND transition IS NOT NULL ORDER BY id, version`,
+        [tenantId, ids],
+      );
+      for (const row of rows) byId.get(row.id)?.push(transitionFromJson(row.transition));
+      return byId;
+    },
+  };
+}
+
+export function createIdempotencyStore(manager: EntityManager, tenantId: string): IdempotencyStore {
+  const repository = manager.getRepository(IdempotencyKeyEntity);
+  return {
+    async claim(key) {
+      // Transaction-scoped advisory lock: released at commit or rollback, never leaked.
+      const rows: Array<{ claimed: boolean }> = await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed', [`idem:${tenantId}:${key}`]);
+      return rows[0].claimed;
+    },
+
+    async find(key) {
+      const row = await repository
+        .createQueryBuilder('k')
+        .where('k.tenant_id = :tenantId AND k.key = :key AND k.expires_at > now()', { tenantId, key })
+        .getOne();
+      return row ? { key: row.key, operation: row.operation, requestHash: row.requestHash, resourceType: row.resourceType, resourceId: row.resourceId, versionId: row.version, statusCode: row.statusCode } : undefined;
+    },
+
+    async save(record, ttlSeconds) {
+      // An expired record with the same key is replaced: keys are kept for the TTL only.
+      await repository.upsert(
+        {
+          tenantId,
+          key: record.key,
+          operation: record.operation,
+          requestHash: record.requestHash,
+          resourceType: record.resourceType,
+          resourceId: record.resourceId,
+          version: record.versionId,
+          statusCode: record.statusCode,
+          expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+        },
+        { conflictPaths: ['tenantId', 'key'] },
+      );
+    },
+  };
+}
+
+export function createOutboxWriter(manager: EntityManager): OutboxWriter {
+  return {
+    async append(events) {
+      if (events.length === 0) return;
+      await manager.insert(
+        OutboxEntity,
+        events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never })),
+      );
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { TransactionScope, UnitOfWork } from '../../ports/index.js';
+import { createMedicationRequestStore } from './medication-request.store.js';
+import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
+
+function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
+  return {
+    medicationRequests: createMedicationRequestStore(manager, tenantId),
+    history: createHistoryStore(manager, tenantId),
+    idempotency: createIdempotencyStore(manager, tenantId),
+    outbox: createOutboxWriter(manager),
+  };
+}
+
+/** Transactions on TypeORM: inside one, only its EntityManager is used. */
+export function createUnitOfWork(dataSource: DataSource): UnitOfWork {
+  return {
+    transaction: (tenantId, work) => dataSource.transaction((manager) => work(scopeFor(manager, tenantId))),
+    read: (tenantId, work) => work(scopeFor(dataSource.manager, tenantId)),
+  };
+}

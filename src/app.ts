@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import 'reflect-metadata';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { createJwtVerifier } from './adapters/auth/jwt-verifier.js';
+import { createDataSource, runMigrations } from './adapters/db/data-source.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './adapters/db/embedded-postgres.js';
+import { seedDevelopmentData } from './adapters/db/seed.js';
+import { createUnitOfWork } from './adapters/db/unit-of-work.js';
+import { createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
+import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
+import { createInProcessBus } from './adapters/events/in-process-bus.js';
+import { createNatsBus } from './adapters/events/nats-bus.js';
+import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
+import { createUseCases, type UseCases } from './application/index.js';
+import { PROJECT_ROOT, type Config } from './config.js';
+import type { EventBus } from './ports/index.js';
+import { buildGraphqlSchema } from './transport/graphql/schema.js';
+import { attachGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
+import { createMetrics } from './transport/http/metrics.js';
+import { createHttpServer } from './transport/http/server.js';
+
+export interface App {
+  /** Base URL once listening, e.g. http://127.0.0.1:4000. */
+  url: string;
+  config: Config;
+  logger: Logger;
+  http: FastifyInstance;
+  dataSource: DataSource;
+  bus: EventBus;
+  relay: OutboxRelay;
+  useCases: UseCases;
+  /** Graceful stop: refuse new work, finish in-flight requests, flush the outbox, close everything. */
+  close(): Promise<void>;
+}
+
+const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Races a check against a timeout so a hung dependency reads as down, not as a hung probe. */
+const within = (ms: number, check: () => Promise<boolean>): Promise<boolean> =>
+  Promise.race([check().catch(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+
+/**
+ * The composition root: wires adapters to ports from one validated config and starts the
+ * gateway. Embedded PostgreSQL and the in-process bus are used when no URL is configured.
+ */
+export async function startApp(config: Config, logger: Logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.authorization', '*.token'] })): Promise<App> {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  try {
+    let embedded: EmbeddedPostgres | undefined;
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      cleanup.push(() => embedded!.stop());
+      databaseUrl = embedded.url;
+      logger.info({ dataDir: config.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
+    }
+
+    const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
+    await dataSource.initialize();
+    cleanup.unshift(() => dataSource.destroy());
+    if (config.runMigrations) {
+      const applied = await runMigrations(dataSource);
+      if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+    }
+    if (config.seed) logger.info(await seedDevelopmentData(dataSource, config.pharmaciesFile), 'development data seeded');
+
+    const bus: EventBus = config.natsUrl
+      ? await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, onStatus: (s) => logger.info({ status: s }, 'NATS connection') })
+      : createInProcessBus();
+    cleanup.unshift(() => bus.close());
+
+    const relay = createOutboxRelay({ dataSource, databaseUrl, bus, logger, pollIntervalMs: config.outboxPollMs });
+    await relay.start();
+    cleanup.unshift(() => relay.stop());
+
+    const newId = () => randomUUID();
+    const useCases = createUseCases({
+      uow: createUnitOfWork(dataSource),
+      tenants: createTenantDirectory(dataSource),
+      pharmacies: createPharmacyDirectory(dataSource),
+      tokens: createJwtVerifier(config.auth),
+      clock: { now: () => new Date() },
+      newId,
+      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    });
+
+    const schema = await buildGraphqlSchema();
+    const metrics = createMetrics();
+    const http = await createHttpServer({
+      config,
+      useCases,
+      schema,
+      logger,
+      metrics,
+      version: VERSION,
+      newId,
+      readiness: async () => ({
+        database: await within(2_000, async () => (await dataSource.query('SELECT 1')).length === 1),
+        bus: await within(2_000, () => bus.ping()),
+      }),
+    });
+    const websocket: GraphqlWebsocket = attachGraphqlWebsocket({ server: http.server, schema, useCases, newId });
+    await http.listen({ port: config.port, host: config.host });
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
+    logger.info({ url, database: embedded ? 'embedded' : 'postgres', bus: bus.kind }, 'rxgate listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      config,
+      logger,
+      http,
+      dataSource,
+      bus,
+      relay,
+      useCases,
+      close() {
+        closing ??= (async () => {
+          const timer = setTimeout(() => logger.warn('shutdown is taking longer than expected'), config.shutdownTimeoutMs).unref();
+          await http.close(); // stops accepting, waits for in-flight requests
+          await relay.flush(); // everything committed reaches the bus before subscribers go
+          await websocket.close();
+          for (const step of cleanup) await step().catch((error) => logger.warn({ err: error }, 'shutdown step failed'));
+          clearTimeout(timer);
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    for (const step of cleanup) await step().catch(() => undefined);
+    throw error;
+  }
+}

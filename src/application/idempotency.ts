@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import { DomainError } from '../domain/index.js';
+import type { IdempotencyRecord, TransactionScope } from '../ports/index.js';
+
+// The package is CommonJS (`module.exports = fn`); its typings describe an ES default export.
+const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
+
+/** SHA-256 of the canonical JSON (RFC 8785) of the operation and its payload (CONTRACT §4). */
+export function requestHash(operation: string, payload: unknown): string {
+  return createHash('sha256').update(canonicalize({ operation, payload }) ?? '').digest('hex');
+}
+
+/**
+ * Claims an Idempotency-Key inside the request's transaction and answers the earlier outcome, if
+ * any. Throws `IDEMPOTENCY_KEY_IN_FLIGHT` while another request holds the key and
+ * `IDEMPOTENCY_KEY_CONFLICT` when the key was used for a different payload.
+ */
+export async function priorOutcome(scope: TransactionScope, key: string, hash: string): Promise<IdempotencyRecord | undefined> {
+  if (!(await scope.idempotency.claim(key))) {
+    throw new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still running; retry once it has finished.');
+  }
+  const prior = await scope.idempotency.find(key);
+  if (prior && prior.requestHash !== hash) {
+    throw new DomainError('IDEMPOTENCY_KEY_CONFLICT', 'This Idempotency-Key was already used with a different payload; use a new key for a new request.');
+  }
+  return prior;
+}
+
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function assertIdempotencyKey(key: string): void {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new DomainError('BAD_REQUEST', 'Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 _ . : - (a UUID is recommended).');
+  }
+}

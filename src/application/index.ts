@@ -1,0 +1,40 @@
+import type { UseCaseDeps } from './deps.js';
+import { authenticate } from './use-cases/authenticate.use-case.js';
+import { createMedicationRequest } from './use-cases/create-medication-request.use-case.js';
+import { getPharmaciesByIds, searchPharmacies } from './use-cases/pharmacies.use-case.js';
+import {
+  getMedicationRequest,
+  getMedicationRequestsByIds,
+  getMedicationRequestVersion,
+  searchMedicationRequests,
+  transitionsOf,
+} from './use-cases/read-medication-requests.use-case.js';
+import { updateMedicationRequest } from './use-cases/update-medication-request.use-case.js';
+
+export type { UseCaseDeps } from './deps.js';
+export { etagOf } from './etag.js';
+export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
+
+type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+const USE_CASES = {
+  authenticate,
+  createMedicationRequest,
+  updateMedicationRequest,
+  getMedicationRequest,
+  getMedicationRequestsByIds,
+  getMedicationRequestVersion,
+  searchMedicationRequests,
+  transitionsOf,
+  getPharmaciesByIds,
+  searchPharmacies,
+};
+
+export type UseCases = { [K in keyof typeof USE_CASES]: BoundTo<(typeof USE_CASES)[K]> };
+
+/** The application's public surface: every use-case with its dependencies bound. */
+export function createUseCases(deps: UseCaseDeps): UseCases {
+  const bound = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(USE_CASES)) bound[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(deps, ...args);
+  return bound as UseCases;
+}

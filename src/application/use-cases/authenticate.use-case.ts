@@ -1,0 +1,33 @@
+import { DomainError, EPRESCRIBING_MODULE, type RequestContext } from '../../domain/index.js';
+import type { UseCaseDeps } from '../deps.js';
+
+export interface AuthenticateInput {
+  /** The `Authorization` header (or graphql-ws `connectionParams.authorization`). */
+  authorization: string | undefined;
+  /** `X-Tenant-Id`, when the caller names a tenant. */
+  tenantHeader?: string;
+  correlationId: string;
+}
+
+/**
+ * Turns a bearer token into the request context, in the order of CONTRACT §2: a bad token is
+ * 401; a tenant header naming another tenant, or a tenant without the module, is 403.
+ */
+export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput): Promise<RequestContext> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? '');
+  if (!match) throw new DomainError('UNAUTHENTICATED', 'Send a bearer token: Authorization: Bearer <JWT>.');
+  let claims;
+  try {
+    claims = await deps.tokens.verify(match[1]);
+  } catch {
+    throw new DomainError('UNAUTHENTICATED', 'The bearer token is not valid (signature, expiry or claims); obtain a new token.');
+  }
+  if (input.tenantHeader !== undefined && input.tenantHeader !== claims.tenant) {
+    throw new DomainError('TENANT_ISOLATION_VIOLATION', 'X-Tenant-Id names a tenant other than the token\'s; a token acts for its own tenant only.');
+  }
+  const tenant = await deps.tenants.find(claims.tenant);
+  if (!tenant?.modules.includes(EPRESCRIBING_MODULE)) {
+    throw new DomainError('MODULE_NOT_LICENSED', `Tenant '${claims.tenant}' does not license the '${EPRESCRIBING_MODULE}' module.`);
+  }
+  return { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona }, correlationId: input.correlationId };
+}

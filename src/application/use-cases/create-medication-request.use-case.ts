@@ -1,0 +1,78 @@
+import {
+  assertPersonaMay,
+  buildEvent,
+  EVENT_TYPES,
+  INITIAL_STATE,
+  materializeMedicationRequest,
+  type MedicationRequestRecord,
+  type MedicationRequestResource,
+  type RequestContext,
+} from '../../domain/index.js';
+import type { UseCaseDeps } from '../deps.js';
+import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { assertValidMedicationRequest } from './medication-request.rules.js';
+
+export interface CreateMedicationRequestInput {
+  resource: unknown;
+  idempotencyKey?: string;
+}
+
+export interface CreateResult<T> {
+  record: T;
+  /** True when an earlier request with the same Idempotency-Key already created it. */
+  replayed: boolean;
+}
+
+const OPERATION = 'MedicationRequest.create';
+
+/**
+ * Creates a prescription in state `requested`. The row, its first history version, the
+ * idempotency record and the `created` event commit in one transaction.
+ */
+export async function createMedicationRequest(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  input: CreateMedicationRequestInput,
+): Promise<CreateResult<MedicationRequestRecord>> {
+  assertPersonaMay(ctx, 'medication-request.create');
+  if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
+  const resource = await assertValidMedicationRequest(deps, input.resource);
+  const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, resource);
+
+  return deps.uow.transaction(ctx.tenantId, async (scope) => {
+    if (input.idempotencyKey !== undefined && hash !== undefined) {
+      const prior = await priorOutcome(scope, input.idempotencyKey, hash);
+      if (prior) {
+        const earlier = await scope.history.version(prior.resourceId, prior.versionId);
+        if (earlier) return { record: earlier, replayed: true };
+      }
+    }
+    const now = deps.clock.now();
+    const id = deps.newId();
+    const record: MedicationRequestRecord = {
+      id,
+      tenantId: ctx.tenantId,
+      versionId: 1,
+      lastUpdated: now,
+      workflowStatus: INITIAL_STATE,
+      resource: materializeMedicationRequest(resource, { id, versionId: 1, lastUpdated: now, workflowStatus: INITIAL_STATE }),
+    };
+    await scope.medicationRequests.insert(record);
+    await scope.history.append({
+      record,
+      transition: { event: 'request', from: null, to: INITIAL_STATE, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
+    });
+    await scope.outbox.append([
+      buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, { resource: record.resource as EventResource, event: 'request', from: null, to: INITIAL_STATE }, { eventId: deps.newId(), timestamp: now }),
+    ]);
+    if (input.idempotencyKey !== undefined && hash !== undefined) {
+      await scope.idempotency.save(
+        { key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'MedicationRequest', resourceId: id, versionId: 1, statusCode: 201 },
+        deps.idempotencyTtlSeconds,
+      );
+    }
+    return { record, replayed: false };
+  });
+}
+
+type EventResource = MedicationRequestResource & { [key: string]: unknown };

@@ -1,0 +1,75 @@
+import { DomainError, FHIR_ID, type MedicationRequestRecord, type RequestContext, type TransitionRecord } from '../../domain/index.js';
+import type { MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { UseCaseDeps } from '../deps.js';
+import { notFound } from './update-medication-request.use-case.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are uuids; anything else cannot exist, and must not reach the `uuid` column as a cast error. */
+export const isStoredId = (id: string): boolean => UUID.test(id);
+
+export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<MedicationRequestRecord> {
+  const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.medicationRequests.findById(id)) : undefined;
+  if (!record) throw notFound(id);
+  return record;
+}
+
+/** Batch load for DataLoaders: answers in the order of `ids`, `undefined` where not visible. */
+export async function getMedicationRequestsByIds(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<MedicationRequestRecord | undefined>> {
+  const valid = ids.filter(isStoredId);
+  const records = await deps.uow.read(ctx.tenantId, (scope) => scope.medicationRequests.findByIds(valid));
+  const byId = new Map(records.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id));
+}
+
+export async function getMedicationRequestVersion(deps: UseCaseDeps, ctx: RequestContext, id: string, versionId: number): Promise<MedicationRequestRecord> {
+  const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.history.version(id, versionId)) : undefined;
+  if (!record) throw new DomainError('NOT_FOUND', `MedicationRequest/${id} has no version ${versionId}.`);
+  return record;
+}
+
+export async function transitionsOf(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<TransitionRecord[][]> {
+  const byId = await deps.uow.read(ctx.tenantId, (scope) => scope.history.transitionsOf(ids.filter(isStoredId)));
+  return ids.map((id) => byId.get(id) ?? []);
+}
+
+/** Search criteria common to FHIR search parameters and the GraphQL filter. */
+export type MedicationRequestCriteria = Omit<MedicationRequestQuery, 'sort' | 'descending' | 'after' | 'limit' | 'withTotal'>;
+
+export interface PageRequest {
+  limit: number;
+  /** Opaque cursor from an earlier page's `next`. */
+  cursor?: string;
+  sort?: SortKey;
+  descending?: boolean;
+  withTotal: boolean;
+}
+
+export interface Page<T> {
+  items: Array<{ record: T; cursor: string }>;
+  nextCursor?: string;
+  total?: number;
+}
+
+/** Largest page either transport serves (FHIR caps `_count` here, CONTRACT §4). */
+export const MAX_PAGE_SIZE = 200;
+
+export async function searchMedicationRequests(deps: UseCaseDeps, ctx: RequestContext, criteria: MedicationRequestCriteria, page: PageRequest): Promise<Page<MedicationRequestRecord>> {
+  const sort = page.sort ?? 'seq';
+  const descending = page.descending ?? false;
+  const after: SearchPosition | undefined = page.cursor === undefined ? undefined : decodeCursor(page.cursor, { sort, descending });
+  const limit = Math.min(Math.max(page.limit, 0), MAX_PAGE_SIZE);
+  const ids = criteria.ids?.filter((id) => FHIR_ID.test(id) && isStoredId(id));
+  if (criteria.ids && ids!.length === 0) return { items: [], ...(page.withTotal ? { total: 0 } : {}) };
+
+  const result = await deps.uow.read(ctx.tenantId, (scope) =>
+    scope.medicationRequests.search({ ...criteria, ...(ids ? { ids } : {}), sort, descending, after, limit, withTotal: page.withTotal }),
+  );
+  const items = result.items.map(({ record, position }) => ({ record, cursor: encodeCursor(position) }));
+  return {
+    items,
+    ...(result.hasMore && items.length > 0 ? { nextCursor: items[items.length - 1].cursor } : {}),
+    ...(result.total !== undefined ? { total: result.total } : {}),
+  };
+}

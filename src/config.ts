@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The documented development secret (CONTRACT §1); refused in production. */
+export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me';
+
+/** Root of the project (where `data/` and `.data/` live), whether running from src or dist. */
+export const PROJECT_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+})();
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  port: number;
+  host: string;
+  /** PostgreSQL URL; absent → embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** NATS URL; absent → the in-process bus. */
+  natsUrl?: string;
+  natsStream: string;
+  natsSubjectPrefix: string;
+  dbPoolSize: number;
+  runMigrations: boolean;
+  seed: boolean;
+  pharmaciesFile: string;
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number };
+  publicBaseUrl?: string;
+  bodyLimitBytes: number;
+  idempotencyTtlSeconds: number;
+  logLevel: string;
+  /** Error messages and stacks of unexpected errors in responses: only with NODE_ENV=development set explicitly. */
+  exposeErrorDetails: boolean;
+  outboxPollMs: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and validates configuration once, failing fast with every problem named. Nothing else
+ * in rxgate reads `process.env`.
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got '${raw}')`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+    if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name} must be true or false (got '${raw}')`);
+    return fallback;
+  };
+  const text = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const envName: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const production = envName === 'production';
+
+  const secret = text('AUTH_JWT_SECRET') ?? (production ? undefined : DEVELOPMENT_JWT_SECRET);
+  const jwksUrl = text('AUTH_JWKS_URL');
+  if (production && !jwksUrl && !text('AUTH_JWT_SECRET')) problems.push('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWKS_URL; the development secret is refused');
+  if (production && secret === DEVELOPMENT_JWT_SECRET) problems.push('AUTH_JWT_SECRET must not be the development secret in production');
+  if (jwksUrl && !/^https?:\/\//.test(jwksUrl)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
+
+  const databaseUrl = text('DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
+  const natsUrl = text('NATS_URL');
+  const stream = text('NATS_STREAM') ?? 'EPRESCRIBING';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) problems.push('NATS_STREAM must be 1-64 of A-Z a-z 0-9 _ -');
+  const prefix = text('NATS_SUBJECT_PREFIX') ?? '';
+  if (prefix && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.$/.test(prefix)) problems.push("NATS_SUBJECT_PREFIX must be subject tokens ending in '.' (e.g. 'test1.')");
+  const publicBaseUrl = text('PUBLIC_BASE_URL')?.replace(/\/+$/, '');
+  if (publicBaseUrl && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
+
+  const config: Config = {
+    env: envName,
+    port: int('PORT', 4000, 0, 65535),
+    host: text('HOST') ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(text('DATA_DIR') ?? path.join(PROJECT_ROOT, '.data')),
+    natsUrl,
+    natsStream: stream,
+    natsSubjectPrefix: prefix,
+    dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
+    runMigrations: bool('MIGRATIONS_RUN', true),
+    seed: bool('SEED_DEV_DATA', !production),
+    pharmaciesFile: text('PHARMACIES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'pharmacies.json'),
+    auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600) },
+    publicBaseUrl,
+    bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    idempotencyTtlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
+    logLevel: text('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    exposeErrorDetails: env.NODE_ENV === 'development',
+    outboxPollMs: int('OUTBOX_POLL_MS', 2_000, 10),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
+    ...overrides,
+  };
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}

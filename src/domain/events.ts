@@ -1,0 +1,68 @@
+import type { RequestContext } from './identity.js';
+
+/** Event types of CONTRACT §6. The subject on the bus is `{eventType}.{tenantId}`. */
+export const EVENT_TYPES = {
+  medicationRequestCreated: 'eprescribing.medication_request.created.v1',
+  medicationRequestUpdated: 'eprescribing.medication_request.updated.v1',
+  medicationRequestStatusChanged: 'eprescribing.medication_request.status_changed.v1',
+  medicationRequestCancelled: 'eprescribing.medication_request.cancelled.v1',
+  medicationDispenseCreated: 'eprescribing.medication_dispense.created.v1',
+  medicationDispenseUpdated: 'eprescribing.medication_dispense.updated.v1',
+  taskStatusChanged: 'eprescribing.task.status_changed.v1',
+  subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
+} as const;
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+export interface EventMetadata {
+  eventId: string;
+  eventType: EventType;
+  eventSource: 'rxgate';
+  timestamp: string;
+  /** Assigned when the event is published, in outbox order; empty until then. */
+  sequence: string;
+  tenantId: string;
+  correlationId: string;
+  causationId: string | null;
+  actor: { sub: string; persona: string };
+  schemaVersion: 1;
+}
+
+export interface EventPayload {
+  resource: { resourceType: string; id?: string; [key: string]: unknown };
+  event?: string;
+  from?: string | null;
+  to?: string;
+  [key: string]: unknown;
+}
+
+export interface EventEnvelope {
+  metadata: EventMetadata;
+  payload: EventPayload;
+}
+
+export function buildEvent(
+  ctx: RequestContext,
+  eventType: EventType,
+  payload: EventPayload,
+  ids: { eventId: string; timestamp: Date; causationId?: string },
+): EventEnvelope {
+  return {
+    metadata: {
+      eventId: ids.eventId,
+      eventType,
+      eventSource: 'rxgate',
+      timestamp: ids.timestamp.toISOString(),
+      sequence: '',
+      tenantId: ctx.tenantId,
+      correlationId: ctx.correlationId,
+      causationId: ids.causationId ?? null,
+      actor: { sub: ctx.actor.sub, persona: ctx.actor.persona },
+      schemaVersion: 1,
+    },
+    payload,
+  };
+}
+
+/** The bus subject of an event (CONTRACT §6). */
+export const subjectOf = (metadata: Pick<EventMetadata, 'eventType' | 'tenantId'>): string =>
+  `${metadata.eventType}.${metadata.tenantId}`;

@@ -1,0 +1,27 @@
+/** Who is calling, as proven by the token (CONTRACT §1). */
+export const PERSONAS = ['ehr-backend', 'pharmacy-backend', 'platform-admin'] as const;
+export type Persona = (typeof PERSONAS)[number];
+
+export const isPersona = (value: unknown): value is Persona =>
+  typeof value === 'string' && (PERSONAS as readonly string[]).includes(value);
+
+/** Tenant ids are short opaque tokens; anything else in a token is rejected as unauthenticated. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The module a tenant must license to use the gateway's prescription API. */
+export const EPRESCRIBING_MODULE = 'eprescribing';
+
+export interface Actor {
+  sub: string;
+  persona: Persona;
+}
+
+/**
+ * The explicit context every use-case receives. Transports build it from the token and headers;
+ * use-cases never look at HTTP or GraphQL objects.
+ */
+export interface RequestContext {
+  tenantId: string;
+  actor: Actor;
+  correlationId: string;
+}

@@ -1,0 +1,40 @@
+import { DomainError } from './errors.js';
+import type { Persona, RequestContext } from './identity.js';
+
+/**
+ * Write permissions of CONTRACT §1 — the only place that says which persona may write what.
+ * Reads are open to every persona of a licensed tenant.
+ */
+export const WRITE_PERMISSIONS = {
+  'medication-request.create': ['ehr-backend'],
+  'medication-request.update': ['ehr-backend'],
+  'medication-dispense.write': ['pharmacy-backend'],
+  'subscription.register': ['ehr-backend', 'pharmacy-backend'],
+  'subscription.replay': ['platform-admin'],
+  'dead-letter.manage': ['platform-admin'],
+} as const satisfies Record<string, readonly Persona[]>;
+
+export type WriteAction = keyof typeof WRITE_PERMISSIONS;
+
+const ACTION_LABEL: Record<WriteAction, string> = {
+  'medication-request.create': 'create a MedicationRequest',
+  'medication-request.update': 'update a MedicationRequest',
+  'medication-dispense.write': 'write a MedicationDispense',
+  'subscription.register': 'register a Subscription',
+  'subscription.replay': 'replay a Subscription',
+  'dead-letter.manage': 'list or replay dead letters',
+};
+
+export function personaMay(persona: Persona, action: WriteAction): boolean {
+  return (WRITE_PERMISSIONS[action] as readonly Persona[]).includes(persona);
+}
+
+/** Throws `FORBIDDEN_WRITE_PERSONA` unless the caller's persona may perform `action`. */
+export function assertPersonaMay(ctx: Pick<RequestContext, 'actor'>, action: WriteAction): void {
+  if (personaMay(ctx.actor.persona, action)) return;
+  const allowed = (WRITE_PERMISSIONS[action] as readonly Persona[]).join(', ');
+  throw new DomainError(
+    'FORBIDDEN_WRITE_PERSONA',
+    `Persona '${ctx.actor.persona}' may not ${ACTION_LABEL[action]}; allowed: ${allowed}.`,
+  );
+}

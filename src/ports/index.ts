@@ -1,0 +1,195 @@
+/**
+ * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
+ * implement them; use-cases and transports import only from here and from `src/domain`.
+ */
+import type { EventEnvelope, MedicationRequestRecord, Persona, TransitionRecord, WorkflowState } from '../domain/index.js';
+
+// ── Identity ───────────────────────────────────────────────────────────────────────────────
+
+/** Claims of a verified token (CONTRACT §1). */
+export interface TokenClaims {
+  sub: string;
+  tenant: string;
+  persona: Persona;
+}
+
+/** Verifies a bearer token. Rejects (any error) when the token is not acceptable; never returns partial claims. */
+export interface TokenVerifier {
+  verify(token: string): Promise<TokenClaims>;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  modules: string[];
+}
+
+/** The tenants table. Answers `undefined` for a tenant that does not exist. */
+export interface TenantDirectory {
+  find(id: string): Promise<Tenant | undefined>;
+}
+
+// ── Pharmacy directory (shared by all tenants, read-only through the API) ─────────────────────
+
+export interface Pharmacy {
+  id: string;
+  name: string;
+  resource: fhir4.Organization;
+}
+
+export interface PharmacyDirectory {
+  /** Answers the pharmacies found, in no particular order; unknown ids are left out. */
+  findByIds(ids: readonly string[]): Promise<Pharmacy[]>;
+  /** Name contains `name` (case-insensitive), ordered by name then id. */
+  search(query: { name?: string; limit: number }): Promise<Pharmacy[]>;
+}
+
+// ── Storage ───────────────────────────────────────────────────────────────────────────────
+
+export type SortKey = 'seq' | 'authoredOn' | 'lastUpdated';
+
+/** Keyset position of a row in a sorted search: the sort value and the insertion sequence. */
+export interface SearchPosition {
+  sort: SortKey;
+  descending: boolean;
+  value: string | null;
+  seq: string;
+}
+
+export interface MedicationRequestQuery {
+  ids?: string[];
+  patientId?: string;
+  pharmacyId?: string;
+  statuses?: string[];
+  workflowStatuses?: WorkflowState[];
+  requester?: string;
+  identifierTerm?: string;
+  codeTerm?: string;
+  authoredOn?: DateBound[];
+  lastUpdated?: DateBound[];
+  sort: SortKey;
+  descending: boolean;
+  after?: SearchPosition;
+  limit: number;
+  withTotal: boolean;
+}
+
+export interface DateBound {
+  op: 'eq' | 'ge' | 'le' | 'gt' | 'lt';
+  /** Inclusive lower and exclusive upper bound of the value's precision. */
+  low: Date;
+  high: Date;
+}
+
+export interface SearchPage<T> {
+  items: Array<{ record: T; position: SearchPosition }>;
+  hasMore: boolean;
+  total?: number;
+}
+
+/** Prescriptions of one tenant: every method is scoped to the tenant the store was opened for. */
+export interface MedicationRequestStore {
+  insert(record: MedicationRequestRecord): Promise<void>;
+  findById(id: string): Promise<MedicationRequestRecord | undefined>;
+  findByIds(ids: readonly string[]): Promise<MedicationRequestRecord[]>;
+  /** Writes `record` only if the stored version is still `expectedVersion`; answers whether it did. */
+  updateIfVersion(record: MedicationRequestRecord, expectedVersion: number): Promise<boolean>;
+  search(query: MedicationRequestQuery): Promise<SearchPage<MedicationRequestRecord>>;
+}
+
+export interface HistoryEntry {
+  record: MedicationRequestRecord;
+  transition: TransitionRecord | null;
+}
+
+export interface MedicationRequestHistory {
+  append(entry: HistoryEntry): Promise<void>;
+  version(id: string, versionId: number): Promise<MedicationRequestRecord | undefined>;
+  transitionsOf(ids: readonly string[]): Promise<Map<string, TransitionRecord[]>>;
+}
+
+/** What an idempotent request left behind, enough to answer it again identically. */
+export interface IdempotencyRecord {
+  key: string;
+  operation: string;
+  requestHash: string;
+  resourceType: string;
+  resourceId: string;
+  versionId: number;
+  statusCode: number;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Claims the key for the rest of the transaction. Answers false when another transaction holds
+   * it (the first request is still running).
+   */
+  claim(key: string): Promise<boolean>;
+  /** The unexpired record of a finished request with this key. */
+  find(key: string): Promise<IdempotencyRecord | undefined>;
+  save(record: IdempotencyRecord, ttlSeconds: number): Promise<void>;
+}
+
+export interface OutboxWriter {
+  append(events: readonly EventEnvelope[]): Promise<void>;
+}
+
+/** The repositories of one tenant inside one database transaction. */
+export interface TransactionScope {
+  medicationRequests: MedicationRequestStore;
+  history: MedicationRequestHistory;
+  idempotency: IdempotencyStore;
+  outbox: OutboxWriter;
+}
+
+/**
+ * Runs work in one database transaction for one tenant: everything written commits together or
+ * not at all. `read` runs without an explicit transaction (one statement at a time).
+ */
+export interface UnitOfWork {
+  transaction<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
+  read<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
+}
+
+// ── Events ────────────────────────────────────────────────────────────────────────────────
+
+export interface BusMessage {
+  subject: string;
+  /** Deduplication id (`Nats-Msg-Id`): a second publish with the same id is dropped. */
+  msgId: string;
+  data: Uint8Array;
+}
+
+export interface PublishAck {
+  /** Position in the stream. */
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface DeliveredMessage {
+  subject: string;
+  seq: number;
+  data: Uint8Array;
+}
+
+export interface BusSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * The event stream (NATS JetStream, or the in-process bus in embedded mode). Ordered per stream,
+ * deduplicated by `msgId`, replayable from a stream position.
+ */
+export interface EventBus {
+  readonly kind: 'nats' | 'in-process';
+  publish(message: BusMessage): Promise<PublishAck>;
+  /** Delivers, in stream order, every message matching `subjectFilter` after `afterSeq` (default: only new ones). */
+  subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: { afterSeq?: number }): Promise<BusSubscription>;
+  /** True while the bus answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}

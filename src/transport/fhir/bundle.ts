@@ -1,0 +1,39 @@
+import type { Page } from '../../application/index.js';
+
+interface HasResource {
+  resource: fhir4.FhirResource;
+}
+
+/** A `searchset` Bundle (FHIR R4 bundle.html) with absolute links and an opaque `next` cursor. */
+export function searchsetBundle(options: {
+  base: string;
+  type: string;
+  page: Page<HasResource>;
+  selfUrl: string;
+  nextUrl?: string;
+}): fhir4.Bundle {
+  const bundle: fhir4.Bundle = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(options.page.total !== undefined ? { total: options.page.total } : {}),
+    link: [{ relation: 'self', url: options.selfUrl }, ...(options.nextUrl ? [{ relation: 'next', url: options.nextUrl }] : [])],
+    entry: options.page.items.map(({ record }) => ({
+      fullUrl: `${options.base}/${options.type}/${record.resource.id}`,
+      resource: record.resource,
+      search: { mode: 'match' },
+    })),
+  };
+  return bundle;
+}
+
+/** The request's own URL with `_cursor` replaced, for `self` and `next` links. */
+export function pageUrl(base: string, type: string, query: Record<string, unknown>, cursor: string | undefined): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (name === '_cursor') continue;
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) params.append(name, String(v));
+  }
+  if (cursor !== undefined) params.append('_cursor', cursor);
+  const qs = params.toString();
+  return `${base}/${type}${qs ? `?${qs}` : ''}`;
+}

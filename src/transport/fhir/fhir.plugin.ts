@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { UseCases } from '../../application/index.js';
+import { assertPersonaMay, DomainError } from '../../domain/index.js';
+import { toDomainError } from '../http/errors.js';
+import { authenticateRequest } from '../http/request-context.js';
+import { sendFhir } from './http.js';
+import { medicationRequestModule } from './medication-request.routes.js';
+import { toOperationOutcome } from './operation-outcome.js';
+import { organizationModule } from './organization.routes.js';
+import { capabilityStatement, type FhirResourceModule } from './registry.js';
+
+export interface FhirPluginOptions {
+  useCases: UseCases;
+  publicBaseUrl?: string;
+  version: string;
+  /** Receives every error mapped to a 5xx, for logging with the request. */
+  onServerError: (error: unknown, request: import('fastify').FastifyRequest) => void;
+}
+
+/** The FHIR R4 facade under `/fhir` (CONTRACT §4). */
+export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: FastifyInstance, options) => {
+  const modules: FhirResourceModule[] = [medicationRequestModule(options.useCases, options.publicBaseUrl), organizationModule(options.useCases, options.publicBaseUrl)];
+  const known = new Set(modules.map((m) => m.type));
+  const capability = capabilityStatement(modules, options.version);
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === '/fhir/metadata') return;
+    await authenticateRequest(options.useCases, request);
+  });
+  // Persona before request shape (CONTRACT §2 order): checked before the body is parsed.
+  app.addHook('preParsing', async (request) => {
+    const action = request.routeOptions.config.writeAction;
+    if (action && request.ctx) assertPersonaMay(request.ctx, action);
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const domainError = toDomainError(error);
+    if (domainError.httpStatus >= 500) options.onServerError(error, request);
+    reply.headers(domainError.headers);
+    return sendFhir(reply, domainError.httpStatus, toOperationOutcome(domainError));
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw new DomainError('NOT_FOUND', `No FHIR endpoint at ${request.method} ${request.url.split('?')[0]}.`);
+  });
+
+  app.get('/metadata', async (_request, reply) => sendFhir(reply, 200, capability));
+  for (const module of modules) module.register(app);
+
+  const unknownEndpoint = async (request: import('fastify').FastifyRequest<{ Params: { type: string } }>) => {
+    const { type } = request.params;
+    if (known.has(type)) throw new DomainError('METHOD_NOT_ALLOWED', `${request.method} is not offered here for ${type}; see /fhir/metadata.`);
+    throw new DomainError('NOT_FOUND', `Resource type '${type.slice(0, 64)}' is not served here; see /fhir/metadata.`);
+  };
+  app.all('/:type', unknownEndpoint);
+  app.all('/:type/*', unknownEndpoint);
+};

@@ -1,0 +1,38 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { DomainError, isDomainError } from '../../domain/index.js';
+
+/** Apollo's own codes for a document or variables the server cannot run: all `BAD_REQUEST` here. */
+const REQUEST_SHAPE_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST']);
+const PASS_THROUGH_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+
+/**
+ * The one mapping of errors to GraphQL (CONTRACT §2): `extensions.code` is the contract code;
+ * unknown errors are `INTERNAL` with a masked message. Details appear only when `exposeDetails`.
+ */
+export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean, onInternal: (error: unknown) => void): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  if (isDomainError(original)) {
+    return {
+      ...base,
+      message: original.message,
+      extensions: {
+        code: original.code,
+        ...(original.issues.length > 0 ? { issues: original.issues } : {}),
+        ...(original.current !== undefined ? { current: original.current } : {}),
+      },
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PASS_THROUGH_CODES.has(code)) return { ...base, extensions: { code } };
+  if (typeof code === 'string' && REQUEST_SHAPE_CODES.has(code)) return { ...base, extensions: { code: 'BAD_REQUEST' } };
+  // A GraphQLError raised by graphql-js while executing (e.g. a non-null field resolved to null) has no code.
+  onInternal(original);
+  const internal = new DomainError('INTERNAL', 'An unexpected error occurred; quote the correlation id when reporting it.');
+  return {
+    ...base,
+    message: exposeDetails && original instanceof Error ? original.message : internal.message,
+    extensions: { code: internal.code, ...(exposeDetails && original instanceof Error && !(original instanceof GraphQLError) ? { stacktrace: original.stack?.split('\n') } : {}) },
+  };
+}

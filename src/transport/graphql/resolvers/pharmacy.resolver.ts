@@ -1,0 +1,16 @@
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import type { GraphqlContext } from '../context.js';
+import { pharmacyToGraphql } from '../medication-request.mapper.js';
+import { PharmacyType } from '../types/pharmacy.type.js';
+
+@Resolver(() => PharmacyType)
+export class PharmacyResolver {
+  @Query(() => [PharmacyType], { description: 'Directory pharmacies whose name contains `name` (case-insensitive).' })
+  async pharmacies(
+    @Ctx() { useCases }: GraphqlContext,
+    @Arg('name', () => String, { nullable: true }) name?: string,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+  ): Promise<PharmacyType[]> {
+    return (await useCases.searchPharmacies({ name: name ?? undefined, limit: first })).map(pharmacyToGraphql);
+  }
+}

@@ -1,0 +1,44 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { parse, type GraphQLSchema } from 'graphql';
+import { buildSchema, createResolversMap } from 'type-graphql';
+import type { GraphqlContext } from './context.js';
+import { pharmacyToGraphql, recordToGraphql } from './medication-request.mapper.js';
+import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
+import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
+
+const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
+
+/** Reference resolvers of the entities this subgraph owns; they load through the per-request DataLoaders. */
+const referenceResolvers = {
+  MedicationRequest: {
+    async __resolveReference(ref: { id: string }, { loaders }: GraphqlContext) {
+      const record = await loaders.medicationRequest.load(ref.id);
+      return record ? recordToGraphql(record) : null;
+    },
+  },
+  Pharmacy: {
+    async __resolveReference(ref: { id: string }, { loaders }: GraphqlContext) {
+      const pharmacy = await loaders.pharmacy.load(ref.id);
+      return pharmacy ? pharmacyToGraphql(pharmacy) : null;
+    },
+  },
+};
+
+/**
+ * Code-first classes → a Federation 2 subgraph: print the type-graphql schema with its
+ * directives, add the federation `@link`, and rebuild it with `buildSubgraphSchema`.
+ */
+export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, PharmacyResolver], validate: false });
+  const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
+  const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  for (const [type, extra] of Object.entries(referenceResolvers)) resolvers[type] = { ...resolvers[type], ...extra };
+  return buildSubgraphSchema([{ typeDefs, resolvers: resolvers as never }]);
+}
+
+/** The subgraph SDL as the router sees it (`_service { sdl }`), for `schema/schema.graphql`. */
+export async function printSubgraphSdl(): Promise<string> {
+  const { printSubgraphSchema } = await import('@apollo/subgraph');
+  return `${printSubgraphSchema(await buildGraphqlSchema()).trim()}\n`;
+}

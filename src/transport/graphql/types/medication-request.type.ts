@@ -1,0 +1,118 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { WORKFLOW_STATES } from '../../../domain/index.js';
+import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
+
+export enum PrescriptionStatus {
+  REQUESTED = 'requested',
+  APPROVED = 'approved',
+  REJECTED = 'rejected',
+  PROCESSING = 'processing',
+  DISPENSED = 'dispensed',
+  COMPLETED = 'completed',
+  FAILED = 'failed',
+  CANCELLED = 'cancelled',
+}
+// Keep the GraphQL enum and the domain's states in lock-step.
+if (Object.values(PrescriptionStatus).join() !== WORKFLOW_STATES.join()) throw new Error('PrescriptionStatus is out of step with WORKFLOW_STATES');
+registerEnumType(PrescriptionStatus, { name: 'PrescriptionStatus', description: 'Business state of a prescription (the workflow of CONTRACT §3).' });
+
+@ObjectType({ description: 'One recorded move of a prescription through the workflow.' })
+export class PrescriptionTransition {
+  @Field(() => String, { description: "Lower-case event name, e.g. 'request', 'approve'." })
+  event!: string;
+
+  @Field(() => String, { nullable: true, description: "State before; null for 'request'." })
+  from!: string | null;
+
+  @Field(() => String, { description: 'State after.' })
+  to!: string;
+
+  @Field(() => String, { description: "The actor: the token's `sub`." })
+  actor!: string;
+
+  @Field(() => String, { nullable: true, description: 'Why, when the actor said.' })
+  reason!: string | null;
+
+  @Field(() => Date, { description: 'When it happened.' })
+  at!: Date;
+}
+
+@Directive('@key(fields: "id")')
+@ObjectType('MedicationRequest', { description: 'A prescription (FHIR MedicationRequest) and its workflow state.' })
+export class MedicationRequestType {
+  @Field(() => ID, { description: 'Server-assigned id (the FHIR id).' })
+  id!: string;
+
+  @Field(() => String, { description: 'Version of this content; 1 at create, one more at each change.' })
+  versionId!: string;
+
+  @Field(() => String, { description: 'W/"{versionId}": pass it as ifMatch to update.' })
+  etag!: string;
+
+  @Field(() => Date, { description: 'When this version was written.' })
+  lastUpdated!: Date;
+
+  @Field(() => String, { description: 'FHIR MedicationRequest.status, derived from the workflow state.' })
+  status!: string;
+
+  @Field(() => PrescriptionStatus, { description: 'Business state in the workflow.' })
+  workflowStatus!: PrescriptionStatus;
+
+  @Field(() => String, { description: "FHIR intent code; always 'order'." })
+  intent!: string;
+
+  @Field(() => CodeableConcept, { description: 'The medication, coded in RxNorm or ATC.' })
+  medication!: CodeableConcept;
+
+  @Field(() => Reference, { description: 'The patient (Patient/{id}).' })
+  subject!: Reference;
+
+  @Field(() => Reference, { nullable: true, description: 'Who wrote the prescription.' })
+  requester!: Reference | null;
+
+  @Field(() => String, { nullable: true, description: 'When it was written (FHIR dateTime).' })
+  authoredOn!: string | null;
+
+  @Field(() => [Dosage], { description: 'How the medication is to be taken.' })
+  dosageInstruction!: Dosage[];
+
+  @Field(() => DispenseRequest, { nullable: true, description: 'Dispensing authorisation and the intended pharmacy.' })
+  dispenseRequest!: DispenseRequest | null;
+
+  @Field(() => GraphQLJSON, { description: 'The FHIR resource as served by /fhir.' })
+  resource!: Record<string, unknown>;
+
+  /** Not exposed: lets field resolvers batch by pharmacy without re-parsing the resource. */
+  pharmacyId!: string | null;
+}
+
+@ObjectType({ description: 'One prescription in a page, with its cursor.' })
+export class MedicationRequestEdge {
+  @Field(() => String, { description: 'Opaque cursor of this item; pass it as `after` to continue.' })
+  cursor!: string;
+
+  @Field(() => MedicationRequestType, { description: 'The prescription.' })
+  node!: MedicationRequestType;
+}
+
+@ObjectType({ description: 'Relay page information.' })
+export class PageInfo {
+  @Field(() => Boolean, { description: 'Whether another page follows.' })
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the last item of this page.' })
+  endCursor!: string | null;
+}
+
+@ObjectType({ description: 'A page of prescriptions (Relay connection).' })
+export class MedicationRequestConnection {
+  @Field(() => [MedicationRequestEdge], { description: 'The prescriptions of this page.' })
+  edges!: MedicationRequestEdge[];
+
+  @Field(() => PageInfo, { description: 'Paging information.' })
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: 'Number of prescriptions matching the filter, over all pages.' })
+  totalCount!: number;
+}

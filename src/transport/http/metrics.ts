@@ -1,0 +1,39 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one gateway instance (its own registry, so test instances do not collide). */
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'route' | 'method' | 'status'>;
+  duration: Histogram<'route' | 'method' | 'status'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'rxgate_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'rxgate_http_requests_total',
+      help: 'HTTP requests by route (GraphQL: operation name), method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'rxgate_http_request_duration_seconds',
+      help: 'HTTP request latency by route (GraphQL: operation name), method and status.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+}
+
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** Route label: the route pattern, or `graphql:<operationName>` (bounded, so labels cannot explode). */
+export function routeLabel(routeUrl: string | undefined, body: unknown, query: unknown): string {
+  if (!routeUrl) return 'unmatched';
+  if (routeUrl !== '/graphql') return routeUrl;
+  const name = (body as { operationName?: unknown } | undefined)?.operationName ?? (query as { operationName?: unknown } | undefined)?.operationName;
+  return typeof name === 'string' && OPERATION_NAME.test(name) ? `graphql:${name}` : 'graphql:anonymous';
+}

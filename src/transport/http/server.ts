@@ -1,0 +1,91 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { UseCases } from '../../application/index.js';
+import type { Config } from '../../config.js';
+import { fhirPlugin } from '../fhir/fhir.plugin.js';
+import { createApollo, graphqlPlugin } from '../graphql/graphql.plugin.js';
+import type { GraphQLSchema } from 'graphql';
+import { toDomainError } from './errors.js';
+import { routeLabel, type Metrics } from './metrics.js';
+import { correlationIdOf } from './request-context.js';
+
+export interface HttpServerOptions {
+  config: Config;
+  useCases: UseCases;
+  schema: GraphQLSchema;
+  logger: Logger;
+  metrics: Metrics;
+  version: string;
+  newId: () => string;
+  /** Answers whether each dependency responds. */
+  readiness: () => Promise<Record<string, boolean>>;
+}
+
+/** One Fastify server: GraphQL, the FHIR facade, health, readiness and metrics on one port. */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  // pino's Logger is a FastifyBaseLogger; the cast only widens the instance type for callers.
+  const { config, metrics, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Requests are counted and timed by our own hooks; Fastify's per-request lines would double the log volume.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (request) => correlationIdOf(request.headers, options.newId),
+    // FHIR ids and search values are case-sensitive; keep URLs as sent.
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // One JSON parser for every JSON media type; `__proto__` and `constructor.prototype` keys are refused.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, jsonParser);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Correlation-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: routeLabel(request.routeOptions.url, request.body, request.query), method: request.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) request.log.error({ status: reply.statusCode, route: labels.route }, 'request failed');
+    else request.log.debug({ status: reply.statusCode, route: labels.route, ms: reply.elapsedTime }, 'request');
+  });
+
+  const logServerError = (error: unknown, request?: { log: { error: (details: object, message: string) => void } }) => (request?.log ?? logger).error({ err: error }, 'unexpected error');
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await options.readiness();
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.register(fhirPlugin, { prefix: '/fhir', useCases: options.useCases, publicBaseUrl: config.publicBaseUrl, version: options.version, onServerError: (e, r) => logServerError(e, r) });
+
+  const apollo = await createApollo({
+    schema: options.schema,
+    useCases: options.useCases,
+    production: config.env === 'production',
+    exposeErrorDetails: config.exposeErrorDetails,
+    onInternalError: (e) => logServerError(e),
+  });
+  app.addHook('onClose', async () => apollo.stop());
+  await app.register(graphqlPlugin, {
+    schema: options.schema,
+    useCases: options.useCases,
+    production: config.env === 'production',
+    exposeErrorDetails: config.exposeErrorDetails,
+    onInternalError: (e) => logServerError(e),
+    apollo,
+  });
+
+  app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `Nothing at ${request.method} ${request.url.split('?')[0]}.` }));
+  app.setErrorHandler(async (error, request, reply) => {
+    const domainError = toDomainError(error);
+    if (domainError.httpStatus >= 500) logServerError(error, request);
+    return reply.code(domainError.httpStatus).send({ error: domainError.code, message: domainError.message });
+  });
+  return app as unknown as FastifyInstance;
+}
