@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, chown, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,8 +36,8 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const bins = await platformBinaries();
-  const pgdata = path.resolve(options.dataDir, 'postgres');
   const owner = await clusterOwner();
+  const pgdata = await clusterDirectory(path.resolve(options.dataDir, 'postgres'), owner);
 
   if (!(await exists(path.join(pgdata, 'PG_VERSION')))) {
     await mkdir(path.dirname(pgdata), { recursive: true }); // must stay traversable for the cluster owner
@@ -126,6 +128,25 @@ async function clusterOwner(): Promise<{ uid: number; gid: number } | undefined>
     await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
     return lookup();
   }
+}
+
+/**
+ * Under root the cluster belongs to `postgres`, which must be able to reach it. A checkout in a
+ * private home (e.g. /root) is not reachable; the cluster then lives in a directory of its own
+ * under the system temp dir, keyed by the configured path so it is found again on restart.
+ */
+async function clusterDirectory(wanted: string, owner: { uid: number; gid: number } | undefined): Promise<string> {
+  if (!owner) return wanted;
+  await mkdir(path.dirname(wanted), { recursive: true });
+  const reachable = await run('runuser', ['-u', 'postgres', '--', 'test', '-x', path.dirname(wanted)]).then(
+    () => true,
+    () => false,
+  );
+  if (reachable) return wanted;
+  const fallback = path.join(tmpdir(), `rxgate-pg-${createHash('sha256').update(wanted).digest('hex').slice(0, 16)}`);
+  await mkdir(fallback, { recursive: true, mode: 0o755 });
+  await chmod(fallback, 0o755);
+  return path.join(fallback, 'postgres');
 }
 
 async function exists(file: string): Promise<boolean> {

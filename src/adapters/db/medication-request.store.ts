@@ -77,17 +77,17 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
         );
       }
       params.push(query.limit + 1);
-      const pageSql = `${SELECT}, seq::text AS seq, to_json(${sort})#>>'{}' AS sort_value FROM medication_requests
+      const pageSql = `${SELECT}, seq::text AS position_seq, to_json(${sort})#>>'{}' AS sort_value FROM medication_requests
         WHERE ${pageWhere.join(' AND ')} ORDER BY ${sort} ${direction}, seq ${direction} LIMIT $${params.length}`;
 
       const [rows, count] = await Promise.all([
-        manager.query(pageSql, params) as Promise<Array<MedicationRequestRow & { seq: string; sort_value: string }>>,
+        manager.query(pageSql, params) as Promise<Array<MedicationRequestRow & { position_seq: string; sort_value: string }>>,
         query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_requests WHERE ${filter}`, filterParams) as Promise<Array<{ total: number }>>) : undefined,
       ]);
       const hasMore = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((row) => ({
         record: rowToRecord(row),
-        position: { sort: query.sort, descending: query.descending, value: query.sort === 'seq' ? null : row.sort_value, seq: row.seq } satisfies SearchPosition,
+        position: { sort: query.sort, descending: query.descending, value: query.sort === 'seq' ? null : row.sort_value, seq: row.position_seq } satisfies SearchPosition,
       }));
       const page: SearchPage<MedicationRequestRecord> = { items, hasMore };
       if (count) page.total = count[0].total;
