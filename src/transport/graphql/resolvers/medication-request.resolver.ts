@@ -17,11 +17,11 @@ export class MedicationRequestResolver {
   @Query(() => MedicationRequestConnection, { description: 'Prescriptions of your tenant, oldest first, in pages.' })
   async medicationRequests(
     @Ctx() { ctx, useCases }: GraphqlContext,
-    @Arg('filter', () => MedicationRequestFilter, { nullable: true }) filter?: MedicationRequestFilter,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size (at most 200).' }) first = 20,
+    @Arg('filter', () => MedicationRequestFilter, { nullable: true, description: 'Which prescriptions; all of your tenant when omitted.' }) filter?: MedicationRequestFilter,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'Page size (at most 200).' }) first: number | null = 20,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item already seen.' }) after?: string,
   ): Promise<MedicationRequestConnection> {
-    const page = await useCases.searchMedicationRequests(ctx, filterToCriteria(filter), { limit: first, cursor: after ?? undefined, withTotal: true });
+    const page = await useCases.searchMedicationRequests(ctx, filterToCriteria(filter), { limit: first ?? 20, cursor: after ?? undefined, withTotal: true });
     return {
       edges: page.items.map(({ record, cursor }) => ({ cursor, node: recordToGraphql(record) })),
       pageInfo: { hasNextPage: page.nextCursor !== undefined, endCursor: page.items.at(-1)?.cursor ?? null },

@@ -8,9 +8,9 @@ export class PharmacyResolver {
   @Query(() => [PharmacyType], { description: 'Directory pharmacies whose name contains `name` (case-insensitive).' })
   async pharmacies(
     @Ctx() { useCases }: GraphqlContext,
-    @Arg('name', () => String, { nullable: true }) name?: string,
-    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('name', () => String, { nullable: true, description: 'Part of the name; all pharmacies when omitted.' }) name?: string,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'How many (at most 200).' }) first: number | null = 20,
   ): Promise<PharmacyType[]> {
-    return (await useCases.searchPharmacies({ name: name ?? undefined, limit: first })).map(pharmacyToGraphql);
+    return (await useCases.searchPharmacies({ name: name ?? undefined, limit: first ?? 20 })).map(pharmacyToGraphql);
   }
 }
