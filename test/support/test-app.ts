@@ -73,6 +73,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', ...nats.env, ...env }, overrides);
   const app = await startApp(config);
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  pool.on('error', () => undefined); // an idle client cut off when the database is dropped at the end
   return {
     app,
     url: app.url,

@@ -33,7 +33,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   try {
     await jsm.streams.info(stream);
   } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== 404) throw error;
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
     await jsm.streams.add({ name: stream, subjects, duplicate_window: duplicateWindowNs });
   }
   const js: JetStreamClient = jetstream(nc);
@@ -50,7 +50,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
 
     async subscribe(subjectFilter, handler, subscribeOptions = {}): Promise<BusSubscription> {
       const consumer = await js.consumers.get(stream, {
-        filter_subjects: [prefix + subjectFilter],
+        filter_subjects: prefix + subjectFilter, // one subject: works on servers before 2.10 too
         ...(subscribeOptions.afterSeq === undefined
           ? { deliver_policy: DeliverPolicy.New }
           : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: subscribeOptions.afterSeq + 1 }),
