@@ -90,7 +90,7 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
 
     const schema = await buildGraphqlSchema();
     const metrics = createMetrics();
-    const http = await createHttpServer({
+    const { app: http, whenIdle } = await createHttpServer({
       config,
       useCases,
       schema,
@@ -123,9 +123,17 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
       close() {
         closing ??= (async () => {
           const timer = setTimeout(() => logger.warn('shutdown is taking longer than expected'), config.shutdownTimeoutMs).unref();
-          await http.close(); // stops accepting, waits for in-flight requests
+          // Stop accepting; Fastify answers 503 to requests on kept-alive connections from now on.
+          const httpClosed = http.close();
+          await whenIdle(); // in-flight requests finish
+          logger.debug('shutdown: no request in flight');
           await relay.flush(); // everything committed reaches the bus before subscribers go
-          await websocket.close();
+          logger.debug('shutdown: outbox flushed');
+          await websocket.close(); // 1001 to every websocket; the server's close can then complete
+          logger.debug('shutdown: websockets closed');
+          http.server.closeIdleConnections(); // keep-alive connections that went idle after close() began
+          await httpClosed;
+          logger.debug('shutdown: HTTP server closed');
           for (const step of cleanup) await step().catch((error) => logger.warn({ err: error }, 'shutdown step failed'));
           clearTimeout(timer);
         })();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, signToken, type TestApp } from '../support/test-app.js';
-import { outcomeCode, request } from '../support/http.js';
+import { outcomeCode, request, type JsonResponse } from '../support/http.js';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
 
 let t: TestApp;
@@ -108,7 +108,7 @@ describe('search', () => {
     let url: string | undefined = mr(`?patient=Patient/${patient}&status=draft&_count=3`);
     let pages = 0;
     while (url) {
-      const page = await request(url, { token: ehrA });
+      const page: JsonResponse = await request(url, { token: ehrA });
       expect(page.status).toBe(200);
       expect(page.body.resourceType).toBe('Bundle');
       expect(page.body.type).toBe('searchset');

@@ -6,9 +6,10 @@ import {
   PrescriptionsDocument,
   UpdatePrescriptionDocument,
   type MedicationRequestInput,
+  type PrescriptionsQuery,
 } from '../generated/graphql.js';
 import { PHARMACY_A, uniquePatient } from '../support/fixtures.js';
-import { errorCodes, graphql, rawGraphql } from '../support/graphql.js';
+import { errorCodes, graphql, rawGraphql, type GraphqlResponse } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -66,7 +67,7 @@ describe('GraphQL prescriptions', () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const page = await graphql(t.url, PrescriptionsDocument, { filter: { patient }, first: 2, after }, ehrA);
+      const page: GraphqlResponse<PrescriptionsQuery> = await graphql(t.url, PrescriptionsDocument, { filter: { patient }, first: 2, after }, ehrA);
       const connection = page.data!.medicationRequests;
       expect(connection.totalCount).toBe(5);
       seen.push(...connection.edges.map((e) => e.node.id));

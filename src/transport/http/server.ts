@@ -21,8 +21,14 @@ export interface HttpServerOptions {
   readiness: () => Promise<Record<string, boolean>>;
 }
 
+export interface HttpServer {
+  app: FastifyInstance;
+  /** Resolves once no HTTP request is being handled (upgraded websockets are not requests). */
+  whenIdle(): Promise<void>;
+}
+
 /** One Fastify server: GraphQL, the FHIR facade, health, readiness and metrics on one port. */
-export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   // pino's Logger is a FastifyBaseLogger; the cast only widens the instance type for callers.
   const { config, metrics, logger } = options;
   const app = Fastify({
@@ -41,6 +47,19 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, jsonParser);
 
+  let inFlight = 0;
+  let idleWaiters: Array<() => void> = [];
+  const finished = () => {
+    if (--inFlight === 0) {
+      for (const wake of idleWaiters) wake();
+      idleWaiters = [];
+    }
+  };
+  // Counted on the raw server: a response's 'close' fires exactly once, whether it finished or was aborted.
+  app.server.on('request', (_request, response) => {
+    inFlight++;
+    response.once('close', finished);
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-Id', request.id);
   });
@@ -87,5 +106,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     if (domainError.httpStatus >= 500) logServerError(error, request);
     return reply.code(domainError.httpStatus).send({ error: domainError.code, message: domainError.message });
   });
-  return app as unknown as FastifyInstance;
+  return {
+    app: app as unknown as FastifyInstance,
+    whenIdle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+  };
 }
