@@ -55,7 +55,7 @@ describe('embedded runtime', () => {
     expect(viaWs.data.medicationRequest).toEqual({ id: created.body.id, workflowStatus: 'REQUESTED' });
 
     // An update blocked on a row lock is in flight when the shutdown starts; it must still finish.
-    const locker = new pg.Client({ connectionString: first.dataSource.options.url as string });
+    const locker = new pg.Client({ connectionString: (first.dataSource.options as { url: string }).url });
     await locker.connect();
     await locker.query('BEGIN');
     await locker.query('SELECT 1 FROM medication_requests WHERE id = $1 FOR UPDATE', [created.body.id]);

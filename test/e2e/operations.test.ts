@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printSubgraphSdl } from '../../src/transport/graphql/schema.js';
+import { prescription } from '../support/fixtures.js';
+import { rawGraphql } from '../support/graphql.js';
+import { request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+describe('operations endpoints', () => {
+  it('/healthz answers while the process runs; /readyz checks the database and the bus', async () => {
+    expect((await request(`${t.url}/healthz`)).status).toBe(200);
+    const ready = await request(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { database: true, bus: true } });
+  });
+
+  it('/readyz answers 503 naming the dependency that is down', async () => {
+    const original = t.app.bus.ping;
+    t.app.bus.ping = async () => false;
+    try {
+      const down = await request(`${t.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(down.body.checks).toEqual({ database: true, bus: false });
+    } finally {
+      t.app.bus.ping = original;
+    }
+  });
+
+  it('echoes the caller’s X-Correlation-Id, or makes one, and carries it into the event', async () => {
+    const token = await t.token('tenant-a', 'ehr-backend');
+    const echoed = await request(`${t.url}/fhir/MedicationRequest?_count=1`, { token, headers: { 'x-correlation-id': 'trace-me-42' } });
+    expect(echoed.headers.get('x-correlation-id')).toBe('trace-me-42');
+    const made = await request(`${t.url}/fhir/MedicationRequest?_count=1`, { token });
+    expect(made.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const hostile = await request(`${t.url}/fhir/MedicationRequest?_count=1`, { token, headers: { 'x-correlation-id': 'bad id with spaces' } });
+    expect(hostile.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('/metrics counts requests per route and GraphQL operation, with latency and process metrics', async () => {
+    const token = await t.token('tenant-a', 'ehr-backend');
+    await request(`${t.url}/fhir/MedicationRequest`, { token, body: prescription() });
+    await rawGraphql(t.url, { query: 'query DirectoryPage { pharmacies(first: 1) { id } }', operationName: 'DirectoryPage' }, token);
+    const metrics = await request(`${t.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = metrics.body as string;
+    expect(text).toMatch(/rxgate_http_requests_total\{route="\/fhir\/MedicationRequest",method="POST",status="201"\} 1/);
+    expect(text).toMatch(/rxgate_http_requests_total\{route="graphql:DirectoryPage",method="POST",status="200"\} 1/);
+    expect(text).toContain('rxgate_http_request_duration_seconds_bucket');
+    expect(text).toContain('rxgate_process_resident_memory_bytes');
+  });
+
+  it('answers INTERNAL without leaking the cause', async () => {
+    const original = t.app.useCases.searchPharmacies;
+    t.app.useCases.searchPharmacies = async () => {
+      throw new Error('relation "secret_table" does not exist');
+    };
+    try {
+      const token = await t.token('tenant-a', 'ehr-backend');
+      const graph = await rawGraphql(t.url, { query: '{ pharmacies { id } }' }, token);
+      expect(graph.errors![0].extensions!.code).toBe('INTERNAL');
+      expect(JSON.stringify(graph)).not.toContain('secret_table');
+      const fhir = await request(`${t.url}/fhir/Organization?name=x`, { token });
+      expect(fhir.status).toBe(500);
+      expect(fhir.body.issue[0].details.coding[0].code).toBe('INTERNAL');
+      expect(JSON.stringify(fhir.body)).not.toContain('secret_table');
+    } finally {
+      t.app.useCases.searchPharmacies = original;
+    }
+  });
+});
+
+describe('schema', () => {
+  it('schema/schema.graphql is the SDL the code prints (run `npm run schema:print` after a change)', async () => {
+    const committed = await readFile(new URL('../../schema/schema.graphql', import.meta.url), 'utf8');
+    expect(committed).toBe(await printSubgraphSdl());
+  });
+});
