@@ -56,7 +56,7 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
       cleanup.push(() => embedded!.stop());
       databaseUrl = embedded.url;
-      logger.info({ dataDir: config.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
+      logger.info({ directory: embedded.directory, port: embedded.port }, 'embedded PostgreSQL started');
     }
 
     const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });

@@ -23,6 +23,8 @@ export interface EmbeddedPostgres {
   /** Connection URL of the `postgres` database (trust auth, loopback only). */
   url: string;
   port: number;
+  /** Where the cluster's files are (see `clusterDirectory` for when this is not under `dataDir`). */
+  directory: string;
   stop(): Promise<void>;
 }
 
@@ -35,8 +37,8 @@ export interface EmbeddedPostgres {
  * group (a terminal's Ctrl-C does not reach it) and is stopped by `stop()` after the pool closed.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const bins = await platformBinaries();
   const owner = await clusterOwner();
+  const bins = await reachableBinaries(await platformBinaries(), owner);
   const pgdata = await clusterDirectory(path.resolve(options.dataDir, 'postgres'), owner);
 
   if (!(await exists(path.join(pgdata, 'PG_VERSION')))) {
@@ -63,6 +65,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    directory: pgdata,
     async stop() {
       process.off('exit', killOnExit);
       await stopChild(child);
@@ -130,6 +133,30 @@ async function clusterOwner(): Promise<{ uid: number; gid: number } | undefined>
   }
 }
 
+const reachableBy = (user: string, file: string): Promise<boolean> =>
+  run('runuser', ['-u', user, '--', 'test', '-x', file]).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Under root the server runs as `postgres`, which must be able to execute the binaries. When the
+ * project sits in a private home (e.g. /root), a copy of the package's native tree is kept under the
+ * system temp dir, made once per installed version.
+ */
+async function reachableBinaries(bins: { initdb: string; postgres: string }, owner: { uid: number; gid: number } | undefined): Promise<{ initdb: string; postgres: string }> {
+  if (!owner || (await reachableBy('postgres', bins.postgres))) return bins;
+  const native = path.dirname(path.dirname(bins.postgres));
+  const copy = path.join(tmpdir(), `rxgate-pg-runtime-${createHash('sha256').update(native).digest('hex').slice(0, 16)}`);
+  if (!(await exists(path.join(copy, 'bin', 'postgres')))) {
+    const partial = `${copy}.${process.pid}`;
+    await run('cp', ['-a', native, partial]);
+    await run('chmod', ['-R', 'a+rX', partial]);
+    await run('mv', ['-T', partial, copy]).catch(() => run('rm', ['-rf', partial])); // another process won the race
+  }
+  return { initdb: path.join(copy, 'bin', 'initdb'), postgres: path.join(copy, 'bin', 'postgres') };
+}
+
 /**
  * Under root the cluster belongs to `postgres`, which must be able to reach it. A checkout in a
  * private home (e.g. /root) is not reachable; the cluster then lives in a directory of its own
@@ -138,11 +165,7 @@ async function clusterOwner(): Promise<{ uid: number; gid: number } | undefined>
 async function clusterDirectory(wanted: string, owner: { uid: number; gid: number } | undefined): Promise<string> {
   if (!owner) return wanted;
   await mkdir(path.dirname(wanted), { recursive: true });
-  const reachable = await run('runuser', ['-u', 'postgres', '--', 'test', '-x', path.dirname(wanted)]).then(
-    () => true,
-    () => false,
-  );
-  if (reachable) return wanted;
+  if (await reachableBy('postgres', path.dirname(wanted))) return wanted;
   const fallback = path.join(tmpdir(), `rxgate-pg-${createHash('sha256').update(wanted).digest('hex').slice(0, 16)}`);
   await mkdir(fallback, { recursive: true, mode: 0o755 });
   await chmod(fallback, 0o755);
