@@ -12,7 +12,7 @@ import { seedDevelopmentData } from './adapters/db/seed.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
 import { createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
-import { createInProcessBus } from './adapters/events/in-process-bus.js';
+import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
 import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
 import { createUseCases, type UseCases } from './application/index.js';
@@ -45,7 +45,7 @@ const within = (ms: number, check: () => Promise<boolean>): Promise<boolean> =>
 
 /**
  * The composition root: wires adapters to ports from one validated config and starts the
- * gateway. Embedded PostgreSQL and the in-process bus are used when no URL is configured.
+ * gateway. Embedded PostgreSQL and the embedded (PostgreSQL-backed) bus are used when no URL is configured.
  */
 export async function startApp(config: Config, logger: Logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.authorization', '*.token'] })): Promise<App> {
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -68,9 +68,14 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
     }
     if (config.seed) logger.info(await seedDevelopmentData(dataSource, config.pharmaciesFile), 'development data seeded');
 
-    const bus: EventBus = config.natsUrl
-      ? await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, onStatus: (s) => logger.info({ status: s }, 'NATS connection') })
-      : createInProcessBus();
+    let bus: EventBus;
+    if (config.natsUrl) {
+      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+    } else {
+      const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger });
+      await embeddedBus.start();
+      bus = embeddedBus;
+    }
     cleanup.unshift(() => bus.close());
 
     const relay = createOutboxRelay({ dataSource, databaseUrl, bus, logger, pollIntervalMs: config.outboxPollMs });

@@ -17,7 +17,7 @@ export interface Config {
   /** PostgreSQL URL; absent → embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
-  /** NATS URL; absent → the in-process bus. */
+  /** NATS URL; absent → the embedded bus (kept in PostgreSQL). */
   natsUrl?: string;
   natsStream: string;
   natsSubjectPrefix: string;

@@ -176,15 +176,27 @@ export interface BusSubscription {
   close(): Promise<void>;
 }
 
+export interface SubscribeOptions {
+  /** Deliver every matching message after this stream position; default: only new ones (or, for a durable, all). */
+  afterSeq?: number;
+  /**
+   * Name of a durable consumer: its position survives restarts and is shared by every instance
+   * (each message is handled by one of them). The handler's resolve acknowledges the message; a
+   * throw has it delivered again after a delay. Without a name the subscription is ephemeral and a
+   * throwing handler's message is skipped.
+   */
+  durable?: string;
+}
+
 /**
- * The event stream (NATS JetStream, or the in-process bus in embedded mode). Ordered per stream,
- * deduplicated by `msgId`, replayable from a stream position.
+ * The event stream (NATS JetStream, or the PostgreSQL-backed embedded bus). Ordered per stream,
+ * deduplicated by `msgId`, replayable from a stream position, with durable consumers.
  */
 export interface EventBus {
-  readonly kind: 'nats' | 'in-process';
+  readonly kind: 'nats' | 'embedded';
   publish(message: BusMessage): Promise<PublishAck>;
-  /** Delivers, in stream order, every message matching `subjectFilter` after `afterSeq` (default: only new ones). */
-  subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: { afterSeq?: number }): Promise<BusSubscription>;
+  /** Delivers, in stream order and one at a time, every message matching `subjectFilter` (NATS wildcards). */
+  subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: SubscribeOptions): Promise<BusSubscription>;
   /** True while the bus answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

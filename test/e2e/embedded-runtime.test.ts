@@ -13,7 +13,7 @@ import { tokenFor } from '../support/test-app.js';
 
 /**
  * The newcomer's runtime: no DATABASE_URL and no NATS_URL, so the gateway starts its own
- * embedded PostgreSQL under DATA_DIR and uses the in-process bus.
+ * embedded PostgreSQL under DATA_DIR and keeps its event stream there (the embedded bus).
  */
 let dataDir: string;
 const configFor = () => loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir });
@@ -41,7 +41,7 @@ function wsClient(app: App, authorization?: string) {
 describe('embedded runtime', () => {
   it('starts without DATABASE_URL or NATS_URL, keeps data across restarts, and shuts down gracefully', async () => {
     const first = await startApp(configFor());
-    expect(first.bus.kind).toBe('in-process');
+    expect(first.bus.kind).toBe('embedded');
     const ehr = await tokenFor('tenant-a', 'ehr-backend');
     const created = await request(`${first.url}/fhir/MedicationRequest`, { token: ehr, body: prescription() });
     expect(created.status).toBe(201);

@@ -1,22 +1,65 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createInProcessBus } from '../../src/adapters/events/in-process-bus.js';
+import { pino } from 'pino';
+import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { createNatsBus } from '../../src/adapters/events/nats-bus.js';
+import { createPostgresBus } from '../../src/adapters/events/postgres-bus.js';
 import type { DeliveredMessage, EventBus } from '../../src/ports/index.js';
-import { natsSettings } from '../support/test-app.js';
+import { createTestDatabase, natsSettings } from '../support/test-app.js';
 
 /** One contract, every adapter: the embedded bus must behave as JetStream does for rxgate. */
-const adapters: Array<[string, () => Promise<{ bus: EventBus; cleanup: () => Promise<void> }>]> = [
-  ['in-process', async () => ({ bus: createInProcessBus(), cleanup: async () => undefined })],
+type Opened = { bus: EventBus; cleanup: () => Promise<void>; reopen: () => Promise<EventBus> };
+
+const adapters: Array<[string, () => Promise<Opened>]> = [
+  [
+    'embedded (PostgreSQL)',
+    async () => {
+      const database = await createTestDatabase();
+      const dataSource = createDataSource({ url: database.url, poolSize: 4 });
+      await dataSource.initialize();
+      await runMigrations(dataSource);
+      const open = async () => {
+        const bus = createPostgresBus({ dataSource, databaseUrl: database.url, logger: pino({ level: 'silent' }), pollIntervalMs: 200, redeliveryDelayMs: 50 });
+        await bus.start();
+        return bus;
+      };
+      const opened: EventBus[] = [await open()];
+      return {
+        bus: opened[0],
+        reopen: async () => {
+          const bus = await open();
+          opened.push(bus);
+          return bus;
+        },
+        cleanup: async () => {
+          for (const bus of opened) await bus.close();
+          await dataSource.destroy();
+          await database.drop();
+        },
+      };
+    },
+  ],
 ];
 if (inject('natsUrl')) {
   adapters.push([
     'NATS JetStream',
     async () => {
       const nats = natsSettings();
-      const bus = await createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX });
-      return { bus, cleanup: async () => { await bus.close(); await nats.cleanup(); } };
+      const open = () => createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX, redeliveryDelayMs: 50 });
+      const opened: EventBus[] = [await open()];
+      return {
+        bus: opened[0],
+        reopen: async () => {
+          const bus = await open();
+          opened.push(bus);
+          return bus;
+        },
+        cleanup: async () => {
+          for (const bus of opened) await bus.close();
+          await nats.cleanup();
+        },
+      };
     },
   ]);
 }
@@ -43,11 +86,12 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
   afterAll(async () => {
     for (const c of cleanups) await c();
   });
-  const open = async () => {
-    const { bus, cleanup } = await make();
-    cleanups.push(cleanup);
-    return bus;
+  const openAll = async () => {
+    const opened = await make();
+    cleanups.push(opened.cleanup);
+    return opened;
   };
+  const open = async () => (await openAll()).bus;
   const subject = (kind: string) => `eprescribing.medication_request.${kind}.v1.tenant-${randomBytes(3).toString('hex')}`;
 
   it('delivers in publish order to a filtered subscriber', async () => {
@@ -93,6 +137,36 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await c.done;
     expect(c.received.map(decode)).toEqual(['old-2', 'old-3', 'old-4', 'new-0', 'new-1']);
     await sub.close();
+  });
+
+  it('a durable consumer resumes after a restart where it acknowledged, and gets a failed message again', async () => {
+    const { bus, reopen } = await openAll();
+    const s = subject('cancelled');
+    const name = `contract-${randomBytes(3).toString('hex')}`;
+    const first = collector(2);
+    let failures = 0;
+    const sub = await bus.subscribe(
+      s,
+      (m) => {
+        if (decode(m) === 'm1' && failures++ < 2) throw new Error('not yet');
+        first.handler(m);
+      },
+      { durable: name },
+    );
+    for (const text of ['m0', 'm1']) await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode(text) });
+    await first.done;
+    expect(first.received.map(decode)).toEqual(['m0', 'm1']);
+    expect(failures).toBe(3);
+    await sub.close();
+
+    // Published while no instance consumes; a restarted instance takes up from the acknowledged position.
+    for (const text of ['m2', 'm3']) await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode(text) });
+    const restarted = await reopen();
+    const second = collector(2);
+    const again = await restarted.subscribe(s, second.handler, { durable: name });
+    await second.done;
+    expect(second.received.map(decode)).toEqual(['m2', 'm3']);
+    await again.close();
   });
 
   it('answers ping while open', async () => {

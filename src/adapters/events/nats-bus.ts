@@ -1,64 +1,88 @@
-import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { BusMessage, BusSubscription, EventBus, PublishAck } from '../../ports/index.js';
+import type { BusMessage, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
 export interface NatsBusOptions {
   url: string;
-  /** @default 'EPRESCRIBING' */
+  /** The events stream; dead letters and integration messages get `<stream>_DLQ` and `<stream>_INTEGRATION`. @default 'EPRESCRIBING' */
   stream?: string;
   /**
-   * Prepended to every subject on the wire (tests give each run its own prefix and stream, since
+   * Prepended to every subject on the wire (tests give each run its own prefix and streams, since
    * two streams may not share subjects). The port's callers always see unprefixed subjects.
    * @default ''
    */
   subjectPrefix?: string;
   /** @default 120_000 // 2 minutes, JetStream's default duplicate window */
   duplicateWindowMs?: number;
+  /** Wait before a durable consumer's failed message is delivered again. @default 1_000 */
+  redeliveryDelayMs?: number;
   /** Called when the connection's status changes (disconnect, reconnect). */
   onStatus?: (status: string) => void;
 }
 
-/** NATS JetStream behind the `EventBus` port. Creates the stream if it does not exist. */
-export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { connection: NatsConnection; stream: string }> {
-  const stream = options.stream ?? 'EPRESCRIBING';
+/** The streams rxgate writes, by the first token of their subjects. */
+const STREAM_SUFFIX: Record<string, string> = { eprescribing: '', dlq: '_DLQ', integration: '_INTEGRATION' };
+
+const ACK_WAIT_MS = 30_000;
+
+/** NATS JetStream behind the `EventBus` port. Creates its streams if they do not exist. */
+export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { connection: NatsConnection; streams: string[] }> {
+  const base = options.stream ?? 'EPRESCRIBING';
   const prefix = options.subjectPrefix ?? '';
+  const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
   const nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   void (async () => {
     for await (const status of nc.status()) options.onStatus?.(status.type);
   })().catch(() => undefined);
 
   const jsm = await jetstreamManager(nc);
-  const subjects = [`${prefix}eprescribing.>`];
-  const duplicateWindowNs = (options.duplicateWindowMs ?? 120_000) * 1_000_000;
-  try {
-    await jsm.streams.info(stream);
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
-    await jsm.streams.add({ name: stream, subjects, duplicate_window: duplicateWindowNs });
+  const streams: string[] = [];
+  for (const [token, suffix] of Object.entries(STREAM_SUFFIX)) {
+    const name = `${base}${suffix}`;
+    await ensureStream(jsm, name, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000);
+    streams.push(name);
   }
+  const streamOf = (subjectFilter: string) => `${base}${STREAM_SUFFIX[subjectFilter.split('.')[0]] ?? ''}`;
   const js: JetStreamClient = jetstream(nc);
+  const toDelivered = (m: JsMsg): DeliveredMessage => ({ subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data });
 
   return {
     kind: 'nats',
     connection: nc,
-    stream,
+    streams,
 
     async publish(message: BusMessage): Promise<PublishAck> {
       const ack = await js.publish(prefix + message.subject, message.data, { msgID: message.msgId, timeout: 5_000 });
       return { seq: ack.seq, duplicate: ack.duplicate };
     },
 
-    async subscribe(subjectFilter, handler, subscribeOptions = {}): Promise<BusSubscription> {
-      const consumer = await js.consumers.get(stream, {
-        filter_subjects: prefix + subjectFilter, // one subject: works on servers before 2.10 too
-        ...(subscribeOptions.afterSeq === undefined
-          ? { deliver_policy: DeliverPolicy.New }
-          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: subscribeOptions.afterSeq + 1 }),
-      });
-      const messages = await consumer.consume();
+    async subscribe(subjectFilter, handler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {
+      const stream = streamOf(subjectFilter);
+      const start =
+        subscribeOptions.afterSeq !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: subscribeOptions.afterSeq + 1 }
+          : { deliver_policy: subscribeOptions.durable ? DeliverPolicy.All : DeliverPolicy.New };
+      // One subject filter (not filter_subjects): works on servers before 2.10 too.
+      const consumer = subscribeOptions.durable
+        ? await durableConsumer(jsm, js, stream, subscribeOptions.durable, prefix + subjectFilter, start)
+        : await js.consumers.get(stream, { filter_subjects: prefix + subjectFilter, ...start });
+      const messages = await consumer.consume(subscribeOptions.durable ? { max_messages: 1 } : {});
       const done = (async () => {
         for await (const m of messages) {
-          await Promise.resolve(handler({ subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data })).catch(() => undefined);
+          if (!subscribeOptions.durable) {
+            await Promise.resolve(handler(toDelivered(m))).catch(() => undefined);
+            continue;
+          }
+          // Long handlers (retries with backoff) keep the message theirs by reporting progress.
+          const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+          try {
+            await handler(toDelivered(m));
+            await m.ackAck(); // confirmed by the server: a restart right after cannot redeliver it
+          } catch {
+            m.nak(redeliveryDelayMs);
+          } finally {
+            clearInterval(keepAlive);
+          }
         }
       })();
       return {
@@ -84,4 +108,37 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
       await nc.drain().catch(() => nc.close());
     },
   };
+}
+
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, duplicateWindowNs: number): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
+    await jsm.streams.add({ name, subjects: [subject], duplicate_window: duplicateWindowNs });
+  }
+}
+
+async function durableConsumer(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  stream: string,
+  name: string,
+  filterSubject: string,
+  start: { deliver_policy: DeliverPolicy; opt_start_seq?: number },
+) {
+  try {
+    await jsm.consumers.info(stream, name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
+    await jsm.consumers.add(stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      filter_subject: filterSubject,
+      ack_wait: ACK_WAIT_MS * 1_000_000,
+      max_deliver: -1,
+      ...start,
+    });
+  }
+  return js.consumers.get(stream, name);
 }

@@ -9,3 +9,13 @@ export function subjectMatches(filter: string, subject: string): boolean {
   }
   return f.length === s.length;
 }
+
+/** The same filter as a PostgreSQL regular expression (`subject ~ …`), so the database filters. */
+export function subjectFilterRegex(filter: string): string {
+  const tokens = filter.split('.').map((token) => {
+    if (token === '>') return '.+';
+    if (token === '*') return '[^.]+';
+    return token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return `^${tokens.join('\\.')}$`;
+}

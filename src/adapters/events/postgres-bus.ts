@@ -1,0 +1,182 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { BusMessage, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
+import { subjectFilterRegex } from './subject-filter.js';
+
+export interface PostgresBusOptions {
+  dataSource: DataSource;
+  /** For the LISTEN connection and the connections that hold durable consumers. */
+  databaseUrl: string;
+  logger: Logger;
+  /** Safety-net poll when no NOTIFY arrives. @default 1_000 */
+  pollIntervalMs?: number;
+  /** Wait before a durable consumer retries a message whose handler threw. @default 1_000 */
+  redeliveryDelayMs?: number;
+}
+
+const PUBLISH_LOCK = 7_201_000_003;
+const BATCH = 200;
+
+interface Row {
+  seq: string;
+  subject: string;
+  data: Buffer;
+}
+
+/**
+ * The event stream of the embedded runtime, kept in the (embedded) PostgreSQL so that it has what
+ * rxgate relies on from JetStream: one total order, dedupe by message id, replay from a position,
+ * durable consumers that survive a restart, redelivery when a handler fails, and fan-out to every
+ * instance on the same database. Publishes are serialised by an advisory lock held to commit, so
+ * sequence order is commit order and a reader never skips a late-committing message.
+ */
+export function createPostgresBus(options: PostgresBusOptions): EventBus & { start(): Promise<void> } {
+  const { dataSource, logger } = options;
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
+  const subscriptions = new Set<{ wake(): void }>();
+  const clients = new Set<pg.Client>();
+  let listener: pg.Client | undefined;
+  let closed = false;
+
+  const connect = async (): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on('error', (error) => logger.warn({ err: error }, 'embedded bus connection failed'));
+    await client.connect();
+    clients.add(client);
+    return client;
+  };
+  const release = async (client: pg.Client) => {
+    clients.delete(client);
+    await client.end().catch(() => undefined);
+  };
+
+  return {
+    kind: 'embedded',
+
+    async start() {
+      listener = await connect();
+      listener.on('notification', () => {
+        for (const s of subscriptions) s.wake();
+      });
+      await listener.query('LISTEN rxgate_bus');
+    },
+
+    async publish(message: BusMessage): Promise<PublishAck> {
+      if (closed) throw new Error('event bus is closed');
+      return dataSource.transaction(async (manager) => {
+        await manager.query('SELECT pg_advisory_xact_lock($1)', [PUBLISH_LOCK]);
+        const inserted = (await manager.query(
+          `INSERT INTO bus_messages (seq, subject, msg_id, data) VALUES (nextval('bus_messages_seq'), $1, $2, $3)
+           ON CONFLICT (msg_id) DO NOTHING RETURNING seq::text AS seq`,
+          [message.subject, message.msgId, Buffer.from(message.data)],
+        )) as Array<{ seq: string }>;
+        if (inserted.length === 0) {
+          const [existing] = (await manager.query('SELECT seq::text AS seq FROM bus_messages WHERE msg_id = $1', [message.msgId])) as Array<{ seq: string }>;
+          return { seq: Number(existing.seq), duplicate: true };
+        }
+        await manager.query(`SELECT pg_notify('rxgate_bus', '')`);
+        return { seq: Number(inserted[0].seq), duplicate: false };
+      });
+    },
+
+    async subscribe(subjectFilter, handler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {
+      const regex = subjectFilterRegex(subjectFilter);
+      const durable = subscribeOptions.durable;
+      let stopped = false;
+      let wakeUp: (() => void) | undefined;
+      const sleep = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      const subscription = { wake: () => wakeUp?.() };
+      subscriptions.add(subscription);
+
+      // A durable consumer is served by one instance at a time: the holder of its session lock.
+      let owner: pg.Client | undefined;
+      const current = async () => Number(((await dataSource.query('SELECT last_value::text AS v, is_called FROM bus_messages_seq')) as Array<{ v: string; is_called: boolean }>).map((r) => (r.is_called ? r.v : '0'))[0]);
+      let position = subscribeOptions.afterSeq ?? (durable ? 0 : await current());
+
+      const acquire = async (): Promise<boolean> => {
+        owner ??= await connect();
+        const [{ locked }] = (await owner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [`bus-consumer:${durable}`])).rows as Array<{ locked: boolean }>;
+        if (!locked) return false;
+        await owner.query('INSERT INTO bus_consumers (name, acked_seq) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [durable, position]);
+        const [{ acked }] = (await owner.query('SELECT acked_seq::text AS acked FROM bus_consumers WHERE name = $1', [durable])).rows as Array<{ acked: string }>;
+        position = Number(acked);
+        return true;
+      };
+
+      /** Answers whether the message is done with (handled, or skipped by an ephemeral subscriber). */
+      const deliver = async (message: DeliveredMessage): Promise<boolean> => {
+        for (;;) {
+          try {
+            await handler(message);
+            return true;
+          } catch (error) {
+            if (!durable) {
+              logger.warn({ err: error, subject: message.subject }, 'event handler failed');
+              return true;
+            }
+            if (stopped) return false; // left unacknowledged: delivered again after a restart
+            logger.warn({ err: error, consumer: durable, seq: message.seq }, 'durable consumer handler failed; redelivering');
+            await sleep(redeliveryDelayMs);
+          }
+        }
+      };
+
+      const loop = (async () => {
+        while (!stopped && durable && !(await acquire().catch(() => false))) await sleep(pollIntervalMs);
+        while (!stopped) {
+          const rows = (await dataSource
+            .query('SELECT seq::text AS seq, subject, data FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY seq LIMIT $3', [position, regex, BATCH])
+            .catch((error: unknown) => {
+              logger.warn({ err: error }, 'embedded bus read failed');
+              return [];
+            })) as Row[];
+          if (rows.length === 0) {
+            await sleep(pollIntervalMs);
+            continue;
+          }
+          for (const row of rows) {
+            if (stopped) break;
+            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data) }))) break;
+            position = Number(row.seq);
+            if (durable) await owner!.query('UPDATE bus_consumers SET acked_seq = $2, updated_at = now() WHERE name = $1', [durable, position]);
+          }
+        }
+      })();
+
+      return {
+        async close() {
+          stopped = true;
+          subscriptions.delete(subscription);
+          subscription.wake();
+          await loop.catch(() => undefined);
+          if (owner) await release(owner);
+        },
+      };
+    },
+
+    async ping() {
+      if (closed || !listener) return false;
+      try {
+        await listener.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      closed = true;
+      for (const s of subscriptions) s.wake();
+      for (const client of [...clients]) await release(client);
+    },
+  };
+}
