@@ -1,5 +1,6 @@
 import { InitialSchema1763700000000 } from './1763700000000-initial-schema.js';
 import { EmbeddedBus1763700000001 } from './1763700000001-embedded-bus.js';
+import { Workflow1763700000002 } from './1763700000002-workflow.js';
 
 /** Every migration, in order. Listed explicitly so the same list serves tsc output, vitest and the CLI. */
-export const MIGRATIONS = [InitialSchema1763700000000, EmbeddedBus1763700000001];
+export const MIGRATIONS = [InitialSchema1763700000000, EmbeddedBus1763700000001, Workflow1763700000002];

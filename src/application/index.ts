@@ -6,14 +6,27 @@ import {
   getMedicationRequest,
   getMedicationRequestsByIds,
   getMedicationRequestVersion,
+  medicationRequestHistory,
   searchMedicationRequests,
   transitionsOf,
 } from './use-cases/read-medication-requests.use-case.js';
 import { updateMedicationRequest } from './use-cases/update-medication-request.use-case.js';
+import {
+  createMedicationDispense,
+  getMedicationDispense,
+  getMedicationDispenseVersion,
+  medicationDispenseHistory,
+  updateMedicationDispense,
+} from './use-cases/medication-dispense.use-case.js';
+import { patchMedicationRequest } from './use-cases/patch-medication-request.use-case.js';
+import { dispensesOfPrescriptions, getMedicationDispensesByIds, searchMedicationDispenses, searchTasks } from './use-cases/search-by-sequence.use-case.js';
+import { createTask, getTask } from './use-cases/task.use-case.js';
+import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
+export type { DispenseCriteria, SeqPageRequest, TaskCriteria } from './use-cases/search-by-sequence.use-case.js';
 
 type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 
@@ -24,8 +37,22 @@ const USE_CASES = {
   getMedicationRequest,
   getMedicationRequestsByIds,
   getMedicationRequestVersion,
+  medicationRequestHistory,
   searchMedicationRequests,
   transitionsOf,
+  patchMedicationRequest,
+  transitionPrescription,
+  createMedicationDispense,
+  updateMedicationDispense,
+  getMedicationDispense,
+  getMedicationDispenseVersion,
+  getMedicationDispensesByIds,
+  medicationDispenseHistory,
+  searchMedicationDispenses,
+  dispensesOfPrescriptions,
+  createTask,
+  getTask,
+  searchTasks,
   getPharmaciesByIds,
   searchPharmacies,
 };

@@ -32,6 +32,11 @@ export interface EventPayload {
   event?: string;
   from?: string | null;
   to?: string;
+  reason?: string | null;
+  /** The prescription the event concerns, its patient and pharmacy: what subscribers filter on. */
+  medicationRequestId?: string;
+  patientId?: string | null;
+  pharmacyId?: string | null;
   [key: string]: unknown;
 }
 

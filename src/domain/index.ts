@@ -6,3 +6,5 @@ export * from './medication-request.js';
 export * from './permissions.js';
 export * from './transition.js';
 export * from './workflow.js';
+export * from './medication-dispense.js';
+export * from './task.js';

@@ -1,3 +1,4 @@
+import { DomainError } from './errors.js';
 import type { Persona } from './identity.js';
 
 /**
@@ -69,3 +70,26 @@ export function legalEvents(state: WorkflowState): WorkflowEvent[] {
 
 export const isWorkflowState = (value: unknown): value is WorkflowState =>
   typeof value === 'string' && (WORKFLOW_STATES as readonly string[]).includes(value);
+
+/**
+ * The state `event` leads to, or `INVALID_TRANSITION` naming the current state and the events
+ * that are legal from it (CONTRACT §3).
+ */
+export function assertTransition(state: WorkflowState, event: WorkflowEvent): WorkflowState {
+  const to = nextState(state, event);
+  if (to !== undefined) return to;
+  const legal = legalEvents(state);
+  throw new DomainError(
+    'INVALID_TRANSITION',
+    `Cannot ${event} a prescription that is '${state}'; ${legal.length > 0 ? `legal events from '${state}': ${legal.join(', ')}` : `'${state}' is final`}.`,
+    { issues: [{ expression: 'MedicationRequest.extension', diagnostics: `current state: ${state}; legal events: ${legal.join(', ') || 'none'}` }] },
+  );
+}
+
+/** `FORBIDDEN_WRITE_PERSONA` unless the caller's persona may send `event` (CONTRACT §1). */
+export function assertPersonaMayTransition(actor: { persona: Persona }, event: WorkflowEvent): void {
+  const allowed = TRANSITIONS[event].persona;
+  if (actor.persona !== allowed) {
+    throw new DomainError('FORBIDDEN_WRITE_PERSONA', `Persona '${actor.persona}' may not ${event} a prescription; allowed: ${allowed}.`);
+  }
+}

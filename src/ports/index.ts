@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { EventEnvelope, MedicationRequestRecord, Persona, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { EventEnvelope, MedicationDispenseRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -105,7 +105,56 @@ export interface HistoryEntry {
 export interface MedicationRequestHistory {
   append(entry: HistoryEntry): Promise<void>;
   version(id: string, versionId: number): Promise<MedicationRequestRecord | undefined>;
+  /** Every version, newest first (FHIR `_history`). */
+  list(id: string): Promise<MedicationRequestRecord[]>;
   transitionsOf(ids: readonly string[]): Promise<Map<string, TransitionRecord[]>>;
+}
+
+/** Filters of a search ordered by insertion (dispenses, tasks): keyset on the store's sequence. */
+export interface SeqPageQuery {
+  limit: number;
+  /** Sequence of the last row already seen. */
+  afterSeq?: string;
+  withTotal: boolean;
+}
+
+export interface SeqPage<T> {
+  items: Array<{ record: T; seq: string }>;
+  hasMore: boolean;
+  total?: number;
+}
+
+export interface MedicationDispenseQuery extends SeqPageQuery {
+  ids?: string[];
+  prescriptionIds?: string[];
+  patientId?: string;
+  pharmacyId?: string;
+  statuses?: string[];
+  whenHandedOver?: DateBound[];
+}
+
+/** Dispenses of one tenant; every version is kept (history written by the store with each write). */
+export interface MedicationDispenseStore {
+  insert(record: MedicationDispenseRecord): Promise<void>;
+  findById(id: string): Promise<MedicationDispenseRecord | undefined>;
+  updateIfVersion(record: MedicationDispenseRecord, expectedVersion: number): Promise<boolean>;
+  version(id: string, versionId: number): Promise<MedicationDispenseRecord | undefined>;
+  /** Every version, newest first. */
+  history(id: string): Promise<MedicationDispenseRecord[]>;
+  search(query: MedicationDispenseQuery): Promise<SeqPage<MedicationDispenseRecord>>;
+}
+
+export interface TaskQuery extends SeqPageQuery {
+  ids?: string[];
+  focusIds?: string[];
+  statuses?: string[];
+  codes?: string[];
+}
+
+export interface TaskStore {
+  insert(record: TaskRecord): Promise<void>;
+  findById(id: string): Promise<TaskRecord | undefined>;
+  search(query: TaskQuery): Promise<SeqPage<TaskRecord>>;
 }
 
 /** What an idempotent request left behind, enough to answer it again identically. */
@@ -138,6 +187,8 @@ export interface OutboxWriter {
 export interface TransactionScope {
   medicationRequests: MedicationRequestStore;
   history: MedicationRequestHistory;
+  dispenses: MedicationDispenseStore;
+  tasks: TaskStore;
   idempotency: IdempotencyStore;
   outbox: OutboxWriter;
 }

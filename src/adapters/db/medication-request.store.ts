@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { MedicationRequestRecord } from '../../domain/index.js';
-import type { DateBound, MedicationRequestQuery, MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
+import type { MedicationRequestQuery, MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
+import { dateCondition, Params } from './seq-page.js';
 import { MEDICATION_REQUEST_COLUMNS, recordToParams, rowToRecord, type MedicationRequestRow } from './medication-request.mapper.js';
 
 const SELECT = 'SELECT id, tenant_id, version, workflow_status, last_updated, resource';
@@ -46,12 +47,9 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
     },
 
     async search(query) {
-      const where = ['tenant_id = $1'];
-      const params: unknown[] = [tenantId];
-      const bind = (value: unknown) => {
-        params.push(value);
-        return `$${params.length}`;
-      };
+      const params = new Params();
+      const where = [`tenant_id = ${params.bind(tenantId)}`];
+      const bind = (value: unknown) => params.bind(value);
       if (query.ids) where.push(`id = ANY(${bind(query.ids)}::uuid[])`);
       if (query.patientId !== undefined) where.push(`patient_id = ${bind(query.patientId)}`);
       if (query.pharmacyId !== undefined) where.push(`pharmacy_id = ${bind(query.pharmacyId)}`);
@@ -60,11 +58,11 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
       if (query.requester !== undefined) where.push(`requester = ${bind(query.requester)}`);
       if (query.identifierTerm !== undefined) where.push(`identifiers @> ARRAY[${bind(query.identifierTerm)}::text]`);
       if (query.codeTerm !== undefined) where.push(`codes @> ARRAY[${bind(query.codeTerm)}::text]`);
-      for (const bound of query.authoredOn ?? []) where.push(dateCondition('authored_on', bound, bind));
-      for (const bound of query.lastUpdated ?? []) where.push(dateCondition('last_updated', bound, bind));
+      for (const bound of query.authoredOn ?? []) where.push(dateCondition('authored_on', bound, params));
+      for (const bound of query.lastUpdated ?? []) where.push(dateCondition('last_updated', bound, params));
 
       const filter = where.join(' AND ');
-      const filterParams = [...params];
+      const filterParams = [...params.values];
       const sort = SORT_EXPRESSION[query.sort];
       const direction = query.descending ? 'DESC' : 'ASC';
       const pageWhere = [...where];
@@ -76,12 +74,11 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
             : `(${sort}, seq) ${cmp} (${bind(query.after.value)}::timestamptz, ${bind(query.after.seq)}::bigint)`,
         );
       }
-      params.push(query.limit + 1);
       const pageSql = `${SELECT}, seq::text AS position_seq, to_json(${sort})#>>'{}' AS sort_value FROM medication_requests
-        WHERE ${pageWhere.join(' AND ')} ORDER BY ${sort} ${direction}, seq ${direction} LIMIT $${params.length}`;
+        WHERE ${pageWhere.join(' AND ')} ORDER BY ${sort} ${direction}, seq ${direction} LIMIT ${bind(query.limit + 1)}`;
 
       const [rows, count] = await Promise.all([
-        manager.query(pageSql, params) as Promise<Array<MedicationRequestRow & { position_seq: string; sort_value: string }>>,
+        manager.query(pageSql, params.values) as Promise<Array<MedicationRequestRow & { position_seq: string; sort_value: string }>>,
         query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_requests WHERE ${filter}`, filterParams) as Promise<Array<{ total: number }>>) : undefined,
       ]);
       const hasMore = rows.length > query.limit;
@@ -94,20 +91,4 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
       return page;
     },
   };
-}
-
-/** FHIR R4 search.html#prefix on a value with an implicit range [low, high). */
-function dateCondition(column: string, bound: DateBound, bind: (v: unknown) => string): string {
-  switch (bound.op) {
-    case 'eq':
-      return `(${column} >= ${bind(bound.low)} AND ${column} < ${bind(bound.high)})`;
-    case 'ge':
-      return `${column} >= ${bind(bound.low)}`;
-    case 'gt':
-      return `${column} >= ${bind(bound.high)}`;
-    case 'le':
-      return `${column} < ${bind(bound.high)}`;
-    case 'lt':
-      return `${column} < ${bind(bound.low)}`;
-  }
 }

@@ -23,6 +23,15 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
       return rows[0] && rowToRecord(rows[0]);
     },
 
+    async list(id) {
+      const rows: MedicationRequestRow[] = await manager.query(
+        `SELECT id, tenant_id, version, workflow_status, last_updated, resource FROM medication_request_history
+         WHERE tenant_id = $1 AND id = $2 ORDER BY version DESC`,
+        [tenantId, id],
+      );
+      return rows.map(rowToRecord);
+    },
+
     async transitionsOf(ids) {
       const byId = new Map<string, TransitionRecord[]>(ids.map((id) => [id, []]));
       if (ids.length === 0) return byId;

@@ -1,12 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { TransactionScope, UnitOfWork } from '../../ports/index.js';
+import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
+import { createTaskStore } from './task.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 
 function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
   return {
     medicationRequests: createMedicationRequestStore(manager, tenantId),
     history: createHistoryStore(manager, tenantId),
+    dispenses: createMedicationDispenseStore(manager, tenantId),
+    tasks: createTaskStore(manager, tenantId),
     idempotency: createIdempotencyStore(manager, tenantId),
     outbox: createOutboxWriter(manager),
   };

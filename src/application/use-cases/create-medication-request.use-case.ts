@@ -10,6 +10,7 @@ import {
 } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { eventContext } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface CreateMedicationRequestInput {
@@ -63,7 +64,7 @@ export async function createMedicationRequest(
       transition: { event: 'request', from: null, to: INITIAL_STATE, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
     });
     await scope.outbox.append([
-      buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, { resource: record.resource as EventResource, event: 'request', from: null, to: INITIAL_STATE }, { eventId: deps.newId(), timestamp: now }),
+      buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, { resource: record.resource as EventResource, event: 'request', from: null, to: INITIAL_STATE, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
     ]);
     if (input.idempotencyKey !== undefined && hash !== undefined) {
       await scope.idempotency.save(

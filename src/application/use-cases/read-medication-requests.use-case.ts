@@ -2,7 +2,7 @@ import { DomainError, FHIR_ID, type MedicationRequestRecord, type RequestContext
 import type { MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
-import { notFound } from './update-medication-request.use-case.js';
+import { notFound } from '../workflow.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,6 +27,13 @@ export async function getMedicationRequestVersion(deps: UseCaseDeps, ctx: Reques
   const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.history.version(id, versionId)) : undefined;
   if (!record) throw new DomainError('NOT_FOUND', `MedicationRequest/${id} has no version ${versionId}.`);
   return record;
+}
+
+/** Every version of a prescription, newest first (FHIR instance `_history`). */
+export async function medicationRequestHistory(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<MedicationRequestRecord[]> {
+  const versions = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.history.list(id)) : [];
+  if (versions.length === 0) throw notFound(id);
+  return versions;
 }
 
 export async function transitionsOf(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<TransitionRecord[][]> {

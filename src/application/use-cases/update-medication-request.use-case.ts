@@ -6,10 +6,13 @@ import {
   EVENT_TYPES,
   materializeMedicationRequest,
   type MedicationRequestRecord,
+  type MedicationRequestResource,
   type RequestContext,
 } from '../../domain/index.js';
+import type { TransactionScope } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
+import { eventContext, notFound, stale } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -27,42 +30,46 @@ export interface UpdateMedicationRequestInput {
 export async function updateMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, input: UpdateMedicationRequestInput): Promise<MedicationRequestRecord> {
   assertPersonaMay(ctx, 'medication-request.update');
   const resource = await assertValidMedicationRequest(deps, input.resource);
-
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
     const current = await scope.medicationRequests.findById(input.id);
     if (!current) throw notFound(input.id);
-    if (input.ifMatch === undefined || input.ifMatch.trim() === '') {
-      throw new DomainError('PRECONDITION_REQUIRED', `Updates need If-Match with the current version (now ${etagOf(current.versionId)}).`);
-    }
-    if (parseIfMatch(input.ifMatch) !== current.versionId) throw stale(current);
-    if (!CONTENT_EDITABLE_STATES.includes(current.workflowStatus)) {
-      throw new DomainError('UPDATE_NOT_ALLOWED', `The prescription is '${current.workflowStatus}'; its content may change only while ${CONTENT_EDITABLE_STATES.join(' or ')}.`);
-    }
-    const now = deps.clock.now();
-    const versionId = current.versionId + 1;
-    const record: MedicationRequestRecord = {
-      ...current,
-      versionId,
-      lastUpdated: now,
-      resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus }),
-    };
-    if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) {
-      throw stale((await scope.medicationRequests.findById(input.id)) ?? current);
-    }
-    await scope.history.append({ record, transition: null });
-    await scope.outbox.append([
-      buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never }, { eventId: deps.newId(), timestamp: now }),
-    ]);
-    return record;
+    return replaceContent(deps, scope, ctx, current, resource, input.ifMatch);
   });
 }
 
-export const notFound = (id: string) => new DomainError('NOT_FOUND', `MedicationRequest/${id} does not exist.`);
-
-/** 412 carrying the current resource, so the caller can merge and retry without another read. */
-export function stale(current: MedicationRequestRecord): DomainError {
-  return new DomainError('PRECONDITION_FAILED', `If-Match is stale: the current version is ${etagOf(current.versionId)}; re-read and retry.`, {
-    current: current.resource,
-    headers: { ETag: etagOf(current.versionId) },
-  });
+/**
+ * The update rules inside the caller's transaction, for PUT and for PATCH: If-Match (428, then
+ * 412), then state (409 past approved), then the optimistic write with its history and event.
+ */
+export async function replaceContent(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  current: MedicationRequestRecord,
+  resource: MedicationRequestResource,
+  ifMatch: string | undefined,
+): Promise<MedicationRequestRecord> {
+  if (ifMatch === undefined || ifMatch.trim() === '') {
+    throw new DomainError('PRECONDITION_REQUIRED', `Updates need If-Match with the current version (now ${etagOf(current.versionId)}).`);
+  }
+  if (parseIfMatch(ifMatch) !== current.versionId) throw stale(current);
+  if (!CONTENT_EDITABLE_STATES.includes(current.workflowStatus)) {
+    throw new DomainError('UPDATE_NOT_ALLOWED', `The prescription is '${current.workflowStatus}'; its content may change only while ${CONTENT_EDITABLE_STATES.join(' or ')}.`);
+  }
+  const now = deps.clock.now();
+  const versionId = current.versionId + 1;
+  const record: MedicationRequestRecord = {
+    ...current,
+    versionId,
+    lastUpdated: now,
+    resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus }),
+  };
+  if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) {
+    throw stale((await scope.medicationRequests.findById(current.id)) ?? current);
+  }
+  await scope.history.append({ record, transition: null });
+  await scope.outbox.append([
+    buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
+  ]);
+  return record;
 }

@@ -37,3 +37,25 @@ export function pageUrl(base: string, type: string, query: Record<string, unknow
   const qs = params.toString();
   return `${base}/${type}${qs ? `?${qs}` : ''}`;
 }
+
+interface Version {
+  versionId: number;
+  lastUpdated: Date;
+  resource: fhir4.FhirResource;
+}
+
+/** A `history` Bundle (FHIR R4 http.html#history), newest version first. */
+export function historyBundle(base: string, type: string, id: string, versions: readonly Version[]): fhir4.Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+    entry: versions.map((v) => ({
+      fullUrl: `${base}/${type}/${id}`,
+      resource: v.resource,
+      request: { method: v.versionId === 1 ? 'POST' : 'PUT', url: v.versionId === 1 ? type : `${type}/${id}` },
+      response: { status: v.versionId === 1 ? '201 Created' : '200 OK', etag: `W/"${v.versionId}"`, lastModified: v.lastUpdated.toISOString() },
+    })),
+  };
+}

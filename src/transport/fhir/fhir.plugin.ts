@@ -4,7 +4,9 @@ import { assertPersonaMay, DomainError } from '../../domain/index.js';
 import { toDomainError } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { sendFhir } from './http.js';
+import { medicationDispenseModule } from './medication-dispense.routes.js';
 import { medicationRequestModule } from './medication-request.routes.js';
+import { taskModule } from './task.routes.js';
 import { toOperationOutcome } from './operation-outcome.js';
 import { organizationModule } from './organization.routes.js';
 import { capabilityStatement, type FhirResourceModule } from './registry.js';
@@ -19,7 +21,12 @@ export interface FhirPluginOptions {
 
 /** The FHIR R4 facade under `/fhir` (CONTRACT §4). */
 export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: FastifyInstance, options) => {
-  const modules: FhirResourceModule[] = [medicationRequestModule(options.useCases, options.publicBaseUrl), organizationModule(options.useCases, options.publicBaseUrl)];
+  const modules: FhirResourceModule[] = [
+    medicationRequestModule(options.useCases, options.publicBaseUrl),
+    medicationDispenseModule(options.useCases, options.publicBaseUrl),
+    taskModule(options.useCases, options.publicBaseUrl),
+    organizationModule(options.useCases, options.publicBaseUrl),
+  ];
   const known = new Set(modules.map((m) => m.type));
   const capability = capabilityStatement(modules, options.version);
 

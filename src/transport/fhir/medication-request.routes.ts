@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError, type MedicationRequestRecord } from '../../domain/index.js';
+import { DomainError } from '../../domain/index.js';
 import type { UseCases } from '../../application/index.js';
-import { pageUrl, searchsetBundle } from './bundle.js';
+import { historyBundle, pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, preferredReturn, sendFhir, versionHeaders } from './http.js';
 import { informationOutcome } from './operation-outcome.js';
 import type { FhirResourceModule } from './registry.js';
@@ -17,7 +17,7 @@ interface IdParams {
 export function medicationRequestModule(useCases: UseCases, publicBaseUrl: string | undefined): FhirResourceModule {
   return {
     type: TYPE,
-    interactions: ['create', 'read', 'vread', 'update', 'search-type'],
+    interactions: ['create', 'read', 'vread', 'update', 'patch', 'history-instance', 'search-type'],
     searchParams: MEDICATION_REQUEST_PARAMETERS,
     register(app: FastifyInstance) {
       const base = (request: FastifyRequest) => fhirBase(request, publicBaseUrl);
@@ -55,6 +55,19 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
         return sendCreatedOrUpdated(request, versionHeaders(reply, record), 200, record, 'updated');
       });
 
+      app.patch<{ Params: IdParams }>(`/${TYPE}/:id`, { config: { writeAction: 'medication-request.update' } }, async (request, reply) => {
+        if (!String(request.headers['content-type'] ?? '').startsWith('application/json-patch+json')) {
+          throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes application/json-patch+json (RFC 6902).');
+        }
+        const record = await useCases.patchMedicationRequest(request.ctx!, { id: request.params.id, patch: request.body, ifMatch: headerValue(request, 'if-match') });
+        return sendCreatedOrUpdated(request, versionHeaders(reply, record), 200, record, 'updated');
+      });
+
+      app.get<{ Params: IdParams }>(`/${TYPE}/:id/_history`, async (request, reply) => {
+        const versions = await useCases.medicationRequestHistory(request.ctx!, request.params.id);
+        return sendFhir(reply, 200, historyBundle(base(request), TYPE, request.params.id, versions));
+      });
+
       app.get(`/${TYPE}`, async (request, reply) => {
         const query = request.query as QueryParams;
         const { criteria, page } = parseMedicationRequestSearch(query, lenientHandling(request));
@@ -72,18 +85,18 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
   };
 }
 
-function sendCreatedOrUpdated(request: FastifyRequest, reply: Parameters<typeof sendFhir>[0], status: number, record: MedicationRequestRecord, verb: string) {
+export function sendCreatedOrUpdated(request: FastifyRequest, reply: Parameters<typeof sendFhir>[0], status: number, record: { id: string; versionId: number; resource: { resourceType: string } }, verb: string) {
   switch (preferredReturn(request)) {
     case 'minimal':
       return sendFhir(reply, status, undefined);
     case 'OperationOutcome':
-      return sendFhir(reply, status, informationOutcome(`${TYPE}/${record.id} ${verb} (version ${record.versionId}).`));
+      return sendFhir(reply, status, informationOutcome(`${record.resource.resourceType}/${record.id} ${verb} (version ${record.versionId}).`));
     default:
       return sendFhir(reply, status, record.resource);
   }
 }
 
-const headerValue = (request: FastifyRequest, name: string): string | undefined => {
+export const headerValue = (request: FastifyRequest, name: string): string | undefined => {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 };

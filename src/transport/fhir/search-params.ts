@@ -1,11 +1,11 @@
 import { bareId, DomainError, isWorkflowState, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
-import type { MedicationRequestCriteria, PageRequest } from '../../application/index.js';
+import type { DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
 import type { SortKey } from '../../ports/index.js';
 
 export type QueryParams = Record<string, string | string[] | undefined>;
 
-/** Search parameters of MedicationRequest (CONTRACT §4), with their FHIR types for the CapabilityStatement. */
+/** Search parameters of each resource (CONTRACT §4), with their FHIR types for the CapabilityStatement. */
 export const MEDICATION_REQUEST_PARAMETERS = {
   patient: 'reference',
   subject: 'reference',
@@ -20,6 +20,17 @@ export const MEDICATION_REQUEST_PARAMETERS = {
   _lastUpdated: 'date',
 } as const;
 
+export const MEDICATION_DISPENSE_PARAMETERS = {
+  prescription: 'reference',
+  patient: 'reference',
+  status: 'token',
+  performer: 'reference',
+  whenhandedover: 'date',
+  _id: 'token',
+} as const;
+
+export const TASK_PARAMETERS = { focus: 'reference', status: 'token', code: 'token', _id: 'token' } as const;
+
 const SORTS: Record<string, { sort: SortKey; descending: boolean }> = {
   authoredon: { sort: 'authoredOn', descending: false },
   '-authoredon': { sort: 'authoredOn', descending: true },
@@ -33,92 +44,19 @@ const bad = (message: string) => new DomainError('BAD_REQUEST', message);
 
 const valuesOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-/**
- * Parses a MedicationRequest search (query string already split by the HTTP layer). An unknown
- * parameter or modifier answers 400 unless the caller asked for lenient handling, in which case it
- * is ignored (FHIR R4 search.html#errors).
- */
-export function parseMedicationRequestSearch(params: QueryParams, lenient: boolean): { criteria: MedicationRequestCriteria; page: PageRequest } {
-  const criteria: MedicationRequestCriteria = {};
-  const page: PageRequest = { limit: DEFAULT_COUNT, withTotal: true };
-  const single = (name: string, values: string[]): string => {
-    if (values.length !== 1) throw bad(`Parameter '${name}' may appear only once.`);
-    if (values[0] === '') throw bad(`Parameter '${name}' needs a value.`);
-    return values[0];
-  };
-  const list = (name: string, values: string[]): string[] =>
-    single(name, values)
-      .split(',')
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
+/** The one value of a parameter that may appear once. */
+function single(name: string, values: string[]): string {
+  if (values.length !== 1) throw bad(`Parameter '${name}' may appear only once.`);
+  if (values[0] === '') throw bad(`Parameter '${name}' needs a value.`);
+  return values[0];
+}
 
-  for (const [name, raw] of Object.entries(params)) {
-    const values = valuesOf(raw);
-    switch (name) {
-      case 'patient':
-      case 'subject':
-        criteria.patientId = referenceId(name, single(name, values), 'Patient');
-        break;
-      case 'intended-dispenser':
-        criteria.pharmacyId = referenceId(name, single(name, values), 'Organization');
-        break;
-      case 'requester':
-        criteria.requester = single(name, values);
-        break;
-      case 'status':
-        criteria.statuses = list(name, values);
-        break;
-      case 'workflow-status': {
-        const states = list(name, values);
-        const unknown = states.filter((s) => !isWorkflowState(s));
-        if (unknown.length > 0) throw bad(`workflow-status '${unknown[0]}' is not a workflow state.`);
-        criteria.workflowStatuses = states as WorkflowState[];
-        break;
-      }
-      case 'identifier':
-        criteria.identifierTerm = tokenQueryTerm(single(name, values));
-        break;
-      case 'code':
-        criteria.codeTerm = tokenQueryTerm(single(name, values));
-        break;
-      case 'authoredon':
-        criteria.authoredOn = values.map((v) => parseDateParam(name, v));
-        break;
-      case '_lastUpdated':
-        criteria.lastUpdated = values.map((v) => parseDateParam(name, v));
-        break;
-      case '_id':
-        criteria.ids = list(name, values);
-        break;
-      case '_count': {
-        const count = Number(single(name, values));
-        if (!Number.isInteger(count) || count < 0) throw bad('_count must be a non-negative integer.');
-        page.limit = count; // capped by the use-case (CONTRACT §4: values above 200 are capped)
-        break;
-      }
-      case '_sort': {
-        const sort = SORTS[single(name, values)];
-        if (!sort) throw bad(`_sort must be one of ${Object.keys(SORTS).join(', ')}.`);
-        Object.assign(page, sort);
-        break;
-      }
-      case '_total': {
-        const total = single(name, values);
-        if (total !== 'none' && total !== 'accurate' && total !== 'estimate') throw bad('_total must be none, estimate or accurate.');
-        page.withTotal = total !== 'none';
-        break;
-      }
-      case '_cursor':
-        page.cursor = single(name, values);
-        break;
-      case '_format':
-      case '_pretty':
-        break; // handled by the response layer
-      default:
-        if (!lenient) throw bad(`Unknown search parameter '${name}' for MedicationRequest; see /fhir/metadata for the supported ones.`);
-    }
-  }
-  return { criteria, page };
+/** A comma-separated list (FHIR "OR" within one parameter). */
+function list(name: string, values: string[]): string[] {
+  return single(name, values)
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 function referenceId(name: string, value: string, type: string): string {
@@ -126,3 +64,92 @@ function referenceId(name: string, value: string, type: string): string {
   return bareId(value, type);
 }
 
+/** A token parameter on a code system's codes: `system|code` or `code`; answers the codes. */
+function codes(name: string, values: string[]): string[] {
+  return list(name, values).map((v) => v.slice(v.indexOf('|') + 1));
+}
+
+type Handlers = Record<string, (values: string[], name: string) => void>;
+
+/**
+ * The loop every search shares: paging and formatting parameters, then the resource's own. An
+ * unknown parameter or modifier answers 400 unless the caller asked for lenient handling, in which
+ * case it is ignored (FHIR R4 search.html#errors).
+ */
+function parseSearch(params: QueryParams, lenient: boolean, resource: string, handlers: Handlers, page: SeqPageRequest & Partial<PageRequest>): void {
+  for (const [name, raw] of Object.entries(params)) {
+    const values = valuesOf(raw);
+    if (name === '_count') {
+      const count = Number(single(name, values));
+      if (!Number.isInteger(count) || count < 0) throw bad('_count must be a non-negative integer.');
+      page.limit = count; // capped by the use-case (CONTRACT §4: values above 200 are capped)
+    } else if (name === '_total') {
+      const total = single(name, values);
+      if (total !== 'none' && total !== 'accurate' && total !== 'estimate') throw bad('_total must be none, estimate or accurate.');
+      page.withTotal = total !== 'none';
+    } else if (name === '_cursor') {
+      page.cursor = single(name, values);
+    } else if (name === '_format' || name === '_pretty') {
+      // handled by the response layer
+    } else if (handlers[name]) {
+      handlers[name](values, name);
+    } else if (!lenient) {
+      throw bad(`Unknown search parameter '${name}' for ${resource}; see /fhir/metadata for the supported ones.`);
+    }
+  }
+}
+
+export function parseMedicationRequestSearch(params: QueryParams, lenient: boolean): { criteria: MedicationRequestCriteria; page: PageRequest } {
+  const criteria: MedicationRequestCriteria = {};
+  const page: PageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  parseSearch(params, lenient, 'MedicationRequest', {
+    patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+    subject: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+    'intended-dispenser': (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
+    requester: (v, n) => (criteria.requester = single(n, v)),
+    status: (v, n) => (criteria.statuses = list(n, v)),
+    'workflow-status': (v, n) => {
+      const states = list(n, v);
+      const unknown = states.find((s) => !isWorkflowState(s));
+      if (unknown) throw bad(`workflow-status '${unknown}' is not a workflow state.`);
+      criteria.workflowStatuses = states as WorkflowState[];
+    },
+    identifier: (v, n) => (criteria.identifierTerm = tokenQueryTerm(single(n, v))),
+    code: (v, n) => (criteria.codeTerm = tokenQueryTerm(single(n, v))),
+    authoredon: (v, n) => (criteria.authoredOn = v.map((x) => parseDateParam(n, x))),
+    _lastUpdated: (v, n) => (criteria.lastUpdated = v.map((x) => parseDateParam(n, x))),
+    _id: (v, n) => (criteria.ids = list(n, v)),
+    _sort: (v, n) => {
+      const sort = SORTS[single(n, v)];
+      if (!sort) throw bad(`_sort must be one of ${Object.keys(SORTS).join(', ')}.`);
+      Object.assign(page, sort);
+    },
+  }, page);
+  return { criteria, page };
+}
+
+export function parseMedicationDispenseSearch(params: QueryParams, lenient: boolean): { criteria: DispenseCriteria; page: SeqPageRequest } {
+  const criteria: DispenseCriteria = {};
+  const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  parseSearch(params, lenient, 'MedicationDispense', {
+    prescription: (v, n) => (criteria.prescriptionIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
+    patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+    performer: (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
+    status: (v, n) => (criteria.statuses = list(n, v)),
+    whenhandedover: (v, n) => (criteria.whenHandedOver = v.map((x) => parseDateParam(n, x))),
+    _id: (v, n) => (criteria.ids = list(n, v)),
+  }, page);
+  return { criteria, page };
+}
+
+export function parseTaskSearch(params: QueryParams, lenient: boolean): { criteria: TaskCriteria; page: SeqPageRequest } {
+  const criteria: TaskCriteria = {};
+  const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  parseSearch(params, lenient, 'Task', {
+    focus: (v, n) => (criteria.focusIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
+    status: (v, n) => (criteria.statuses = list(n, v)),
+    code: (v, n) => (criteria.codes = codes(n, v)),
+    _id: (v, n) => (criteria.ids = list(n, v)),
+  }, page);
+  return { criteria, page };
+}

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { UseCases } from '../../application/index.js';
-import type { MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
+import type { MedicationDispenseRecord, MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 
 /** Per-request GraphQL context: the caller and DataLoaders, built fresh for every operation. */
@@ -11,6 +11,8 @@ export interface GraphqlContext {
     medicationRequest: DataLoader<string, MedicationRequestRecord | undefined>;
     pharmacy: DataLoader<string, Pharmacy | undefined>;
     transitions: DataLoader<string, TransitionRecord[]>;
+    medicationDispense: DataLoader<string, MedicationDispenseRecord | undefined>;
+    dispensesOfPrescription: DataLoader<string, MedicationDispenseRecord[]>;
   };
 }
 
@@ -22,6 +24,8 @@ export function createGraphqlContext(useCases: UseCases, ctx: RequestContext): G
       medicationRequest: new DataLoader((ids) => useCases.getMedicationRequestsByIds(ctx, ids)),
       pharmacy: new DataLoader((ids) => useCases.getPharmaciesByIds(ids)),
       transitions: new DataLoader((ids) => useCases.transitionsOf(ctx, ids)),
+      medicationDispense: new DataLoader((ids) => useCases.getMedicationDispensesByIds(ctx, ids)),
+      dispensesOfPrescription: new DataLoader((ids) => useCases.dispensesOfPrescriptions(ctx, ids)),
     },
   };
 }

@@ -5,7 +5,9 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphqlContext } from './context.js';
 import { pharmacyToGraphql, recordToGraphql } from './medication-request.mapper.js';
+import { MedicationDispenseResolver } from './resolvers/medication-dispense.resolver.js';
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
+import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
@@ -16,6 +18,12 @@ const referenceResolvers = {
     async __resolveReference(ref: { id: string }, { loaders }: GraphqlContext) {
       const record = await loaders.medicationRequest.load(ref.id);
       return record ? recordToGraphql(record) : null;
+    },
+  },
+  MedicationDispense: {
+    async __resolveReference(ref: { id: string }, { loaders }: GraphqlContext) {
+      const record = await loaders.medicationDispense.load(ref.id);
+      return record ? dispenseToGraphql(record) : null;
     },
   },
   Pharmacy: {
@@ -31,7 +39,7 @@ const referenceResolvers = {
  * directives, add the federation `@link`, and rebuild it with `buildSubgraphSchema`.
  */
 export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
-  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, PharmacyResolver], validate: false });
+  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver], validate: false });
   const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [type, extra] of Object.entries(referenceResolvers)) resolvers[type] = { ...resolvers[type], ...extra };

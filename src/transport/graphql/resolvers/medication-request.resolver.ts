@@ -4,6 +4,9 @@ import { filterToCriteria, inputToResource, pharmacyToGraphql, recordToGraphql }
 import { MedicationRequestFilter, MedicationRequestInput } from '../types/medication-request.input.js';
 import { MedicationRequestConnection, MedicationRequestType, PrescriptionTransition } from '../types/medication-request.type.js';
 import { PharmacyType } from '../types/pharmacy.type.js';
+import { MedicationDispenseType, PrescriptionEvent } from '../types/medication-dispense.type.js';
+import { dispenseToGraphql } from '../medication-dispense.mapper.js';
+import type { WorkflowEvent } from '../../../domain/index.js';
 
 /** Prescriptions over GraphQL: each resolver parses, calls one use-case and maps. */
 @Resolver(() => MedicationRequestType)
@@ -47,6 +50,22 @@ export class MedicationRequestResolver {
     @Ctx() { ctx, useCases }: GraphqlContext,
   ): Promise<MedicationRequestType> {
     return recordToGraphql(await useCases.updateMedicationRequest(ctx, { id, resource: inputToResource(input), ifMatch }));
+  }
+
+  @Mutation(() => MedicationRequestType, { description: 'Moves a prescription through the workflow; DISPENSE dispenses as prescribed. Persona per event (CONTRACT §1).' })
+  async transitionPrescription(
+    @Arg('id', () => ID) id: string,
+    @Arg('event', () => PrescriptionEvent) event: PrescriptionEvent,
+    @Ctx() { ctx, useCases }: GraphqlContext,
+    @Arg('ifMatch', () => String, { nullable: true, description: 'When given, must be the current etag.' }) ifMatch?: string,
+    @Arg('reason', () => String, { nullable: true, description: 'Why; recorded with the transition.' }) reason?: string,
+  ): Promise<MedicationRequestType> {
+    return recordToGraphql(await useCases.transitionPrescription(ctx, { id, event: event as unknown as WorkflowEvent, ifMatch: ifMatch ?? undefined, reason: reason ?? null }));
+  }
+
+  @FieldResolver(() => [MedicationDispenseType], { description: 'Dispenses of this prescription, oldest first.' })
+  async dispenses(@Root() request: MedicationRequestType, @Ctx() { loaders }: GraphqlContext): Promise<MedicationDispenseType[]> {
+    return (await loaders.dispensesOfPrescription.load(request.id)).map(dispenseToGraphql);
   }
 
   @FieldResolver(() => PharmacyType, { nullable: true, description: 'The intended pharmacy from the directory.' })

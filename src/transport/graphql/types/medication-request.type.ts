@@ -2,6 +2,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { WORKFLOW_STATES } from '../../../domain/index.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
+import { PageInfo } from './page-info.type.js';
 
 export enum PrescriptionStatus {
   REQUESTED = 'requested',
@@ -94,15 +95,6 @@ export class MedicationRequestEdge {
 
   @Field(() => MedicationRequestType, { description: 'The prescription.' })
   node!: MedicationRequestType;
-}
-
-@ObjectType({ description: 'Relay page information.' })
-export class PageInfo {
-  @Field(() => Boolean, { description: 'Whether another page follows.' })
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true, description: 'Cursor of the last item of this page.' })
-  endCursor!: string | null;
 }
 
 @ObjectType({ description: 'A page of prescriptions (Relay connection).' })

@@ -1,0 +1,70 @@
+import {
+  assertPersonaMayTransition,
+  buildEvent,
+  DomainError,
+  EVENT_TYPES,
+  focusIdOf,
+  materializeTask,
+  taskEvent,
+  validateTask,
+  validationFailure,
+  type RequestContext,
+  type TaskRecord,
+  type TaskResource,
+} from '../../domain/index.js';
+import type { UseCaseDeps } from '../deps.js';
+import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { eventContext, moveWithRetry, prescriptionNotFound } from '../workflow.js';
+import { isStoredId } from './read-medication-requests.use-case.js';
+
+export interface CreateTaskInput {
+  resource: unknown;
+  idempotencyKey?: string;
+  /** Checked against the focus prescription's version. */
+  ifMatch?: string;
+}
+
+const OPERATION = 'Task.create';
+
+/**
+ * A FHIR Task that moves a prescription (CONTRACT §3). The Task is stored as sent (with server id
+ * and meta) only when the move succeeds; an illegal move stores nothing.
+ */
+export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: CreateTaskInput): Promise<{ record: TaskRecord; replayed: boolean }> {
+  // The persona depends on the event the Task asks for: checked before the rest of validation when it can be read.
+  const asked = typeof input.resource === 'object' && input.resource !== null ? taskEvent(input.resource as TaskResource) : undefined;
+  if (asked) assertPersonaMayTransition(ctx.actor, asked);
+  if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
+  const issues = validateTask(input.resource);
+  if (issues.length > 0) throw validationFailure(issues);
+  const resource = input.resource as TaskResource;
+  const event = taskEvent(resource)!;
+  const focusId = focusIdOf(resource);
+  const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, resource);
+
+  return deps.uow.transaction(ctx.tenantId, async (scope) => {
+    if (input.idempotencyKey !== undefined && hash !== undefined) {
+      const prior = await priorOutcome(scope, input.idempotencyKey, hash);
+      const earlier = prior && (await scope.tasks.findById(prior.resourceId));
+      if (earlier) return { record: earlier, replayed: true };
+    }
+    if (!isStoredId(focusId)) throw prescriptionNotFound(focusId);
+    const moved = await moveWithRetry(deps, scope, ctx, { id: focusId, event, ifMatch: input.ifMatch, reason: resource.statusReason?.text ?? null, missing: prescriptionNotFound });
+    const now = deps.clock.now();
+    const id = deps.newId();
+    const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
+    await scope.tasks.insert(record);
+    const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
+    await scope.outbox.append([...moved.events, taskChanged]);
+    if (input.idempotencyKey !== undefined && hash !== undefined) {
+      await scope.idempotency.save({ key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 }, deps.idempotencyTtlSeconds);
+    }
+    return { record, replayed: false };
+  });
+}
+
+export async function getTask(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<TaskRecord> {
+  const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.tasks.findById(id)) : undefined;
+  if (!record) throw new DomainError('NOT_FOUND', `Task/${id} does not exist.`);
+  return record;
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { UseCases } from '../../application/index.js';
+import { pageUrl, searchsetBundle } from './bundle.js';
+import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
+import { headerValue, sendCreatedOrUpdated } from './medication-request.routes.js';
+import type { FhirResourceModule } from './registry.js';
+import { parseTaskSearch, TASK_PARAMETERS, type QueryParams } from './search-params.js';
+
+const TYPE = 'Task';
+
+/** Workflow Tasks: posting one moves its focus prescription (CONTRACT §3); the persona follows the event. */
+export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined): FhirResourceModule {
+  return {
+    type: TYPE,
+    interactions: ['create', 'read', 'search-type'],
+    searchParams: TASK_PARAMETERS,
+    register(app: FastifyInstance) {
+      const base = (request: FastifyRequest) => fhirBase(request, publicBaseUrl);
+
+      app.post(`/${TYPE}`, async (request, reply) => {
+        const { record, replayed } = await useCases.createTask(request.ctx!, {
+          resource: request.body,
+          idempotencyKey: headerValue(request, 'idempotency-key'),
+          ifMatch: headerValue(request, 'if-match'),
+        });
+        reply.header('Location', `${base(request)}/${TYPE}/${record.id}/_history/${record.versionId}`);
+        if (replayed) reply.header('Idempotent-Replayed', 'true');
+        return sendCreatedOrUpdated(request, versionHeaders(reply, record), 201, record, 'created');
+      });
+
+      app.get<{ Params: { id: string } }>(`/${TYPE}/:id`, async (request, reply) => {
+        const record = await useCases.getTask(request.ctx!, request.params.id);
+        return sendFhir(versionHeaders(reply, record), 200, record.resource);
+      });
+
+      app.get(`/${TYPE}`, async (request, reply) => {
+        const query = request.query as QueryParams;
+        const { criteria, page } = parseTaskSearch(query, lenientHandling(request));
+        const result = await useCases.searchTasks(request.ctx!, criteria, page);
+        const b = base(request);
+        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: result, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
+      });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { WORKFLOW_EVENTS } from '../../../domain/index.js';
+import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
+import { PageInfo } from './page-info.type.js';
+
+export enum PrescriptionEvent {
+  APPROVE = 'approve',
+  REJECT = 'reject',
+  PROCESS = 'process',
+  DISPENSE = 'dispense',
+  COMPLETE = 'complete',
+  FAIL = 'fail',
+  CANCEL = 'cancel',
+}
+// Keep the GraphQL enum and the domain's events in lock-step.
+if (Object.values(PrescriptionEvent).join() !== WORKFLOW_EVENTS.join()) throw new Error('PrescriptionEvent is out of step with WORKFLOW_EVENTS');
+registerEnumType(PrescriptionEvent, { name: 'PrescriptionEvent', description: 'A workflow event (CONTRACT §3).' });
+
+@Directive('@key(fields: "id")')
+@ObjectType('MedicationDispense', { description: 'A dispense of a prescription (FHIR MedicationDispense).' })
+export class MedicationDispenseType {
+  @Field(() => ID, { description: 'Server-assigned id (the FHIR id).' })
+  id!: string;
+
+  @Field(() => String, { description: 'Version of this content; 1 at create, one more at each change.' })
+  versionId!: string;
+
+  @Field(() => String, { description: 'W/"{versionId}": pass it as ifMatch to update.' })
+  etag!: string;
+
+  @Field(() => Date, { description: 'When this version was written.' })
+  lastUpdated!: Date;
+
+  @Field(() => String, { description: "FHIR status: 'in-progress' or 'completed'." })
+  status!: string;
+
+  @Field(() => CodeableConcept, { nullable: true, description: 'What was dispensed.' })
+  medication!: CodeableConcept | null;
+
+  @Field(() => Quantity, { nullable: true, description: 'How much was dispensed.' })
+  quantity!: Quantity | null;
+
+  @Field(() => String, { nullable: true, description: 'When it was prepared (FHIR dateTime).' })
+  whenPrepared!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'When it was handed over (FHIR dateTime); setting it completes the prescription.' })
+  whenHandedOver!: string | null;
+
+  @Field(() => GraphQLJSON, { description: 'The FHIR resource as served by /fhir.' })
+  resource!: Record<string, unknown>;
+
+  /** Not exposed: lets field resolvers batch by prescription and pharmacy. */
+  prescriptionId!: string;
+  pharmacyId!: string | null;
+}
+
+@InputType({ description: 'A dispense. The pharmacy is the prescription’s dispenseRequest.performer.' })
+export class MedicationDispenseInput {
+  @Field(() => ID, { description: 'The prescription dispensed (bare id or MedicationRequest/{id}).' })
+  prescriptionId!: string;
+
+  @Field(() => String, { nullable: true, defaultValue: 'completed', description: "'in-progress' or 'completed'." })
+  status?: string;
+
+  @Field(() => QuantityInput, { nullable: true, description: "Default: the prescription's quantity." })
+  quantity?: QuantityInput;
+
+  @Field(() => CodeableConceptInput, { nullable: true, description: "Default: the prescription's medication." })
+  medication?: CodeableConceptInput;
+
+  @Field(() => String, { nullable: true, description: 'When it was prepared (FHIR dateTime).' })
+  whenPrepared?: string;
+
+  @Field(() => String, { nullable: true, description: 'When it was handed over; completes the prescription.' })
+  whenHandedOver?: string;
+
+  @Field(() => String, { nullable: true, description: 'A note about the dispense.' })
+  note?: string;
+}
+
+@InputType({ description: 'Which dispenses to list. Ids are accepted bare or as references.' })
+export class MedicationDispenseFilter {
+  @Field(() => String, { nullable: true, description: 'The prescription.' })
+  prescription?: string;
+
+  @Field(() => String, { nullable: true, description: 'The patient.' })
+  patient?: string;
+
+  @Field(() => String, { nullable: true, description: 'The dispensing pharmacy.' })
+  pharmacy?: string;
+
+  @Field(() => String, { nullable: true, description: 'FHIR status.' })
+  status?: string;
+}
+
+@ObjectType({ description: 'One dispense in a page, with its cursor.' })
+export class MedicationDispenseEdge {
+  @Field(() => String, { description: 'Opaque cursor of this item.' })
+  cursor!: string;
+
+  @Field(() => MedicationDispenseType, { description: 'The dispense.' })
+  node!: MedicationDispenseType;
+}
+
+@ObjectType({ description: 'A page of dispenses (Relay connection).' })
+export class MedicationDispenseConnection {
+  @Field(() => [MedicationDispenseEdge], { description: 'The dispenses of this page.' })
+  edges!: MedicationDispenseEdge[];
+
+  @Field(() => PageInfo, { description: 'Paging information.' })
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: 'Number of dispenses matching the filter, over all pages.' })
+  totalCount!: number;
+}
