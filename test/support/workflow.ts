@@ -1,0 +1,41 @@
+import type { WorkflowEvent, WorkflowState } from '../../src/domain/index.js';
+import { TransitionDocument, type PrescriptionEvent } from '../generated/graphql.js';
+import { prescription } from './fixtures.js';
+import { graphql } from './graphql.js';
+import { request } from './http.js';
+
+/** Events that lead from a new prescription to each state (CONTRACT §3). */
+export const PATH_TO: Record<WorkflowState, WorkflowEvent[]> = {
+  requested: [],
+  approved: ['approve'],
+  rejected: ['reject'],
+  cancelled: ['cancel'],
+  processing: ['approve', 'process'],
+  failed: ['approve', 'process', 'fail'],
+  dispensed: ['approve', 'process', 'dispense'],
+  completed: ['approve', 'process', 'dispense', 'complete'],
+};
+
+export const PERSONA_OF: Record<WorkflowEvent, 'ehr-backend' | 'pharmacy-backend'> = {
+  approve: 'ehr-backend',
+  reject: 'ehr-backend',
+  cancel: 'ehr-backend',
+  process: 'pharmacy-backend',
+  dispense: 'pharmacy-backend',
+  complete: 'pharmacy-backend',
+  fail: 'pharmacy-backend',
+};
+
+export const gqlEvent = (event: WorkflowEvent) => event.toUpperCase() as PrescriptionEvent;
+
+/** Creates a prescription over FHIR and moves it to `state` over GraphQL; answers its id. */
+export async function prescriptionIn(url: string, state: WorkflowState, tokens: { ehr: string; pharmacy: string }, patient?: string): Promise<string> {
+  const created = await request(`${url}/fhir/MedicationRequest`, { token: tokens.ehr, body: prescription({ patient }) });
+  if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);
+  for (const event of PATH_TO[state]) {
+    const token = PERSONA_OF[event] === 'ehr-backend' ? tokens.ehr : tokens.pharmacy;
+    const moved = await graphql(url, TransitionDocument, { id: created.body.id, event: gqlEvent(event) }, token);
+    if (moved.errors) throw new Error(`${event} failed: ${JSON.stringify(moved.errors)}`);
+  }
+  return created.body.id;
+}
