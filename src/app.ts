@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import path from 'node:path';
 import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
@@ -16,8 +17,11 @@ import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
 import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
 import { createUseCases, type UseCases } from './application/index.js';
+import { createActionLedger } from './adapters/db/action-ledger.js';
+import { createBusIntegrations } from './adapters/events/bus-integrations.js';
+import { startWorkflowActionsConsumer } from './transport/events/workflow-actions.consumer.js';
 import { PROJECT_ROOT, type Config } from './config.js';
-import type { EventBus } from './ports/index.js';
+import type { EventBus, Integrations } from './ports/index.js';
 import { buildGraphqlSchema } from './transport/graphql/schema.js';
 import { attachGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
 import { createMetrics } from './transport/http/metrics.js';
@@ -47,7 +51,14 @@ const within = (ms: number, check: () => Promise<boolean>): Promise<boolean> =>
  * The composition root: wires adapters to ports from one validated config and starts the
  * gateway. Embedded PostgreSQL and the embedded (PostgreSQL-backed) bus are used when no URL is configured.
  */
-export async function startApp(config: Config, logger: Logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.authorization', '*.token'] })): Promise<App> {
+export interface StartOptions {
+  logger?: Logger;
+  /** Replaces the default (bus-publishing) adapters of the integration ports. */
+  integrations?: Partial<Integrations>;
+}
+
+export async function startApp(config: Config, options: StartOptions = {}): Promise<App> {
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.authorization', '*.token'] });
   const cleanup: Array<() => Promise<unknown>> = [];
   try {
     let embedded: EmbeddedPostgres | undefined;
@@ -83,6 +94,8 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
     cleanup.unshift(() => relay.stop());
 
     const newId = () => randomUUID();
+    // Aborted at shutdown so an action waiting to retry gives up at once; its event is redelivered later.
+    const stopping = new AbortController();
     const useCases = createUseCases({
       uow: createUnitOfWork(dataSource),
       tenants: createTenantDirectory(dataSource),
@@ -91,6 +104,22 @@ export async function startApp(config: Config, logger: Logger = pino({ level: co
       clock: { now: () => new Date() },
       newId,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      ledger: createActionLedger(dataSource),
+      integrations: { ...createBusIntegrations(bus), ...options.integrations },
+      actions: {
+        retry: config.actions,
+        sleep: (ms) => setTimeoutPromise(ms, undefined, { signal: stopping.signal }),
+        publishDeadLetter: async (dead) => {
+          const data = Buffer.from(JSON.stringify({ handler: dead.handler, attempts: dead.attempts, error: dead.error, deadLetterId: dead.id, event: dead.envelope }));
+          await bus.publish({ subject: `dlq.eprescribing.${dead.handler}.${dead.tenantId}`, msgId: `${dead.id}:${dead.attempts}`, data });
+        },
+        onFailure: (handler, attempt, error) => logger.warn({ handler, attempt, err: error }, 'workflow action failed'),
+      },
+    });
+    const actionsConsumer = await startWorkflowActionsConsumer({ bus, useCases, logger });
+    cleanup.unshift(async () => {
+      stopping.abort();
+      await actionsConsumer.close();
     });
 
     const schema = await buildGraphqlSchema();

@@ -33,6 +33,8 @@ export interface Config {
   /** Error messages and stacks of unexpected errors in responses: only with NODE_ENV=development set explicitly. */
   exposeErrorDetails: boolean;
   outboxPollMs: number;
+  /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
+  actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   shutdownTimeoutMs: number;
 }
 
@@ -108,6 +110,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel: text('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
     exposeErrorDetails: env.NODE_ENV === 'development',
     outboxPollMs: int('OUTBOX_POLL_MS', 2_000, 10),
+    actions: {
+      maxAttempts: int('ACTION_MAX_ATTEMPTS', 5, 1, 100),
+      baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),
+      maxDelayMs: int('ACTION_RETRY_MAX_MS', 30_000, 0),
+    },
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
     ...overrides,
   };

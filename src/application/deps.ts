@@ -1,4 +1,5 @@
-import type { Clock, PharmacyDirectory, TenantDirectory, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { ActionLedger, Clock, DeadLetter, Integrations, PharmacyDirectory, TenantDirectory, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */
 export interface UseCaseDeps {
@@ -10,4 +11,14 @@ export interface UseCaseDeps {
   newId: () => string;
   /** How long an Idempotency-Key is remembered. @default 86_400 // 24 h (CONTRACT §4) */
   idempotencyTtlSeconds: number;
+  ledger: ActionLedger;
+  integrations: Integrations;
+  actions: {
+    retry: RetryPolicy;
+    sleep(ms: number): Promise<void>;
+    /** Publishes a dead letter to the dead-letter stream. */
+    publishDeadLetter(deadLetter: DeadLetter): Promise<void>;
+    /** Told of every failed attempt (logs, metrics). */
+    onFailure?(handler: string, attempt: number, error: unknown): void;
+  };
 }

@@ -22,11 +22,13 @@ import { patchMedicationRequest } from './use-cases/patch-medication-request.use
 import { dispensesOfPrescriptions, getMedicationDispensesByIds, searchMedicationDispenses, searchTasks } from './use-cases/search-by-sequence.use-case.js';
 import { createTask, getTask } from './use-cases/task.use-case.js';
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
+import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
 export type { DispenseCriteria, SeqPageRequest, TaskCriteria } from './use-cases/search-by-sequence.use-case.js';
+export { backoffDelay, type RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 
@@ -55,6 +57,10 @@ const USE_CASES = {
   searchTasks,
   getPharmaciesByIds,
   searchPharmacies,
+  handleWorkflowEvent,
+  listDeadLetters,
+  replayDeadLetter,
+  replayDeadLetters,
 };
 
 export type UseCases = { [K in keyof typeof USE_CASES]: BoundTo<(typeof USE_CASES)[K]> };

@@ -8,3 +8,4 @@ export * from './transition.js';
 export * from './workflow.js';
 export * from './medication-dispense.js';
 export * from './task.js';
+export * from './workflow-actions.js';

@@ -253,6 +253,83 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+// ── Workflow actions ──────────────────────────────────────────────────────────────────────
+
+/** What an outside system is told about a transition. */
+export interface IntegrationNotice {
+  eventId: string;
+  tenantId: string;
+  medicationRequestId: string;
+  patientId: string | null;
+  pharmacyId: string | null;
+  event: string;
+  from: string | null;
+  to: string;
+  reason: string | null;
+  occurredAt: string;
+  correlationId: string;
+  prescription: Record<string, unknown>;
+}
+
+/** Tells the insurer a prescription was approved. Throws when the message could not be handed over. */
+export interface InsuranceNotifier {
+  approvalGranted(notice: IntegrationNotice): Promise<void>;
+}
+
+/** Routes an approved prescription to its pharmacy for processing. */
+export interface PharmacyGateway {
+  sendPrescription(notice: IntegrationNotice): Promise<void>;
+}
+
+export interface PatientNotifier {
+  prescriptionDispensed(notice: IntegrationNotice): Promise<void>;
+  prescriptionCompleted(notice: IntegrationNotice): Promise<void>;
+}
+
+export interface SupportAlerter {
+  prescriptionFailed(notice: IntegrationNotice): Promise<void>;
+}
+
+export interface Integrations {
+  insurance: InsuranceNotifier;
+  pharmacy: PharmacyGateway;
+  patient: PatientNotifier;
+  support: SupportAlerter;
+}
+
+export interface DeadLetter {
+  id: string;
+  tenantId: string;
+  handler: string;
+  eventId: string;
+  eventType: string;
+  envelope: EventEnvelope;
+  error: string;
+  attempts: number;
+  createdAt: Date;
+  resolvedAt: Date | null;
+}
+
+export interface DeadLetterFilter {
+  handler?: string;
+  eventType?: string;
+  includeResolved?: boolean;
+  limit: number;
+}
+
+/** Bookkeeping of workflow actions: which ran, and which gave up (dead letters). */
+export interface ActionLedger {
+  isDone(handler: string, eventId: string): Promise<boolean>;
+  markDone(entry: { handler: string; eventId: string; tenantId: string; attempts: number }): Promise<void>;
+  /** Records (or refreshes) the dead letter of `handler` for this event; answers it. */
+  deadLetter(entry: Omit<DeadLetter, 'id' | 'createdAt' | 'resolvedAt'> & { id: string }): Promise<DeadLetter>;
+  listDeadLetters(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetter[]>;
+  findDeadLetter(tenantId: string, id: string): Promise<DeadLetter | undefined>;
+  /** Marks it resolved and the action done, together. */
+  resolve(deadLetter: DeadLetter, attempts: number): Promise<void>;
+  recordFailedReplay(deadLetter: DeadLetter, error: string): Promise<DeadLetter>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -5,6 +5,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphqlContext } from './context.js';
 import { pharmacyToGraphql, recordToGraphql } from './medication-request.mapper.js';
+import { DeadLetterResolver } from './resolvers/dead-letter.resolver.js';
 import { MedicationDispenseResolver } from './resolvers/medication-dispense.resolver.js';
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
 import { dispenseToGraphql } from './medication-dispense.mapper.js';
@@ -39,7 +40,7 @@ const referenceResolvers = {
  * directives, add the federation `@link`, and rebuild it with `buildSubgraphSchema`.
  */
 export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
-  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver], validate: false });
+  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver], validate: false });
   const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [type, extra] of Object.entries(referenceResolvers)) resolvers[type] = { ...resolvers[type], ...extra };

@@ -1,0 +1,131 @@
+import { actionsFor, assertPersonaMay, DomainError, EVENT_TYPES, WORKFLOW_ACTIONS, type ActionTarget, type EventEnvelope, type RequestContext, type WorkflowAction } from '../../domain/index.js';
+import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
+import type { UseCaseDeps } from '../deps.js';
+
+/** Retries of a workflow action: exponential backoff with full jitter, bounded attempts. */
+export interface RetryPolicy {
+  /** @default 5 */
+  maxAttempts: number;
+  /** @default 200 */
+  baseDelayMs: number;
+  /** @default 30_000 */
+  maxDelayMs: number;
+}
+
+/** Wait before retry number `attempt` (1-based): uniform in [0, min(max, base · 2^(attempt-1))]. */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  return Math.round(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)));
+}
+
+function deliver(integrations: Integrations, target: ActionTarget, notice: IntegrationNotice): Promise<void> {
+  switch (target) {
+    case 'insurance.approval':
+      return integrations.insurance.approvalGranted(notice);
+    case 'pharmacy.prescription':
+      return integrations.pharmacy.sendPrescription(notice);
+    case 'patient.dispensed':
+      return integrations.patient.prescriptionDispensed(notice);
+    case 'patient.completed':
+      return integrations.patient.prescriptionCompleted(notice);
+    case 'support.failure':
+      return integrations.support.prescriptionFailed(notice);
+  }
+}
+
+function noticeOf(envelope: EventEnvelope): IntegrationNotice {
+  const { metadata, payload } = envelope;
+  return {
+    eventId: metadata.eventId,
+    tenantId: metadata.tenantId,
+    medicationRequestId: String(payload.medicationRequestId ?? payload.resource.id),
+    patientId: payload.patientId ?? null,
+    pharmacyId: payload.pharmacyId ?? null,
+    event: String(payload.event),
+    from: payload.from ?? null,
+    to: String(payload.to),
+    reason: payload.reason ?? null,
+    occurredAt: metadata.timestamp,
+    correlationId: metadata.correlationId,
+    prescription: payload.resource,
+  };
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 2_000);
+
+/**
+ * Runs the actions a committed transition triggers (the stream consumer's work). Each action runs
+ * once per event id; a failing one is retried with backoff and, after the last attempt, recorded as
+ * a dead letter and published to the dead-letter stream. Resolves when every action is done or
+ * dead-lettered; throws only when that bookkeeping itself failed (the event is then redelivered).
+ */
+export async function handleWorkflowEvent(deps: UseCaseDeps, envelope: EventEnvelope): Promise<void> {
+  if (envelope.metadata.eventType !== EVENT_TYPES.medicationRequestStatusChanged) return;
+  const { event, from, to } = envelope.payload;
+  for (const action of actionsFor({ event: String(event), from: from ?? null, to: String(to) })) await runAction(deps, action, envelope);
+}
+
+async function runAction(deps: UseCaseDeps, action: WorkflowAction, envelope: EventEnvelope): Promise<void> {
+  const { ledger, integrations, actions } = deps;
+  const eventId = envelope.metadata.eventId;
+  if (await ledger.isDone(action.name, eventId)) return;
+  const notice = noticeOf(envelope);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= actions.retry.maxAttempts; attempt++) {
+    try {
+      await deliver(integrations, action.target, notice);
+      await ledger.markDone({ handler: action.name, eventId, tenantId: notice.tenantId, attempts: attempt });
+      return;
+    } catch (error) {
+      lastError = error;
+      actions.onFailure?.(action.name, attempt, error);
+      if (attempt < actions.retry.maxAttempts) await actions.sleep(backoffDelay(actions.retry, attempt));
+    }
+  }
+  const dead = await ledger.deadLetter({
+    id: deps.newId(),
+    tenantId: notice.tenantId,
+    handler: action.name,
+    eventId,
+    eventType: envelope.metadata.eventType,
+    envelope,
+    error: describe(lastError),
+    attempts: actions.retry.maxAttempts,
+  });
+  await actions.publishDeadLetter(dead);
+}
+
+// ── Dead letters, for a platform-admin (CONTRACT §1), confined to the admin's tenant ─────────────
+
+export async function listDeadLetters(deps: UseCaseDeps, ctx: RequestContext, filter: DeadLetterFilter): Promise<DeadLetter[]> {
+  assertPersonaMay(ctx, 'dead-letter.manage');
+  return deps.ledger.listDeadLetters(ctx.tenantId, { ...filter, limit: Math.min(Math.max(filter.limit, 0), 500) });
+}
+
+/** Runs the dead letter's action once more; on success it leaves the list (resolved), else it stays with the new error. */
+export async function replayDeadLetter(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<DeadLetter> {
+  assertPersonaMay(ctx, 'dead-letter.manage');
+  const deadLetter = /^[0-9a-f-]{36}$/i.test(id) ? await deps.ledger.findDeadLetter(ctx.tenantId, id) : undefined;
+  if (!deadLetter) throw new DomainError('NOT_FOUND', `Dead letter ${id} does not exist.`);
+  return replay(deps, deadLetter);
+}
+
+export async function replayDeadLetters(deps: UseCaseDeps, ctx: RequestContext, filter: Omit<DeadLetterFilter, 'includeResolved'>): Promise<{ replayed: number; succeeded: number; failed: number }> {
+  assertPersonaMay(ctx, 'dead-letter.manage');
+  const open = await deps.ledger.listDeadLetters(ctx.tenantId, { ...filter, includeResolved: false, limit: Math.min(Math.max(filter.limit, 0), 500) });
+  let succeeded = 0;
+  for (const deadLetter of open) if ((await replay(deps, deadLetter)).resolvedAt) succeeded++;
+  return { replayed: open.length, succeeded, failed: open.length - succeeded };
+}
+
+async function replay(deps: UseCaseDeps, deadLetter: DeadLetter): Promise<DeadLetter> {
+  if (deadLetter.resolvedAt) return deadLetter;
+  const action = WORKFLOW_ACTIONS.find((a) => a.name === deadLetter.handler);
+  if (!action) return deps.ledger.recordFailedReplay(deadLetter, `no action named ${deadLetter.handler} exists any more`);
+  try {
+    await deliver(deps.integrations, action.target, noticeOf(deadLetter.envelope));
+  } catch (error) {
+    return deps.ledger.recordFailedReplay(deadLetter, describe(error));
+  }
+  await deps.ledger.resolve(deadLetter, deadLetter.attempts + 1);
+  return { ...deadLetter, attempts: deadLetter.attempts + 1, resolvedAt: deps.clock.now() };
+}
