@@ -81,7 +81,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
 
     let bus: EventBus;
     if (config.natsUrl) {
-      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
     } else {
       const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger });
       await embeddedBus.start();

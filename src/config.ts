@@ -21,6 +21,8 @@ export interface Config {
   natsUrl?: string;
   natsStream: string;
   natsSubjectPrefix: string;
+  /** How long a crashed instance's unacknowledged message waits before redelivery (NATS durable consumers). */
+  natsAckWaitMs: number;
   dbPoolSize: number;
   runMigrations: boolean;
   seed: boolean;
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     natsUrl,
     natsStream: stream,
     natsSubjectPrefix: prefix,
+    natsAckWaitMs: int('NATS_ACK_WAIT_MS', 30_000, 1_000),
     dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
     runMigrations: bool('MIGRATIONS_RUN', true),
     seed: bool('SEED_DEV_DATA', !production),

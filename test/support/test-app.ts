@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
+import { startApp, type App, type StartOptions } from '../../src/app.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig, type Config } from '../../src/config.js';
 import type { Persona } from '../../src/domain/index.js';
 
@@ -66,12 +66,17 @@ export function natsSettings(): { env: Record<string, string>; cleanup(): Promis
   };
 }
 
+export interface TestAppOptions extends StartOptions {
+  env?: Record<string, string>;
+  overrides?: Partial<Config>;
+}
+
 /** Starts a real gateway on a random port with its own database (and NATS stream when TEST_NATS_URL is set). */
-export async function startTestApp(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const nats = natsSettings();
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', ...nats.env, ...env }, overrides);
-  const app = await startApp(config);
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', ...nats.env, ...options.env }, options.overrides);
+  const app = await startApp(config, options);
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined); // an idle client cut off when the database is dropped at the end
   return {

@@ -79,7 +79,8 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
     },
 
     async recordFailedReplay(deadLetter, error) {
-      const rows: Row[] = await dataSource.query(`UPDATE dead_letters SET error = $2, attempts = attempts + 1 WHERE id = $1 RETURNING ${COLUMNS}`, [deadLetter.id, error]);
+      // TypeORM answers an UPDATE as [rows, affected].
+      const [rows]: [Row[], number] = await dataSource.query(`UPDATE dead_letters SET error = $2, attempts = attempts + 1 WHERE id = $1 RETURNING ${COLUMNS}`, [deadLetter.id, error]);
       return toDeadLetter(rows[0]);
     },
   };

@@ -16,6 +16,11 @@ export interface NatsBusOptions {
   duplicateWindowMs?: number;
   /** Wait before a durable consumer's failed message is delivered again. @default 1_000 */
   redeliveryDelayMs?: number;
+  /**
+   * How long a durable consumer's message stays with an instance that stopped answering (crashed)
+   * before it goes to another. A live handler extends it while it works. @default 30_000
+   */
+  ackWaitMs?: number;
   /** Called when the connection's status changes (disconnect, reconnect). */
   onStatus?: (status: string) => void;
 }
@@ -23,13 +28,13 @@ export interface NatsBusOptions {
 /** The streams rxgate writes, by the first token of their subjects. */
 const STREAM_SUFFIX: Record<string, string> = { eprescribing: '', dlq: '_DLQ', integration: '_INTEGRATION' };
 
-const ACK_WAIT_MS = 30_000;
 
 /** NATS JetStream behind the `EventBus` port. Creates its streams if they do not exist. */
 export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { connection: NatsConnection; streams: string[] }> {
   const base = options.stream ?? 'EPRESCRIBING';
   const prefix = options.subjectPrefix ?? '';
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
   const nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   void (async () => {
     for await (const status of nc.status()) options.onStatus?.(status.type);
@@ -64,7 +69,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
           : { deliver_policy: subscribeOptions.durable ? DeliverPolicy.All : DeliverPolicy.New };
       // One subject filter (not filter_subjects): works on servers before 2.10 too.
       const consumer = subscribeOptions.durable
-        ? await durableConsumer(jsm, js, stream, subscribeOptions.durable, prefix + subjectFilter, start)
+        ? await durableConsumer(jsm, js, stream, subscribeOptions.durable, prefix + subjectFilter, start, ackWaitMs)
         : await js.consumers.get(stream, { filter_subjects: prefix + subjectFilter, ...start });
       const messages = await consumer.consume(subscribeOptions.durable ? { max_messages: 1 } : {});
       const done = (async () => {
@@ -74,7 +79,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
             continue;
           }
           // Long handlers (retries with backoff) keep the message theirs by reporting progress.
-          const keepAlive = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+          const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
           try {
             await handler(toDelivered(m));
             await m.ackAck(); // confirmed by the server: a restart right after cannot redeliver it
@@ -126,6 +131,7 @@ async function durableConsumer(
   name: string,
   filterSubject: string,
   start: { deliver_policy: DeliverPolicy; opt_start_seq?: number },
+  ackWaitMs: number,
 ) {
   try {
     await jsm.consumers.info(stream, name);
@@ -135,7 +141,7 @@ async function durableConsumer(
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       filter_subject: filterSubject,
-      ack_wait: ACK_WAIT_MS * 1_000_000,
+      ack_wait: ackWaitMs * 1_000_000,
       max_deliver: -1,
       ...start,
     });
