@@ -47,3 +47,25 @@ describe('workflow table', () => {
     });
   });
 });
+
+describe('workflow actions', () => {
+  it('are declared on events and on from → to changes', async () => {
+    const { actionsFor } = await import('../../src/domain/index.js');
+    const names = (event: string, from: string | null, to: string) => actionsFor({ event, from, to }).map((a) => a.name);
+    expect(names('approve', 'requested', 'approved')).toEqual(['notify-insurance-on-approve']);
+    expect(names('process', 'approved', 'processing')).toEqual(['send-to-pharmacy-on-process']);
+    expect(names('dispense', 'processing', 'dispensed')).toEqual(['publish-dispensed-notice']);
+    expect(names('complete', 'dispensed', 'completed')).toEqual(['notify-patient-on-complete']);
+    expect(names('fail', 'processing', 'failed')).toEqual(['alert-support-on-fail']);
+    expect(names('reject', 'requested', 'rejected')).toEqual([]);
+    expect(names('cancel', 'approved', 'cancelled')).toEqual([]);
+  });
+
+  it('back off exponentially with full jitter, capped', async () => {
+    const { backoffDelay } = await import('../../src/application/index.js');
+    const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
+    expect([1, 2, 3, 4, 5].map((attempt) => backoffDelay(policy, attempt, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
+    expect(backoffDelay(policy, 3, () => 0)).toBe(0);
+    expect(backoffDelay(policy, 3, () => 0.5)).toBe(200);
+  });
+});
