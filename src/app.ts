@@ -11,7 +11,9 @@ import { createDataSource, runMigrations } from './adapters/db/data-source.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './adapters/db/embedded-postgres.js';
 import { seedDevelopmentData } from './adapters/db/seed.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
-import { createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
+import { createDirectoryRouter, createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
+import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
+import { createLocalTerminology, createRemoteTerminology } from './adapters/validation/terminology.js';
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
 import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
@@ -96,10 +98,17 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const newId = () => randomUUID();
     // Aborted at shutdown so an action waiting to retry gives up at once; its event is redelivered later.
     const stopping = new AbortController();
+    const pharmacies = createPharmacyDirectory(dataSource);
+    const igValidator = createFhirSchemaValidator();
+    igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']);
     const useCases = createUseCases({
       uow: createUnitOfWork(dataSource),
       tenants: createTenantDirectory(dataSource),
-      pharmacies: createPharmacyDirectory(dataSource),
+      pharmacies,
+      pharmacyRouter: createDirectoryRouter(pharmacies),
+      igValidator,
+      terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile),
+      terminologyDefer: config.terminologyDefer,
       tokens: createJwtVerifier(config.auth),
       clock: { now: () => new Date() },
       newId,

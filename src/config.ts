@@ -27,6 +27,12 @@ export interface Config {
   runMigrations: boolean;
   seed: boolean;
   pharmaciesFile: string;
+  /** RxNorm codes the local terminology knows. */
+  rxnormFile: string;
+  /** A FHIR terminology server for `CodeSystem/$validate-code`; absent → the local terminology. */
+  terminologyUrl?: string;
+  /** When the terminology server is down: accept and tag (true) or answer 503 (false). */
+  terminologyDefer: boolean;
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number };
   publicBaseUrl?: string;
   bodyLimitBytes: number;
@@ -89,6 +95,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) problems.push('NATS_STREAM must be 1-64 of A-Z a-z 0-9 _ -');
   const prefix = text('NATS_SUBJECT_PREFIX') ?? '';
   if (prefix && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.$/.test(prefix)) problems.push("NATS_SUBJECT_PREFIX must be subject tokens ending in '.' (e.g. 'test1.')");
+  const terminologyUrl = text('TERMINOLOGY_URL');
+  if (terminologyUrl && !/^https?:\/\//.test(terminologyUrl)) problems.push('TERMINOLOGY_URL must be an http(s) URL');
   const publicBaseUrl = text('PUBLIC_BASE_URL')?.replace(/\/+$/, '');
   if (publicBaseUrl && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
 
@@ -106,6 +114,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     runMigrations: bool('MIGRATIONS_RUN', true),
     seed: bool('SEED_DEV_DATA', !production),
     pharmaciesFile: text('PHARMACIES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'pharmacies.json'),
+    rxnormFile: text('RXNORM_FILE') ?? path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json'),
+    terminologyUrl: text('TERMINOLOGY_URL'),
+    terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600) },
     publicBaseUrl,
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),

@@ -1,4 +1,4 @@
-import type { ActionLedger, Clock, DeadLetter, Integrations, PharmacyDirectory, TenantDirectory, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { ActionLedger, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
 import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */
@@ -6,6 +6,11 @@ export interface UseCaseDeps {
   uow: UnitOfWork;
   tenants: TenantDirectory;
   pharmacies: PharmacyDirectory;
+  pharmacyRouter: PharmacyRouter;
+  igValidator: IgValidator;
+  terminology: TerminologyClient;
+  /** Accept (and tag) resources whose codes cannot be checked because the terminology server is down. */
+  terminologyDefer: boolean;
   tokens: TokenVerifier;
   clock: Clock;
   newId: () => string;

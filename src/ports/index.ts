@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { EventEnvelope, MedicationDispenseRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { EventEnvelope, Issue, MedicationDispenseRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -29,12 +29,44 @@ export interface TenantDirectory {
   find(id: string): Promise<Tenant | undefined>;
 }
 
+// ── Validation ────────────────────────────────────────────────────────────────────────────
+
+/** Structure of FHIR resources against the base specification (types, cardinality, formats, unknown elements). */
+export interface IgValidator {
+  /** Every problem of `resource` as a `resourceType`, each with its FHIRPath; empty when valid. */
+  validate(resourceType: string, resource: unknown): Issue[];
+  /** Prepares the validators of these types now rather than on first use. */
+  warmUp(resourceTypes: readonly string[]): void;
+}
+
+/** Answer of a terminology check for one coding. */
+export type CodeCheck = { valid: true } | { valid: false; message: string };
+
+/**
+ * Checks codes against their code systems. Throws `TerminologyUnavailableError` when the
+ * terminology service cannot answer (the caller decides: 503, or accept and flag).
+ */
+export interface TerminologyClient {
+  /** `undefined` for a system this client does not check. */
+  check(system: string, code: string): Promise<CodeCheck | undefined>;
+}
+
+export class TerminologyUnavailableError extends Error {
+  override name = 'TerminologyUnavailableError';
+}
+
 // ── Pharmacy directory (shared by all tenants, read-only through the API) ─────────────────────
 
 export interface Pharmacy {
   id: string;
   name: string;
   resource: fhir4.Organization;
+}
+
+/** Decides whether a prescription can be routed to a pharmacy (CONTRACT §4: it must be in the directory). */
+export interface PharmacyRouter {
+  /** The directory pharmacy for this Organization id, or `undefined` when there is none. */
+  resolve(organizationId: string): Promise<Pharmacy | undefined>;
 }
 
 export interface PharmacyDirectory {

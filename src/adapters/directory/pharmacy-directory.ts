@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Pharmacy, PharmacyDirectory } from '../../ports/index.js';
+import type { Pharmacy, PharmacyDirectory, PharmacyRouter } from '../../ports/index.js';
 import { OrganizationEntity } from '../db/entities/index.js';
 import { TtlCache } from './ttl-cache.js';
 
@@ -35,6 +35,15 @@ export function createPharmacyDirectory(dataSource: DataSource, ttlMs = 60_000):
       // strpos, not LIKE: the user's text is matched literally, % and _ included.
       if (name) query.where('strpos(lower(o.name), lower(:name)) > 0', { name });
       return (await query.getMany()).map(toPharmacy);
+    },
+  };
+}
+
+/** Routing by the directory: a prescription may name any pharmacy the directory holds. */
+export function createDirectoryRouter(directory: PharmacyDirectory): PharmacyRouter {
+  return {
+    async resolve(organizationId) {
+      return (await directory.findByIds([organizationId]))[0];
     },
   };
 }

@@ -7,7 +7,6 @@ import {
   materializeMedicationDispense,
   prescriptionIdOf,
   validateMedicationDispense,
-  validationFailure,
   type EventEnvelope,
   type MedicationDispenseRecord,
   type MedicationDispenseResource,
@@ -18,6 +17,7 @@ import type { TransactionScope } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { assertValid, checkCodes } from '../validation.js';
 import { eventContext, move, moveWithRetry, notFound, prescriptionNotFound, stale } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
@@ -46,9 +46,10 @@ const OPERATION = 'MedicationDispense.create';
 export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestContext, input: CreateDispenseInput): Promise<DispenseResult> {
   assertPersonaMay(ctx, 'medication-dispense.write');
   if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
-  const issues = validateMedicationDispense(input.resource).filter((i) => !(input.defaultsFromPrescription && i.expression === 'MedicationDispense.medicationCodeableConcept'));
-  if (issues.length > 0) throw validationFailure(issues);
-  const requested = input.resource as MedicationDispenseResource;
+  const requested = assertValid<MedicationDispenseResource>(deps, 'MedicationDispense', input.resource, (r) =>
+    validateMedicationDispense(r).filter((i) => !(input.defaultsFromPrescription && i.expression === 'MedicationDispense.medicationCodeableConcept')),
+  );
+  await checkCodes(deps, requested.medicationCodeableConcept, 'MedicationDispense.medicationCodeableConcept');
   const prescriptionId = prescriptionIdOf(requested);
   const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, requested);
 
@@ -140,9 +141,8 @@ export interface UpdateDispenseInput {
  */
 export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestContext, input: UpdateDispenseInput): Promise<DispenseResult> {
   assertPersonaMay(ctx, 'medication-dispense.write');
-  const issues = validateMedicationDispense(input.resource);
-  if (issues.length > 0) throw validationFailure(issues);
-  const resource = input.resource as MedicationDispenseResource;
+  const resource = assertValid<MedicationDispenseResource>(deps, 'MedicationDispense', input.resource, validateMedicationDispense);
+  await checkCodes(deps, resource.medicationCodeableConcept, 'MedicationDispense.medicationCodeableConcept');
 
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
     const current = isStoredId(input.id) ? await scope.dispenses.findById(input.id) : undefined;

@@ -1,17 +1,19 @@
-import { DomainError, pharmacyIdOf, validateMedicationRequest, validationFailure, type MedicationRequestResource } from '../../domain/index.js';
+import { DomainError, pharmacyIdOf, validateMedicationRequest, type MedicationRequestResource } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
+import { assertValid, checkCodes, tagDeferred } from '../validation.js';
 
 /**
- * Validation (422) then existence of the pharmacy (422 `PHARMACY_NOT_FOUND`), in the order of
- * CONTRACT §2. Shared by create and update so both transports get the same answer.
+ * Validation (422: gateway rules, FHIR R4 structure, medication codes) then the pharmacy routing
+ * (422 `PHARMACY_NOT_FOUND`), in the order of CONTRACT §2. Shared by create, update and patch so
+ * both transports get the same answer. Answers the resource to store (tagged when the terminology
+ * check was deferred).
  */
 export async function assertValidMedicationRequest(deps: UseCaseDeps, input: unknown): Promise<MedicationRequestResource> {
-  const issues = validateMedicationRequest(input);
-  if (issues.length > 0) throw validationFailure(issues);
-  const resource = input as MedicationRequestResource;
+  let resource = assertValid<MedicationRequestResource>(deps, 'MedicationRequest', input, validateMedicationRequest);
+  const { deferred } = await checkCodes(deps, resource.medicationCodeableConcept, 'MedicationRequest.medicationCodeableConcept');
+  if (deferred) resource = tagDeferred(resource);
   const pharmacyId = pharmacyIdOf(resource)!;
-  const [pharmacy] = await deps.pharmacies.findByIds([pharmacyId]);
-  if (!pharmacy) {
+  if (!(await deps.pharmacyRouter.resolve(pharmacyId))) {
     throw new DomainError('PHARMACY_NOT_FOUND', `Organization/${pharmacyId} is not a pharmacy in the directory; search /fhir/Organization for one.`, {
       issues: [{ expression: 'MedicationRequest.dispenseRequest.performer', diagnostics: `Organization/${pharmacyId} is not in the pharmacy directory.` }],
     });

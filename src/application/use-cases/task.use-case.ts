@@ -7,13 +7,13 @@ import {
   materializeTask,
   taskEvent,
   validateTask,
-  validationFailure,
   type RequestContext,
   type TaskRecord,
   type TaskResource,
 } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { assertValid } from '../validation.js';
 import { eventContext, moveWithRetry, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
@@ -35,9 +35,7 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
   const asked = typeof input.resource === 'object' && input.resource !== null ? taskEvent(input.resource as TaskResource) : undefined;
   if (asked) assertPersonaMayTransition(ctx.actor, asked);
   if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
-  const issues = validateTask(input.resource);
-  if (issues.length > 0) throw validationFailure(issues);
-  const resource = input.resource as TaskResource;
+  const resource = assertValid<TaskResource>(deps, 'Task', input.resource, validateTask);
   const event = taskEvent(resource)!;
   const focusId = focusIdOf(resource);
   const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, resource);
