@@ -107,7 +107,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       pharmacies,
       pharmacyRouter: createDirectoryRouter(pharmacies),
       igValidator,
-      terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile),
+      terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile, { strict: config.terminologyStrict }),
       terminologyDefer: config.terminologyDefer,
       tokens: createJwtVerifier(config.auth),
       clock: { now: () => new Date() },

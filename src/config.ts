@@ -33,6 +33,8 @@ export interface Config {
   terminologyUrl?: string;
   /** When the terminology server is down: accept and tag (true) or answer 503 (false). */
   terminologyDefer: boolean;
+  /** Local terminology: refuse RxNorm codes outside `rxnormFile` (default: accept any well-formed RxCUI). */
+  terminologyStrict: boolean;
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number };
   publicBaseUrl?: string;
   bodyLimitBytes: number;
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     rxnormFile: text('RXNORM_FILE') ?? path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json'),
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
+    terminologyStrict: bool('TERMINOLOGY_STRICT', false),
     auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600) },
     publicBaseUrl,
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),

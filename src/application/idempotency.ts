@@ -4,7 +4,7 @@ import { DomainError } from '../domain/index.js';
 import type { IdempotencyRecord, TransactionScope } from '../ports/index.js';
 
 // The package is CommonJS (`module.exports = fn`); its typings describe an ES default export.
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
+export const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 /** SHA-256 of the canonical JSON (RFC 8785) of the operation and its payload (CONTRACT §4). */
 export function requestHash(operation: string, payload: unknown): string {

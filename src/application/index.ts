@@ -7,6 +7,7 @@ import {
   getMedicationRequestsByIds,
   getMedicationRequestVersion,
   medicationRequestHistory,
+  medicationRequestTypeHistory,
   searchMedicationRequests,
   transitionsOf,
 } from './use-cases/read-medication-requests.use-case.js';
@@ -40,6 +41,7 @@ const USE_CASES = {
   getMedicationRequestsByIds,
   getMedicationRequestVersion,
   medicationRequestHistory,
+  medicationRequestTypeHistory,
   searchMedicationRequests,
   transitionsOf,
   patchMedicationRequest,

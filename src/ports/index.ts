@@ -69,11 +69,21 @@ export interface PharmacyRouter {
   resolve(organizationId: string): Promise<Pharmacy | undefined>;
 }
 
+export interface PharmacyQuery {
+  name?: string;
+  /** A token search term (see `tokenQueryTerm`) on `Organization.type`. */
+  typeTerm?: string;
+  limit: number;
+  /** Keyset position: the last row's lower-cased name and id. */
+  after?: { name: string; id: string };
+  withTotal: boolean;
+}
+
 export interface PharmacyDirectory {
   /** Answers the pharmacies found, in no particular order; unknown ids are left out. */
   findByIds(ids: readonly string[]): Promise<Pharmacy[]>;
-  /** Name contains `name` (case-insensitive), ordered by name then id. */
-  search(query: { name?: string; limit: number }): Promise<Pharmacy[]>;
+  /** Name contains `name` (case-insensitive) and/or type matches `typeTerm` (token term), ordered by name then id. */
+  search(query: PharmacyQuery): Promise<SearchPage<Pharmacy, { name: string; id: string }>>;
 }
 
 // ── Storage ───────────────────────────────────────────────────────────────────────────────
@@ -113,8 +123,8 @@ export interface DateBound {
   high: Date;
 }
 
-export interface SearchPage<T> {
-  items: Array<{ record: T; position: SearchPosition }>;
+export interface SearchPage<T, P = SearchPosition> {
+  items: Array<{ record: T; position: P }>;
   hasMore: boolean;
   total?: number;
 }
@@ -129,6 +139,13 @@ export interface MedicationRequestStore {
   search(query: MedicationRequestQuery): Promise<SearchPage<MedicationRequestRecord>>;
 }
 
+/** Keyset position in the type-level history: newest first. */
+export interface HistoryPosition {
+  lastUpdated: string;
+  id: string;
+  version: number;
+}
+
 export interface HistoryEntry {
   record: MedicationRequestRecord;
   transition: TransitionRecord | null;
@@ -139,6 +156,8 @@ export interface MedicationRequestHistory {
   version(id: string, versionId: number): Promise<MedicationRequestRecord | undefined>;
   /** Every version, newest first (FHIR `_history`). */
   list(id: string): Promise<MedicationRequestRecord[]>;
+  /** Versions of every prescription of the tenant, newest first (type-level `_history`). */
+  listAll(query: { since?: Date; before?: HistoryPosition; limit: number; withTotal: boolean }): Promise<SearchPage<MedicationRequestRecord, HistoryPosition>>;
   transitionsOf(ids: readonly string[]): Promise<Map<string, TransitionRecord[]>>;
 }
 
@@ -215,8 +234,15 @@ export interface OutboxWriter {
   append(events: readonly EventEnvelope[]): Promise<void>;
 }
 
+/** Locks held until the transaction ends. */
+export interface TransactionLocks {
+  /** Waits for, then holds, the lock named `name`. */
+  lock(name: string): Promise<void>;
+}
+
 /** The repositories of one tenant inside one database transaction. */
 export interface TransactionScope {
+  locks: TransactionLocks;
   medicationRequests: MedicationRequestStore;
   history: MedicationRequestHistory;
   dispenses: MedicationDispenseStore;

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { subjectOf, type TransitionRecord } from '../../domain/index.js';
 import type { IdempotencyStore, MedicationRequestHistory, OutboxWriter } from '../../ports/index.js';
 import { IdempotencyKeyEntity, OutboxEntity } from './entities/index.js';
+import { Params } from './seq-page.js';
 import { rowToRecord, transitionFromJson, transitionToJson, type MedicationRequestRow, type StoredTransition } from './medication-request.mapper.js';
 
 export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
@@ -30,6 +31,28 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
         [tenantId, id],
       );
       return rows.map(rowToRecord);
+    },
+
+    async listAll(query) {
+      const params = new Params();
+      const where = [`tenant_id = ${params.bind(tenantId)}`];
+      if (query.since) where.push(`last_updated >= ${params.bind(query.since)}`);
+      const filterValues = [...params.values];
+      const filter = where.join(' AND ');
+      if (query.before) where.push(`(last_updated, id, version) < (${params.bind(query.before.lastUpdated)}::timestamptz, ${params.bind(query.before.id)}::uuid, ${params.bind(query.before.version)}::int)`);
+      const [rows, count] = await Promise.all([
+        manager.query(
+          `SELECT id, tenant_id, version, workflow_status, last_updated, resource, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
+           WHERE ${where.join(' AND ')} ORDER BY last_updated DESC, id DESC, version DESC LIMIT ${params.bind(query.limit + 1)}`,
+          params.values,
+        ) as Promise<Array<MedicationRequestRow & { position_at: string }>>,
+        query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_request_history WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
+      ]);
+      return {
+        items: rows.slice(0, query.limit).map((row) => ({ record: rowToRecord(row), position: { lastUpdated: row.position_at, id: row.id, version: row.version } })),
+        hasMore: rows.length > query.limit,
+        ...(count ? { total: count[0].total } : {}),
+      };
     },
 
     async transitionsOf(ids) {

@@ -7,6 +7,7 @@ import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from '
 
 function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
   return {
+    locks: { lock: async (name) => void (await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name])) },
     medicationRequests: createMedicationRequestStore(manager, tenantId),
     history: createHistoryStore(manager, tenantId),
     dispenses: createMedicationDispenseStore(manager, tenantId),

@@ -5,16 +5,25 @@ import { TerminologyUnavailableError, type CodeCheck, type TerminologyClient } f
 /** ATC codes by level: C, C09, C09A, C09AA, C09AA03 (WHO ATC structure). */
 const ATC_CODE = /^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$/;
 
+/** An RxNorm concept id (RxCUI) is a number. */
+const RXCUI = /^[1-9][0-9]{0,8}$/;
+
 /**
- * The default terminology: RxNorm codes checked against the codes shipped in `data/rxnorm-codes.json`
- * (the prescribable subset rxgate knows), ATC codes by their structure (no licensed ATC list is shipped).
+ * The default terminology, offline: RxNorm codes must be RxCUIs and ATC codes must have the ATC
+ * structure (no licensed ATC list is shipped). `data/rxnorm-codes.json` holds the prescribable
+ * RxNorm concepts rxgate ships; it is a subset of RxNorm, so by default a well-formed code outside
+ * it is accepted, and with `strict` it is refused. Full RxNorm checking is the remote adapter's job.
  */
-export async function createLocalTerminology(rxnormFile: string): Promise<TerminologyClient> {
+export async function createLocalTerminology(rxnormFile: string, options: { strict?: boolean } = {}): Promise<TerminologyClient> {
   const entries = JSON.parse(await readFile(rxnormFile, 'utf8')) as Array<{ code: string }>;
   const rxnorm = new Set(entries.map((e) => e.code));
   return {
     async check(system, code): Promise<CodeCheck | undefined> {
-      if (system === RXNORM_SYSTEM) return rxnorm.has(code) ? { valid: true } : { valid: false, message: `RxNorm code '${code}' is not a known prescribable RxNorm concept.` };
+      if (system === RXNORM_SYSTEM) {
+        if (!RXCUI.test(code)) return { valid: false, message: `'${code}' is not an RxNorm concept id (RxCUIs are numbers, e.g. 314076).` };
+        if (options.strict && !rxnorm.has(code)) return { valid: false, message: `RxNorm code '${code}' is not one of the prescribable concepts this gateway knows.` };
+        return { valid: true };
+      }
       if (system === ATC_SYSTEM) return ATC_CODE.test(code) ? { valid: true } : { valid: false, message: `'${code}' is not an ATC code (e.g. C09AA03).` };
       return undefined;
     },

@@ -1,6 +1,7 @@
 import {
   assertPersonaMay,
   buildEvent,
+  DomainError,
   EVENT_TYPES,
   INITIAL_STATE,
   materializeMedicationRequest,
@@ -9,6 +10,8 @@ import {
   type RequestContext,
 } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
+import { canonicalize } from '../idempotency.js';
+import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
 import { eventContext } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
@@ -16,12 +19,19 @@ import { assertValidMedicationRequest } from './medication-request.rules.js';
 export interface CreateMedicationRequestInput {
   resource: unknown;
   idempotencyKey?: string;
+  /**
+   * Conditional create (FHIR R4 http.html#ccreate, `If-None-Exist`): when a prescription matches,
+   * it is answered instead of creating one; several matches are 412 `MULTIPLE_MATCHES`.
+   */
+  ifNoneExist?: MedicationRequestCriteria;
 }
 
 export interface CreateResult<T> {
   record: T;
   /** True when an earlier request with the same Idempotency-Key already created it. */
   replayed: boolean;
+  /** True when a conditional create found the resource instead of creating it. */
+  existing?: boolean;
 }
 
 const OPERATION = 'MedicationRequest.create';
@@ -47,6 +57,13 @@ export async function createMedicationRequest(
         const earlier = await scope.history.version(prior.resourceId, prior.versionId);
         if (earlier) return { record: earlier, replayed: true };
       }
+    }
+    if (input.ifNoneExist) {
+      // Identical conditional creates racing each other queue here, so exactly one creates.
+      await scope.locks.lock(`ccreate:${ctx.tenantId}:MedicationRequest:${canonicalize(input.ifNoneExist)}`);
+      const found = await scope.medicationRequests.search({ ...input.ifNoneExist, sort: 'seq', descending: false, limit: 2, withTotal: false });
+      if (found.items.length > 1) throw new DomainError('MULTIPLE_MATCHES', 'If-None-Exist matches more than one prescription; make the criteria more specific.');
+      if (found.items.length === 1) return { record: found.items[0].record, replayed: false, existing: true };
     }
     const now = deps.clock.now();
     const id = deps.newId();

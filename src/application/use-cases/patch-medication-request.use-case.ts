@@ -1,12 +1,10 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { assertPersonaMay, assertPersonaMayTransition, DomainError, type MedicationRequestRecord, type RequestContext } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
+import { canonicalize } from '../idempotency.js';
 import { moveWithRetry, notFound } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 import { replaceContent } from './update-medication-request.use-case.js';
-import canonicalizeModule from 'canonicalize';
-
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 export interface PatchInput {
   id: string;

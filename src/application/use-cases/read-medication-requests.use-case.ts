@@ -1,5 +1,5 @@
 import { DomainError, FHIR_ID, type MedicationRequestRecord, type RequestContext, type TransitionRecord } from '../../domain/index.js';
-import type { MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
+import type { HistoryPosition, MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
 import { notFound } from '../workflow.js';
@@ -34,6 +34,37 @@ export async function medicationRequestHistory(deps: UseCaseDeps, ctx: RequestCo
   const versions = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.history.list(id)) : [];
   if (versions.length === 0) throw notFound(id);
   return versions;
+}
+
+const encodeHistory = (p: HistoryPosition) => Buffer.from(JSON.stringify(['hist', p.lastUpdated, p.id, p.version])).toString('base64url');
+
+function decodeHistory(cursor: string): HistoryPosition {
+  try {
+    const [kind, lastUpdated, id, version] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (kind === 'hist' && typeof lastUpdated === 'string' && !Number.isNaN(Date.parse(lastUpdated)) && typeof id === 'string' && isStoredId(id) && Number.isInteger(version)) {
+      return { lastUpdated, id, version: version as number };
+    }
+  } catch {
+    // fall through
+  }
+  throw new DomainError('BAD_REQUEST', 'The paging cursor is not valid for this history; start again from the first page.');
+}
+
+/** Every version of every prescription of the tenant, newest first (FHIR type-level `_history`). */
+export async function medicationRequestTypeHistory(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  query: { since?: Date; limit: number; cursor?: string; withTotal: boolean },
+): Promise<Page<MedicationRequestRecord>> {
+  const before = query.cursor === undefined ? undefined : decodeHistory(query.cursor);
+  const limit = Math.min(Math.max(query.limit, 0), MAX_PAGE_SIZE);
+  const page = await deps.uow.read(ctx.tenantId, (scope) => scope.history.listAll({ since: query.since, before, limit, withTotal: query.withTotal }));
+  const items = page.items.map(({ record, position }) => ({ record, cursor: encodeHistory(position) }));
+  return {
+    items,
+    ...(page.hasMore && items.length > 0 ? { nextCursor: items[items.length - 1].cursor } : {}),
+    ...(page.total !== undefined ? { total: page.total } : {}),
+  };
 }
 
 export async function transitionsOf(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<TransitionRecord[][]> {

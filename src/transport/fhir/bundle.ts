@@ -11,17 +11,22 @@ export function searchsetBundle(options: {
   page: Page<HasResource>;
   selfUrl: string;
   nextUrl?: string;
+  /** Resources added by `_include` / `_revinclude`, as entries with `search.mode` `include`. */
+  included?: readonly fhir4.FhirResource[];
 }): fhir4.Bundle {
   const bundle: fhir4.Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
     ...(options.page.total !== undefined ? { total: options.page.total } : {}),
     link: [{ relation: 'self', url: options.selfUrl }, ...(options.nextUrl ? [{ relation: 'next', url: options.nextUrl }] : [])],
-    entry: options.page.items.map(({ record }) => ({
-      fullUrl: `${options.base}/${options.type}/${record.resource.id}`,
-      resource: record.resource,
-      search: { mode: 'match' },
-    })),
+    entry: [
+      ...options.page.items.map(({ record }) => ({
+        fullUrl: `${options.base}/${options.type}/${record.resource.id}`,
+        resource: record.resource,
+        search: { mode: 'match' as const },
+      })),
+      ...(options.included ?? []).map((resource) => ({ fullUrl: `${options.base}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'include' as const } })),
+    ],
   };
   return bundle;
 }
@@ -44,17 +49,17 @@ interface Version {
   resource: fhir4.FhirResource;
 }
 
-/** A `history` Bundle (FHIR R4 http.html#history), newest version first. */
-export function historyBundle(base: string, type: string, id: string, versions: readonly Version[]): fhir4.Bundle {
+/** A `history` Bundle (FHIR R4 http.html#history), newest version first; `id` absent for type history. */
+export function historyBundle(base: string, type: string, id: string | undefined, versions: readonly Version[]): fhir4.Bundle {
   return {
     resourceType: 'Bundle',
     type: 'history',
     total: versions.length,
-    link: [{ relation: 'self', url: `${base}/${type}/${id}/_history` }],
+    link: [{ relation: 'self', url: `${base}/${type}${id ? `/${id}` : ''}/_history` }],
     entry: versions.map((v) => ({
-      fullUrl: `${base}/${type}/${id}`,
+      fullUrl: `${base}/${type}/${v.resource.id}`,
       resource: v.resource,
-      request: { method: v.versionId === 1 ? 'POST' : 'PUT', url: v.versionId === 1 ? type : `${type}/${id}` },
+      request: { method: v.versionId === 1 ? 'POST' : 'PUT', url: v.versionId === 1 ? type : `${type}/${v.resource.id}` },
       response: { status: v.versionId === 1 ? '201 Created' : '200 OK', etag: `W/"${v.versionId}"`, lastModified: v.lastUpdated.toISOString() },
     })),
   };

@@ -3,7 +3,7 @@ import type { UseCases } from '../../application/index.js';
 import { assertPersonaMay, DomainError } from '../../domain/index.js';
 import { toDomainError } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
-import { sendFhir } from './http.js';
+import { assertJsonAcceptable, sendFhir } from './http.js';
 import { medicationDispenseModule } from './medication-dispense.routes.js';
 import { medicationRequestModule } from './medication-request.routes.js';
 import { taskModule } from './task.routes.js';
@@ -31,8 +31,8 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
   const capability = capabilityStatement(modules, options.version);
 
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.url === '/fhir/metadata') return;
-    await authenticateRequest(options.useCases, request);
+    if (request.routeOptions.url !== '/fhir/metadata') await authenticateRequest(options.useCases, request);
+    assertJsonAcceptable(request);
   });
   // Persona before request shape (CONTRACT §2 order): checked before the body is parsed.
   app.addHook('preParsing', async (request) => {

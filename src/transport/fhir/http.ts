@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { etagOf } from '../../application/index.js';
+import { DomainError } from '../../domain/index.js';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -36,4 +37,24 @@ export function sendFhir(reply: FastifyReply, status: number, body: unknown): Fa
     .code(status)
     .type(FHIR_JSON)
     .send(body === undefined ? '' : pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body));
+}
+
+const JSON_FORMATS = ['json', 'application/json', 'application/fhir+json'];
+
+/**
+ * Content negotiation (FHIR R4 http.html#mime-type): only JSON is offered. `_format` overrides
+ * `Accept`; asking only for something else is 406.
+ */
+export function assertJsonAcceptable(request: FastifyRequest): void {
+  const format = (request.query as Record<string, unknown> | undefined)?._format;
+  if (format !== undefined) {
+    const value = String(Array.isArray(format) ? format[0] : format).split(';')[0].trim().toLowerCase();
+    if (!JSON_FORMATS.includes(value)) throw new DomainError('NOT_ACCEPTABLE', `_format '${value.slice(0, 40)}' is not offered; this server speaks application/fhir+json only.`);
+    return;
+  }
+  const accept = request.headers.accept;
+  if (!accept) return;
+  const ranges = accept.split(',').map((r) => r.split(';')[0].trim().toLowerCase());
+  const acceptable = ranges.some((r) => r === '*/*' || r === 'application/*' || r === 'application/json' || r === 'application/fhir+json' || r.endsWith('+json'));
+  if (!acceptable) throw new DomainError('NOT_ACCEPTABLE', 'Accept asks only for media types not offered; this server speaks application/fhir+json (XML is not offered).');
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError } from '../../domain/index.js';
+import { DomainError, pharmacyIdOf } from '../../domain/index.js';
 import type { UseCases } from '../../application/index.js';
 import { historyBundle, pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, preferredReturn, sendFhir, versionHeaders } from './http.js';
 import { informationOutcome } from './operation-outcome.js';
 import type { FhirResourceModule } from './registry.js';
-import { MEDICATION_REQUEST_PARAMETERS, parseMedicationRequestSearch, type QueryParams } from './search-params.js';
+import { MEDICATION_REQUEST_INCLUDES, MEDICATION_REQUEST_PARAMETERS, parseHistoryParams, parseMedicationRequestSearch, type QueryParams } from './search-params.js';
 
 const TYPE = 'MedicationRequest';
 
@@ -17,19 +17,23 @@ interface IdParams {
 export function medicationRequestModule(useCases: UseCases, publicBaseUrl: string | undefined): FhirResourceModule {
   return {
     type: TYPE,
-    interactions: ['create', 'read', 'vread', 'update', 'patch', 'history-instance', 'search-type'],
+    interactions: ['create', 'read', 'vread', 'update', 'patch', 'history-instance', 'history-type', 'search-type'],
     searchParams: MEDICATION_REQUEST_PARAMETERS,
+    includes: MEDICATION_REQUEST_INCLUDES,
+    conditionalCreate: true,
     register(app: FastifyInstance) {
       const base = (request: FastifyRequest) => fhirBase(request, publicBaseUrl);
 
       app.post(`/${TYPE}`, { config: { writeAction: 'medication-request.create' } }, async (request, reply) => {
-        const { record, replayed } = await useCases.createMedicationRequest(request.ctx!, {
+        const condition = headerValue(request, 'if-none-exist');
+        const { record, replayed, existing } = await useCases.createMedicationRequest(request.ctx!, {
           resource: request.body,
           idempotencyKey: headerValue(request, 'idempotency-key'),
+          ifNoneExist: condition === undefined ? undefined : conditionalCriteria(condition),
         });
         reply.header('Location', `${base(request)}/${TYPE}/${record.id}/_history/${record.versionId}`);
         if (replayed) reply.header('Idempotent-Replayed', 'true');
-        return sendCreatedOrUpdated(request, versionHeaders(reply, record), 201, record, 'created');
+        return sendCreatedOrUpdated(request, versionHeaders(reply, record), existing ? 200 : 201, record, existing ? 'already exists' : 'created');
       });
 
       app.get<{ Params: IdParams }>(`/${TYPE}/:id`, async (request, reply) => {
@@ -63,6 +67,17 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
         return sendCreatedOrUpdated(request, versionHeaders(reply, record), 200, record, 'updated');
       });
 
+      app.get(`/${TYPE}/_history`, async (request, reply) => {
+        const query = request.query as QueryParams;
+        const { since, page } = parseHistoryParams(query);
+        const result = await useCases.medicationRequestTypeHistory(request.ctx!, { since, ...page });
+        const b = base(request);
+        const bundle = historyBundle(b, TYPE, undefined, result.items.map((i) => i.record));
+        bundle.total = result.total;
+        bundle.link = [{ relation: 'self', url: `${b}/${TYPE}/_history` }, ...(result.nextCursor ? [{ relation: 'next', url: pageUrl(b, `${TYPE}/_history`, query, result.nextCursor) }] : [])];
+        return sendFhir(reply, 200, bundle);
+      });
+
       app.get<{ Params: IdParams }>(`/${TYPE}/:id/_history`, async (request, reply) => {
         const versions = await useCases.medicationRequestHistory(request.ctx!, request.params.id);
         return sendFhir(reply, 200, historyBundle(base(request), TYPE, request.params.id, versions));
@@ -70,8 +85,16 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
 
       app.get(`/${TYPE}`, async (request, reply) => {
         const query = request.query as QueryParams;
-        const { criteria, page } = parseMedicationRequestSearch(query, lenientHandling(request));
+        const { criteria, page, includes } = parseMedicationRequestSearch(query, lenientHandling(request));
         const result = await useCases.searchMedicationRequests(request.ctx!, criteria, page);
+        const included: fhir4.FhirResource[] = [];
+        if (includes.dispenser) {
+          const ids = [...new Set(result.items.map(({ record }) => pharmacyIdOf(record.resource)).filter((id): id is string => id !== undefined))];
+          for (const pharmacy of await useCases.getPharmaciesByIds(ids)) if (pharmacy) included.push(pharmacy.resource);
+        }
+        if (includes.dispenses) {
+          for (const dispenses of await useCases.dispensesOfPrescriptions(request.ctx!, result.items.map(({ record }) => record.id))) included.push(...dispenses.map((d) => d.resource));
+        }
         const b = base(request);
         return sendFhir(reply, 200, searchsetBundle({
           base: b,
@@ -79,6 +102,7 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
           page: result,
           selfUrl: pageUrl(b, TYPE, query, page.cursor),
           nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+          included,
         }));
       });
     },
@@ -111,4 +135,17 @@ export function assertBodyMatchesUrl(body: unknown, type: string, id: string): v
   if (resource.id !== undefined && resource.id !== id) {
     throw new DomainError('BAD_REQUEST', `The body's id '${String(resource.id).slice(0, 64)}' does not match the URL's id '${id}'.`);
   }
+}
+
+/** `If-None-Exist: identifier=system|value` (a search query) → search criteria; FHIR R4 http.html#ccreate. */
+function conditionalCriteria(header: string) {
+  const params: QueryParams = {};
+  for (const [name, value] of new URLSearchParams(header)) {
+    const prior = params[name];
+    params[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+  }
+  if (Object.keys(params).length === 0) throw new DomainError('BAD_REQUEST', 'If-None-Exist needs search criteria, e.g. identifier=system|value.');
+  const { criteria, page } = parseMedicationRequestSearch(params, false);
+  if (page.cursor !== undefined) throw new DomainError('BAD_REQUEST', 'If-None-Exist takes search criteria only.');
+  return criteria;
 }

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../domain/index.js';
 import type { UseCases } from '../../application/index.js';
-import { pageUrl } from './bundle.js';
+import { pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import type { FhirResourceModule } from './registry.js';
-import { DEFAULT_COUNT, type QueryParams } from './search-params.js';
+import { ORGANIZATION_PARAMETERS, parseOrganizationSearch, type QueryParams } from './search-params.js';
 
 const TYPE = 'Organization';
 
@@ -13,7 +13,7 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
   return {
     type: TYPE,
     interactions: ['read', 'search-type'],
-    searchParams: { name: 'string' },
+    searchParams: ORGANIZATION_PARAMETERS,
     register(app: FastifyInstance) {
       app.get<{ Params: { id: string } }>(`/${TYPE}/:id`, async (request, reply) => {
         const [pharmacy] = await useCases.getPharmaciesByIds([request.params.id]);
@@ -24,22 +24,11 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
 
       app.get(`/${TYPE}`, async (request, reply) => {
         const query = request.query as QueryParams;
-        let name: string | undefined;
-        let count = DEFAULT_COUNT;
-        for (const [param, value] of Object.entries(query)) {
-          if (param === 'name' && typeof value === 'string') name = value;
-          else if (param === '_count' && typeof value === 'string' && /^\d+$/.test(value)) count = Number(value);
-          else if (param === '_format' || param === '_pretty') continue;
-          else if (!lenientHandling(request)) throw new DomainError('BAD_REQUEST', `Unknown or repeated search parameter '${param}' for Organization.`);
-        }
-        const pharmacies = await useCases.searchPharmacies({ name, limit: count });
-        const base = fhirBase(request, publicBaseUrl);
-        return sendFhir(reply, 200, {
-          resourceType: 'Bundle',
-          type: 'searchset',
-          link: [{ relation: 'self', url: pageUrl(base, TYPE, query, undefined) }],
-          entry: pharmacies.map((p) => ({ fullUrl: `${base}/${TYPE}/${p.id}`, resource: p.resource, search: { mode: 'match' } })),
-        });
+        const { name, typeTerm, page } = parseOrganizationSearch(query, lenientHandling(request));
+        const result = await useCases.searchPharmacies({ name, typeTerm, ...page });
+        const b = fhirBase(request, publicBaseUrl);
+        const bundlePage = { ...result, items: result.items.map(({ record, cursor }) => ({ record: { resource: record.resource as fhir4.FhirResource }, cursor })) };
+        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: bundlePage, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
       });
 
       const refuse = async () => {

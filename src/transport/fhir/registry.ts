@@ -11,6 +11,10 @@ export interface FhirResourceModule {
   interactions: Interaction[];
   /** Search parameter name → FHIR search parameter type. */
   searchParams: Record<string, string>;
+  /** Whether create honours `If-None-Exist`. */
+  conditionalCreate?: boolean;
+  /** `_include` / `_revinclude` values the search accepts. */
+  includes?: { _include: string[]; _revinclude: string[] };
   register(app: FastifyInstance): void;
 }
 
@@ -33,7 +37,10 @@ export function capabilityStatement(modules: readonly FhirResourceModule[], vers
           versioning: 'versioned',
           readHistory: m.interactions.includes('vread'),
           updateCreate: false,
+          conditionalCreate: m.conditionalCreate ?? false,
+          conditionalUpdate: false,
           searchParam: Object.entries(m.searchParams).map(([name, type]) => ({ name, type })),
+          ...(m.includes ? { searchInclude: m.includes._include, searchRevInclude: m.includes._revinclude } : {}),
         })) as fhir4.CapabilityStatementRestResource[],
       },
     ],

@@ -31,6 +31,8 @@ export const MEDICATION_DISPENSE_PARAMETERS = {
 
 export const TASK_PARAMETERS = { focus: 'reference', status: 'token', code: 'token', _id: 'token' } as const;
 
+export const ORGANIZATION_PARAMETERS = { name: 'string', type: 'token' } as const;
+
 const SORTS: Record<string, { sort: SortKey; descending: boolean }> = {
   authoredon: { sort: 'authoredOn', descending: false },
   '-authoredon': { sort: 'authoredOn', descending: true },
@@ -99,10 +101,33 @@ function parseSearch(params: QueryParams, lenient: boolean, resource: string, ha
   }
 }
 
-export function parseMedicationRequestSearch(params: QueryParams, lenient: boolean): { criteria: MedicationRequestCriteria; page: PageRequest } {
+/** What a search adds beside its matches (FHIR R4 search.html#include). */
+export interface Includes {
+  /** `_include=MedicationRequest:intended-dispenser`: the pharmacies. */
+  dispenser: boolean;
+  /** `_revinclude=MedicationDispense:prescription`: the dispenses. */
+  dispenses: boolean;
+}
+
+export const MEDICATION_REQUEST_INCLUDES = { _include: ['MedicationRequest:intended-dispenser'], _revinclude: ['MedicationDispense:prescription'] };
+
+export function parseMedicationRequestSearch(params: QueryParams, lenient: boolean): { criteria: MedicationRequestCriteria; page: PageRequest; includes: Includes } {
   const criteria: MedicationRequestCriteria = {};
   const page: PageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  const includes: Includes = { dispenser: false, dispenses: false };
   parseSearch(params, lenient, 'MedicationRequest', {
+    _include: (v) => {
+      for (const value of v) {
+        if (value !== 'MedicationRequest:intended-dispenser' && value !== 'MedicationRequest:intended-dispenser:Organization') throw bad(`_include supports MedicationRequest:intended-dispenser (got '${value.slice(0, 64)}').`);
+        includes.dispenser = true;
+      }
+    },
+    _revinclude: (v) => {
+      for (const value of v) {
+        if (value !== 'MedicationDispense:prescription') throw bad(`_revinclude supports MedicationDispense:prescription (got '${value.slice(0, 64)}').`);
+        includes.dispenses = true;
+      }
+    },
     patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
     subject: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
     'intended-dispenser': (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
@@ -125,7 +150,7 @@ export function parseMedicationRequestSearch(params: QueryParams, lenient: boole
       Object.assign(page, sort);
     },
   }, page);
-  return { criteria, page };
+  return { criteria, page, includes };
 }
 
 export function parseMedicationDispenseSearch(params: QueryParams, lenient: boolean): { criteria: DispenseCriteria; page: SeqPageRequest } {
@@ -152,4 +177,29 @@ export function parseTaskSearch(params: QueryParams, lenient: boolean): { criter
     _id: (v, n) => (criteria.ids = list(n, v)),
   }, page);
   return { criteria, page };
+}
+
+export function parseOrganizationSearch(params: QueryParams, lenient: boolean): { name?: string; typeTerm?: string; page: SeqPageRequest } {
+  const result: { name?: string; typeTerm?: string } = {};
+  const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  parseSearch(params, lenient, 'Organization', {
+    name: (v, n) => (result.name = single(n, v)),
+    'name:contains': (v, n) => (result.name = single(n, v)),
+    type: (v, n) => (result.typeTerm = tokenQueryTerm(single(n, v))),
+  }, page);
+  return { ...result, page };
+}
+
+/** Type-level `_history` (FHIR R4 http.html#history): `_since`, `_count` and the paging cursor. */
+export function parseHistoryParams(params: QueryParams): { since?: Date; page: SeqPageRequest } {
+  let since: Date | undefined;
+  const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
+  parseSearch(params, false, 'history', {
+    _since: (v, n) => {
+      const value = single(n, v);
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) throw bad('_since must be an instant, e.g. 2026-11-21T10:00:00Z.');
+      since = new Date(value);
+    },
+  }, page);
+  return { since, page };
 }
