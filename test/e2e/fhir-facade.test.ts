@@ -40,46 +40,46 @@ describe('a stock FHIR client (fhir-kit-client) needs no rxgate-specific code', 
   it('creates, reads, vreads, updates, patches, searches with paging and reads history', async () => {
     const client = new Client({ baseUrl: `${t.url}/fhir`, bearerToken: ehr });
     const patient = uniquePatient();
-    const created = (await client.create({ resourceType: 'MedicationRequest', body: prescription({ patient }) as any })) as fhir4.MedicationRequest;
+    const created = (await client.create({ resourceType: 'MedicationRequest', body: prescription({ patient }) as any })) as unknown as fhir4.MedicationRequest;
     expect(created.id).toBeTruthy();
     expectValidFhir(created);
 
-    const read = (await client.read({ resourceType: 'MedicationRequest', id: created.id! })) as fhir4.MedicationRequest;
+    const read = (await client.read({ resourceType: 'MedicationRequest', id: created.id! })) as unknown as fhir4.MedicationRequest;
     expect(read).toEqual(created);
     const updated = (await client.update({
       resourceType: 'MedicationRequest',
       id: created.id!,
       body: { ...read, note: [{ text: 'updated by a stock client' }] } as any,
       options: { headers: { 'If-Match': 'W/"1"' } },
-    })) as fhir4.MedicationRequest;
+    })) as unknown as fhir4.MedicationRequest;
     expect(updated.meta!.versionId).toBe('2');
     const patched = (await client.patch({
       resourceType: 'MedicationRequest',
       id: created.id!,
       jsonPatch: [{ op: 'add', path: '/dosageInstruction', value: [{ text: 'one daily' }] }],
       options: { headers: { 'If-Match': 'W/"2"' } },
-    })) as fhir4.MedicationRequest;
+    })) as unknown as fhir4.MedicationRequest;
     expect(patched.meta!.versionId).toBe('3');
-    const v1 = (await client.vread({ resourceType: 'MedicationRequest', id: created.id!, version: '1' })) as fhir4.MedicationRequest;
+    const v1 = (await client.vread({ resourceType: 'MedicationRequest', id: created.id!, version: '1' })) as unknown as fhir4.MedicationRequest;
     expect(v1.note).toBeUndefined();
 
     for (let i = 0; i < 4; i++) await client.create({ resourceType: 'MedicationRequest', body: prescription({ patient }) as any });
-    let page = (await client.search({ resourceType: 'MedicationRequest', searchParams: { patient, _count: '2' } })) as fhir4.Bundle;
+    let page = (await client.search({ resourceType: 'MedicationRequest', searchParams: { patient, _count: '2' } })) as unknown as fhir4.Bundle;
     const ids: string[] = [];
     let pages = 0;
     while (page) {
       expectValidFhir(page);
       ids.push(...page.entry!.map((e) => e.resource!.id!));
       pages++;
-      page = (await client.nextPage({ bundle: page })) as fhir4.Bundle;
+      page = (await client.nextPage({ bundle: page as never })) as unknown as fhir4.Bundle;
     }
     expect(pages).toBe(3);
     expect(new Set(ids).size).toBe(5);
 
-    const history = (await client.resourceHistory({ resourceType: 'MedicationRequest', id: created.id! })) as fhir4.Bundle;
+    const history = (await client.resourceHistory({ resourceType: 'MedicationRequest', id: created.id! })) as unknown as fhir4.Bundle;
     expectValidFhir(history);
     expect(history.entry!.map((e) => e.resource!.meta!.versionId)).toEqual(['3', '2', '1']);
-    const typeHistory = (await client.typeHistory({ resourceType: 'MedicationRequest', options: {} } as any)) as fhir4.Bundle;
+    const typeHistory = (await client.typeHistory({ resourceType: 'MedicationRequest', options: {} } as any)) as unknown as fhir4.Bundle;
     expectValidFhir(typeHistory);
     expect(typeHistory.entry!.length).toBeGreaterThan(0);
 
