@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, signToken, type TestApp } from '../support/test-app.js';
 import { outcomeCode, request, type JsonResponse } from '../support/http.js';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
+import { prescriptionIn } from '../support/workflow.js';
 
 let t: TestApp;
 let ehrA: string;
@@ -88,10 +89,9 @@ describe('create, read, update', () => {
   });
 
   it('refuses content updates past approved with UPDATE_NOT_ALLOWED', async () => {
-    const created = await request(mr(), { token: ehrA, body: prescription() });
-    // Workflow transitions arrive with the workflow issue (#3); until then the state is set directly.
-    await t.sql(`UPDATE medication_requests SET workflow_status = 'processing' WHERE id = $1`, [created.body.id]);
-    const refused = await request(mr(`/${created.body.id}`), { method: 'PUT', token: ehrA, headers: { 'if-match': 'W/"1"' }, body: created.body });
+    const id = await prescriptionIn(t.url, 'processing', { ehr: ehrA, pharmacy: pharmacyA });
+    const current = await request(mr(`/${id}`), { token: ehrA });
+    const refused = await request(mr(`/${id}`), { method: 'PUT', token: ehrA, headers: { 'if-match': 'W/"3"' }, body: current.body });
     expect(refused.status).toBe(409);
     expect(outcomeCode(refused.body)).toBe('UPDATE_NOT_ALLOWED');
   });
