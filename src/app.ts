@@ -19,6 +19,7 @@ import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
 import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
 import { createUseCases, type UseCases } from './application/index.js';
+import { createLiveEvents, type LiveEvents } from './application/live-events.js';
 import { createActionLedger } from './adapters/db/action-ledger.js';
 import { createBusIntegrations } from './adapters/events/bus-integrations.js';
 import { startWorkflowActionsConsumer } from './transport/events/workflow-actions.consumer.js';
@@ -39,6 +40,7 @@ export interface App {
   bus: EventBus;
   relay: OutboxRelay;
   useCases: UseCases;
+  live: LiveEvents;
   /** Graceful stop: refuse new work, finish in-flight requests, flush the outbox, close everything. */
   close(): Promise<void>;
 }
@@ -83,15 +85,15 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
 
     let bus: EventBus;
     if (config.natsUrl) {
-      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, retention: config.busRetention, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
     } else {
-      const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger });
+      const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger, retention: config.busRetention });
       await embeddedBus.start();
       bus = embeddedBus;
     }
     cleanup.unshift(() => bus.close());
 
-    const relay = createOutboxRelay({ dataSource, databaseUrl, bus, logger, pollIntervalMs: config.outboxPollMs });
+    const relay = createOutboxRelay({ dataSource, databaseUrl, bus, logger, pollIntervalMs: config.outboxPollMs, retentionSeconds: config.outboxRetentionSeconds });
     await relay.start();
     cleanup.unshift(() => relay.stop());
 
@@ -146,7 +148,19 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
         bus: await within(2_000, () => bus.ping()),
       }),
     });
-    const websocket: GraphqlWebsocket = attachGraphqlWebsocket({ server: http.server, schema, useCases, newId });
+    const live = createLiveEvents({ bus, logger });
+    await live.start();
+    cleanup.unshift(() => live.stop());
+    const websocket: GraphqlWebsocket = attachGraphqlWebsocket({
+      server: http.server,
+      schema,
+      useCases,
+      newId,
+      live,
+      subscriberBufferSize: config.subscriberBufferSize,
+      exposeErrorDetails: config.exposeErrorDetails,
+      onInternalError: (error) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
+    });
     await http.listen({ port: config.port, host: config.host });
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -163,6 +177,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       bus,
       relay,
       useCases,
+      live,
       close() {
         closing ??= (async () => {
           const timer = setTimeout(() => logger.warn('shutdown is taking longer than expected'), config.shutdownTimeoutMs).unref();

@@ -43,6 +43,12 @@ export interface Config {
   /** Error messages and stacks of unexpected errors in responses: only with NODE_ENV=development set explicitly. */
   exposeErrorDetails: boolean;
   outboxPollMs: number;
+  /** How long published outbox rows are kept. */
+  outboxRetentionSeconds: number;
+  /** How much of the event stream is kept for replay (cursors older than that are expired). */
+  busRetention: { maxAgeSeconds: number; maxMessages: number };
+  /** Events a slow live subscriber may have queued before it is disconnected. */
+  subscriberBufferSize: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   shutdownTimeoutMs: number;
@@ -127,6 +133,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     logLevel: text('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
     exposeErrorDetails: env.NODE_ENV === 'development',
     outboxPollMs: int('OUTBOX_POLL_MS', 2_000, 10),
+    outboxRetentionSeconds: int('OUTBOX_RETENTION_SECONDS', 604_800, 60),
+    busRetention: { maxAgeSeconds: int('BUS_RETENTION_SECONDS', 604_800, 60), maxMessages: int('BUS_MAX_MESSAGES', 1_000_000, 10) },
+    subscriberBufferSize: int('SUBSCRIBER_BUFFER_SIZE', 1_000, 1, 1_000_000),
     actions: {
       maxAttempts: int('ACTION_MAX_ATTEMPTS', 5, 1, 100),
       baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),

@@ -306,9 +306,22 @@ export interface EventBus {
   publish(message: BusMessage): Promise<PublishAck>;
   /** Delivers, in stream order and one at a time, every message matching `subjectFilter` (NATS wildcards). */
   subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: SubscribeOptions): Promise<BusSubscription>;
+  /**
+   * The oldest position still kept for subjects matching the filter (retention may have dropped
+   * older ones); one past the newest when nothing is kept. Cursors before it cannot be replayed.
+   */
+  firstSeq(subjectFilter: string): Promise<number>;
   /** True while the bus answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** How long the bus keeps messages for replay (stream limits). */
+export interface BusRetention {
+  /** @default 604_800 // 7 days */
+  maxAgeSeconds: number;
+  /** @default 1_000_000 */
+  maxMessages: number;
 }
 
 // ── Workflow actions ──────────────────────────────────────────────────────────────────────

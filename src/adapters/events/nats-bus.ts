@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { BusMessage, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
+import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
 export interface NatsBusOptions {
   url: string;
@@ -23,6 +23,8 @@ export interface NatsBusOptions {
   ackWaitMs?: number;
   /** Called when the connection's status changes (disconnect, reconnect). */
   onStatus?: (status: string) => void;
+  /** Limits of the streams rxgate creates (an existing stream keeps its own). */
+  retention?: BusRetention;
 }
 
 /** The streams rxgate writes, by the first token of their subjects. */
@@ -44,7 +46,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   const streams: string[] = [];
   for (const [token, suffix] of Object.entries(STREAM_SUFFIX)) {
     const name = `${base}${suffix}`;
-    await ensureStream(jsm, name, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000);
+    await ensureStream(jsm, name, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000, options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 });
     streams.push(name);
   }
   const streamOf = (subjectFilter: string) => `${base}${STREAM_SUFFIX[subjectFilter.split('.')[0]] ?? ''}`;
@@ -98,6 +100,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
       };
     },
 
+    async firstSeq(subjectFilter) {
+      const { state } = await jsm.streams.info(streamOf(subjectFilter));
+      return state.messages === 0 ? state.last_seq + 1 : state.first_seq;
+    },
+
     async ping() {
       if (nc.isClosed()) return false;
       try {
@@ -115,12 +122,12 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   };
 }
 
-async function ensureStream(jsm: JetStreamManager, name: string, subject: string, duplicateWindowNs: number): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, duplicateWindowNs: number, retention: BusRetention): Promise<void> {
   try {
     await jsm.streams.info(name);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
-    await jsm.streams.add({ name, subjects: [subject], duplicate_window: duplicateWindowNs });
+    await jsm.streams.add({ name, subjects: [subject], duplicate_window: duplicateWindowNs, max_age: retention.maxAgeSeconds * 1_000_000_000, max_msgs: retention.maxMessages });
   }
 }
 

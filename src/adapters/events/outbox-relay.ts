@@ -14,6 +14,8 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** @default 200 */
   batchSize?: number;
+  /** How long published rows are kept. @default 604_800 // 7 days */
+  retentionSeconds?: number;
 }
 
 export interface OutboxRelay {
@@ -41,6 +43,8 @@ interface OutboxRow {
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { dataSource, bus, logger } = options;
   const batchSize = options.batchSize ?? 200;
+  const retentionSeconds = options.retentionSeconds ?? 604_800;
+  let pruneTimer: NodeJS.Timeout | undefined;
   let listener: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -55,13 +59,29 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         `SELECT seq::text AS seq, event_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
         [batchSize],
       )) as OutboxRow[];
+      if (rows.length === 0) return 0;
+      // Sequence numbers follow publish order (the relay holds the lock); a rolled-back batch reuses them.
+      const [{ last }] = (await manager.query('SELECT last_sequence::text AS last FROM relay_state WHERE id = 1')) as Array<{ last: string }>;
+      let sequence = BigInt(last);
+      const sequences: string[] = [];
       for (const row of rows) {
-        const envelope = { ...row.envelope, metadata: { ...row.envelope.metadata, sequence: row.seq } };
+        sequence += 1n;
+        sequences.push(sequence.toString());
+        const envelope = { ...row.envelope, metadata: { ...row.envelope.metadata, sequence: sequence.toString() } };
         await bus.publish({ subject: row.subject, msgId: row.event_id, data: Buffer.from(JSON.stringify(envelope)) });
       }
-      if (rows.length > 0) await manager.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      await manager.query(
+        `UPDATE outbox o SET published_at = now(), sequence = s.sequence FROM unnest($1::bigint[], $2::bigint[]) AS s(seq, sequence) WHERE o.seq = s.seq`,
+        [rows.map((r) => r.seq), sequences],
+      );
+      await manager.query('UPDATE relay_state SET last_sequence = $1 WHERE id = 1', [sequence.toString()]);
       return rows.length;
     });
+  }
+
+  /** Published rows older than the retention go; the bus keeps what subscribers replay. */
+  async function prune(): Promise<void> {
+    await dataSource.query(`DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)`, [retentionSeconds]).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed'));
   }
 
   function drain(): Promise<void> {
@@ -93,6 +113,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await listener.query('LISTEN rxgate_outbox');
       timer = setInterval(() => void drain(), options.pollIntervalMs ?? 2_000);
       timer.unref();
+      pruneTimer = setInterval(() => void prune(), 600_000);
+      pruneTimer.unref();
+      await prune();
       await drain();
     },
 
@@ -102,6 +125,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
     async stop() {
       if (timer) clearInterval(timer);
+      if (pruneTimer) clearInterval(pruneTimer);
       await drain();
       stopped = true;
       await listener?.end().catch(() => undefined);

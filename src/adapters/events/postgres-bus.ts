@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { BusMessage, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
+import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
 import { subjectFilterRegex } from './subject-filter.js';
 
 export interface PostgresBusOptions {
@@ -13,6 +13,7 @@ export interface PostgresBusOptions {
   pollIntervalMs?: number;
   /** Wait before a durable consumer retries a message whose handler threw. @default 1_000 */
   redeliveryDelayMs?: number;
+  retention?: BusRetention;
 }
 
 const PUBLISH_LOCK = 7_201_000_003;
@@ -31,7 +32,7 @@ interface Row {
  * instance on the same database. Publishes are serialised by an advisory lock held to commit, so
  * sequence order is commit order and a reader never skips a late-committing message.
  */
-export function createPostgresBus(options: PostgresBusOptions): EventBus & { start(): Promise<void> } {
+export function createPostgresBus(options: PostgresBusOptions): EventBus & { start(): Promise<void>; prune(): Promise<unknown> } {
   const { dataSource, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
@@ -39,6 +40,12 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
   const clients = new Set<pg.Client>();
   let listener: pg.Client | undefined;
   let closed = false;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const retention = options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 };
+  const prune = () =>
+    dataSource
+      .query(`DELETE FROM bus_messages WHERE published_at < now() - make_interval(secs => $1) OR seq <= (SELECT max(seq) FROM bus_messages) - $2`, [retention.maxAgeSeconds, retention.maxMessages])
+      .catch((error: unknown) => logger.warn({ err: error }, 'embedded bus prune failed'));
 
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: options.databaseUrl });
@@ -61,7 +68,21 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
         for (const s of subscriptions) s.wake();
       });
       await listener.query('LISTEN rxgate_bus');
+      await prune();
+      pruneTimer = setInterval(() => void prune(), 300_000);
+      pruneTimer.unref();
     },
+
+    async firstSeq(subjectFilter) {
+      const [row] = (await dataSource.query(
+        `SELECT COALESCE((SELECT min(seq) FROM bus_messages WHERE subject ~ $1), (SELECT CASE WHEN is_called THEN last_value + 1 ELSE 1 END FROM bus_messages_seq))::text AS first`,
+        [subjectFilterRegex(subjectFilter)],
+      )) as Array<{ first: string }>;
+      return Number(row.first);
+    },
+
+    /** Drops messages past the retention now (also done every five minutes). */
+    prune,
 
     async publish(message: BusMessage): Promise<PublishAck> {
       if (closed) throw new Error('event bus is closed');
@@ -77,7 +98,9 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
           return { seq: Number(existing.seq), duplicate: true };
         }
         await manager.query(`SELECT pg_notify('rxgate_bus', '')`);
-        return { seq: Number(inserted[0].seq), duplicate: false };
+        const seq = Number(inserted[0].seq);
+        if (seq % 1_000 === 0) void prune(); // keep within the limits between the periodic prunes
+        return { seq, duplicate: false };
       });
     },
 
@@ -175,6 +198,7 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
 
     async close() {
       closed = true;
+      if (pruneTimer) clearInterval(pruneTimer);
       for (const s of subscriptions) s.wake();
       for (const client of [...clients]) await release(client);
     },

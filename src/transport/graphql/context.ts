@@ -2,11 +2,17 @@ import DataLoader from 'dataloader';
 import type { UseCases } from '../../application/index.js';
 import type { MedicationDispenseRecord, MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
+import type { LiveEvents } from '../../application/live-events.js';
 
 /** Per-request GraphQL context: the caller and DataLoaders, built fresh for every operation. */
 export interface GraphqlContext {
   ctx: RequestContext;
   useCases: UseCases;
+  /** Live fan-out, on websocket connections only. */
+  live?: LiveEvents;
+  subscriberBufferSize?: number;
+  /** Closes the websocket connection (slow subscribers). */
+  closeConnection?: (code: number, reason: string) => void;
   loaders: {
     medicationRequest: DataLoader<string, MedicationRequestRecord | undefined>;
     pharmacy: DataLoader<string, Pharmacy | undefined>;

@@ -10,6 +10,7 @@ import { MedicationDispenseResolver } from './resolvers/medication-dispense.reso
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
 import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
+import { PrescriptionEventFieldsResolver, PrescriptionEventResolver } from './resolvers/prescription-event.resolver.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
 
@@ -40,7 +41,20 @@ const referenceResolvers = {
  * directives, add the federation `@link`, and rebuild it with `buildSubgraphSchema`.
  */
 export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
-  const schema = await buildSchema({ resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver], validate: false });
+  const schema = await buildSchema({
+    // type-graphql requires a PubSub as soon as a subscription exists, even when every subscription
+    // brings its own `subscribe` (ours read the event stream); topic-based subscriptions are not used.
+    pubSub: {
+      publish: () => {
+        throw new Error('topic-based publishing is not used: subscriptions read the event stream');
+      },
+      subscribe: () => {
+        throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
+      },
+    },
+    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver],
+    validate: false,
+  });
   const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
   const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [type, extra] of Object.entries(referenceResolvers)) resolvers[type] = { ...resolvers[type], ...extra };

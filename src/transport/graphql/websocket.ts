@@ -1,12 +1,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { UseCases } from '../../application/index.js';
 import { isDomainError, type RequestContext } from '../../domain/index.js';
 import { correlationIdOf } from '../http/request-context.js';
+import type { LiveEvents } from '../../application/live-events.js';
 import { createGraphqlContext } from './context.js';
+import { formatGraphqlError } from './errors.js';
 
 /** Close codes of a refused graphql-ws connection (CONTRACT §2). */
 export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, goingAway: 1001 } as const;
@@ -28,8 +30,37 @@ export interface GraphqlWebsocket {
  * graphql-ws (`graphql-transport-ws`) on `/graphql` of the HTTP server. The token travels in
  * `connectionParams.authorization` and is checked at `connection_init` by the same use-case as HTTP.
  */
-export function attachGraphqlWebsocket(options: { server: Server; schema: GraphQLSchema; useCases: UseCases; newId: () => string }): GraphqlWebsocket {
+export function attachGraphqlWebsocket(options: {
+  server: Server;
+  schema: GraphQLSchema;
+  useCases: UseCases;
+  newId: () => string;
+  live: LiveEvents;
+  subscriberBufferSize: number;
+  /** Interval of websocket pings; a connection that missed the previous pong is dropped. @default 30_000 */
+  keepAliveMs?: number;
+  exposeErrorDetails: boolean;
+  onInternalError: (error: unknown) => void;
+}): GraphqlWebsocket {
+  const format = (error: GraphQLError) => formatGraphqlError(error.toJSON(), error, options.exposeErrorDetails, options.onInternalError) as unknown as GraphQLError;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
+  // Ping/pong keepalive (RFC 6455 §5.5.2): dead peers are dropped instead of holding subscriptions.
+  const alive = new WeakSet<WebSocket>();
+  wss.on('connection', (socket: WebSocket) => {
+    alive.add(socket);
+    socket.on('pong', () => alive.add(socket));
+  });
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.delete(socket);
+      socket.ping();
+    }
+  }, options.keepAliveMs ?? 30_000);
+  keepAlive.unref();
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') {
@@ -57,7 +88,15 @@ export function attachGraphqlWebsocket(options: { server: Server; schema: GraphQ
           return false;
         }
       },
-      context: (ctx) => createGraphqlContext(options.useCases, ctx.extra.rxgate!),
+      // The same error mapping as HTTP (CONTRACT §2): `extensions.code`, nothing internal.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e)) as never,
+      onNext: (_ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e)) } : result) as never,
+      context: (ctx) => ({
+        ...createGraphqlContext(options.useCases, ctx.extra.rxgate!),
+        live: options.live,
+        subscriberBufferSize: options.subscriberBufferSize,
+        closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+      }),
     },
     wss,
   );
@@ -67,6 +106,7 @@ export function attachGraphqlWebsocket(options: { server: Server; schema: GraphQ
       return wss.clients.size;
     },
     async close() {
+      clearInterval(keepAlive);
       options.server.off('upgrade', onUpgrade);
       await server.dispose(); // closes every socket with 1001, then the websocket server
     },

@@ -1,0 +1,186 @@
+import type { Logger } from 'pino';
+import { DomainError, type EventEnvelope } from '../domain/index.js';
+import type { BusSubscription, DeliveredMessage, EventBus } from '../ports/index.js';
+
+/** An event as a live subscriber sees it: the envelope and its position in the stream (the cursor). */
+export interface LiveEvent {
+  seq: number;
+  envelope: EventEnvelope;
+}
+
+export interface LiveSubscribeOptions {
+  tenantId: string;
+  matches(event: LiveEvent): boolean;
+  /** Resume: every matching event after this stream position, then live ones, from one consumer (no seam). */
+  after?: number;
+  /** Events that may wait for a slow subscriber before it is cut off. */
+  bufferSize: number;
+  /** Called once when a live subscriber's buffer overflowed; the subscription has ended. */
+  onOverflow(): void;
+}
+
+export interface LiveSubscription extends AsyncIterable<LiveEvent> {
+  close(): Promise<void>;
+}
+
+/** Iterating to the end, or stopping early (`return`), closes the subscription. */
+function subscription(queue: EventQueue, close: () => Promise<void>): LiveSubscription {
+  return {
+    close,
+    [Symbol.asyncIterator]() {
+      const inner = queue[Symbol.asyncIterator]();
+      return {
+        next: () => inner.next(),
+        return: async () => {
+          await close();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
+
+/** Subject of every event of one tenant: `{eventType}.{tenantId}` with eventType `eprescribing.<resource>.<change>.v1`. */
+export const tenantEvents = (tenantId: string) => `eprescribing.*.*.*.${tenantId}`;
+
+const decode = (message: DeliveredMessage): LiveEvent | undefined => {
+  try {
+    const envelope = JSON.parse(Buffer.from(message.data).toString('utf8')) as EventEnvelope;
+    return envelope?.metadata?.eventId ? { seq: message.seq, envelope } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** A bounded queue read as an async iterable; `push` refuses (answers false) when full. */
+class EventQueue implements AsyncIterable<LiveEvent> {
+  private readonly items: LiveEvent[] = [];
+  private waiting?: (value: IteratorResult<LiveEvent>) => void;
+  private spaceWaiters: Array<() => void> = [];
+  ended = false;
+
+  constructor(private readonly limit: number) {}
+
+  push(event: LiveEvent): boolean {
+    if (this.ended) return true;
+    if (this.waiting) {
+      const wake = this.waiting;
+      this.waiting = undefined;
+      wake({ value: event, done: false });
+      return true;
+    }
+    if (this.items.length >= this.limit) return false;
+    this.items.push(event);
+    return true;
+  }
+
+  /** Waits for room instead of refusing (a subscriber's own replay consumer may wait). */
+  async pushWaiting(event: LiveEvent): Promise<void> {
+    while (!this.ended && !this.push(event)) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = undefined;
+    for (const wake of this.spaceWaiters.splice(0)) wake();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<LiveEvent> {
+    return {
+      next: () => {
+        const item = this.items.shift();
+        if (item) {
+          this.spaceWaiters.shift()?.();
+          return Promise.resolve({ value: item, done: false });
+        }
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (this.waiting = resolve));
+      },
+      return: () => {
+        this.end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/**
+ * Live fan-out of one instance: a single consumer of the event stream hands every event to the
+ * local subscribers of its tenant. A subscriber that resumes from a cursor gets a consumer of its
+ * own from that position instead, so replay and live form one ordered stream with no seam. A live
+ * subscriber that cannot keep up is cut off (`onOverflow`) rather than slowing the others.
+ */
+export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
+  const byTenant = new Map<string, Set<{ deliver(event: LiveEvent): void }>>();
+  let shared: BusSubscription | undefined;
+  let delivered = 0;
+  let dropped = 0;
+
+  return {
+    async start(): Promise<void> {
+      shared = await options.bus.subscribe('eprescribing.>', (message) => {
+        const event = decode(message);
+        if (!event) return;
+        for (const subscriber of byTenant.get(event.envelope.metadata.tenantId) ?? []) subscriber.deliver(event);
+      });
+    },
+
+    async stop(): Promise<void> {
+      await shared?.close();
+      for (const subscribers of byTenant.values()) for (const s of subscribers) (s as unknown as { end(): void }).end();
+      byTenant.clear();
+    },
+
+    stats: () => ({ subscribers: [...byTenant.values()].reduce((n, s) => n + s.size, 0), delivered, dropped }),
+
+    async subscribe(subscribe: LiveSubscribeOptions): Promise<LiveSubscription> {
+      const queue = new EventQueue(subscribe.bufferSize);
+      if (subscribe.after !== undefined) {
+        const first = await options.bus.firstSeq(tenantEvents(subscribe.tenantId));
+        if (subscribe.after + 1 < first) {
+          throw new DomainError('CURSOR_EXPIRED', `Events after cursor ${subscribe.after} are no longer kept (the oldest kept is ${first}); start again without a cursor.`);
+        }
+        const own = await options.bus.subscribe(
+          tenantEvents(subscribe.tenantId),
+          async (message) => {
+            const event = decode(message);
+            if (event && subscribe.matches(event)) {
+              await queue.pushWaiting(event);
+              delivered++;
+            }
+          },
+          { afterSeq: subscribe.after },
+        );
+        return subscription(queue, async () => {
+          queue.end();
+          await own.close();
+        });
+      }
+
+      const subscriber = {
+        deliver(event: LiveEvent) {
+          if (queue.ended || !subscribe.matches(event)) return;
+          if (queue.push(event)) {
+            delivered++;
+            return;
+          }
+          dropped++;
+          remove();
+          queue.end();
+          subscribe.onOverflow();
+        },
+        end: () => queue.end(),
+      };
+      const remove = () => byTenant.get(subscribe.tenantId)?.delete(subscriber);
+      if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new Set());
+      byTenant.get(subscribe.tenantId)!.add(subscriber);
+      return subscription(queue, async () => {
+        remove();
+        queue.end();
+      });
+    },
+  };
+}
+
+export type LiveEvents = ReturnType<typeof createLiveEvents>;

@@ -1,0 +1,115 @@
+import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
+import { bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
+import type { LiveEvent } from '../../../application/live-events.js';
+import type { GraphqlContext } from '../context.js';
+import { dispenseToGraphql } from '../medication-dispense.mapper.js';
+import { recordToGraphql } from '../medication-request.mapper.js';
+import { MedicationRequestType } from '../types/medication-request.type.js';
+import { PrescriptionEventFilter, PrescriptionEventMessage } from '../types/prescription-event.type.js';
+
+/** Close code of a live subscriber cut off because it could not keep up; it may resume with its last cursor. */
+export const SLOW_SUBSCRIBER_CLOSE = 4420;
+
+interface Args {
+  filter?: PrescriptionEventFilter;
+  after?: string;
+}
+
+function parseCursor(after: string | undefined): number | undefined {
+  if (after === undefined || after === null) return undefined;
+  if (!/^\d{1,15}$/.test(after)) throw new DomainError('BAD_REQUEST', `after '${String(after).slice(0, 32)}' is not an event cursor; use the sequence of the last event you received.`);
+  return Number(after);
+}
+
+/** Filters of CONTRACT §5; `subscription.replayed` is an admin event and never reaches this stream. */
+function matcher(filter: PrescriptionEventFilter | undefined) {
+  const patient = filter?.patient ? bareId(filter.patient, 'Patient') : undefined;
+  const pharmacy = filter?.pharmacy ? bareId(filter.pharmacy, 'Organization') : undefined;
+  const prescription = filter?.medicationRequest ? bareId(filter.medicationRequest, 'MedicationRequest') : undefined;
+  const types = filter?.types && filter.types.length > 0 ? new Set(filter.types) : undefined;
+  return ({ envelope }: LiveEvent): boolean => {
+    const { metadata, payload } = envelope;
+    if (metadata.eventType === EVENT_TYPES.subscriptionReplayed) return false;
+    if (types && !types.has(metadata.eventType)) return false;
+    if (patient !== undefined && payload.patientId !== patient) return false;
+    if (pharmacy !== undefined && payload.pharmacyId !== pharmacy) return false;
+    if (prescription !== undefined && payload.medicationRequestId !== prescription) return false;
+    return true;
+  };
+}
+
+function toMessage(event: LiveEvent): PrescriptionEventMessage {
+  const { metadata, payload } = event.envelope;
+  const resource = payload.resource as { resourceType: string };
+  const message: PrescriptionEventMessage = {
+    eventId: metadata.eventId,
+    type: metadata.eventType,
+    sequence: String(event.seq),
+    occurredAt: new Date(metadata.timestamp),
+    tenantId: metadata.tenantId,
+    event: payload.event ?? null,
+    from: payload.from ?? null,
+    to: payload.to ?? null,
+    medicationRequest: null,
+    medicationDispense: null,
+    task: null,
+    medicationRequestId: payload.medicationRequestId ?? null,
+  };
+  if (resource.resourceType === 'MedicationRequest') {
+    const r = resource as MedicationRequestResource;
+    const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
+    message.medicationRequest = recordToGraphql({ id: r.id!, tenantId: metadata.tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, resource: r });
+  } else if (resource.resourceType === 'MedicationDispense') {
+    const d = resource as MedicationDispenseResource;
+    message.medicationDispense = dispenseToGraphql({
+      id: d.id!,
+      tenantId: metadata.tenantId,
+      versionId: Number(d.meta?.versionId),
+      lastUpdated: new Date(d.meta!.lastUpdated!),
+      prescriptionId: parseReference(d.authorizingPrescription?.[0]?.reference, 'MedicationRequest') ?? '',
+      resource: d,
+    });
+  } else if (resource.resourceType === 'Task') {
+    const t = resource as TaskResource;
+    message.task = { id: t.id!, status: t.status, code: t.code?.coding?.[0]?.code ?? null, focus: t.focus ?? {}, resource: t as unknown as Record<string, unknown> };
+  }
+  return message;
+}
+
+@Resolver(() => PrescriptionEventMessage)
+export class PrescriptionEventResolver {
+  @Subscription(() => PrescriptionEventMessage, {
+    description: 'Changes of your tenant as they commit; `after` first replays every matching event after that cursor, then continues live, with no gap and no duplicate.',
+    subscribe: async ({ args, context }: { args: Args; context: GraphqlContext }) => {
+      if (!context.live) throw new DomainError('BAD_REQUEST', 'Subscriptions are served over graphql-ws on /graphql.');
+      return context.live.subscribe({
+        tenantId: context.ctx.tenantId,
+        matches: matcher(args.filter),
+        after: parseCursor(args.after),
+        bufferSize: context.subscriberBufferSize ?? 1_000,
+        onOverflow: () => context.closeConnection?.(SLOW_SUBSCRIBER_CLOSE, 'subscriber too slow; resume with your last cursor'),
+      });
+    },
+  })
+  prescriptionEvents(
+    @Root() event: LiveEvent,
+    @Ctx() { loaders }: GraphqlContext,
+    @Arg('filter', () => PrescriptionEventFilter, { nullable: true, description: 'Which events; all of your tenant when omitted.' }) _filter?: PrescriptionEventFilter,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (a `sequence`).' }) _after?: string,
+  ): PrescriptionEventMessage {
+    // Each event is resolved on its own: loads must see the data as it is now, not as first cached.
+    loaders.medicationRequest.clearAll();
+    return toMessage(event);
+  }
+}
+
+@Resolver(() => PrescriptionEventMessage)
+export class PrescriptionEventFieldsResolver {
+  @FieldResolver(() => MedicationRequestType, { nullable: true, description: 'The prescription concerned (as of this event when the event is about it).' })
+  async medicationRequest(@Root() message: PrescriptionEventMessage, @Ctx() { loaders }: GraphqlContext): Promise<MedicationRequestType | null> {
+    if (message.medicationRequest) return message.medicationRequest;
+    if (!message.medicationRequestId) return null;
+    const record = await loaders.medicationRequest.load(message.medicationRequestId);
+    return record ? recordToGraphql(record) : null;
+  }
+}
