@@ -108,6 +108,18 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await sub.close();
   });
 
+  it('replays a backlog in stream order, across digit boundaries of the sequence (9 → 10 → 100)', async () => {
+    const bus = await open();
+    const s = subject('created');
+    const acks = [];
+    for (let i = 0; i < 120; i++) acks.push(await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode(String(i)) }));
+    const c = collector(120);
+    const sub = await bus.subscribe(s, c.handler, { afterSeq: acks[0].seq - 1 });
+    await c.done;
+    expect(c.received.map(decode)).toEqual(Array.from({ length: 120 }, (_, i) => String(i)));
+    await sub.close();
+  });
+
   it('drops a second publish with the same message id', async () => {
     const bus = await open();
     const s = subject('updated');

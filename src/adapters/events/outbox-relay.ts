@@ -56,7 +56,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK])) as Array<{ locked: boolean }>;
       if (!locked) return 0;
       const rows = (await manager.query(
-        `SELECT seq::text AS seq, event_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
+        `SELECT seq::text AS seq, event_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY outbox.seq LIMIT $1`,
         [batchSize],
       )) as OutboxRow[];
       if (rows.length === 0) return 0;

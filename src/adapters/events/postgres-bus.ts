@@ -157,7 +157,7 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
         while (!stopped && durable && !(await acquire().catch(() => false))) await sleep(pollIntervalMs);
         while (!stopped) {
           const rows = (await dataSource
-            .query('SELECT seq::text AS seq, subject, data FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY seq LIMIT $3', [position, regex, BATCH])
+            .query('SELECT seq::text AS seq, subject, data FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [position, regex, BATCH])
             .catch((error: unknown) => {
               logger.warn({ err: error }, 'embedded bus read failed');
               return [];
