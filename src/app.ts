@@ -26,7 +26,9 @@ import { startWorkflowActionsConsumer } from './transport/events/workflow-action
 import { PROJECT_ROOT, type Config } from './config.js';
 import type { EventBus, Integrations } from './ports/index.js';
 import { buildGraphqlSchema } from './transport/graphql/schema.js';
-import { attachGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
+import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.js';
+import { createGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
+import { routeUpgrades } from './transport/http/upgrades.js';
 import { createMetrics } from './transport/http/metrics.js';
 import { createHttpServer } from './transport/http/server.js';
 
@@ -151,16 +153,17 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const live = createLiveEvents({ bus, logger });
     await live.start();
     cleanup.unshift(() => live.stop());
-    const websocket: GraphqlWebsocket = attachGraphqlWebsocket({
-      server: http.server,
+    const websocket: GraphqlWebsocket = createGraphqlWebsocket({
       schema,
       useCases,
       newId,
       live,
       subscriberBufferSize: config.subscriberBufferSize,
       exposeErrorDetails: config.exposeErrorDetails,
-      onInternalError: (error) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
+      onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
     });
+    const fhirChannel = createFhirWebsocketChannel({ useCases, live, bufferSize: config.subscriberBufferSize, newId });
+    const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });
     await http.listen({ port: config.port, host: config.host });
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -187,7 +190,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
           logger.debug('shutdown: no request in flight');
           await relay.flush(); // everything committed reaches the bus before subscribers go
           logger.debug('shutdown: outbox flushed');
+          stopRouting();
           await websocket.close(); // 1001 to every websocket; the server's close can then complete
+          await fhirChannel.close();
           logger.debug('shutdown: websockets closed');
           http.server.closeIdleConnections(); // keep-alive connections that went idle after close() began
           await httpClosed;

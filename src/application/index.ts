@@ -22,6 +22,7 @@ import {
 import { patchMedicationRequest } from './use-cases/patch-medication-request.use-case.js';
 import { dispensesOfPrescriptions, getMedicationDispensesByIds, searchMedicationDispenses, searchTasks } from './use-cases/search-by-sequence.use-case.js';
 import { createTask, getTask } from './use-cases/task.use-case.js';
+import { createSubscription, failSubscription, getSubscription, recordSubscriptionCursor, replaySubscription } from './use-cases/subscription.use-case.js';
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 
@@ -59,6 +60,11 @@ const USE_CASES = {
   searchTasks,
   getPharmaciesByIds,
   searchPharmacies,
+  createSubscription,
+  getSubscription,
+  failSubscription,
+  recordSubscriptionCursor,
+  replaySubscription,
   handleWorkflowEvent,
   listDeadLetters,
   replayDeadLetter,

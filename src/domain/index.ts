@@ -9,3 +9,4 @@ export * from './workflow.js';
 export * from './medication-dispense.js';
 export * from './task.js';
 export * from './workflow-actions.js';
+export * from './subscription.js';

@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { EventEnvelope, Issue, MedicationDispenseRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { EventEnvelope, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -234,6 +234,16 @@ export interface OutboxWriter {
   append(events: readonly EventEnvelope[]): Promise<void>;
 }
 
+/** FHIR Subscriptions of one tenant. */
+export interface SubscriptionStore {
+  insert(record: SubscriptionRecord): Promise<void>;
+  findById(id: string): Promise<SubscriptionRecord | undefined>;
+  /** Sets status (and error) — a new version. */
+  setStatus(id: string, status: SubscriptionRecord['status'], error: string | null, at: Date): Promise<SubscriptionRecord | undefined>;
+  /** Records the last delivered cursor (not a new version: delivery bookkeeping). */
+  setCursor(id: string, cursor: string): Promise<void>;
+}
+
 /** Locks held until the transaction ends. */
 export interface TransactionLocks {
   /** Waits for, then holds, the lock named `name`. */
@@ -247,6 +257,7 @@ export interface TransactionScope {
   history: MedicationRequestHistory;
   dispenses: MedicationDispenseStore;
   tasks: TaskStore;
+  subscriptions: SubscriptionStore;
   idempotency: IdempotencyStore;
   outbox: OutboxWriter;
 }

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { TransactionScope, UnitOfWork } from '../../ports/index.js';
 import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
+import { createSubscriptionStore } from './subscription.store.js';
 import { createTaskStore } from './task.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 
@@ -12,6 +13,7 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
     history: createHistoryStore(manager, tenantId),
     dispenses: createMedicationDispenseStore(manager, tenantId),
     tasks: createTaskStore(manager, tenantId),
+    subscriptions: createSubscriptionStore(manager, tenantId),
     idempotency: createIdempotencyStore(manager, tenantId),
     outbox: createOutboxWriter(manager),
   };

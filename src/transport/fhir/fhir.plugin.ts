@@ -6,6 +6,7 @@ import { authenticateRequest } from '../http/request-context.js';
 import { assertJsonAcceptable, sendFhir } from './http.js';
 import { medicationDispenseModule } from './medication-dispense.routes.js';
 import { medicationRequestModule } from './medication-request.routes.js';
+import { subscriptionModule } from './subscription.routes.js';
 import { taskModule } from './task.routes.js';
 import { toOperationOutcome } from './operation-outcome.js';
 import { organizationModule } from './organization.routes.js';
@@ -26,6 +27,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     medicationDispenseModule(options.useCases, options.publicBaseUrl),
     taskModule(options.useCases, options.publicBaseUrl),
     organizationModule(options.useCases, options.publicBaseUrl),
+    subscriptionModule(options.useCases, options.publicBaseUrl),
   ];
   const known = new Set(modules.map((m) => m.type));
   const capability = capabilityStatement(modules, options.version);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -21,6 +21,8 @@ interface Extra {
 }
 
 export interface GraphqlWebsocket {
+  /** Takes an HTTP upgrade request for `/graphql`. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes every connection with 1001 (going away). */
   close(): Promise<void>;
   readonly connections: number;
@@ -30,8 +32,7 @@ export interface GraphqlWebsocket {
  * graphql-ws (`graphql-transport-ws`) on `/graphql` of the HTTP server. The token travels in
  * `connectionParams.authorization` and is checked at `connection_init` by the same use-case as HTTP.
  */
-export function attachGraphqlWebsocket(options: {
-  server: Server;
+export function createGraphqlWebsocket(options: {
   schema: GraphQLSchema;
   useCases: UseCases;
   newId: () => string;
@@ -61,15 +62,6 @@ export function attachGraphqlWebsocket(options: {
     }
   }, options.keepAliveMs ?? 30_000);
   keepAlive.unref();
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== '/graphql') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
-  };
-  options.server.on('upgrade', onUpgrade);
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -102,12 +94,14 @@ export function attachGraphqlWebsocket(options: {
   );
 
   return {
+    handleUpgrade(request, socket, head) {
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
     get connections() {
       return wss.clients.size;
     },
     async close() {
       clearInterval(keepAlive);
-      options.server.off('upgrade', onUpgrade);
       await server.dispose(); // closes every socket with 1001, then the websocket server
     },
   };
