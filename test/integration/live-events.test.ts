@@ -46,7 +46,7 @@ describe('live fan-out', () => {
     })();
     for (let i = 0; i < 10; i++) await publish('tenant-a', i);
     await reading;
-    expect(received.map((e) => (e.envelope.payload as { n: number }).n)).toEqual([...Array(10).keys()]);
+    expect(received.map((e) => Number(e.envelope.payload.n))).toEqual([...Array(10).keys()]);
     expect(overflowed).toBe(1);
     expect(live.stats().dropped).toBe(1);
     expect(live.stats().subscribers).toBe(1); // the cut-off one is gone, the healthy one stopped reading; tenant-b remains
@@ -62,7 +62,7 @@ describe('live fan-out', () => {
     const resumed = await live.subscribe({ tenantId: 'tenant-c', matches: () => true, after: first.seq - 1, bufferSize: 5, onOverflow: () => expect.fail('a replay must not overflow') });
     const seen: number[] = [];
     for await (const event of resumed) {
-      seen.push((event.envelope.payload as { n: number }).n);
+      seen.push(Number(event.envelope.payload.n));
       await new Promise((r) => setTimeout(r, 2)); // a slow reader
       if (seen.length === 50) break;
     }
