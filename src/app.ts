@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier.js';
 import { createDataSource, runMigrations } from './adapters/db/data-source.js';
+import { StatementCounter } from './adapters/db/statement-counter.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './adapters/db/embedded-postgres.js';
 import { seedDevelopmentData } from './adapters/db/seed.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
@@ -76,7 +77,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       logger.info({ directory: embedded.directory, port: embedded.port }, 'embedded PostgreSQL started');
     }
 
-    const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
+    const statements = new StatementCounter();
+    const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize, logger: statements.logger() });
     await dataSource.initialize();
     cleanup.unshift(() => dataSource.destroy());
     if (config.runMigrations) {
@@ -145,6 +147,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       metrics,
       version: VERSION,
       newId,
+      statements,
       readiness: async () => ({
         database: await within(2_000, async () => (await dataSource.query('SELECT 1')).length === 1),
         bus: await within(2_000, () => bus.ping()),

@@ -47,6 +47,7 @@ export interface Config {
   outboxRetentionSeconds: number;
   /** How much of the event stream is kept for replay (cursors older than that are expired). */
   busRetention: { maxAgeSeconds: number; maxMessages: number };
+  graphqlBounds: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxBatch: number };
   /** Events a slow live subscriber may have queued before it is disconnected. */
   subscriberBufferSize: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
@@ -136,6 +137,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     outboxRetentionSeconds: int('OUTBOX_RETENTION_SECONDS', 604_800, 60),
     busRetention: { maxAgeSeconds: int('BUS_RETENTION_SECONDS', 604_800, 60), maxMessages: int('BUS_MAX_MESSAGES', 1_000_000, 10) },
     subscriberBufferSize: int('SUBSCRIBER_BUFFER_SIZE', 1_000, 1, 1_000_000),
+    graphqlBounds: {
+      maxDepth: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
+      maxAliases: int('GRAPHQL_MAX_ALIASES', 30, 0, 10_000),
+      maxCost: int('GRAPHQL_MAX_COST', 25_000, 1),
+      maxTokens: int('GRAPHQL_MAX_TOKENS', 5_000, 100),
+      maxBatch: int('GRAPHQL_MAX_BATCH', 1, 1, 100),
+    },
     actions: {
       maxAttempts: int('ACTION_MAX_ATTEMPTS', 5, 1, 100),
       baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),

@@ -76,6 +76,17 @@ describe('operations endpoints', () => {
 });
 
 describe('schema', () => {
+  it('has no breaking change against schema/baseline.graphql (the last published contract; update it only deliberately)', async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    // The same (CommonJS) graphql build as @apollo/subgraph, so schemas from both can be compared.
+    const { findBreakingChanges, parse } = require('graphql') as typeof import('graphql');
+    const { buildSubgraphSchema } = require('@apollo/subgraph') as typeof import('@apollo/subgraph');
+    const baseline = buildSubgraphSchema([{ typeDefs: parse(await readFile(new URL('../../schema/baseline.graphql', import.meta.url), 'utf8')) }]);
+    const current = buildSubgraphSchema([{ typeDefs: parse(await printSubgraphSdl()) }]);
+    expect(findBreakingChanges(baseline, current).map((c) => `${c.type}: ${c.description}`)).toEqual([]);
+  });
+
   it('schema/schema.graphql is the SDL the code prints (run `npm run schema:print` after a change)', async () => {
     const committed = await readFile(new URL('../../schema/schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(await printSubgraphSdl());

@@ -20,7 +20,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,
-    logging: options.logger ? 'all' : false,
+    // Only queries are reported to the logger (they are counted); errors surface as exceptions.
+    logging: options.logger ? ['query'] : false,
     logger: options.logger,
     // uuid keys come from gen_random_uuid() / the application, never from the uuid-ossp extension.
     uuidExtension: 'pgcrypto',

@@ -4,7 +4,7 @@ import { DomainError, isDomainError } from '../../domain/index.js';
 
 /** Apollo's own codes for a document or variables the server cannot run: all `BAD_REQUEST` here. */
 const REQUEST_SHAPE_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST']);
-const PASS_THROUGH_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+const PASS_THROUGH_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'QUERY_TOO_COMPLEX']);
 
 /**
  * The one mapping of errors to GraphQL (CONTRACT §2): `extensions.code` is the contract code;
@@ -25,6 +25,8 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
     };
   }
   const code = formatted.extensions?.code;
+  // graphql-js refuses an over-long document while parsing (the token bound).
+  if (/Document contains more th(?:an|at) \d+ tokens/.test(formatted.message)) return { ...base, extensions: { code: 'QUERY_TOO_COMPLEX' } };
   if (typeof code === 'string' && PASS_THROUGH_CODES.has(code)) return { ...base, extensions: { code } };
   if (typeof code === 'string' && REQUEST_SHAPE_CODES.has(code)) return { ...base, extensions: { code: 'BAD_REQUEST' } };
   // A GraphQLError raised by graphql-js while executing (e.g. a non-null field resolved to null) has no code.

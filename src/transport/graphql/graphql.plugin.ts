@@ -7,10 +7,13 @@ import type { UseCases } from '../../application/index.js';
 import { toDomainError } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
+import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
+import { DomainError } from '../../domain/index.js';
 
 export interface GraphqlPluginOptions {
   schema: GraphQLSchema;
+  bounds: GraphqlBounds;
   useCases: UseCases;
   production: boolean;
   exposeErrorDetails: boolean;
@@ -26,8 +29,23 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
     // The process owns its signals: graceful shutdown stops Apollo in order (see src/main.ts).
     stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatGraphqlError(formatted, error, options.exposeErrorDetails, options.onInternalError),
+    parseOptions: { maxTokens: options.bounds.maxTokens },
+    allowBatchedHttpRequests: options.bounds.maxBatch > 1,
     // No federated tracing to the router (ftv1): rxgate never reports to Apollo's cloud.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      {
+        // After validation, before any resolver: depth, aliases and cost (CONTRACT §2).
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ document, operation, request, schema }) {
+              if (operation) assertWithinBounds(schema, document, operation, request.variables, options.bounds);
+            },
+          };
+        },
+      },
+    ],
   });
   await apollo.start();
   return apollo;
@@ -47,6 +65,11 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: 
     onRequest: async (request) => {
       if (request.method === 'OPTIONS') return;
       await authenticateRequest(options.useCases, request);
+    },
+    preHandler: async (request) => {
+      if (Array.isArray(request.body) && (options.bounds.maxBatch <= 1 || request.body.length > options.bounds.maxBatch)) {
+        throw new DomainError('QUERY_TOO_COMPLEX', options.bounds.maxBatch <= 1 ? 'Batched operations are not accepted; send one operation per request.' : `At most ${options.bounds.maxBatch} operations may be batched in one request.`);
+      }
     },
     handler: fastifyApolloHandler(options.apollo, {
       context: async (request) => createGraphqlContext(options.useCases, request.ctx!),

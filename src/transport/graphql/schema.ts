@@ -6,6 +6,8 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphqlContext } from './context.js';
 import { pharmacyToGraphql, recordToGraphql } from './medication-request.mapper.js';
 import { DeadLetterResolver } from './resolvers/dead-letter.resolver.js';
+import { PatientResolver, PractitionerResolver } from './resolvers/federated-entities.resolver.js';
+import { PatientType, PractitionerType } from './types/federated-entities.type.js';
 import { MedicationDispenseResolver } from './resolvers/medication-dispense.resolver.js';
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
 import { dispenseToGraphql } from './medication-dispense.mapper.js';
@@ -28,6 +30,9 @@ const referenceResolvers = {
       return record ? dispenseToGraphql(record) : null;
     },
   },
+  // Owned elsewhere: a reference is all this subgraph needs to add its fields.
+  Patient: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) },
+  Practitioner: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) },
   Pharmacy: {
     async __resolveReference(ref: { id: string }, { loaders }: GraphqlContext) {
       const pharmacy = await loaders.pharmacy.load(ref.id);
@@ -52,7 +57,9 @@ export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
       },
     },
-    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver],
+    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver],
+    // Entities reached only through `_entities` (federation), never from Query.
+    orphanedTypes: [PatientType, PractitionerType],
     validate: false,
   });
   const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);

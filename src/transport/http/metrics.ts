@@ -5,6 +5,7 @@ export interface Metrics {
   registry: Registry;
   requests: Counter<'route' | 'method' | 'status'>;
   duration: Histogram<'route' | 'method' | 'status'>;
+  statements: Histogram<'route'>;
 }
 
 export function createMetrics(): Metrics {
@@ -23,6 +24,13 @@ export function createMetrics(): Metrics {
       help: 'HTTP request latency by route (GraphQL: operation name), method and status.',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    statements: new Histogram({
+      name: 'rxgate_db_statements_per_request',
+      help: 'SQL statements one HTTP request issued, by route (GraphQL: operation name).',
+      labelNames: ['route'],
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128],
       registers: [registry],
     }),
   };

@@ -8,6 +8,7 @@ import type { GraphQLSchema } from 'graphql';
 import { toDomainError } from './errors.js';
 import { routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
+import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 
 export interface HttpServerOptions {
   config: Config;
@@ -19,6 +20,14 @@ export interface HttpServerOptions {
   newId: () => string;
   /** Answers whether each dependency responds. */
   readiness: () => Promise<Record<string, boolean>>;
+  /** Attributes SQL statements to the request that issued them. */
+  statements: StatementCounter;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    statementCount?: () => number;
+  }
 }
 
 export interface HttpServer {
@@ -60,13 +69,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     inFlight++;
     response.once('close', finished);
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // The rest of the request runs inside its own statement count.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Correlation-Id', request.id);
+    request.statementCount = options.statements.run(() => done()).read;
   });
   app.addHook('onResponse', async (request, reply) => {
     const labels = { route: routeLabel(request.routeOptions.url, request.body, request.query), method: request.method, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    if (request.statementCount) metrics.statements.observe({ route: labels.route }, request.statementCount());
     if (reply.statusCode >= 500) request.log.error({ status: reply.statusCode, route: labels.route }, 'request failed');
     else request.log.debug({ status: reply.statusCode, route: labels.route, ms: reply.elapsedTime }, 'request');
   });
@@ -85,6 +97,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   const apollo = await createApollo({
     schema: options.schema,
+    bounds: config.graphqlBounds,
     useCases: options.useCases,
     production: config.env === 'production',
     exposeErrorDetails: config.exposeErrorDetails,
@@ -93,6 +106,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.addHook('onClose', async () => apollo.stop());
   await app.register(graphqlPlugin, {
     schema: options.schema,
+    bounds: config.graphqlBounds,
     useCases: options.useCases,
     production: config.env === 'production',
     exposeErrorDetails: config.exposeErrorDetails,
