@@ -168,3 +168,44 @@ describe('bounds', () => {
     expect((await rawGraphql(t.url, { extensions }, ehr)).data).toEqual({ pharmacies: [{ id: expect.any(String) }] });
   });
 });
+
+describe('schema hygiene and production mode', () => {
+  it('documents every type, field and argument (the descriptions are the API documentation)', async () => {
+    const { buildGraphqlSchema } = await import('../../src/transport/graphql/schema.js');
+    const schema = await buildGraphqlSchema();
+    const missing: string[] = [];
+    const federation = /^(_|link__|federation__|Query$|Mutation$|Subscription$)/;
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || federation.test(type.name) || ['String', 'Int', 'Float', 'Boolean', 'ID', 'DateTimeISO', 'JSON'].includes(type.name)) continue;
+      if (!type.description) missing.push(type.name);
+      // Duck-typed: the subgraph schema comes from graphql's CommonJS build (another realm than this file's).
+      if ('getFields' in type) {
+        for (const field of Object.values((type as { getFields(): Record<string, { name: string; description?: string | null; args?: Array<{ name: string; description?: string | null }> }> }).getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of field.args ?? []) if (!arg.description && !['id', 'input', 'event'].includes(arg.name)) missing.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+    }
+    for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      for (const field of Object.values(root?.getFields() ?? {})) if (!field.name.startsWith('_') && !field.description) missing.push(`${root!.name}.${field.name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('turns introspection and the landing page off in production, and never shows internals', async () => {
+    const prod = await startTestApp({ env: { NODE_ENV: 'production', AUTH_JWT_SECRET: 'production-test-secret', SEED_DEV_DATA: 'true' } });
+    try {
+      const { SignJWT } = await import('jose');
+      const token = await new SignJWT({ tenant: 'tenant-a', persona: 'ehr-backend' }).setProtectedHeader({ alg: 'HS256' }).setSubject('p').setExpirationTime('10m').sign(new TextEncoder().encode('production-test-secret'));
+      const introspection = await rawGraphql(prod.url, { query: '{ __schema { types { name } } }' }, token);
+      expect(introspection.status).toBe(400);
+      expect(introspection.errors![0].extensions!.code).toBe('BAD_REQUEST');
+      const landing = await fetch(`${prod.url}/graphql`, { headers: { accept: 'text/html', authorization: `Bearer ${token}` } });
+      expect(await landing.text()).not.toContain('<html');
+      const devToken = await t.token('tenant-a', 'ehr-backend'); // signed with the development secret
+      expect((await rawGraphql(prod.url, { query: '{ __typename }' }, devToken)).status).toBe(401);
+    } finally {
+      await prod.close();
+    }
+  });
+});
