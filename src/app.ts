@@ -14,6 +14,7 @@ import { seedDevelopmentData } from './adapters/db/seed.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
 import { createDirectoryRouter, createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
 import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
+import { createMemoryRateLimiter, createSharedRateLimiter } from './adapters/rate-limit/rate-limiters.js';
 import { createLocalTerminology, createRemoteTerminology } from './adapters/validation/terminology.js';
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
 import { createPostgresBus } from './adapters/events/postgres-bus.js';
@@ -104,7 +105,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const newId = () => randomUUID();
     // Aborted at shutdown so an action waiting to retry gives up at once; its event is redelivered later.
     const stopping = new AbortController();
+    const metrics = createMetrics();
     const pharmacies = createPharmacyDirectory(dataSource);
+    const rateLimitPolicy = { burst: config.rateLimit.burst, perSecond: config.rateLimit.perSecond };
     const igValidator = createFhirSchemaValidator();
     igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']);
     const useCases = createUseCases({
@@ -115,6 +118,14 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       igValidator,
       terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile, { strict: config.terminologyStrict }),
       terminologyDefer: config.terminologyDefer,
+      // With NATS the deployment has several instances: the buckets then live in PostgreSQL, shared.
+      rateLimits: config.rateLimit.enabled
+        ? {
+            limiter: config.natsUrl ? createSharedRateLimiter(dataSource, rateLimitPolicy) : createMemoryRateLimiter(rateLimitPolicy),
+            burst: config.rateLimit.burst,
+            onRejected: (tenant) => metrics.rateLimited.inc({ tenant }),
+          }
+        : undefined,
       tokens: createJwtVerifier(config.auth),
       clock: { now: () => new Date() },
       newId,
@@ -138,7 +149,6 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     });
 
     const schema = await buildGraphqlSchema();
-    const metrics = createMetrics();
     const { app: http, whenIdle } = await createHttpServer({
       config,
       useCases,

@@ -47,6 +47,8 @@ export interface Config {
   outboxRetentionSeconds: number;
   /** How much of the event stream is kept for replay (cursors older than that are expired). */
   busRetention: { maxAgeSeconds: number; maxMessages: number };
+  /** CONTRACT §2: per tenant and persona, FHIR and GraphQL together. */
+  rateLimit: { enabled: boolean; burst: number; perSecond: number };
   graphqlBounds: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxBatch: number };
   /** Events a slow live subscriber may have queued before it is disconnected. */
   subscriberBufferSize: number;
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     outboxRetentionSeconds: int('OUTBOX_RETENTION_SECONDS', 604_800, 60),
     busRetention: { maxAgeSeconds: int('BUS_RETENTION_SECONDS', 604_800, 60), maxMessages: int('BUS_MAX_MESSAGES', 1_000_000, 10) },
     subscriberBufferSize: int('SUBSCRIBER_BUFFER_SIZE', 1_000, 1, 1_000_000),
+    rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), burst: int('RATE_LIMIT_BURST', 400, 1), perSecond: int('RATE_LIMIT_PER_SECOND', 200, 1) },
     graphqlBounds: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
       maxAliases: int('GRAPHQL_MAX_ALIASES', 30, 0, 10_000),

@@ -1,4 +1,4 @@
-import type { ActionLedger, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { ActionLedger, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, RateLimiter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
 import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */
@@ -16,6 +16,8 @@ export interface UseCaseDeps {
   newId: () => string;
   /** How long an Idempotency-Key is remembered. @default 86_400 // 24 h (CONTRACT §4) */
   idempotencyTtlSeconds: number;
+  /** Absent when rate limiting is off (RATE_LIMIT_ENABLED=false). */
+  rateLimits?: { limiter: RateLimiter; burst: number; onRejected?(tenantId: string): void };
   ledger: ActionLedger;
   integrations: Integrations;
   actions: {

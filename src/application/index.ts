@@ -22,6 +22,7 @@ import {
 import { patchMedicationRequest } from './use-cases/patch-medication-request.use-case.js';
 import { dispensesOfPrescriptions, getMedicationDispensesByIds, searchMedicationDispenses, searchTasks } from './use-cases/search-by-sequence.use-case.js';
 import { createTask, getTask } from './use-cases/task.use-case.js';
+import { admitRequest } from './use-cases/rate-limit.use-case.js';
 import { createSubscription, failSubscription, getSubscription, recordSubscriptionCursor, replaySubscription } from './use-cases/subscription.use-case.js';
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
@@ -36,6 +37,7 @@ type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (
 
 const USE_CASES = {
   authenticate,
+  admitRequest,
   createMedicationRequest,
   updateMedicationRequest,
   getMedicationRequest,

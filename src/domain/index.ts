@@ -10,3 +10,4 @@ export * from './medication-dispense.js';
 export * from './task.js';
 export * from './workflow-actions.js';
 export * from './subscription.js';
+export * from './rate-limit.js';

@@ -412,6 +412,11 @@ export interface ActionLedger {
   recordFailedReplay(deadLetter: DeadLetter, error: string): Promise<DeadLetter>;
 }
 
+/** Token buckets, keyed by tenant and persona. Shared across instances when the adapter is. */
+export interface RateLimiter {
+  take(key: string, cost: number): Promise<import('../domain/index.js').TakeResult>;
+}
+
 export interface Clock {
   now(): Date;
 }

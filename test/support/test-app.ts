@@ -75,7 +75,7 @@ export interface TestAppOptions extends StartOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const nats = natsSettings();
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', ...nats.env, ...options.env }, options.overrides);
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', RATE_LIMIT_ENABLED: 'false', ...nats.env, ...options.env }, options.overrides);
   const app = await startApp(config, options);
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined); // an idle client cut off when the database is dropped at the end

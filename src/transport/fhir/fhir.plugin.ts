@@ -42,6 +42,13 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     if (action && request.ctx) assertPersonaMay(request.ctx, action);
   });
 
+  // Budget of CONTRACT §2: a read costs 1, a search 2, a write 5 (shared with GraphQL).
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.ctx) return;
+    const kind = request.method !== 'GET' ? 'write' : (request.params as { id?: string }).id !== undefined && !request.routeOptions.url?.endsWith('/_history') ? 'read' : 'search';
+    reply.headers(await options.useCases.admitRequest(request.ctx, kind));
+  });
+
   app.setErrorHandler(async (error, request, reply) => {
     const domainError = toDomainError(error);
     if (domainError.httpStatus >= 500) options.onServerError(error, request);

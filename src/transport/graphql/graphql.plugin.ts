@@ -51,10 +51,21 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
   return apollo;
 }
 
+const LIST_FIELDS = /\b(medicationRequests|medicationDispenses|pharmacies|deadLetters|_entities)\b/;
+
+/** Rate-limit cost of an operation: a mutation is a write, a list a search, anything else a read. */
+function requestKind(body: unknown, query: unknown): 'read' | 'search' | 'write' {
+  const operations = (Array.isArray(body) ? body : [body ?? query]) as Array<{ query?: unknown } | undefined>;
+  const text = operations.map((o) => (typeof o?.query === 'string' ? o.query : '')).join('\n').replace(/#[^\n]*/g, '');
+  if (/(^|[\s}])mutation\b/.test(text)) return 'write';
+  return LIST_FIELDS.test(text) ? 'search' : 'read';
+}
+
 export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: ApolloServer<GraphqlContext> }> = async (app: FastifyInstance, options) => {
   const sendError = (reply: FastifyReply, error: unknown) => {
     const domainError = toDomainError(error);
     if (domainError.httpStatus >= 500) options.onInternalError(error);
+    reply.headers(domainError.headers);
     return reply.code(domainError.httpStatus).type('application/json').send({ errors: [{ message: domainError.message, extensions: { code: domainError.code } }] });
   };
   app.setErrorHandler(async (error, _request, reply) => sendError(reply, error));
@@ -66,10 +77,11 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: 
       if (request.method === 'OPTIONS') return;
       await authenticateRequest(options.useCases, request);
     },
-    preHandler: async (request) => {
+    preHandler: async (request, reply) => {
       if (Array.isArray(request.body) && (options.bounds.maxBatch <= 1 || request.body.length > options.bounds.maxBatch)) {
         throw new DomainError('QUERY_TOO_COMPLEX', options.bounds.maxBatch <= 1 ? 'Batched operations are not accepted; send one operation per request.' : `At most ${options.bounds.maxBatch} operations may be batched in one request.`);
       }
+      if (request.ctx && request.method !== 'OPTIONS') reply.headers(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query)));
     },
     handler: fastifyApolloHandler(options.apollo, {
       context: async (request) => createGraphqlContext(options.useCases, request.ctx!),

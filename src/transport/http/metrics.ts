@@ -6,6 +6,7 @@ export interface Metrics {
   requests: Counter<'route' | 'method' | 'status'>;
   duration: Histogram<'route' | 'method' | 'status'>;
   statements: Histogram<'route'>;
+  rateLimited: Counter<'tenant'>;
 }
 
 export function createMetrics(): Metrics {
@@ -24,6 +25,12 @@ export function createMetrics(): Metrics {
       help: 'HTTP request latency by route (GraphQL: operation name), method and status.',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'rxgate_rate_limit_rejections_total',
+      help: 'Requests refused with RATE_LIMIT_EXCEEDED, by tenant.',
+      labelNames: ['tenant'],
       registers: [registry],
     }),
     statements: new Histogram({
