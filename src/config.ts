@@ -37,6 +37,8 @@ export interface Config {
   terminologyStrict: boolean;
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number };
   publicBaseUrl?: string;
+  /** Origins allowed by CORS: a list, `*` for any, or none (closed). Default: any outside production, none in production. */
+  corsOrigins: string[] | '*' | 'none';
   bodyLimitBytes: number;
   idempotencyTtlSeconds: number;
   logLevel: string;
@@ -67,6 +69,14 @@ class ConfigError extends Error {
  * Reads and validates configuration once, failing fast with every problem named. Nothing else
  * in rxgate reads `process.env`.
  */
+function corsOrigins(raw: string | undefined, production: boolean, problems: string[]): Config['corsOrigins'] {
+  if (raw === undefined) return production ? 'none' : '*';
+  if (raw === '*' || raw === 'none') return raw;
+  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS: '${origin}' is not an origin (scheme://host[:port])`);
+  return origins;
+}
+
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
@@ -131,6 +141,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),
     auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600) },
     publicBaseUrl,
+    corsOrigins: corsOrigins(text('CORS_ORIGINS'), production, problems),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     idempotencyTtlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
     logLevel: text('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),

@@ -75,6 +75,35 @@ describe('operations endpoints', () => {
   });
 });
 
+describe('HTTP hardening', () => {
+  it('sends security headers and answers CORS preflights for allowed origins', async () => {
+    const health = await fetch(`${t.url}/healthz`);
+    expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(health.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(health.headers.get('strict-transport-security')).toContain('max-age=');
+    for (const path of ['/fhir/MedicationRequest', '/graphql']) {
+      const preflight = await fetch(`${t.url}${path}`, { method: 'OPTIONS', headers: { origin: 'https://ehr.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      expect(preflight.status, path).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin'), path).toBe('https://ehr.example');
+    }
+  });
+
+  it('in production, CORS is closed unless origins are listed', async () => {
+    const env = { NODE_ENV: 'production', AUTH_JWT_SECRET: 'production-test-secret' };
+    const closed = await startTestApp({ env });
+    const open = await startTestApp({ env: { ...env, CORS_ORIGINS: 'https://ehr.example' } });
+    try {
+      const ask = (url: string, origin: string) => fetch(`${url}/fhir/metadata`, { headers: { origin } });
+      expect((await ask(closed.url, 'https://ehr.example')).headers.get('access-control-allow-origin')).toBeNull();
+      expect((await ask(open.url, 'https://ehr.example')).headers.get('access-control-allow-origin')).toBe('https://ehr.example');
+      expect((await ask(open.url, 'https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await closed.close();
+      await open.close();
+    }
+  });
+});
+
 describe('schema', () => {
   it('has no breaking change against schema/baseline.graphql (the last published contract; update it only deliberately)', async () => {
     const { createRequire } = await import('node:module');

@@ -1,3 +1,5 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { UseCases } from '../../application/index.js';
@@ -51,6 +53,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+
+  // Security headers (no sniffing, no framing, HSTS, …); the CSP would break the development landing page.
+  await app.register(helmet, { contentSecurityPolicy: config.env === 'production', crossOriginEmbedderPolicy: false });
+  if (config.corsOrigins !== 'none') {
+    await app.register(cors, {
+      origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Exist', 'Idempotency-Key', 'Prefer', 'X-Correlation-Id', 'X-Tenant-Id'],
+      exposedHeaders: ['ETag', 'Location', 'Last-Modified', 'X-Correlation-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    });
+  }
 
   // One JSON parser for every JSON media type; `__proto__` and `constructor.prototype` keys are refused.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
