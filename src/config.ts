@@ -35,7 +35,7 @@ export interface Config {
   terminologyDefer: boolean;
   /** Local terminology: refuse RxNorm codes outside `rxnormFile` (default: accept any well-formed RxCUI). */
   terminologyStrict: boolean;
-  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number };
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number; jwksCooldownMs: number };
   publicBaseUrl?: string;
   /** Origins allowed by CORS: a list, `*` for any, or none (closed). Default: any outside production, none in production. */
   corsOrigins: string[] | '*' | 'none';
@@ -139,7 +139,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),
-    auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600) },
+    auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600), jwksCooldownMs: int('AUTH_JWKS_COOLDOWN_MS', 30_000, 0) },
     publicBaseUrl,
     corsOrigins: corsOrigins(text('CORS_ORIGINS'), production, problems),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),

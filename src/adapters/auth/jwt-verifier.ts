@@ -11,6 +11,8 @@ export interface JwtVerifierOptions {
   audience?: string;
   /** @default 30 // seconds of clock skew tolerated on exp / nbf */
   clockToleranceSeconds?: number;
+  /** Minimum time between two JWKS fetches (an unknown `kid` triggers one). @default 30_000 */
+  jwksCooldownMs?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
   };
   let key: Uint8Array | JWTVerifyGetKey;
   if (options.jwksUrl) {
-    key = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    key = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 600_000 });
     verifyOptions.algorithms = ['RS256', 'ES256'];
   } else if (options.secret) {
     key = new TextEncoder().encode(options.secret);
