@@ -196,22 +196,35 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       live,
       close() {
         closing ??= (async () => {
-          const timer = setTimeout(() => logger.warn('shutdown is taking longer than expected'), config.shutdownTimeoutMs).unref();
+          // Graceful within SHUTDOWN_TIMEOUT_MS; past it, what still hangs is cut so the process can stop.
+          let expired = false;
+          const deadline = new Promise<'expired'>((resolve) =>
+            setTimeout(() => {
+              expired = true;
+              resolve('expired');
+            }, config.shutdownTimeoutMs).unref(),
+          );
+          const within = (ms: number) => new Promise<'expired'>((resolve) => setTimeout(() => resolve('expired'), ms).unref());
+          const step = async (name: string, work: () => Promise<unknown>, limit: Promise<'expired'> = deadline) => {
+            const outcome = await Promise.race([work().then(() => 'done' as const, (error: unknown) => (logger.warn({ err: error, step: name }, 'shutdown step failed'), 'done' as const)), limit]);
+            if (outcome === 'expired') logger.warn({ step: name }, 'shutdown step cut short by SHUTDOWN_TIMEOUT_MS');
+            else logger.debug({ step: name }, 'shutdown step done');
+          };
           // Stop accepting; Fastify answers 503 to requests on kept-alive connections from now on.
           const httpClosed = http.close();
-          await whenIdle(); // in-flight requests finish
-          logger.debug('shutdown: no request in flight');
-          await relay.flush(); // everything committed reaches the bus before subscribers go
-          logger.debug('shutdown: outbox flushed');
+          await step('requests in flight', whenIdle);
+          await step('outbox flush', () => relay.flush()); // everything committed reaches the bus before subscribers go
           stopRouting();
-          await websocket.close(); // 1001 to every websocket; the server's close can then complete
-          await fhirChannel.close();
-          logger.debug('shutdown: websockets closed');
+          await step('websockets', async () => {
+            await websocket.close(); // 1001 to every websocket; the server's close can then complete
+            await fhirChannel.close();
+          });
           http.server.closeIdleConnections(); // keep-alive connections that went idle after close() began
-          await httpClosed;
-          logger.debug('shutdown: HTTP server closed');
-          for (const step of cleanup) await step().catch((error) => logger.warn({ err: error }, 'shutdown step failed'));
-          clearTimeout(timer);
+          if (expired) http.server.closeAllConnections();
+          await step('http server', () => httpClosed);
+          if (expired) http.server.closeAllConnections();
+          // Consumers, relay, bus, database: each gets its own few seconds, whatever happened before.
+          for (const [index, cleanupStep] of cleanup.entries()) await step(`cleanup ${index}`, cleanupStep, within(5_000));
         })();
         return closing;
       },

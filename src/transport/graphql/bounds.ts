@@ -63,11 +63,17 @@ export function assertWithinBounds(schema: GraphQLSchema, document: DocumentNode
   if (depth > bounds.maxDepth) throw tooComplex(`The query is ${depth} levels deep; at most ${bounds.maxDepth} are allowed.`);
   const aliases = countAliases(document);
   if (aliases > bounds.maxAliases) throw tooComplex(`The query uses ${aliases} aliases; at most ${bounds.maxAliases} are allowed.`);
-  const cost = getComplexity({
-    schema,
-    query: { kind: Kind.DOCUMENT, definitions: [operation, ...fragments.values()] },
-    variables: variables ?? {},
-    estimators: [firstArgumentEstimator, simpleEstimator({ defaultComplexity: 1 })],
-  });
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema,
+      query: { kind: Kind.DOCUMENT, definitions: [operation, ...fragments.values()] },
+      variables: variables ?? {},
+      estimators: [firstArgumentEstimator, simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch (error) {
+    // Cost needs the variables; variables that do not fit their types are the caller's error.
+    throw new GraphQLError((error as Error).message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+  }
   if (cost > bounds.maxCost) throw tooComplex(`The query costs ${cost}; at most ${bounds.maxCost} is allowed (ask for fewer items with first, or fewer fields).`);
 }

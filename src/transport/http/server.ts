@@ -7,6 +7,7 @@ import type { Config } from '../../config.js';
 import { fhirPlugin } from '../fhir/fhir.plugin.js';
 import { createApollo, graphqlPlugin } from '../graphql/graphql.plugin.js';
 import type { GraphQLSchema } from 'graphql';
+import { DomainError } from '../../domain/index.js';
 import { toDomainError } from './errors.js';
 import { routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
@@ -30,6 +31,20 @@ declare module 'fastify' {
   interface FastifyRequest {
     statementCount?: () => number;
   }
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** Iterative, so a hostile document cannot exhaust the stack while being measured. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 export interface HttpServer {
@@ -67,7 +82,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   // One JSON parser for every JSON media type; `__proto__` and `constructor.prototype` keys are refused.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, jsonParser);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, (request, body, done) => {
+    jsonParser(request, body as string, (error: Error | null, value?: unknown) => {
+      if (error) return done(error, undefined);
+      // Deeply nested JSON is refused before anything walks it (validators recurse).
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(new DomainError('BAD_REQUEST', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+      done(null, value);
+    });
+  });
 
   let inFlight = 0;
   let idleWaiters: Array<() => void> = [];
