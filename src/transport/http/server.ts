@@ -131,24 +131,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
 
   await app.register(fhirPlugin, { prefix: '/fhir', useCases: options.useCases, publicBaseUrl: config.publicBaseUrl, version: options.version, onServerError: (e, r) => logServerError(e, r) });
 
-  const apollo = await createApollo({
+  const graphqlOptions = {
     schema: options.schema,
     bounds: config.graphqlBounds,
     useCases: options.useCases,
     production: config.env === 'production',
     exposeErrorDetails: config.exposeErrorDetails,
-    onInternalError: (e) => logServerError(e),
-  });
+    onInternalError: (e: unknown) => logServerError(e),
+  };
+  const apollo = await createApollo(graphqlOptions);
   app.addHook('onClose', async () => apollo.stop());
-  await app.register(graphqlPlugin, {
-    schema: options.schema,
-    bounds: config.graphqlBounds,
-    useCases: options.useCases,
-    production: config.env === 'production',
-    exposeErrorDetails: config.exposeErrorDetails,
-    onInternalError: (e) => logServerError(e),
-    apollo,
-  });
+  await app.register(graphqlPlugin, { ...graphqlOptions, apollo });
 
   app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `Nothing at ${request.method} ${request.url.split('?')[0]}.` }));
   app.setErrorHandler(async (error, request, reply) => {
