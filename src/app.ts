@@ -32,6 +32,7 @@ import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.j
 import { createGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
 import { routeUpgrades } from './transport/http/upgrades.js';
 import { createMetrics } from './transport/http/metrics.js';
+import { registerOperationalMetrics } from './transport/http/operational-metrics.js';
 import { createHttpServer } from './transport/http/server.js';
 
 export interface App {
@@ -98,14 +99,23 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     }
     cleanup.unshift(() => bus.close());
 
-    const relay = createOutboxRelay({ dataSource, databaseUrl, bus, logger, pollIntervalMs: config.outboxPollMs, retentionSeconds: config.outboxRetentionSeconds });
+    const metrics = createMetrics();
+    let operational: ReturnType<typeof registerOperationalMetrics> | undefined;
+    const relay = createOutboxRelay({
+      dataSource,
+      databaseUrl,
+      bus,
+      logger,
+      pollIntervalMs: config.outboxPollMs,
+      retentionSeconds: config.outboxRetentionSeconds,
+      onPublished: (count) => operational?.published.inc(count),
+    });
     await relay.start();
     cleanup.unshift(() => relay.stop());
 
     const newId = () => randomUUID();
     // Aborted at shutdown so an action waiting to retry gives up at once; its event is redelivered later.
     const stopping = new AbortController();
-    const metrics = createMetrics();
     const pharmacies = createPharmacyDirectory(dataSource);
     const rateLimitPolicy = { burst: config.rateLimit.burst, perSecond: config.rateLimit.perSecond };
     const igValidator = createFhirSchemaValidator();
@@ -139,7 +149,10 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
           const data = Buffer.from(JSON.stringify({ handler: dead.handler, attempts: dead.attempts, error: dead.error, deadLetterId: dead.id, event: dead.envelope }));
           await bus.publish({ subject: `dlq.eprescribing.${dead.handler}.${dead.tenantId}`, msgId: `${dead.id}:${dead.attempts}`, data });
         },
-        onFailure: (handler, attempt, error) => logger.warn({ handler, attempt, err: error }, 'workflow action failed'),
+        onFailure: (handler, attempt, error) => {
+          operational?.actionFailures.inc({ handler });
+          logger.warn({ handler, attempt, err: error }, 'workflow action failed');
+        },
       },
     });
     const actionsConsumer = await startWorkflowActionsConsumer({ bus, useCases, logger });
@@ -176,6 +189,11 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
     });
     const fhirChannel = createFhirWebsocketChannel({ useCases, live, bufferSize: config.subscriberBufferSize, newId });
+    operational = registerOperationalMetrics(metrics.registry, {
+      dataSource,
+      connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
+      live: () => live.stats(),
+    });
     const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });
     await http.listen({ port: config.port, host: config.host });
     const address = http.server.address();

@@ -55,6 +55,22 @@ describe('operations endpoints', () => {
     expect(text).toContain('rxgate_process_resident_memory_bytes');
   });
 
+  it('/metrics shows the outbox draining to zero, events published, the database pool and websockets', async () => {
+    const token = await t.token('tenant-a', 'ehr-backend');
+    await Promise.all(Array.from({ length: 10 }, () => request(`${t.url}/fhir/MedicationRequest`, { token, body: prescription() })));
+    const scrape = async () => (await request(`${t.url}/metrics`)).body as string;
+    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    await expect.poll(async () => value(await scrape(), 'rxgate_outbox_backlog_events'), { timeout: 20_000 }).toBe(0);
+    const text = await scrape();
+    const lines = text.split('\n').filter((l) => l.startsWith('rxgate_outbox') || l.startsWith('rxgate_db_pool') || l.startsWith('rxgate_live') || l.startsWith('rxgate_websocket')).join('\n');
+    expect(value(text, 'rxgate_outbox_oldest_unpublished_seconds'), lines).toBe(0);
+    expect(value(text, 'rxgate_outbox_published_total'), lines).toBeGreaterThanOrEqual(10);
+    expect(value(text, 'rxgate_outbox_scrape_ok'), lines).toBe(1);
+    expect(text).toMatch(/rxgate_db_pool_connections\{state="idle"\} \d+/);
+    expect(text).toMatch(/rxgate_websocket_connections\{protocol="graphql-ws"\} 0/);
+    expect(text).toMatch(/^rxgate_live_subscribers 0$/m);
+  });
+
   it('answers INTERNAL without leaking the cause', async () => {
     const original = t.app.useCases.searchPharmacies;
     t.app.useCases.searchPharmacies = async () => {

@@ -82,6 +82,9 @@ describe('retries, dead letters and replay', () => {
       expect(letter.error).toContain('support endpoint unavailable');
     }
     await expect.poll(() => dlq.length, { timeout: 10_000 }).toBe(2);
+    const metrics = (await fetch(`${t.url}/metrics`).then((r) => r.text()));
+    expect(metrics).toMatch(/rxgate_dead_letters_open\{handler="alert-support-on-fail"\} 2/);
+    expect(metrics).toMatch(/rxgate_action_failures_total\{handler="alert-support-on-fail"\} 6/);
     expect(dlq[0].subject).toBe('dlq.eprescribing.alert-support-on-fail.tenant-a');
     expect(dlq[0].body).toMatchObject({ handler: 'alert-support-on-fail', attempts: 3 });
     await dlqSub.close();

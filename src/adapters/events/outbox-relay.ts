@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How long published rows are kept. @default 604_800 // 7 days */
   retentionSeconds?: number;
+  /** Told how many events each batch published. */
+  onPublished?: (count: number) => void;
 }
 
 export interface OutboxRelay {
@@ -75,6 +77,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         [rows.map((r) => r.seq), sequences],
       );
       await manager.query('UPDATE relay_state SET last_sequence = $1 WHERE id = 1', [sequence.toString()]);
+      options.onPublished?.(rows.length);
       return rows.length;
     });
   }
