@@ -57,7 +57,8 @@ describe('operations endpoints', () => {
 
   it('/metrics shows the outbox draining to zero, events published, the database pool and websockets', async () => {
     const token = await t.token('tenant-a', 'ehr-backend');
-    await Promise.all(Array.from({ length: 10 }, () => request(`${t.url}/fhir/MedicationRequest`, { token, body: prescription() })));
+    const created = await Promise.all(Array.from({ length: 10 }, () => request(`${t.url}/fhir/MedicationRequest`, { token, body: prescription() })));
+    expect(created.map((c) => (c.status === 201 ? 201 : JSON.stringify(c.body)))).toEqual(Array(10).fill(201));
     const scrape = async () => (await request(`${t.url}/metrics`)).body as string;
     const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     await expect.poll(async () => value(await scrape(), 'rxgate_outbox_backlog_events'), { timeout: 20_000 }).toBe(0);

@@ -28,7 +28,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       } catch {
         return undefined;
       } finally {
-        setTimeout(() => (reading = undefined), 250).unref();
+        reading = undefined; // shared by the collects of one scrape only: the next scrape reads afresh
       }
     })());
   new Gauge({
