@@ -11,6 +11,23 @@ import { createTestDatabase, natsSettings } from '../support/test-app.js';
 /** One contract, every adapter: the embedded bus must behave as JetStream does for rxgate. */
 type Opened = { bus: EventBus; cleanup: () => Promise<void>; reopen: () => Promise<EventBus> };
 
+/** Opens a bus, and more on demand (a restarted instance); closes them all, then the rest, at cleanup. */
+async function reopenable(open: () => Promise<EventBus>, release: () => Promise<unknown>): Promise<Opened> {
+  const opened: EventBus[] = [await open()];
+  return {
+    bus: opened[0],
+    reopen: async () => {
+      const bus = await open();
+      opened.push(bus);
+      return bus;
+    },
+    cleanup: async () => {
+      for (const bus of opened) await bus.close();
+      await release();
+    },
+  };
+}
+
 const adapters: Array<[string, () => Promise<Opened>]> = [
   [
     'embedded (PostgreSQL)',
@@ -24,20 +41,10 @@ const adapters: Array<[string, () => Promise<Opened>]> = [
         await bus.start();
         return bus;
       };
-      const opened: EventBus[] = [await open()];
-      return {
-        bus: opened[0],
-        reopen: async () => {
-          const bus = await open();
-          opened.push(bus);
-          return bus;
-        },
-        cleanup: async () => {
-          for (const bus of opened) await bus.close();
-          await dataSource.destroy();
-          await database.drop();
-        },
-      };
+      return reopenable(open, async () => {
+        await dataSource.destroy();
+        await database.drop();
+      });
     },
   ],
 ];
@@ -46,20 +53,7 @@ if (inject('natsUrl')) {
     'NATS JetStream',
     async () => {
       const nats = natsSettings();
-      const open = () => createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX, redeliveryDelayMs: 50 });
-      const opened: EventBus[] = [await open()];
-      return {
-        bus: opened[0],
-        reopen: async () => {
-          const bus = await open();
-          opened.push(bus);
-          return bus;
-        },
-        cleanup: async () => {
-          for (const bus of opened) await bus.close();
-          await nats.cleanup();
-        },
-      };
+      return reopenable(() => createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX, redeliveryDelayMs: 50 }), () => nats.cleanup());
     },
   ]);
 }
