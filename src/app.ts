@@ -187,6 +187,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       subscriberBufferSize: config.subscriberBufferSize,
       exposeErrorDetails: config.exposeErrorDetails,
       onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
+      bounds: config.graphqlBounds,
     });
     const fhirChannel = createFhirWebsocketChannel({ useCases, live, bufferSize: config.subscriberBufferSize, newId });
     operational = registerOperationalMetrics(metrics.registry, {

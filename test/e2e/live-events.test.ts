@@ -129,6 +129,19 @@ describe('prescriptionEvents over graphql-ws', () => {
     }
   });
 
+  it('holds graphql-ws operations to the same bounds as HTTP (QUERY_TOO_COMPLEX before anything runs)', async () => {
+    const { createClient } = await import('graphql-ws');
+    const { default: WebSocket } = await import('ws');
+    let deep = 'id';
+    for (let i = 0; i < 10; i++) deep = `dispenses { prescription { ${deep} } }`;
+    const client = createClient({ url: `${t.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ehr}` }, retryAttempts: 0 });
+    const errors = await new Promise<Array<{ extensions?: { code?: string } }>>((resolve) => {
+      client.subscribe({ query: `subscription { prescriptionEvents { medicationRequest { ${deep} } } }` }, { next: () => undefined, error: (e) => resolve(e as never), complete: () => resolve([]) });
+    });
+    expect(errors[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    await client.dispose();
+  });
+
   it('two instances on one database and bus: a change through A reaches a subscriber on B', async () => {
     const second = await startApp(loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: t.databaseUrl, OUTBOX_POLL_MS: '200', ...sharedNatsEnv() }));
     try {

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createRequire } from 'node:module';
 import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { areGraphQLErrors } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { UseCases } from '../../application/index.js';
@@ -8,7 +10,15 @@ import { isDomainError, type RequestContext } from '../../domain/index.js';
 import { correlationIdOf } from '../http/request-context.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import { createGraphqlContext } from './context.js';
+import { boundsProblem, type GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
+
+// graphql-ws checks errors returned from onSubscribe with `instanceof` against the GraphQLError of the
+// graphql build it loads. Under a runner that transforms sources (vitest) ours can be the other build
+// (CommonJS vs ESM), so the class is picked by asking graphql-ws which one it accepts.
+const graphqlBuilds = [createRequire(import.meta.url)('graphql') as typeof import('graphql'), await import('graphql')];
+const WsGraphQLError = graphqlBuilds.map((build) => build.GraphQLError).find((ErrorClass) => areGraphQLErrors([new ErrorClass('probe')])) ?? graphqlBuilds[1].GraphQLError;
+const refusal = (error: GraphQLError): GraphQLError => new WsGraphQLError(error.message, { extensions: error.extensions }) as unknown as GraphQLError;
 
 /** Close codes of a refused graphql-ws connection (CONTRACT §2). */
 export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, goingAway: 1001 } as const;
@@ -42,6 +52,7 @@ export function createGraphqlWebsocket(options: {
   keepAliveMs?: number;
   exposeErrorDetails: boolean;
   onInternalError: (error: unknown) => void;
+  bounds: GraphqlBounds;
 }): GraphqlWebsocket {
   const format = (error: GraphQLError) => formatGraphqlError(error.toJSON(), error, options.exposeErrorDetails, options.onInternalError) as unknown as GraphQLError;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
@@ -79,6 +90,13 @@ export function createGraphqlWebsocket(options: {
           ctx.extra.socket.close(code, isDomainError(error) ? error.code : 'Forbidden');
           return false;
         }
+      },
+      // The same bounds as HTTP, before anything runs; a document that does not parse or validate is
+      // left to graphql-ws to refuse.
+      onSubscribe: (_ctx, _id, payload) => {
+        const refused = boundsProblem(options.schema, payload.query, payload.operationName ?? undefined, payload.variables ?? undefined, options.bounds);
+        // Built with the GraphQLError class graphql-ws itself imports (it checks with instanceof).
+        return refused ? [refusal(refused)] : undefined;
       },
       // The same error mapping as HTTP (CONTRACT §2): `extensions.code`, nothing internal.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e)) as never,
