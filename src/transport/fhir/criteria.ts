@@ -1,6 +1,6 @@
 import { DomainError, parseReference, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
 import type { DateBound } from '../../ports/index.js';
-import { parseMedicationDispenseSearch, parseMedicationRequestSearch, parseTaskSearch, type QueryParams } from './search-params.js';
+import { parseMedicationDispenseSearch, parseMedicationRequestSearch, parseTaskSearch, queryParamsOf } from './search-params.js';
 
 export interface CompiledCriteria {
   type: SubscribableType;
@@ -32,15 +32,6 @@ function within(value: Date | null | undefined, bounds: DateBound[] | undefined)
 const oneOf = <T>(allowed: T[] | undefined, value: T | undefined): boolean => !allowed || (value !== undefined && allowed.includes(value));
 const equal = <T>(wanted: T | undefined, value: T | undefined): boolean => wanted === undefined || wanted === value;
 
-function toParams(query: string): QueryParams {
-  const params: QueryParams = {};
-  for (const [name, value] of new URLSearchParams(query)) {
-    const prior = params[name];
-    params[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
-  }
-  return params;
-}
-
 /**
  * Compiles a Subscription's criteria with the facade's own search parameter parsers, into a
  * matcher over the resource an event carries. Throws `BAD_REQUEST` naming the problem.
@@ -48,7 +39,7 @@ function toParams(query: string): QueryParams {
 export function compileCriteria(criteria: string): CompiledCriteria {
   const split = splitCriteria(criteria);
   if (!split) throw new DomainError('BAD_REQUEST', `criteria must be a search on MedicationRequest, MedicationDispense or Task (got '${criteria.slice(0, 80)}').`);
-  const params = toParams(split.query);
+  const params = queryParamsOf(split.query);
   for (const paging of ['_count', '_sort', '_cursor', '_total', '_include', '_revinclude']) {
     if (paging in params) throw new DomainError('BAD_REQUEST', `criteria may not use ${paging}: a subscription matches resources, it does not page them.`);
   }

@@ -5,7 +5,7 @@ import { historyBundle, pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, preferredReturn, sendFhir, versionHeaders } from './http.js';
 import { informationOutcome } from './operation-outcome.js';
 import type { FhirResourceModule } from './registry.js';
-import { MEDICATION_REQUEST_INCLUDES, MEDICATION_REQUEST_PARAMETERS, parseHistoryParams, parseMedicationRequestSearch, type QueryParams } from './search-params.js';
+import { MEDICATION_REQUEST_INCLUDES, MEDICATION_REQUEST_PARAMETERS, parseHistoryParams, parseMedicationRequestSearch, queryParamsOf, type QueryParams } from './search-params.js';
 
 const TYPE = 'MedicationRequest';
 
@@ -139,11 +139,7 @@ export function assertBodyMatchesUrl(body: unknown, type: string, id: string): v
 
 /** `If-None-Exist: identifier=system|value` (a search query) → search criteria; FHIR R4 http.html#ccreate. */
 function conditionalCriteria(header: string) {
-  const params: QueryParams = {};
-  for (const [name, value] of new URLSearchParams(header)) {
-    const prior = params[name];
-    params[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
-  }
+  const params = queryParamsOf(header);
   if (Object.keys(params).length === 0) throw new DomainError('BAD_REQUEST', 'If-None-Exist needs search criteria, e.g. identifier=system|value.');
   const { criteria, page } = parseMedicationRequestSearch(params, false);
   if (page.cursor !== undefined) throw new DomainError('BAD_REQUEST', 'If-None-Exist takes search criteria only.');

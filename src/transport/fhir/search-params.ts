@@ -5,6 +5,16 @@ import type { SortKey } from '../../ports/index.js';
 
 export type QueryParams = Record<string, string | string[] | undefined>;
 
+/** A raw query string (Subscription criteria, If-None-Exist) in the shape Fastify gives a parsed query. */
+export function queryParamsOf(query: string): QueryParams {
+  const params: QueryParams = {};
+  for (const [name, value] of new URLSearchParams(query)) {
+    const prior = params[name];
+    params[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+  }
+  return params;
+}
+
 /** Search parameters of each resource (CONTRACT §4), with their FHIR types for the CapabilityStatement. */
 export const MEDICATION_REQUEST_PARAMETERS = {
   patient: 'reference',
