@@ -4,13 +4,15 @@ import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import path from 'node:path';
 import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier.js';
 import { createDataSource, runMigrations } from './adapters/db/data-source.js';
 import { StatementCounter } from './adapters/db/statement-counter.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './adapters/db/embedded-postgres.js';
 import { seedDevelopmentData } from './adapters/db/seed.js';
+import { createAuditTrail } from './adapters/db/audit.store.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
 import { createDirectoryRouter, createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
 import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
@@ -24,8 +26,11 @@ import { createUseCases, type UseCases } from './application/index.js';
 import { createLiveEvents, type LiveEvents } from './application/live-events.js';
 import { createActionLedger } from './adapters/db/action-ledger.js';
 import { createBusIntegrations } from './adapters/events/bus-integrations.js';
-import { startWorkflowActionsConsumer } from './transport/events/workflow-actions.consumer.js';
+import { startWorkflowActionsConsumer, WORKFLOW_ACTIONS_CONSUMER } from './transport/events/workflow-actions.consumer.js';
 import { PROJECT_ROOT, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { traceLogFields } from './tracing.js';
+import { withUseCaseSpans } from './application/use-case-spans.js';
 import type { EventBus, Integrations } from './ports/index.js';
 import { buildGraphqlSchema } from './transport/graphql/schema.js';
 import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.js';
@@ -64,11 +69,19 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the default (bus-publishing) adapters of the integration ports. */
   integrations?: Partial<Integrations>;
+  /** Turns tracing on with this exporter (tests: an `InMemorySpanExporter`), beside any OTLP endpoint configured. */
+  spanExporter?: SpanExporter;
 }
 
 export async function startApp(config: Config, options: StartOptions = {}): Promise<App> {
-  const logger = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', '*.authorization', '*.token'] });
-  const cleanup: Array<() => Promise<unknown>> = [];
+  // First: the SDK, when tracing is on, must patch pg before the database is opened. Off, it is not even loaded.
+  const tracing =
+    config.tracing.otlpTracesUrl || options.spanExporter
+      ? (await import('./adapters/tracing/tracer-provider.js')).startTracing({ ...config.tracing, serviceVersion: VERSION, exporter: options.spanExporter })
+      : undefined;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, ...(tracing && { mixin: traceLogFields }) });
+  // Spans are flushed last, once everything that could still end one has stopped.
+  const cleanup: Array<() => Promise<unknown>> = tracing ? [() => tracing.shutdown()] : [];
   try {
     let embedded: EmbeddedPostgres | undefined;
     let databaseUrl = config.databaseUrl;
@@ -113,6 +126,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     await relay.start();
     cleanup.unshift(() => relay.stop());
 
+    const audit = createAuditTrail(dataSource, { onError: (error, dropped) => logger.error({ err: error, dropped }, 'audit batch not written; retrying') });
+    cleanup.unshift(() => audit.close());
+
     const newId = () => randomUUID();
     // Aborted at shutdown so an action waiting to retry gives up at once; its event is redelivered later.
     const stopping = new AbortController();
@@ -120,8 +136,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const rateLimitPolicy = { burst: config.rateLimit.burst, perSecond: config.rateLimit.perSecond };
     const igValidator = createFhirSchemaValidator();
     igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']);
-    const useCases = createUseCases({
+    const useCases = withUseCaseSpans(tracing !== undefined, createUseCases({
       uow: createUnitOfWork(dataSource),
+      audit,
       tenants: createTenantDirectory(dataSource),
       pharmacies,
       pharmacyRouter: createDirectoryRouter(pharmacies),
@@ -148,13 +165,15 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
         publishDeadLetter: async (dead) => {
           const data = Buffer.from(JSON.stringify({ handler: dead.handler, attempts: dead.attempts, error: dead.error, deadLetterId: dead.id, event: dead.envelope }));
           await bus.publish({ subject: `dlq.eprescribing.${dead.handler}.${dead.tenantId}`, msgId: `${dead.id}:${dead.attempts}`, data });
+          operational?.actionDeadLetters.inc({ handler: dead.handler });
         },
         onFailure: (handler, attempt, error) => {
           operational?.actionFailures.inc({ handler });
+          if (attempt < config.actions.maxAttempts) operational?.actionRetries.inc({ handler });
           logger.warn({ handler, attempt, err: error }, 'workflow action failed');
         },
       },
-    });
+    }));
     const actionsConsumer = await startWorkflowActionsConsumer({ bus, useCases, logger });
     cleanup.unshift(async () => {
       stopping.abort();
@@ -171,6 +190,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       version: VERSION,
       newId,
       statements,
+      traceRequests: tracing !== undefined,
       readiness: async () => ({
         database: await within(2_000, async () => (await dataSource.query('SELECT 1')).length === 1),
         bus: await within(2_000, () => bus.ping()),
@@ -194,6 +214,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       dataSource,
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
       live: () => live.stats(),
+      consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag() },
     });
     const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });
     await http.listen({ port: config.port, host: config.host });

@@ -1,9 +1,11 @@
-import type { ActionLedger, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, RateLimiter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { ActionLedger, AuditTrail, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, RateLimiter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
 import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */
 export interface UseCaseDeps {
   uow: UnitOfWork;
+  /** Reads and refused attempts are audited here, off the request path; writes audit in their transaction. */
+  audit: AuditTrail;
   tenants: TenantDirectory;
   pharmacies: PharmacyDirectory;
   pharmacyRouter: PharmacyRouter;

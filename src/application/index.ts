@@ -1,5 +1,9 @@
+import type { AuditEntry } from '../domain/index.js';
+import { audited } from './audit.js';
 import type { UseCaseDeps } from './deps.js';
+import { searchAuditEvents } from './use-cases/audit.use-case.js';
 import { authenticate } from './use-cases/authenticate.use-case.js';
+import { authorizeWrite } from './use-cases/authorize-write.use-case.js';
 import { createMedicationRequest } from './use-cases/create-medication-request.use-case.js';
 import { getPharmaciesByIds, searchPharmacies } from './use-cases/pharmacies.use-case.js';
 import {
@@ -28,6 +32,7 @@ import { transitionPrescription } from './use-cases/transition-prescription.use-
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
+export type { AuditSearch } from './use-cases/audit.use-case.js';
 export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
 export type { DispenseCriteria, SeqPageRequest, TaskCriteria } from './use-cases/search-by-sequence.use-case.js';
@@ -37,6 +42,7 @@ type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (
 
 const USE_CASES = {
   authenticate,
+  authorizeWrite,
   admitRequest,
   createMedicationRequest,
   updateMedicationRequest,
@@ -71,6 +77,7 @@ const USE_CASES = {
   listDeadLetters,
   replayDeadLetter,
   replayDeadLetters,
+  searchAuditEvents,
 };
 
 export type UseCases = { [K in keyof typeof USE_CASES]: BoundTo<(typeof USE_CASES)[K]> };
@@ -78,6 +85,9 @@ export type UseCases = { [K in keyof typeof USE_CASES]: BoundTo<(typeof USE_CASE
 /** The application's public surface: every use-case with its dependencies bound. */
 export function createUseCases(deps: UseCaseDeps): UseCases {
   const bound = {} as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(USE_CASES)) bound[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(deps, ...args);
+  const recordLater = (entries: AuditEntry[]) => deps.audit.recordLater(entries);
+  for (const [name, fn] of Object.entries(USE_CASES)) {
+    bound[name] = audited(name, (...args: unknown[]) => (fn as (...a: unknown[]) => Promise<unknown>)(deps, ...args), recordLater);
+  }
   return bound as UseCases;
 }

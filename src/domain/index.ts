@@ -11,3 +11,4 @@ export * from './task.js';
 export * from './workflow-actions.js';
 export * from './subscription.js';
 export * from './rate-limit.js';
+export * from './audit.js';

@@ -12,6 +12,8 @@ export const WRITE_PERMISSIONS = {
   'subscription.register': ['ehr-backend', 'pharmacy-backend'],
   'subscription.replay': ['platform-admin'],
   'dead-letter.manage': ['platform-admin'],
+  // Not a write, but the one read kept from ordinary personas: the audit trail names every actor.
+  'audit.read': ['platform-admin'],
 } as const satisfies Record<string, readonly Persona[]>;
 
 export type WriteAction = keyof typeof WRITE_PERMISSIONS;
@@ -23,6 +25,7 @@ const ACTION_LABEL: Record<WriteAction, string> = {
   'subscription.register': 'register a Subscription',
   'subscription.replay': 'replay a Subscription',
   'dead-letter.manage': 'list or replay dead letters',
+  'audit.read': 'read the audit trail',
 };
 
 export function personaMay(persona: Persona, action: WriteAction): boolean {

@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { EventEnvelope, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { AuditEntry, AuditRecord, EventEnvelope, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -260,6 +260,40 @@ export interface TransactionScope {
   subscriptions: SubscriptionStore;
   idempotency: IdempotencyStore;
   outbox: OutboxWriter;
+  audit: AuditStore;
+}
+
+// ── Audit trail ───────────────────────────────────────────────────────────────────────────
+
+/** Criteria of an audit search (FHIR `AuditEvent?entity=…&agent=…&date=…`), newest first. */
+export interface AuditCriteria {
+  entity?: { type?: string; id: string };
+  actor?: string;
+  recorded?: DateBound[];
+  outcome?: AuditRecord['outcome'];
+  /** Keyset position: entries older than this one (by time, then id). */
+  before?: { recorded: Date; id: string };
+  limit: number;
+}
+
+/** The audit table, inside a tenant's transaction. */
+export interface AuditStore {
+  /** Inserts entries in the caller's transaction: they commit (or vanish) with the write they describe. */
+  record(entries: readonly AuditEntry[]): Promise<void>;
+  /** One page of the tenant's entries, newest first (`limit + 1` read, so callers can tell more exist). */
+  search(criteria: AuditCriteria): Promise<AuditRecord[]>;
+}
+
+/**
+ * Entries recorded off the request's path (reads and refused attempts, which write nothing of
+ * their own): buffered and inserted in batches.
+ */
+export interface AuditTrail {
+  /** Queues entries; never throws and never waits for the database. */
+  recordLater(entries: readonly AuditEntry[]): void;
+  /** Writes everything queued so far (tests, shutdown). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -278,7 +312,15 @@ export interface BusMessage {
   /** Deduplication id (`Nats-Msg-Id`): a second publish with the same id is dropped. */
   msgId: string;
   data: Uint8Array;
+  /**
+   * Message headers (NATS headers; kept beside the message by the embedded bus), delivered with
+   * it. rxgate puts the W3C `traceparent` here so a consumer continues the publisher's trace.
+   */
+  headers?: MessageHeaders;
 }
+
+/** Header names and values of a bus message: one value per name. */
+export type MessageHeaders = Readonly<Record<string, string>>;
 
 export interface PublishAck {
   /** Position in the stream. */
@@ -290,10 +332,18 @@ export interface DeliveredMessage {
   subject: string;
   seq: number;
   data: Uint8Array;
+  /** The headers it was published with; absent when it had none. */
+  headers?: MessageHeaders;
 }
 
 export interface BusSubscription {
   close(): Promise<void>;
+  /**
+   * Consumer lag: messages matching the filter that this consumer has not finished with (not yet
+   * delivered, or delivered and not yet handled or acknowledged). For a durable consumer it is the
+   * consumer's, whichever instance holds the messages. Rejects when the bus cannot answer.
+   */
+  lag(): Promise<number>;
 }
 
 export interface SubscribeOptions {

@@ -1,4 +1,4 @@
-import { DomainError, EPRESCRIBING_MODULE, type RequestContext } from '../../domain/index.js';
+import { auditEntry, DomainError, EPRESCRIBING_MODULE, type RequestContext } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 
 export interface AuthenticateInput {
@@ -22,12 +22,18 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
   } catch {
     throw new DomainError('UNAUTHENTICATED', 'The bearer token is not valid (signature, expiry or claims); obtain a new token.');
   }
+  const ctx: RequestContext = { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona }, correlationId: input.correlationId };
+  // A valid token that is refused at the tenant wall is an attempt worth auditing: who tried is known.
+  const deny = (code: 'TENANT_ISOLATION_VIOLATION' | 'MODULE_NOT_LICENSED', message: string, detail: string): never => {
+    deps.audit.recordLater([auditEntry(ctx, { action: 'E', interaction: 'operation', outcome: 'denied', outcomeCode: code, detail })]);
+    throw new DomainError(code, message);
+  };
   if (input.tenantHeader !== undefined && input.tenantHeader !== claims.tenant) {
-    throw new DomainError('TENANT_ISOLATION_VIOLATION', 'X-Tenant-Id names a tenant other than the token\'s; a token acts for its own tenant only.');
+    deny('TENANT_ISOLATION_VIOLATION', 'X-Tenant-Id names a tenant other than the token\'s; a token acts for its own tenant only.', `X-Tenant-Id: ${input.tenantHeader.slice(0, 64)}`);
   }
   const tenant = await deps.tenants.find(claims.tenant);
   if (!tenant?.modules.includes(EPRESCRIBING_MODULE)) {
-    throw new DomainError('MODULE_NOT_LICENSED', `Tenant '${claims.tenant}' does not license the '${EPRESCRIBING_MODULE}' module.`);
+    deny('MODULE_NOT_LICENSED', `Tenant '${claims.tenant}' does not license the '${EPRESCRIBING_MODULE}' module.`, `module ${EPRESCRIBING_MODULE}`);
   }
-  return { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona }, correlationId: input.correlationId };
+  return ctx;
 }

@@ -9,6 +9,7 @@ import {
   type MedicationRequestResource,
   type RequestContext,
 } from '../../domain/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { canonicalize } from '../idempotency.js';
 import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
@@ -80,7 +81,7 @@ export async function createMedicationRequest(
       record,
       transition: { event: 'request', from: null, to: INITIAL_STATE, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
     });
-    await scope.outbox.append([
+    await commitEvents(scope, [
       buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, { resource: record.resource as EventResource, event: 'request', from: null, to: INITIAL_STATE, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
     ]);
     if (input.idempotencyKey !== undefined && hash !== undefined) {

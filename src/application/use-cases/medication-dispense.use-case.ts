@@ -14,6 +14,7 @@ import {
   type RequestContext,
 } from '../../domain/index.js';
 import type { TransactionScope } from '../../ports/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
@@ -93,7 +94,7 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
       current = completed.record;
       events.push(...completed.events);
     }
-    await scope.outbox.append(events);
+    await commitEvents(scope, events);
     if (input.idempotencyKey !== undefined && hash !== undefined) {
       await scope.idempotency.save(
         { key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'MedicationDispense', resourceId: dispense.id, versionId: 1, statusCode: 201 },
@@ -183,7 +184,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
       latest = completed.record;
       events.push(...completed.events);
     }
-    await scope.outbox.append(events);
+    await commitEvents(scope, events);
     return { dispense: record, prescription: latest, replayed: false };
   });
 }

@@ -1,5 +1,6 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { assertPersonaMay, assertPersonaMayTransition, DomainError, isObject, type MedicationRequestRecord, type RequestContext } from '../../domain/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { canonicalize } from '../idempotency.js';
 import { moveWithRetry, notFound } from '../workflow.js';
@@ -47,7 +48,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
       if (input.ifMatch === undefined || input.ifMatch.trim() === '') throw new DomainError('PRECONDITION_REQUIRED', 'PATCH needs If-Match with the current version.');
       const reason = (patched.statusReason as { text?: unknown } | undefined)?.text;
       const moved = await moveWithRetry(deps, scope, ctx, { id: current.id, event: 'cancel', ifMatch: input.ifMatch, reason: typeof reason === 'string' ? reason : null, missing: notFound });
-      await scope.outbox.append(moved.events);
+      await commitEvents(scope, moved.events);
       return moved.record;
     }
     const resource = await assertValidMedicationRequest(deps, patched);

@@ -8,6 +8,7 @@ import {
   type SubscriptionRecord,
   type SubscriptionResource,
 } from '../../domain/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertValid } from '../validation.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
@@ -65,7 +66,7 @@ export async function replaySubscription(deps: UseCaseDeps, ctx: RequestContext,
     const record = isStoredId(input.id) ? await scope.subscriptions.findById(input.id) : undefined;
     if (!record) throw new DomainError('NOT_FOUND', `Subscription/${input.id} does not exist.`);
     const now = deps.clock.now();
-    await scope.outbox.append([
+    await commitEvents(scope, [
       buildEvent(ctx, EVENT_TYPES.subscriptionReplayed, { resource: record.resource as never, subscriptionId: record.id, from: input.from }, { eventId: deps.newId(), timestamp: now }),
     ]);
     return record;

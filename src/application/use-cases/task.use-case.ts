@@ -11,6 +11,7 @@ import {
   type TaskRecord,
   type TaskResource,
 } from '../../domain/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
 import { assertValid } from '../validation.js';
@@ -53,7 +54,7 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
     const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
     await scope.tasks.insert(record);
     const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
-    await scope.outbox.append([...moved.events, taskChanged]);
+    await commitEvents(scope, [...moved.events, taskChanged]);
     if (input.idempotencyKey !== undefined && hash !== undefined) {
       await scope.idempotency.save({ key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 }, deps.idempotencyTtlSeconds);
     }

@@ -1,4 +1,5 @@
 import { assertPersonaMayTransition, type MedicationRequestRecord, type RequestContext, type WorkflowEvent } from '../../domain/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { moveWithRetry, notFound } from '../workflow.js';
 import { dispenseAsPrescribed } from './medication-dispense.use-case.js';
@@ -20,7 +21,7 @@ export async function transitionPrescription(deps: UseCaseDeps, ctx: RequestCont
   if (input.event === 'dispense') return (await dispenseAsPrescribed(deps, ctx, input)).prescription;
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
     const moved = await moveWithRetry(deps, scope, ctx, { ...input, missing: notFound });
-    await scope.outbox.append(moved.events);
+    await commitEvents(scope, moved.events);
     return moved.record;
   });
 }

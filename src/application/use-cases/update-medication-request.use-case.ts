@@ -10,6 +10,7 @@ import {
   type RequestContext,
 } from '../../domain/index.js';
 import type { TransactionScope } from '../../ports/index.js';
+import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
 import { eventContext, notFound, stale } from '../workflow.js';
@@ -68,7 +69,7 @@ export async function replaceContent(
     throw stale((await scope.medicationRequests.findById(current.id)) ?? current);
   }
   await scope.history.append({ record, transition: null });
-  await scope.outbox.append([
+  await commitEvents(scope, [
     buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
   ]);
   return record;

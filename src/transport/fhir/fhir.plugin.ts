@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { UseCases } from '../../application/index.js';
-import { assertPersonaMay, DomainError } from '../../domain/index.js';
+import { DomainError } from '../../domain/index.js';
 import { toDomainError } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertJsonAcceptable, sendFhir } from './http.js';
+import { auditEventModule } from './audit-event.routes.js';
 import { medicationDispenseModule } from './medication-dispense.routes.js';
 import { medicationRequestModule } from './medication-request.routes.js';
 import { subscriptionModule } from './subscription.routes.js';
@@ -28,6 +29,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     taskModule(options.useCases, options.publicBaseUrl),
     organizationModule(options.useCases, options.publicBaseUrl),
     subscriptionModule(options.useCases, options.publicBaseUrl),
+    auditEventModule(options.useCases, options.publicBaseUrl),
   ];
   const known = new Set(modules.map((m) => m.type));
   const capability = capabilityStatement(modules, options.version);
@@ -39,7 +41,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
   // Persona before request shape (CONTRACT §2 order): checked before the body is parsed.
   app.addHook('preParsing', async (request) => {
     const action = request.routeOptions.config.writeAction;
-    if (action && request.ctx) assertPersonaMay(request.ctx, action);
+    if (action && request.ctx) options.useCases.authorizeWrite(request.ctx, action);
   });
 
   // Budget of CONTRACT §2: a read costs 1, a search 2, a write 5 (shared with GraphQL).

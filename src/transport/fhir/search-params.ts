@@ -1,5 +1,5 @@
 import { bareId, DomainError, isWorkflowState, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
-import type { DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
+import type { AuditSearch, DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
 import type { SortKey } from '../../ports/index.js';
 
@@ -212,4 +212,35 @@ export function parseHistoryParams(params: QueryParams): { since?: Date; page: S
     },
   }, page);
   return { since, page };
+}
+
+export const AUDIT_EVENT_PARAMETERS = { entity: 'reference', agent: 'reference', date: 'date', outcome: 'token' } as const;
+
+/** FHIR audit-event-outcome codes (http://hl7.org/fhir/audit-event-outcome) of each stored outcome. */
+export const AUDIT_OUTCOME_CODES = { success: '0', failed: '4', denied: '8' } as const;
+
+/**
+ * `AuditEvent` search: `entity` is `Type/id` or a bare id, `agent` the actor's `sub` (its token
+ * subject, which is how rxgate knows an actor), `date` repeatable with prefixes, `outcome` 0|4|8.
+ */
+export function parseAuditEventSearch(params: QueryParams, lenient: boolean): { criteria: AuditSearch; page: { limit: number; cursor?: string } } {
+  const criteria: AuditSearch = {};
+  const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: false };
+  parseSearch(params, lenient, 'AuditEvent', {
+    entity: (v, n) => {
+      const value = single(n, v);
+      const slash = value.indexOf('/');
+      criteria.entity = slash < 0 ? { id: value } : { type: value.slice(0, slash), id: value.slice(slash + 1) };
+    },
+    agent: (v, n) => (criteria.actor = single(n, v)),
+    date: (v, n) => (criteria.recorded = v.map((x) => parseDateParam(n, x))),
+    outcome: (v, n) => {
+      const code = single(n, v);
+      const outcome = (Object.keys(AUDIT_OUTCOME_CODES) as Array<keyof typeof AUDIT_OUTCOME_CODES>).find((k) => AUDIT_OUTCOME_CODES[k] === code);
+      if (!outcome) throw bad(`Parameter 'outcome' must be 0 (success), 4 (refused request) or 8 (denied caller).`);
+      criteria.outcome = outcome;
+    },
+  }, page);
+  if (page.withTotal) throw bad('_total is not offered on AuditEvent searches.');
+  return { criteria, page: { limit: page.limit, ...(page.cursor !== undefined ? { cursor: page.cursor } : {}) } };
 }

@@ -1,0 +1,103 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDataSource } from '../../src/adapters/db/data-source.js';
+import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
+import { prescription } from '../support/fixtures.js';
+import { request } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { prescriptionIn } from '../support/workflow.js';
+
+/**
+ * The second wall (issue #7): with the tenant filter deliberately left out of a query, row-level
+ * security still shows a tenant nothing of another. Runs on whichever database the suite runs on
+ * (embedded PostgreSQL, or the real one in CI's second pass).
+ */
+let t: TestApp;
+let db: DataSource;
+let tenantTables: string[];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  db = await createDataSource({ url: t.databaseUrl, poolSize: 2 }).initialize();
+  // Both tenants get a row in every tenant table: a completed prescription (history, dispense, outbox,
+  // audit), an idempotent create, a Task and a Subscription.
+  for (const tenant of ['tenant-a', 'tenant-b']) {
+    const tokens = { ehr: await t.token(tenant, 'ehr-backend'), pharmacy: await t.token(tenant, 'pharmacy-backend') };
+    await prescriptionIn(t.url, 'completed', tokens);
+    const keyed = await request(`${t.url}/fhir/MedicationRequest`, { token: tokens.ehr, headers: { 'idempotency-key': `rls-${tenant}` }, body: prescription() });
+    const task = await request(`${t.url}/fhir/Task`, {
+      token: tokens.ehr,
+      body: { resourceType: 'Task', status: 'completed', intent: 'order', code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'approve' }] }, focus: { reference: `MedicationRequest/${keyed.body.id}` } },
+    });
+    const subscription = await request(`${t.url}/fhir/Subscription`, { token: tokens.ehr, body: { resourceType: 'Subscription', status: 'requested', reason: 'rls', criteria: 'MedicationRequest?status=active', channel: { type: 'websocket' } } });
+    expect([keyed.status, task.status, subscription.status]).toEqual([201, 201, 201]);
+  }
+  tenantTables = (
+    await t.sql<{ table_name: string }>(
+      `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+       WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE' ORDER BY 1`,
+    )
+  ).map((r) => r.table_name);
+});
+
+afterAll(async () => {
+  await db?.destroy();
+  await t?.close();
+});
+
+const asTenant = <T>(tenant: string, sql: string, params: unknown[] = []) => inTenantTransaction(db, tenant, (m) => m.query(sql, params) as Promise<T>);
+
+describe('row-level security', () => {
+  it('guards every table that holds tenant data, and each has rows of both tenants to hide', async () => {
+    const unguarded = await t.sql<{ relname: string }>(
+      `SELECT relname FROM pg_class WHERE relname = ANY($1) AND relkind = 'r' AND NOT relrowsecurity`,
+      [tenantTables],
+    );
+    expect(unguarded).toEqual([]);
+    // The workers' bookkeeping (action runs, dead letters) is guarded too but has no rows here.
+    const requestTables = tenantTables.filter((name) => !['action_runs', 'dead_letters'].includes(name));
+    expect(requestTables).toEqual(expect.arrayContaining(['medication_requests', 'medication_request_history', 'medication_dispenses', 'medication_dispense_history', 'tasks', 'subscriptions', 'idempotency_keys', 'outbox', 'audit_events']));
+    for (const table of requestTables) {
+      const owners = await t.sql<{ tenant_id: string }>(`SELECT DISTINCT tenant_id FROM ${table} ORDER BY 1`);
+      expect(owners.map((r) => r.tenant_id), table).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));
+    }
+  });
+
+  it('a query without its tenant filter sees only the tenant of its transaction, in every table', async () => {
+    const guarded = (await t.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = ANY($1) AND relrowsecurity ORDER BY 1`, [tenantTables])).map((r) => r.relname);
+    for (const table of guarded) {
+      const seen = await asTenant<Array<{ tenant_id: string; n: number }>>('tenant-b', `SELECT tenant_id, count(*)::int AS n FROM ${table} GROUP BY tenant_id`);
+      expect(seen.map((r) => r.tenant_id), table).toEqual(seen.length === 0 ? [] : ['tenant-b']);
+    }
+    const [{ n }] = await asTenant<Array<{ n: number }>>('tenant-b', `SELECT count(*)::int AS n FROM medication_requests`);
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('with no tenant entered, the request role sees nothing at all', async () => {
+    const rows = await db.transaction(async (m) => {
+      await m.query(`SELECT set_config('role', 'rxgate_app', true)`);
+      return m.query(`SELECT count(*)::int AS n FROM medication_requests`) as Promise<Array<{ n: number }>>;
+    });
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('an unfiltered UPDATE changes only its own tenant; writing a row for another tenant is refused', async () => {
+    const before = await t.sql<{ version: number }>(`SELECT max(version)::int AS version FROM medication_requests WHERE tenant_id = 'tenant-a'`);
+    const touched = await inTenantTransaction(db, 'tenant-b', async (m) => {
+      const rows = (await m.query(`UPDATE medication_requests SET version = version WHERE true RETURNING tenant_id`)) as [Array<{ tenant_id: string }>, number];
+      return rows[0].map((r) => r.tenant_id);
+    });
+    expect(new Set(touched)).toEqual(new Set(['tenant-b']));
+    expect(await t.sql(`SELECT max(version)::int AS version FROM medication_requests WHERE tenant_id = 'tenant-a'`)).toEqual(before);
+
+    await expect(
+      asTenant('tenant-b', `INSERT INTO audit_events (tenant_id, actor, persona, action, interaction, outcome, correlation_id) VALUES ('tenant-a', 'mallory', 'ehr-backend', 'R', 'read', 'success', 'x')`),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it('the audit trail and the version history are append-only for the request role', async () => {
+    for (const sql of [`UPDATE audit_events SET outcome = 'success'`, `DELETE FROM audit_events`, `UPDATE medication_request_history SET version = version`, `DELETE FROM outbox`]) {
+      await expect(asTenant('tenant-a', sql), sql).rejects.toThrow(/permission denied/);
+    }
+  });
+});
