@@ -134,6 +134,9 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
 
     stats: () => ({ subscribers: [...byTenant.values()].reduce((n, s) => n + s.size, 0), delivered, dropped }),
 
+    /** Lag of the shared fan-out consumer (not of the per-subscriber replay consumers); 0 before start. */
+    lag: (): Promise<number> => shared?.lag() ?? Promise.resolve(0),
+
     async subscribe(subscribe: LiveSubscribeOptions): Promise<LiveSubscription> {
       const queue = new EventQueue(subscribe.bufferSize);
       if (subscribe.after !== undefined) {

@@ -175,6 +175,33 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await again.close();
   });
 
+  it('reports a consumer’s lag: matching messages not yet handled, durable or not, back to 0 once handled', async () => {
+    const bus = await open();
+    for (const durable of [undefined, `lag-${randomBytes(3).toString('hex')}`]) {
+      const s = subject('lagging');
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const c = collector(3);
+      const sub = await bus.subscribe(
+        s,
+        async (m) => {
+          await gate;
+          c.handler(m);
+        },
+        durable ? { durable } : {},
+      );
+      expect(await sub.lag(), `${durable ?? 'ephemeral'} before any message`).toBe(0);
+      for (let i = 0; i < 3; i++) await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode(`m${i}`) });
+      await bus.publish({ subject: subject('other'), msgId: crypto.randomUUID(), data: encode('not mine') });
+      // The first is being handled (held at the gate), the others wait: all three are lag.
+      await expect.poll(() => sub.lag(), { timeout: 10_000, message: durable ?? 'ephemeral' }).toBe(3);
+      release();
+      await c.done;
+      await expect.poll(() => sub.lag(), { timeout: 10_000, message: durable ?? 'ephemeral' }).toBe(0);
+      await sub.close();
+    }
+  });
+
   it('answers ping while open', async () => {
     const bus = await open();
     expect(await bus.ping()).toBe(true);

@@ -74,10 +74,13 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
         ? await durableConsumer(jsm, js, stream, subscribeOptions.durable, prefix + subjectFilter, start, ackWaitMs)
         : await js.consumers.get(stream, { filter_subjects: prefix + subjectFilter, ...start });
       const messages = await consumer.consume(subscribeOptions.durable ? { max_messages: 1 } : {});
+      let handling = 0;
       const done = (async () => {
         for await (const m of messages) {
           if (!subscribeOptions.durable) {
+            handling = 1;
             await Promise.resolve(handler(toDelivered(m))).catch(() => undefined);
+            handling = 0;
             continue;
           }
           // Long handlers (retries with backoff) keep the message theirs by reporting progress.
@@ -96,6 +99,13 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
         async close() {
           await messages.close();
           await done.catch(() => undefined);
+        },
+        async lag() {
+          const info = await consumer.info();
+          // A durable's delivered-but-unacknowledged messages are counted by the server, on every
+          // instance; an ephemeral (ordered) consumer acknowledges nothing, so what it holds is counted
+          // here (received minus taken by the loop: the iterator's getPending() miscounts when idle).
+          return info.num_pending + (subscribeOptions.durable ? info.num_ack_pending : messages.getReceived() - messages.getProcessed() + handling);
         },
       };
     },

@@ -183,6 +183,16 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
           await loop.catch(() => undefined);
           if (owner) await release(owner);
         },
+        // Matching messages past the position: a durable's is the acknowledged one in the table,
+        // whichever instance consumes (this one's `position` is stale when another holds the lock).
+        async lag() {
+          const [row] = (await dataSource.query(
+            `SELECT count(*)::int AS n FROM bus_messages
+              WHERE seq > COALESCE((SELECT acked_seq FROM bus_consumers WHERE name = $1), $2) AND subject ~ $3`,
+            [durable ?? null, position, regex],
+          )) as Array<{ n: number }>;
+          return row.n;
+        },
       };
     },
 

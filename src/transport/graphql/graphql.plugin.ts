@@ -18,6 +18,8 @@ export interface GraphqlPluginOptions {
   production: boolean;
   exposeErrorDetails: boolean;
   onInternalError: (error: unknown) => void;
+  /** Told the codes of the errors of each response over HTTP that has any (metrics). */
+  onResponseErrors?: (operationName: string | undefined, codes: string[]) => void;
 }
 
 /** Apollo Server 5 at `/graphql` (the subgraph), behind the same bearer auth as the FHIR facade. */
@@ -41,6 +43,11 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
           return {
             async didResolveOperation({ document, operation, request, schema }) {
               if (operation) assertWithinBounds(schema, document, operation, request.variables, options.bounds);
+            },
+            // Errors travel in 200 responses too, where the HTTP status shows nothing: counted here, after formatError.
+            async willSendResponse({ request, response }) {
+              const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+              if (errors?.length) options.onResponseErrors?.(request.operationName, errors.map((e) => String(e.extensions?.code ?? 'INTERNAL')));
             },
           };
         },

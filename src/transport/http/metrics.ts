@@ -7,6 +7,8 @@ export interface Metrics {
   duration: Histogram<'route' | 'method' | 'status'>;
   statements: Histogram<'route'>;
   rateLimited: Counter<'tenant'>;
+  /** Errors in GraphQL responses (HTTP 200 carries them too), by operation label and contract code. */
+  graphqlErrors: Counter<'operation' | 'code'>;
 }
 
 export function createMetrics(): Metrics {
@@ -33,6 +35,12 @@ export function createMetrics(): Metrics {
       labelNames: ['tenant'],
       registers: [registry],
     }),
+    graphqlErrors: new Counter({
+      name: 'rxgate_graphql_errors_total',
+      help: 'Errors in GraphQL responses over HTTP, by operation (graphql:<operationName>) and error code.',
+      labelNames: ['operation', 'code'],
+      registers: [registry],
+    }),
     statements: new Histogram({
       name: 'rxgate_db_statements_per_request',
       help: 'SQL statements one HTTP request issued, by route (GraphQL: operation name).',
@@ -49,6 +57,10 @@ const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export function routeLabel(routeUrl: string | undefined, body: unknown, query: unknown): string {
   if (!routeUrl) return 'unmatched';
   if (routeUrl !== '/graphql') return routeUrl;
-  const name = (body as { operationName?: unknown } | undefined)?.operationName ?? (query as { operationName?: unknown } | undefined)?.operationName;
+  return graphqlOperationLabel((body as { operationName?: unknown } | undefined)?.operationName ?? (query as { operationName?: unknown } | undefined)?.operationName);
+}
+
+/** `graphql:<operationName>`, or `graphql:anonymous` for a missing or unusual name. */
+export function graphqlOperationLabel(name: unknown): string {
   return typeof name === 'string' && OPERATION_NAME.test(name) ? `graphql:${name}` : 'graphql:anonymous';
 }

@@ -6,19 +6,43 @@ export interface OperationalSources {
   /** Open websocket connections, GraphQL and FHIR. */
   connections(): { graphql: number; fhir: number };
   live(): { subscribers: number; delivered: number; dropped: number };
+  /** Stream consumers by name (the `consumer` label), each answering its lag (see `BusSubscription.lag`). */
+  consumers: Record<string, () => Promise<number>>;
+}
+
+/** A counter that follows a count kept elsewhere (monotonic since start), read at scrape time. */
+function followingCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
 }
 
 /**
- * The numbers an operator watches (README "Metrics"): outbox backlog, dead letters, live delivery,
- * websockets and the database pool. Gauges are read at scrape time; counters are incremented by
+ * The numbers an operator watches (README "Metrics"): outbox backlog, dead letters, stream consumer
+ * lag, live delivery, websockets and the database pool. Gauges are read at scrape time; counters are incremented by
  * the components through the returned handles.
  */
 export function registerOperationalMetrics(registry: Registry, sources: OperationalSources) {
   // prom-client collects every metric at once: the gauges below share one read of the database per scrape.
-  type Snapshot = { backlog: number; age: number; deadLetters: Array<{ handler: string; n: number }> } | undefined;
-  let reading: Promise<Snapshot> | undefined;
-  const snapshot = (): Promise<Snapshot> =>
-    (reading ??= (async (): Promise<Snapshot> => {
+  type Pool = { totalCount: number; idleCount: number; waitingCount: number };
+  type Outbox = { backlog: number; age: number; deadLetters: Array<{ handler: string; n: number }> };
+  let reading: Promise<Outbox | undefined> | undefined;
+  let pool: Pool | undefined;
+  const snapshot = (): Promise<Outbox | undefined> => {
+    if (reading) return reading;
+    // The pool as the scrape found it, before the scrape's own queries queue on it (pg-pool counts a
+    // query as waiting for a tick even when a connection is idle).
+    const master = (sources.dataSource.driver as unknown as { master?: Pool }).master;
+    pool = master && { totalCount: master.totalCount, idleCount: master.idleCount, waitingCount: master.waitingCount };
+    return (reading = (async (): Promise<Outbox | undefined> => {
       try {
         const [row] = (await sources.dataSource.query(
           `SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE published_at IS NULL`,
@@ -31,6 +55,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
         reading = undefined; // shared by the collects of one scrape only: the next scrape reads afresh
       }
     })());
+  };
   new Gauge({
     name: 'rxgate_outbox_backlog_events',
     help: 'Committed events not yet published to the stream.',
@@ -81,15 +106,27 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
     },
   });
   new Gauge({ name: 'rxgate_live_subscribers', help: 'Live subscribers served by this instance.', registers: [registry], collect() { this.set(sources.live().subscribers); } });
-  new Gauge({ name: 'rxgate_live_events_delivered', help: 'Events handed to live subscribers since start.', registers: [registry], collect() { this.set(sources.live().delivered); } });
-  new Gauge({ name: 'rxgate_live_subscribers_dropped', help: 'Live subscribers cut off for not keeping up (backpressure) since start.', registers: [registry], collect() { this.set(sources.live().dropped); } });
+  followingCounter(registry, 'rxgate_live_events_delivered_total', 'Events handed to live subscribers.', () => sources.live().delivered);
+  followingCounter(registry, 'rxgate_live_subscribers_dropped_total', 'Live subscribers cut off for not keeping up (backpressure); the event that overflowed is not delivered.', () => sources.live().dropped);
+  new Gauge({
+    name: 'rxgate_stream_consumer_lag_messages',
+    help: 'Messages matching a stream consumer’s filter that it has not finished with (durable: across all instances).',
+    labelNames: ['consumer'],
+    registers: [registry],
+    async collect() {
+      await snapshot(); // the embedded bus answers from the database: after the pool was read
+      const lags = await Promise.all(Object.entries(sources.consumers).map(async ([consumer, lag]) => [consumer, await lag().catch(() => undefined)] as const));
+      this.reset(); // a consumer whose bus does not answer has no value rather than a stale one
+      for (const [consumer, lag] of lags) if (lag !== undefined) this.set({ consumer }, lag);
+    },
+  });
   new Gauge({
     name: 'rxgate_db_pool_connections',
     help: 'Database pool connections by state.',
     labelNames: ['state'],
     registers: [registry],
-    collect() {
-      const pool = (sources.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    async collect() {
+      await snapshot();
       if (!pool) return;
       this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
       this.set({ state: 'idle' }, pool.idleCount);
@@ -99,5 +136,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
   return {
     published: new Counter({ name: 'rxgate_outbox_published_total', help: 'Events the relay published to the stream.', registers: [registry] }),
     actionFailures: new Counter({ name: 'rxgate_action_failures_total', help: 'Failed attempts of workflow actions (each retry counts), by action.', labelNames: ['handler'], registers: [registry] }),
+    actionRetries: new Counter({ name: 'rxgate_action_retries_total', help: 'Failed attempts of workflow actions that were tried again, by action.', labelNames: ['handler'], registers: [registry] }),
+    actionDeadLetters: new Counter({ name: 'rxgate_action_dead_letters_total', help: 'Workflow actions given up after their last attempt (dead-lettered) by this instance, by action.', labelNames: ['handler'], registers: [registry] }),
   };
 }

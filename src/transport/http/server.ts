@@ -9,7 +9,7 @@ import { createApollo, graphqlPlugin } from '../graphql/graphql.plugin.js';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError } from '../../domain/index.js';
 import { toDomainError } from './errors.js';
-import { routeLabel, type Metrics } from './metrics.js';
+import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
 import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 
@@ -138,6 +138,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     production: config.env === 'production',
     exposeErrorDetails: config.exposeErrorDetails,
     onInternalError: (e: unknown) => logServerError(e),
+    onResponseErrors: (operationName: string | undefined, codes: string[]) => {
+      for (const code of codes) metrics.graphqlErrors.inc({ operation: graphqlOperationLabel(operationName), code });
+    },
   };
   const apollo = await createApollo(graphqlOptions);
   app.addHook('onClose', async () => apollo.stop());

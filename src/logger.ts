@@ -1,0 +1,86 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Where secrets and patient data can sit in what rxgate logs; each is written as `[redacted]`.
+ * pino matches these paths exactly (`*` is one level), so containers of PHI are redacted whole:
+ * a FHIR resource carries patient names in places no fixed path reaches (`subject.display`,
+ * `contained[*].name`, extensions).
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  // Bearer tokens and cookies, wherever headers are logged; graphql-ws sends its token in connectionParams.
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'authorization',
+  '*.authorization',
+  // HTTP clients keep header names as written.
+  'headers.Authorization',
+  '*.headers.Authorization',
+  'Authorization',
+  '*.Authorization',
+  'connectionParams',
+  '*.connectionParams',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'access_token',
+  '*.access_token',
+  // Resources, events and request bodies: the prescription, its patient, its notes.
+  'req.body',
+  'body',
+  '*.body',
+  'resource',
+  '*.resource',
+  'prescription',
+  '*.prescription',
+  'notice',
+  '*.notice',
+  'envelope',
+  '*.envelope',
+  'payload',
+  '*.payload',
+];
+
+/**
+ * Fields of an error worth logging, none of which carries request data. Everything else an error
+ * object holds is left out: TypeORM's `QueryFailedError` carries the statement's `parameters` (the
+ * whole resource as JSON), and PostgreSQL's `detail` quotes the failing row ("Failing row contains …").
+ */
+const ERROR_FIELDS = ['message', 'stack', 'code', 'statusCode', 'status', 'errno', 'syscall', 'severity', 'routine', 'table', 'column', 'constraint', 'schema'] as const;
+
+/** An error as rxgate logs it: its type and the allow-listed fields, its `cause` and `errors` likewise. */
+export function serializeError(error: unknown, depth = 0): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const source = error as Record<string, unknown>;
+  const out: Record<string, unknown> = { type: error.constructor?.name ?? 'Object' };
+  for (const field of ERROR_FIELDS) {
+    const value = source[field];
+    if (value !== undefined && (typeof value !== 'object' || value === null)) out[field] = value;
+  }
+  if (depth < 3) {
+    if (source.cause !== undefined) out.cause = serializeError(source.cause, depth + 1);
+    if (Array.isArray(source.errors)) out.errors = source.errors.slice(0, 10).map((e) => serializeError(e, depth + 1));
+  }
+  return out;
+}
+
+/** Options of `createLogger`: any pino option but the redaction and error serializers, which are fixed. */
+export type CreateLoggerOptions = Omit<LoggerOptions, 'redact'> & { level: string };
+
+/**
+ * The gateway's logger: pino with tokens, Authorization headers and patient data redacted
+ * (`REDACTED_PATHS`) and errors reduced to fields that carry no request data (`serializeError`).
+ * Writes to `destination`, or standard output.
+ */
+export function createLogger(options: CreateLoggerOptions, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
+    ...options,
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    serializers: { ...options.serializers, err: (e: unknown) => serializeError(e), error: (e: unknown) => serializeError(e) },
+  };
+  return destination ? pino(settings, destination) : pino(settings);
+}
