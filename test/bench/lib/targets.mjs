@@ -1,0 +1,53 @@
+// The issue's targets, each judged from this run's rows (ratios to baselines of the same run).
+const pct = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${Math.round(v * 100)} %`);
+const ms = (v) => (v === undefined ? '–' : `${v.toFixed(1)} ms`);
+
+export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
+  const conc = PROFILE.concurrency;
+  const ratio = (key, c) => (pgbench.get(`${key}:${c}`)?.rps ? byKey.get(`${key}:${c}`)?.rps / pgbench.get(`${key}:${c}`).rps : undefined);
+  const perConc = (key, min) => {
+    const values = conc.map((c) => [c, ratio(key, c)]);
+    const measured = values.map(([c, r]) => `c=${c}: ${pct(r)}`).join(', ');
+    const met = values.some(([, r]) => r === undefined) ? undefined : values.every(([, r]) => r >= min);
+    return { measured, met };
+  };
+  const targets = [];
+  const c32 = conc.includes(32) ? 32 : conc.at(-1);
+  const create = byKey.get(`create:${c32}`);
+  const createRatio = ratio('create', c32);
+  targets.push({
+    target: `FHIR create ≥ 50 % of pgbench create TPS at c=${c32}, p99 ≤ 40 ms`,
+    measured: `${pct(createRatio)} of pgbench (${Math.round(create?.rps ?? 0)} vs ${Math.round(pgbench.get(`create:${c32}`)?.rps ?? 0)} /s), p99 ${ms(create?.p99)}`,
+    met: createRatio === undefined ? undefined : createRatio >= 0.5 && create.p99 <= 40,
+  });
+  targets.push({ target: 'FHIR read by id ≥ 25 % of pgbench read TPS', ...perConc('read', 0.25) });
+  targets.push({ target: 'FHIR search ≥ 50 % of pgbench search TPS', ...perConc('search', 0.5) });
+  const gql = conc.map((c) => [c, byKey.get(`gqlCreate:${c}`)?.rps / byKey.get(`create:${c}`)?.rps]);
+  targets.push({ target: 'GraphQL create within 10 % of FHIR create', measured: gql.map(([c, r]) => `c=${c}: ${pct(r)}`).join(', '), met: gql.every(([, r]) => r >= 0.9) });
+
+  const pageSection = sections.find((s) => s.title.startsWith('GraphQL medicationRequests'));
+  const statementsNote = pageSection?.notes.find((n) => n.startsWith('SQL statements per page'));
+  const [, first10, first50] = /page of 10 issued (\d+), one of 50 issued (\d+)/.exec(statementsNote ?? '') ?? [];
+  const bestPage = Math.max(...conc.map((c) => byKey.get(`gqlPage:${c}`)?.rps ?? 0));
+  targets.push({
+    target: '50-item page with nested fields: constant SQL statements, ≥ 200 pages/s',
+    measured: `${first10} statements for 10 items, ${first50} for 50; best ${Math.round(bestPage)} pages/s`,
+    met: first10 !== undefined && first10 === first50 && bestPage >= 200,
+  });
+
+  const live = sections.find((s) => s.title.startsWith('Live delivery'));
+  const fixed = live?.rows.find((r) => r.label.startsWith('rxgate, at'));
+  const burst = live?.rows.find((r) => r.label === 'rxgate, burst');
+  const subs = fixed?.subscribers;
+  targets.push({ target: 'Live delivery p99 ≤ 25 ms commit → receipt with 1,000 subscribers', measured: `p99 ${ms(fixed?.p99)} with ${subs} subscribers`, met: fixed && subs >= 1000 ? fixed.p99 <= 25 : undefined });
+  targets.push({ target: 'Live broadcast ≥ 80 % of the bare graphql-ws rate', measured: `${pct(burst?.ratio)} (${Math.round(burst?.rps ?? 0)} deliveries/s)`, met: burst?.ratio === undefined || subs < 1000 ? undefined : burst.ratio >= 0.8 });
+  const idle = sections.find((s) => s.title.startsWith('Idle'))?.rows[0];
+  targets.push({ target: '10,000 idle subscribers in ≤ 1 GiB RSS', measured: `${((idle?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB with ${idle?.subscribers}`, met: idle && idle.subscribers >= 10_000 ? idle.rss <= 2 ** 30 : undefined });
+  const soak = sections.find((s) => s.title.startsWith('Soak'))?.rows[0];
+  targets.push({
+    target: 'No memory growth in a soak at half the max create rate (end RSS within 10 % of after warm-up)',
+    measured: `${pct(soak?.growth)} over ${PROFILE.soakSeconds} s (issue: 10 min)`,
+    met: soak?.growth === undefined ? undefined : Math.abs(soak.growth) <= 0.1,
+  });
+  return targets;
+}

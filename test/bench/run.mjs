@@ -1,0 +1,270 @@
+// The benchmark harness (issue 8): `npm run bench` (full, under 10 minutes) or `npm run bench -- --quick`
+// (CI smoke test, under 2). Builds the gateway, runs it as a child process against PostgreSQL and NATS
+// (or the embedded runtime), measures it next to baselines taken in the same run, and writes
+// test/bench/RESULTS.md. Exits 1 when anything answered an error, 2 when the harness itself failed.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { captureStatements } from './lib/capture.mjs';
+import { describeMachine, fileLimits } from './lib/machine.mjs';
+import { loadDataset, patientId, planDataset, readPharmacies, readSource, requestId, SQL_IDS } from './lib/dataset.mjs';
+import { histogram, startGateway, tokenFor } from './lib/gateway.mjs';
+import { runHttp } from './lib/http-load.mjs';
+import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
+import { renderReport } from './lib/report.mjs';
+import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
+import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
+import { runLiveScenarios, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string' },
+    rows: { type: 'string' },
+    out: { type: 'string' },
+    'keep-database': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+  },
+});
+
+/** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
+const PROFILE = args.quick
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 300 }, idle: 10_000, soakSeconds: 150, pagePharmacies: 10 };
+if (args.rows) PROFILE.rows = Number(args.rows);
+if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
+
+// 10,000 websockets need as many descriptors here and in the gateway: re-run under a raised soft limit.
+const limits = fileLimits();
+const fdsNeeded = PROFILE.idle + 2_000;
+if (limits.soft < fdsNeeded && limits.hard > limits.soft && !process.env.RXGATE_BENCH_REEXEC) {
+  const result = spawnSync('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'bench', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, RXGATE_BENCH_REEXEC: '1' } });
+  process.exit(result.status ?? 2);
+}
+const idleNote = limits.soft < fdsNeeded ? `open-files limit ${limits.soft} (hard ${limits.hard}): idle subscribers reduced to ${Math.max(100, limits.soft - 2_000)}` : undefined;
+if (idleNote) PROFILE.idle = Math.max(100, limits.soft - 2_000);
+
+const started = Date.now();
+const log = (message) => {
+  const s = Math.round((Date.now() - started) / 1000);
+  console.log(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${message}`);
+};
+const errors = [];
+const noteErrors = (where, result) => {
+  if (result?.errors > 0) errors.push(`${where}: ${result.errors} error(s)${result.detail ? ` — e.g. ${result.detail}` : ''}`);
+  return result;
+};
+const git = (...a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+
+const children = [];
+let services;
+const stopAll = async () => {
+  for (const child of children.splice(0)) await child.stop().catch(() => undefined);
+};
+process.on('SIGINT', () => stopAll().finally(() => process.exit(130)));
+
+async function main() {
+  log(`rxgate benchmark (${args.quick ? 'quick' : 'full'}): building`);
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
+
+  services = await prepareServices({
+    root: ROOT,
+    pgUrl: process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    natsUrl: process.env.BENCH_NATS_URL ?? process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222',
+    log,
+  });
+  log(`database: ${services.postgres}; bus: ${services.nats}`);
+  const gatewayEnv = {
+    DATABASE_URL: services.benchUrl,
+    ...(services.natsUrl ? { NATS_URL: services.natsUrl, NATS_STREAM, NATS_SUBJECT_PREFIX: 'rxgatebench.' } : {}),
+  };
+  const tokens = { ehr: await tokenFor('ehr-backend'), pharmacy: await tokenFor('pharmacy-backend') };
+  const source = readSource(ROOT);
+  const pharmacies = readPharmacies(ROOT);
+  const plan = planDataset(source, pharmacies, PROFILE.rows);
+  const rows = PROFILE.rows;
+  const patients = plan.patients;
+
+  // 1. Capture gateway: migrations, seed, bulk load, realistic workflows, statement capture.
+  const work = await mkdtemp(path.join(tmpdir(), 'rxgate-bench-'));
+  const captureFile = path.join(work, 'statements.ndjson');
+  log('starting the gateway (capture mode: migrations, seed)');
+  const capture = await startGateway({ root: ROOT, env: { ...gatewayEnv, BENCH_SQL_CAPTURE_FILE: captureFile }, nodeArgs: ['--import', path.join(ROOT, 'test/bench/lib/capture-sql.preload.mjs')] });
+  children.push(capture);
+  const loadStarted = Date.now();
+  const pool = new pg.Pool({ connectionString: services.benchUrl, max: 4, options: '-c session_replication_role=replica -c synchronous_commit=off -c maintenance_work_mem=256MB' });
+  await loadDataset({ pool, root: ROOT, plan, tenant: 'tenant-a', onProgress: (n) => n % Math.max(10_000, rows / 5) === 0 && log(`  loaded ${n.toLocaleString('en-US')} prescriptions`) });
+  await pool.end();
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
+  log(`pre-loaded ${rows.toLocaleString('en-US')} prescriptions of ${patients.toLocaleString('en-US')} patients in ${loadSeconds.toFixed(1)} s`);
+
+  // Pages of pharmacy queues show real nesting: a third of each queue's first 50 taken to completed.
+  const pagePharmacies = [...plan.perPharmacy.entries()].filter(([, n]) => n >= 50).map(([id]) => id).slice(0, PROFILE.pagePharmacies);
+  const toComplete = plan.rows.filter((r) => pagePharmacies.includes(r.pharmacy));
+  const perPharmacy = new Map();
+  const chosen = toComplete.filter((r) => {
+    const n = perPharmacy.get(r.pharmacy) ?? 0;
+    perPharmacy.set(r.pharmacy, n + 1);
+    return n < 50 && n % 3 === 0;
+  });
+  log(`completing ${chosen.length} pre-loaded prescriptions in ${pagePharmacies.length} pharmacy queues through the API`);
+  const completion = await Promise.allSettled(
+    Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < chosen.length; i += 8) await completeExisting(capture.url, tokens, requestId(chosen[i].k), { medicationCodeableConcept: chosen[i].source.medicationCodeableConcept });
+    }),
+  );
+  for (const failed of completion.filter((c) => c.status === 'rejected')) errors.push(`setup workflows: ${failed.reason.message}`);
+
+  log('capturing the SQL of create, read and search');
+  const nextNew = newPrescriptions(source, pharmacies);
+  const pick = (n) => 1 + Math.floor(Math.random() * n);
+  const json = { authorization: `Bearer ${tokens.ehr}`, 'content-type': 'application/fhir+json' };
+  const captured = await captureStatements({
+    baseUrl: capture.url,
+    captureFile,
+    operations: [
+      {
+        name: 'create',
+        // One pharmacy throughout: the directory cache is warm after the first, as under steady load.
+        request: () => {
+          const body = { ...nextNew(patientId(patients + pick(50_000))) };
+          body.dispenseRequest = { ...body.dispenseRequest, performer: { reference: `Organization/${pharmacies[0]}` } };
+          return { method: 'POST', path: '/fhir/MedicationRequest', headers: { ...json, 'idempotency-key': crypto.randomUUID() }, body: JSON.stringify(body) };
+        },
+      },
+      {
+        name: 'read',
+        request: () => {
+          const k = pick(rows);
+          return { method: 'GET', path: `/fhir/MedicationRequest/${requestId(k)}`, headers: json, inputs: [{ value: requestId(k), max: rows, sql: SQL_IDS.request }] };
+        },
+      },
+      {
+        name: 'search',
+        request: () => {
+          const j = pick(patients);
+          return { method: 'GET', path: `/fhir/MedicationRequest?patient=${patientId(j)}&_count=20`, headers: json, inputs: [{ value: patientId(j), max: patients, sql: SQL_IDS.patient }] };
+        },
+      },
+    ],
+  });
+  const scripts = new Map();
+  const probe = new pg.Client({ connectionString: services.benchUrl });
+  await probe.connect();
+  for (const [name, { sample, inputs }] of captured) scripts.set(name, await buildScript({ client: probe, sample, inputs }));
+  await probe.end();
+  await capture.stop();
+  children.splice(children.indexOf(capture), 1);
+  noteErrors('capture gateway log', { errors: capture.errors.length, detail: capture.errors[0] });
+
+  // 2. Database limit: pgbench on a copy of the same database, with no gateway running.
+  const pgbench = new Map();
+  const pgbenchAvailable = await pgbenchVersion();
+  if (pgbenchAvailable) {
+    await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
+    for (const [name, script] of scripts) {
+      for (const c of PROFILE.concurrency) {
+        log(`pgbench ${name} (${script.statements} statements) c=${c}, ${PROFILE.pgbenchSeconds} s`);
+        const result = await runPgbench({ url: services.pgbenchUrl, script: script.script, defines: script.defines, clients: c, seconds: PROFILE.pgbenchSeconds });
+        pgbench.set(`${name}:${c}`, noteErrors(`pgbench ${name} c=${c}`, { label: `pgbench ${name}`, concurrency: c, ...result }));
+      }
+    }
+    await adminQuery(services.adminUrl, 'DROP DATABASE rxgate_bench_pgbench WITH (FORCE)');
+  } else log('pgbench not found: database baselines not measured');
+
+  // 3. The gateway under load.
+  log('starting the gateway (measured)');
+  const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
+  const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
+  children.push(gateway);
+  const load = async (label, c, request, baseline) => {
+    log(`${label} c=${c}, ${PROFILE.seconds} s`);
+    const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request });
+    const row = noteErrors(`${label} c=${c}`, { label, concurrency: c, ...result, baselineLabel: baseline?.label, ratio: baseline?.rps ? result.rps / baseline.rps : undefined });
+    log(`  ${Math.round(row.rps)} req/s, p99 ${row.p99?.toFixed(1)} ms, ${row.errors} errors`);
+    return row;
+  };
+  const sections = [];
+  const byKey = new Map();
+  const scenarios = [
+    ['FHIR create (Idempotency-Key)', 'create', () => fhirCreate({ token: tokens.ehr, next: () => nextNew(patientId(patients + pick(50_000))) })],
+    ['FHIR read by id', 'read', () => fhirRead({ token: tokens.ehr, rows })],
+    ['FHIR search by patient (_count=20)', 'search', () => fhirSearch({ token: tokens.ehr, patients })],
+    ['GraphQL createMedicationRequest', 'gqlCreate', () => graphqlCreate({ token: tokens.ehr, next: () => nextNew(patientId(patients + pick(50_000))) })],
+    ['GraphQL medicationRequests(first: 50), nested', 'gqlPage', () => graphqlPage({ token: tokens.ehr, pharmacies: pagePharmacies })],
+  ];
+  for (const [label, key, request] of scenarios) {
+    const rowsOut = [];
+    for (const c of PROFILE.concurrency) {
+      const baseline = key === 'gqlCreate' ? { label: 'FHIR create', rps: byKey.get(`create:${c}`)?.rps } : pgbench.get(`${key}:${c}`);
+      const row = await load(label, c, request(), baseline && { label: baseline.label, rps: baseline.rps });
+      byKey.set(`${key}:${c}`, row);
+      rowsOut.push(...(pgbench.has(`${key}:${c}`) ? [pgbench.get(`${key}:${c}`)] : []), row);
+    }
+    sections.push({ title: label, rows: rowsOut, notes: [] });
+  }
+  const page = await statementsPerPage(gateway, tokens, pagePharmacies[0]);
+  sections.at(-1).notes.push(
+    `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
+    `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
+  );
+  const drain = await waitForOutbox(gateway, 120_000);
+  sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
+  for (const [name, script] of scripts) if (script.warnings.length) sections[0].notes.push(`pgbench ${name}: ${script.warnings.join('; ')}`);
+
+  sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
+  sections.push(...(await runLiveScenarios({ gateway, tokens, nextNew, PROFILE, log, noteErrors, idleNote })));
+  const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
+  sections.push(await runSoak({ gateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+  // Tracing off is measured on this gateway, which then stops; tracing on on a fresh one.
+  sections.push(await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) }));
+  children.splice(children.indexOf(gateway), 1);
+  noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
+
+  // 4. Report.
+  const machine = describeMachine();
+  const commit = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain', '--untracked-files=no');
+  const totalSeconds = (Date.now() - started) / 1000;
+  const report = renderReport({
+    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}`,
+    status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
+    conditions: [
+      `Commit ${commit}${dirty ? ' with uncommitted changes in the working tree (other work in progress was built and measured)' : ''}; ${new Date().toISOString()}; the run took ${Math.round(totalSeconds)} s.`,
+      `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}.`,
+      `Database: ${services.postgres}. Bus: ${services.nats}. pgbench: ${pgbenchAvailable ?? 'not installed'}.`,
+      `Gateway: one process (node dist/src/main.js, NODE_ENV=production, rate limits off, DB_POOL_SIZE default 20), driven from this process over loopback (autocannon ${PROFILE.seconds} s after ${PROFILE.warmup} s of warm-up per row; graphql-ws clients). Driver, gateway, PostgreSQL and NATS share the machine's cores; "machine busy" is all cores over the row's window, so anything above what this run explains is someone else's work.`,
+      `Data: ${rows.toLocaleString('en-US')} pre-loaded prescriptions of ${patients.toLocaleString('en-US')} patients (Synthea MedicationRequests from test/bench/data with a directory pharmacy and a quantity), loaded in ${loadSeconds.toFixed(1)} s.`,
+      'Ratios are to the baseline measured in this same run: pgbench running the SQL captured from the gateway\'s own requests (appendix), the bare graphql-ws server, or the FHIR create. Absolute figures on a shared 2-core machine drift between runs; ratios less so. A single run is one sample.',
+    ],
+    sections,
+    targets: (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE }),
+    appendix: `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M extended\`; \`:cN\` are constant values of the captured request passed with \`-D\`, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
+      .map(([name, s]) => `<details><summary>${name} (${s.statements} statements)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
+      .join('\n')}`,
+  });
+  console.log(`\n${report}`);
+  const out = args.out ? path.resolve(args.out) : args.quick ? path.join(tmpdir(), 'rxgate-bench-RESULTS-quick.md') : path.join(ROOT, 'test/bench/RESULTS.md');
+  await writeFile(out, report);
+  log(`written to ${out}`);
+  await rm(work, { recursive: true, force: true });
+  return errors.length === 0 ? 0 : 1;
+}
+
+let code = 2;
+try {
+  code = await main();
+} catch (error) {
+  console.error(`benchmark failed: ${error.stack ?? error}`);
+} finally {
+  await stopAll();
+  await services?.close({ keepDatabase: args['keep-database'] });
+}
+if (code === 1) console.error(`\nTHE RUN HAD ERRORS:\n${errors.join('\n')}`);
+process.exit(code);
