@@ -28,3 +28,15 @@ export function prescription(overrides: { patient?: string; pharmacy?: string; i
 }
 
 export const uniquePatient = (): string => `p-${Math.random().toString(36).slice(2, 10)}`;
+
+/** A workflow Task (CONTRACT §3): `code` approve|abort|fulfill with `status` names the event it sends to `focus`. */
+export const workflowTask = (focus: string, code: string, status: string): fhir4.Task => ({
+  resourceType: 'Task',
+  status: status as fhir4.Task['status'],
+  intent: 'order',
+  code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] },
+  focus: { reference: `MedicationRequest/${focus}` },
+});
+
+/** A Subscription on the R4 websocket channel (CONTRACT §4). */
+export const websocketSubscription = (criteria: string, reason = 'test'): fhir4.Subscription => ({ resourceType: 'Subscription', status: 'requested', reason, criteria, channel: { type: 'websocket' } });

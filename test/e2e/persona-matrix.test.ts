@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import type { Persona, WorkflowState } from '../../src/domain/index.js';
+import {
+  CreateDispenseDocument,
+  CreatePrescriptionDocument,
+  DeadLettersDocument,
+  ReplayDeadLetterDocument,
+  ReplayDeadLettersDocument,
+  TransitionDocument,
+  UpdateDispenseDocument,
+  UpdatePrescriptionDocument,
+  type MedicationRequestInput,
+} from '../generated/graphql.js';
+import { fakeIntegrations } from '../support/fake-integrations.js';
+import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
+import { graphql, type GraphqlResponse } from '../support/graphql.js';
+import { outcomeCode, request, type JsonResponse } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { gqlEvent, prescriptionIn } from '../support/workflow.js';
+
+/**
+ * Issue #7, "done when" 1: every persona × every write door, each its own named test, with the
+ * answer CONTRACT §1 ("Write permissions") gives. A denied write must leave no trace.
+ */
+
+type Outcome = 'allow' | 'FORBIDDEN_WRITE_PERSONA' | 'METHOD_NOT_ALLOWED';
+const ALLOW = 'allow';
+const DENY = 'FORBIDDEN_WRITE_PERSONA';
+/** An interaction the facade does not offer to anyone (CONTRACT §2: 405). */
+const NOT_OFFERED = 'METHOD_NOT_ALLOWED';
+
+/**
+ * CONTRACT §1's table, written out by hand — deliberately not computed from
+ * src/domain/permissions.ts or the workflow table, so that the code drifting from the contract
+ * fails here. Columns: ehr-backend, pharmacy-backend, platform-admin.
+ */
+const EXPECTED = {
+  // create / update / cancel MedicationRequest: ehr-backend
+  'FHIR POST MedicationRequest': [ALLOW, DENY, DENY],
+  'FHIR PUT MedicationRequest': [ALLOW, DENY, DENY],
+  'FHIR PATCH MedicationRequest (content)': [ALLOW, DENY, DENY],
+  'FHIR PATCH MedicationRequest (status cancelled)': [ALLOW, DENY, DENY],
+  'GraphQL createMedicationRequest': [ALLOW, DENY, DENY],
+  'GraphQL updateMedicationRequest': [ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription CANCEL': [ALLOW, DENY, DENY],
+  'FHIR POST Task abort/completed (cancel)': [ALLOW, DENY, DENY],
+  // approve, reject: ehr-backend
+  'GraphQL transitionPrescription APPROVE': [ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription REJECT': [ALLOW, DENY, DENY],
+  'FHIR POST Task approve/completed (approve)': [ALLOW, DENY, DENY],
+  'FHIR POST Task approve/rejected (reject)': [ALLOW, DENY, DENY],
+  // process, dispense, complete, fail: pharmacy-backend
+  'GraphQL transitionPrescription PROCESS': [DENY, ALLOW, DENY],
+  'GraphQL transitionPrescription DISPENSE': [DENY, ALLOW, DENY],
+  'GraphQL transitionPrescription COMPLETE': [DENY, ALLOW, DENY],
+  'GraphQL transitionPrescription FAIL': [DENY, ALLOW, DENY],
+  'FHIR POST Task fulfill/in-progress (process)': [DENY, ALLOW, DENY],
+  'FHIR POST Task fulfill/completed (complete)': [DENY, ALLOW, DENY],
+  'FHIR POST Task fulfill/failed (fail)': [DENY, ALLOW, DENY],
+  // create / update MedicationDispense: pharmacy-backend
+  'FHIR POST MedicationDispense': [DENY, ALLOW, DENY],
+  'FHIR PUT MedicationDispense': [DENY, ALLOW, DENY],
+  'GraphQL createMedicationDispense': [DENY, ALLOW, DENY],
+  'GraphQL updateMedicationDispense': [DENY, ALLOW, DENY],
+  // register Subscription: ehr-backend, pharmacy-backend
+  'FHIR POST Subscription': [ALLOW, ALLOW, DENY],
+  // replay a Subscription, list or replay dead letters: platform-admin
+  'FHIR POST Subscription/$replay': [DENY, DENY, ALLOW],
+  'GraphQL deadLetters': [DENY, DENY, ALLOW],
+  'GraphQL replayDeadLetter': [DENY, DENY, ALLOW],
+  'GraphQL replayDeadLetters': [DENY, DENY, ALLOW],
+  // Not offered at all (CapabilityStatement): nobody, whatever the persona.
+  'FHIR PUT Task': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
+  'FHIR PUT Subscription': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
+  'FHIR POST Organization': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
+} as const satisfies Record<string, readonly [Outcome, Outcome, Outcome]>;
+
+type DoorName = keyof typeof EXPECTED;
+const COLUMNS: readonly Persona[] = ['ehr-backend', 'pharmacy-backend', 'platform-admin'];
+
+/** What a door answered, in the terms of CONTRACT §2. */
+interface Answer {
+  transport: 'fhir' | 'graphql';
+  status: number;
+  code: string | undefined;
+}
+
+/** What a door's write is aimed at, prepared in tenant-a so that only the persona can refuse it. */
+interface Target {
+  id: string;
+  etag: string;
+  body?: any;
+}
+
+interface Door {
+  prepare(): Promise<Target>;
+  attempt(token: string, target: Target): Promise<Answer>;
+}
+
+const fake = fakeIntegrations();
+let t: TestApp;
+let tokens: Record<Persona, string>;
+let deadLetterId: string;
+
+beforeAll(async () => {
+  // One attempt, and an outside system that stays down: a failed prescription leaves a dead letter.
+  fake.fail('support', Infinity);
+  t = await startTestApp({ env: { ACTION_MAX_ATTEMPTS: '1', ACTION_RETRY_BASE_MS: '0', ACTION_RETRY_MAX_MS: '0' }, integrations: fake.integrations });
+  const [ehr, pharmacy, admin] = await Promise.all(COLUMNS.map((persona) => t.token('tenant-a', persona)));
+  tokens = { 'ehr-backend': ehr, 'pharmacy-backend': pharmacy, 'platform-admin': admin };
+  await prescriptionIn(t.url, 'failed', { ehr, pharmacy });
+  deadLetterId = await vi.waitFor(
+    async () => {
+      const [letter] = await t.sql<{ id: string }>(`SELECT id FROM dead_letters WHERE tenant_id = 'tenant-a' ORDER BY created_at LIMIT 1`);
+      if (!letter) throw new Error('no dead letter yet');
+      return letter.id;
+    },
+    { timeout: 15_000, interval: 100 },
+  );
+});
+afterAll(async () => t?.close());
+
+const fhir = (path: string) => `${t.url}/fhir/${path}`;
+const fromFhir = (response: JsonResponse): Answer => ({ transport: 'fhir', status: response.status, code: outcomeCode(response.body) });
+const fromGraphql = (response: GraphqlResponse<unknown>): Answer => ({ transport: 'graphql', status: response.status, code: response.errors?.[0]?.extensions?.code });
+const tokenPair = () => ({ ehr: tokens['ehr-backend'], pharmacy: tokens['pharmacy-backend'] });
+
+/** A prescription of tenant-a in `state`, with its current ETag. */
+async function inState(state: WorkflowState): Promise<Target> {
+  const id = await prescriptionIn(t.url, state, tokenPair(), uniquePatient());
+  const read = await request(fhir(`MedicationRequest/${id}`), { token: tokens['ehr-backend'] });
+  return { id, etag: read.headers.get('etag')!, body: read.body };
+}
+
+/** A dispensed prescription's dispense (made by `transitionPrescription(DISPENSE)`). */
+async function dispense(): Promise<Target> {
+  const prescriptionId = await prescriptionIn(t.url, 'dispensed', tokenPair(), uniquePatient());
+  const [row] = await t.sql<{ id: string }>('SELECT id FROM medication_dispenses WHERE prescription_id = $1', [prescriptionId]);
+  const read = await request(fhir(`MedicationDispense/${row.id}`), { token: tokens['pharmacy-backend'] });
+  return { id: row.id, etag: read.headers.get('etag')!, body: read.body };
+}
+
+async function subscription(): Promise<Target> {
+  const created = await request(fhir('Subscription'), { token: tokens['ehr-backend'], body: subscriptionBody() });
+  return { id: created.body.id, etag: created.headers.get('etag')!, body: created.body };
+}
+
+const subscriptionBody = () => websocketSubscription(`MedicationRequest?patient=${uniquePatient()}`, 'persona matrix');
+
+const graphqlInput = (): MedicationRequestInput => ({
+  subject: { reference: `Patient/${uniquePatient()}` },
+  medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] },
+  dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' } },
+});
+
+const postTask = (state: WorkflowState, code: string, status: string): Door => ({
+  prepare: () => inState(state),
+  attempt: async (token, target) => fromFhir(await request(fhir('Task'), { token, headers: { 'idempotency-key': randomUUID() }, body: workflowTask(target.id, code, status) })),
+});
+
+const transition = (state: WorkflowState, event: Parameters<typeof gqlEvent>[0]): Door => ({
+  prepare: () => inState(state),
+  attempt: async (token, target) => fromGraphql(await graphql(t.url, TransitionDocument, { id: target.id, event: gqlEvent(event), ifMatch: target.etag }, token)),
+});
+
+const noTarget = async (): Promise<Target> => ({ id: '', etag: '' });
+
+const DOORS: Record<DoorName, Door> = {
+  'FHIR POST MedicationRequest': {
+    prepare: noTarget,
+    attempt: async (token) => fromFhir(await request(fhir('MedicationRequest'), { token, headers: { 'idempotency-key': randomUUID() }, body: prescription({ patient: uniquePatient() }) })),
+  },
+  'FHIR PUT MedicationRequest': {
+    prepare: () => inState('requested'),
+    attempt: async (token, { id, etag, body }) =>
+      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, note: [{ text: 'changed' }] } })),
+  },
+  'FHIR PATCH MedicationRequest (content)': {
+    prepare: () => inState('approved'),
+    attempt: async (token, { id, etag }) =>
+      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'add', path: '/note', value: [{ text: 'changed' }] }] })),
+  },
+  'FHIR PATCH MedicationRequest (status cancelled)': {
+    prepare: () => inState('requested'),
+    attempt: async (token, { id, etag }) =>
+      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/status', value: 'cancelled' }] })),
+  },
+  'GraphQL createMedicationRequest': {
+    prepare: noTarget,
+    attempt: async (token) => fromGraphql(await graphql(t.url, CreatePrescriptionDocument, { input: graphqlInput(), idempotencyKey: randomUUID() }, token)),
+  },
+  'GraphQL updateMedicationRequest': {
+    prepare: () => inState('approved'),
+    attempt: async (token, { id, etag }) => fromGraphql(await graphql(t.url, UpdatePrescriptionDocument, { id, ifMatch: etag, input: graphqlInput() }, token)),
+  },
+  'GraphQL transitionPrescription CANCEL': transition('approved', 'cancel'),
+  'FHIR POST Task abort/completed (cancel)': postTask('requested', 'abort', 'completed'),
+  'GraphQL transitionPrescription APPROVE': transition('requested', 'approve'),
+  'GraphQL transitionPrescription REJECT': transition('requested', 'reject'),
+  'FHIR POST Task approve/completed (approve)': postTask('requested', 'approve', 'completed'),
+  'FHIR POST Task approve/rejected (reject)': postTask('requested', 'approve', 'rejected'),
+  'GraphQL transitionPrescription PROCESS': transition('approved', 'process'),
+  'GraphQL transitionPrescription DISPENSE': transition('processing', 'dispense'),
+  'GraphQL transitionPrescription COMPLETE': transition('dispensed', 'complete'),
+  'GraphQL transitionPrescription FAIL': transition('processing', 'fail'),
+  'FHIR POST Task fulfill/in-progress (process)': postTask('approved', 'fulfill', 'in-progress'),
+  'FHIR POST Task fulfill/completed (complete)': postTask('dispensed', 'fulfill', 'completed'),
+  'FHIR POST Task fulfill/failed (fail)': postTask('processing', 'fulfill', 'failed'),
+  'FHIR POST MedicationDispense': {
+    prepare: () => inState('processing'),
+    attempt: async (token, { id, body }) =>
+      fromFhir(
+        await request(fhir('MedicationDispense'), {
+          token,
+          headers: { 'idempotency-key': randomUUID() },
+          body: { resourceType: 'MedicationDispense', status: 'in-progress', authorizingPrescription: [{ reference: `MedicationRequest/${id}` }], medicationCodeableConcept: body.medicationCodeableConcept },
+        }),
+      ),
+  },
+  'FHIR PUT MedicationDispense': {
+    prepare: dispense,
+    attempt: async (token, { id, etag, body }) =>
+      fromFhir(await request(fhir(`MedicationDispense/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, whenHandedOver: '2026-11-21T10:00:00Z' } })),
+  },
+  'GraphQL createMedicationDispense': {
+    prepare: () => inState('processing'),
+    attempt: async (token, { id }) => fromGraphql(await graphql(t.url, CreateDispenseDocument, { input: { prescriptionId: id, status: 'in-progress' }, idempotencyKey: randomUUID() }, token)),
+  },
+  'GraphQL updateMedicationDispense': {
+    prepare: dispense,
+    attempt: async (token, { id, etag, body }) =>
+      fromGraphql(await graphql(t.url, UpdateDispenseDocument, { id, ifMatch: etag, input: { prescriptionId: body.authorizingPrescription[0].reference, whenHandedOver: '2026-11-21T10:00:00Z' } }, token)),
+  },
+  'FHIR POST Subscription': {
+    prepare: noTarget,
+    attempt: async (token) => fromFhir(await request(fhir('Subscription'), { token, body: subscriptionBody() })),
+  },
+  'FHIR POST Subscription/$replay': {
+    prepare: subscription,
+    attempt: async (token, { id }) => fromFhir(await request(fhir(`Subscription/${id}/$replay?from=0`), { method: 'POST', token })),
+  },
+  'GraphQL deadLetters': {
+    prepare: noTarget,
+    attempt: async (token) => fromGraphql(await graphql(t.url, DeadLettersDocument, {}, token)),
+  },
+  'GraphQL replayDeadLetter': {
+    prepare: async () => ({ id: deadLetterId, etag: '' }),
+    attempt: async (token, { id }) => fromGraphql(await graphql(t.url, ReplayDeadLetterDocument, { id }, token)),
+  },
+  'GraphQL replayDeadLetters': {
+    prepare: noTarget,
+    attempt: async (token) => fromGraphql(await graphql(t.url, ReplayDeadLettersDocument, {}, token)),
+  },
+  'FHIR PUT Task': {
+    prepare: async () => {
+      const { id } = await inState('requested');
+      const created = await request(fhir('Task'), { token: tokens['ehr-backend'], body: workflowTask(id, 'approve', 'completed') });
+      return { id: created.body.id, etag: created.headers.get('etag')!, body: created.body };
+    },
+    attempt: async (token, { id, etag, body }) => fromFhir(await request(fhir(`Task/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'rejected' } })),
+  },
+  'FHIR PUT Subscription': {
+    prepare: subscription,
+    attempt: async (token, { id, etag, body }) => fromFhir(await request(fhir(`Subscription/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'off' } })),
+  },
+  'FHIR POST Organization': {
+    prepare: noTarget,
+    attempt: async (token) => fromFhir(await request(fhir('Organization'), { token, body: { resourceType: 'Organization', name: 'Not in the directory' } })),
+  },
+};
+
+/**
+ * Everything a write can leave behind, counted over all tenants: rows, versions, history, events,
+ * idempotency records, and the attempts of each dead letter. (Dead letters and action runs that
+ * earlier allowed cells cause are written asynchronously, so only dead letters already there are compared.)
+ */
+async function footprint() {
+  const [counts] = await t.sql(`SELECT
+    (SELECT count(*) FROM medication_requests)::int AS requests,
+    (SELECT coalesce(sum(version), 0) FROM medication_requests)::int AS request_versions,
+    (SELECT count(*) FROM medication_request_history)::int AS request_history,
+    (SELECT count(*) FROM medication_dispenses)::int AS dispenses,
+    (SELECT coalesce(sum(version), 0) FROM medication_dispenses)::int AS dispense_versions,
+    (SELECT count(*) FROM medication_dispense_history)::int AS dispense_history,
+    (SELECT count(*) FROM tasks)::int AS tasks,
+    (SELECT count(*) FROM subscriptions)::int AS subscriptions,
+    (SELECT coalesce(sum(version), 0) FROM subscriptions)::int AS subscription_versions,
+    (SELECT count(*) FROM outbox)::int AS events,
+    (SELECT count(*) FROM idempotency_keys)::int AS idempotency_keys`);
+  const letters = await t.sql<{ id: string; attempts: number; resolved_at: Date | null }>('SELECT id, attempts, resolved_at FROM dead_letters');
+  return { counts, letters: new Map(letters.map((l) => [l.id, `${l.attempts}/${l.resolved_at?.toISOString() ?? 'open'}`])) };
+}
+
+/** One named cell per door and persona (names built here: vitest shortens long `$values` in titles). */
+const CELLS = (Object.keys(EXPECTED) as DoorName[]).flatMap((door) =>
+  COLUMNS.map((persona, column) => {
+    const expected = EXPECTED[door][column] as Outcome;
+    return [`${door} by ${persona} → ${expected}`, { door, persona, expected }] as const;
+  }),
+);
+
+describe('every persona × every write door (CONTRACT §1)', () => {
+  test('the matrix covers every persona of the contract and every door with a test', () => {
+    expect([...COLUMNS].sort()).toEqual(['ehr-backend', 'pharmacy-backend', 'platform-admin']);
+    expect(Object.keys(DOORS).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test.each(CELLS)('%s', async (_name, { door, persona, expected }) => {
+    const target = await DOORS[door].prepare();
+    const before = await footprint();
+    const answer = await DOORS[door].attempt(tokens[persona], target);
+
+    if (expected === ALLOW) {
+      expect(answer.code, JSON.stringify(answer)).toBeUndefined();
+      expect(answer.status).toBeGreaterThanOrEqual(200);
+      expect(answer.status).toBeLessThan(300);
+      return;
+    }
+    expect(answer.code).toBe(expected);
+    // FHIR answers with the code's status; GraphQL resolver errors ride on HTTP 200 (CONTRACT §2).
+    expect(answer.status).toBe(answer.transport === 'fhir' ? (expected === DENY ? 403 : 405) : 200);
+    const after = await footprint();
+    expect(after.counts, 'a refused write stores nothing and emits no event').toEqual(before.counts);
+    for (const [id, state] of before.letters) expect(after.letters.get(id), `dead letter ${id}`).toBe(state);
+  });
+});
