@@ -57,6 +57,11 @@ export interface Config {
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   shutdownTimeoutMs: number;
+  /**
+   * OpenTelemetry tracing. On when an OTLP endpoint is set (and `OTEL_SDK_DISABLED` is not true);
+   * off otherwise, with no SDK registered.
+   */
+  tracing: { otlpTracesUrl?: string; serviceName: string; sampleRatio: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -118,6 +123,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (prefix && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.$/.test(prefix)) problems.push("NATS_SUBJECT_PREFIX must be subject tokens ending in '.' (e.g. 'test1.')");
   const terminologyUrl = text('TERMINOLOGY_URL');
   if (terminologyUrl && !/^https?:\/\//.test(terminologyUrl)) problems.push('TERMINOLOGY_URL must be an http(s) URL');
+  // OTLP/HTTP: the traces path is appended to the base endpoint; the signal-specific variable is used as is.
+  const otlpBase = text('OTEL_EXPORTER_OTLP_ENDPOINT')?.replace(/\/+$/, '');
+  const otlpTracesUrl = bool('OTEL_SDK_DISABLED', false) ? undefined : (text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (otlpBase && `${otlpBase}/v1/traces`));
+  if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
+  const sampleRatio = Number(text('OTEL_TRACES_SAMPLER_ARG') ?? '1');
+  if (!(sampleRatio >= 0 && sampleRatio <= 1)) problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
   const publicBaseUrl = text('PUBLIC_BASE_URL')?.replace(/\/+$/, '');
   if (publicBaseUrl && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
 
@@ -164,6 +175,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxDelayMs: int('ACTION_RETRY_MAX_MS', 30_000, 0),
     },
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
+    tracing: { otlpTracesUrl, serviceName: text('OTEL_SERVICE_NAME') ?? 'rxgate', sampleRatio: Number.isNaN(sampleRatio) ? 1 : sampleRatio },
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -11,6 +11,7 @@ import { DomainError } from '../../domain/index.js';
 import { toDomainError } from './errors.js';
 import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
+import { addRequestSpans } from './request-spans.js';
 import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 
 export interface HttpServerOptions {
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   readiness: () => Promise<Record<string, boolean>>;
   /** Attributes SQL statements to the request that issued them. */
   statements: StatementCounter;
+  /** A span per request (`addRequestSpans`); off, no hook is added. */
+  traceRequests?: boolean;
 }
 
 declare module 'fastify' {
@@ -105,6 +108,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     inFlight++;
     response.once('close', finished);
   });
+  if (options.traceRequests) addRequestSpans(app as unknown as FastifyInstance);
   // The rest of the request runs inside its own statement count.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Correlation-Id', request.id);

@@ -1,0 +1,73 @@
+import { createRequire } from 'node:module';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion: string;
+  /** OTLP/HTTP (protobuf) traces endpoint, e.g. http://collector:4318/v1/traces; spans are batched to it. */
+  otlpTracesUrl?: string;
+  /** An exporter of the caller's (tests: an `InMemorySpanExporter`); spans reach it as each one ends. */
+  exporter?: SpanExporter;
+  /** Share of new traces recorded (0…1); a request that arrives with a `traceparent` follows its sampled flag. */
+  sampleRatio: number;
+}
+
+export interface Tracing {
+  /** Exports what is buffered, stops the exporters and unregisters everything, so the process is as before. */
+  shutdown(): Promise<void>;
+}
+
+// Patching `pg` is process-wide (require hooks see a module once), so one instrumentation serves every
+// tracer provider this process starts in turn; each start points it at its own provider.
+let pgInstrumentation: PgInstrumentation | undefined;
+let running = false;
+
+/**
+ * Registers an OpenTelemetry SDK for the process: a tracer provider with W3C trace-context propagation
+ * and async-hooks context, and the pg instrumentation (one span per SQL statement, only inside a trace
+ * of ours: the relay's and the embedded bus's polling stay untraced). One at a time per process.
+ */
+export function startTracing(options: TracingOptions): Tracing {
+  if (running) throw new Error('tracing is already started in this process (one traced gateway per process)');
+  const processors: SpanProcessor[] = [];
+  if (options.exporter) processors.push(new SimpleSpanProcessor(options.exporter));
+  if (options.otlpTracesUrl) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: options.otlpTracesUrl })));
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName, [ATTR_SERVICE_VERSION]: options.serviceVersion }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    spanProcessors: processors,
+  });
+  // Trace context only: W3C baggage from callers is neither needed nor trusted.
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+  running = true;
+
+  pgInstrumentation ??= new PgInstrumentation({ requireParentSpan: true, enabled: false });
+  const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [pgInstrumentation] });
+  // `pg` was loaded by ESM imports before this ran; requiring it (and its pool) again through the
+  // hooks lets the instrumentation patch the loaded copy, which every importer shares.
+  const requireHere = createRequire(import.meta.url);
+  requireHere('pg');
+  createRequire(requireHere.resolve('pg'))('pg-pool');
+
+  return {
+    async shutdown() {
+      unregister();
+      try {
+        await provider.shutdown();
+      } finally {
+        trace.disable();
+        context.disable();
+        propagation.disable();
+        running = false;
+      }
+    },
+  };
+}
