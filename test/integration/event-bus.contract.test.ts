@@ -131,6 +131,22 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await sub.close();
   });
 
+  it('delivers the headers a message was published with (the trace context), and none to one published without', async () => {
+    const bus = await open();
+    const s = subject('created');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const first = await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode('traced'), headers: { traceparent } });
+    await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode('plain') });
+    const c = collector(2);
+    const sub = await bus.subscribe(s, c.handler, { afterSeq: first.seq - 1 });
+    await c.done;
+    expect(c.received.map((m) => [decode(m), m.headers])).toEqual([
+      ['traced', { traceparent }],
+      ['plain', undefined],
+    ]);
+    await sub.close();
+  });
+
   it('replays from a stream position, then continues live without a gap', async () => {
     const bus = await open();
     const s = subject('status_changed');

@@ -3,6 +3,7 @@ import { subjectOf, type TransitionRecord } from '../../domain/index.js';
 import type { IdempotencyStore, MedicationRequestHistory, OutboxWriter } from '../../ports/index.js';
 import { IdempotencyKeyEntity, OutboxEntity } from './entities/index.js';
 import { Params } from './seq-page.js';
+import { traceHeaders } from '../../tracing.js';
 import { rowToRecord, transitionFromJson, transitionToJson, type MedicationRequestRow, type StoredTransition } from './medication-request.mapper.js';
 
 export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
@@ -110,9 +111,11 @@ export function createOutboxWriter(manager: EntityManager): OutboxWriter {
   return {
     async append(events) {
       if (events.length === 0) return;
+      // The trace of the writing request travels with the row: the relay publishes in it, later or elsewhere.
+      const traceparent = traceHeaders()?.traceparent ?? null;
       await manager.insert(
         OutboxEntity,
-        events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never })),
+        events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never, traceparent })),
       );
     },
   };

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, MessageHeaders, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
 export interface NatsBusOptions {
   url: string;
@@ -31,6 +31,22 @@ export interface NatsBusOptions {
 const STREAM_SUFFIX: Record<string, string> = { eprescribing: '', dlq: '_DLQ', integration: '_INTEGRATION' };
 
 
+/** The port's headers as NATS headers; none when there are none. */
+function toNatsHeaders(headers: MessageHeaders | undefined): MsgHdrs | undefined {
+  if (!headers || Object.keys(headers).length === 0) return undefined;
+  const h = natsHeaders();
+  for (const [name, value] of Object.entries(headers)) h.set(name, value);
+  return h;
+}
+
+/** A delivered message's headers, without the ones NATS adds itself (`Nats-Msg-Id`, …): the publisher's only. */
+function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders | undefined {
+  if (!h) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, values] of h) if (!/^nats-/i.test(name) && values.length > 0) out[name] = values[0];
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** NATS JetStream behind the `EventBus` port. Creates its streams if they do not exist. */
 export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { connection: NatsConnection; streams: string[] }> {
   const base = options.stream ?? 'EPRESCRIBING';
@@ -51,7 +67,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   }
   const streamOf = (subjectFilter: string) => `${base}${STREAM_SUFFIX[subjectFilter.split('.')[0]] ?? ''}`;
   const js: JetStreamClient = jetstream(nc);
-  const toDelivered = (m: JsMsg): DeliveredMessage => ({ subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data });
+  const toDelivered = (m: JsMsg): DeliveredMessage => {
+    const headers = fromNatsHeaders(m.headers);
+    return { subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data, ...(headers && { headers }) };
+  };
 
   return {
     kind: 'nats',
@@ -59,7 +78,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
     streams,
 
     async publish(message: BusMessage): Promise<PublishAck> {
-      const ack = await js.publish(prefix + message.subject, message.data, { msgID: message.msgId, timeout: 5_000 });
+      const headers = toNatsHeaders(message.headers);
+      const ack = await js.publish(prefix + message.subject, message.data, { msgID: message.msgId, timeout: 5_000, ...(headers && { headers }) });
       return { seq: ack.seq, duplicate: ack.duplicate };
     },
 

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../../domain/index.js';
 import type { EventBus } from '../../ports/index.js';
+import { contextFrom, inSpan, SpanKind, traceHeaders } from '../../tracing.js';
 
 export interface OutboxRelayOptions {
   dataSource: DataSource;
@@ -34,6 +35,7 @@ interface OutboxRow {
   event_id: string;
   subject: string;
   envelope: EventEnvelope;
+  traceparent: string | null;
 }
 
 /**
@@ -58,7 +60,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK])) as Array<{ locked: boolean }>;
       if (!locked) return 0;
       const rows = (await manager.query(
-        `SELECT seq::text AS seq, event_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY outbox.seq LIMIT $1`,
+        `SELECT seq::text AS seq, event_id, subject, envelope, traceparent FROM outbox WHERE published_at IS NULL ORDER BY outbox.seq LIMIT $1`,
         [batchSize],
       )) as OutboxRow[];
       if (rows.length === 0) return 0;
@@ -70,7 +72,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         sequence += 1n;
         sequences.push(sequence.toString());
         const envelope = { ...row.envelope, metadata: { ...row.envelope.metadata, sequence: sequence.toString() } };
-        await bus.publish({ subject: row.subject, msgId: row.event_id, data: Buffer.from(JSON.stringify(envelope)) });
+        const data = Buffer.from(JSON.stringify(envelope));
+        // A span in the trace of the request that wrote the row; its context goes on in the message headers.
+        const attributes = { 'messaging.system': bus.kind === 'nats' ? 'nats' : 'rxgate-embedded', 'messaging.operation.type': 'send', 'messaging.destination.name': row.subject, 'messaging.message.id': row.event_id };
+        await inSpan('outbox publish', { kind: SpanKind.PRODUCER, parent: contextFrom(row), attributes }, () => bus.publish({ subject: row.subject, msgId: row.event_id, data, headers: traceHeaders() }));
       }
       await manager.query(
         `UPDATE outbox o SET published_at = now(), sequence = s.sequence FROM unnest($1::bigint[], $2::bigint[]) AS s(seq, sequence) WHERE o.seq = s.seq`,

@@ -23,6 +23,7 @@ interface Row {
   seq: string;
   subject: string;
   data: Buffer;
+  headers: Record<string, string> | null;
 }
 
 /**
@@ -89,9 +90,9 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
       return dataSource.transaction(async (manager) => {
         await manager.query('SELECT pg_advisory_xact_lock($1)', [PUBLISH_LOCK]);
         const inserted = (await manager.query(
-          `INSERT INTO bus_messages (seq, subject, msg_id, data) VALUES (nextval('bus_messages_seq'), $1, $2, $3)
+          `INSERT INTO bus_messages (seq, subject, msg_id, data, headers) VALUES (nextval('bus_messages_seq'), $1, $2, $3, $4)
            ON CONFLICT (msg_id) DO NOTHING RETURNING seq::text AS seq`,
-          [message.subject, message.msgId, Buffer.from(message.data)],
+          [message.subject, message.msgId, Buffer.from(message.data), message.headers && Object.keys(message.headers).length > 0 ? JSON.stringify(message.headers) : null],
         )) as Array<{ seq: string }>;
         if (inserted.length === 0) {
           const [existing] = (await manager.query('SELECT seq::text AS seq FROM bus_messages WHERE msg_id = $1', [message.msgId])) as Array<{ seq: string }>;
@@ -157,7 +158,7 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
         while (!stopped && durable && !(await acquire().catch(() => false))) await sleep(pollIntervalMs);
         while (!stopped) {
           const rows = (await dataSource
-            .query('SELECT seq::text AS seq, subject, data FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [position, regex, BATCH])
+            .query('SELECT seq::text AS seq, subject, data, headers FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [position, regex, BATCH])
             .catch((error: unknown) => {
               logger.warn({ err: error }, 'embedded bus read failed');
               return [];
@@ -168,7 +169,7 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
           }
           for (const row of rows) {
             if (stopped) break;
-            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data) }))) break;
+            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) }))) break;
             position = Number(row.seq);
             if (durable) await owner!.query('UPDATE bus_consumers SET acked_seq = $2, updated_at = now() WHERE name = $1', [durable, position]);
           }

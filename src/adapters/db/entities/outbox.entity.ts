@@ -9,6 +9,8 @@ export class OutboxEntity {
   @Column({ type: 'text', name: 'event_type' }) eventType!: string;
   @Column({ type: 'text' }) subject!: string;
   @Column({ type: 'jsonb' }) envelope!: EventEnvelope;
+  /** W3C `traceparent` of the writing transaction's span; null when tracing is off. */
+  @Column({ type: 'text', nullable: true }) traceparent!: string | null;
   @Column({ type: 'timestamptz', name: 'created_at', insert: false, update: false }) createdAt!: Date;
   @Column({ type: 'timestamptz', name: 'published_at', nullable: true }) publishedAt!: Date | null;
 }
