@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import { DomainError, type EventEnvelope } from '../domain/index.js';
 import type { BusSubscription, DeliveredMessage, EventBus } from '../ports/index.js';
+import { consumeSpan, recordingContext, type Context } from '../tracing.js';
 
 /** An event as a live subscriber sees it: the envelope and its position in the stream (the cursor). */
 export interface LiveEvent {
   seq: number;
   envelope: EventEnvelope;
+  /** The trace context of the consumer span that received it, when traced: a delivery continues it. */
+  trace?: Context;
 }
 
 export interface LiveSubscribeOptions {
@@ -122,7 +125,11 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
       shared = await options.bus.subscribe('eprescribing.>', (message) => {
         const event = decode(message);
         if (!event) return;
-        for (const subscriber of byTenant.get(event.envelope.metadata.tenantId) ?? []) subscriber.deliver(event);
+        const subscribers = byTenant.get(event.envelope.metadata.tenantId) ?? [];
+        consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': subscribers instanceof Set ? subscribers.size : 0 }, () => {
+          event.trace = recordingContext();
+          for (const subscriber of subscribers) subscriber.deliver(event);
+        });
       });
     },
 
@@ -149,6 +156,8 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
           async (message) => {
             const event = decode(message);
             if (event && subscribe.matches(event)) {
+              // Only the hand-over is in the span: waiting for room is the subscriber's pace, not work.
+              consumeSpan('live replay', message, { 'rxgate.event_id': event.envelope.metadata.eventId }, () => (event.trace = recordingContext()));
               await queue.pushWaiting(event);
               delivered++;
             }

@@ -5,7 +5,11 @@ import type { UseCases } from '../../application/index.js';
 import type { LiveEvents, LiveSubscription } from '../../application/live-events.js';
 import { EVENT_TYPES, isDomainError, type RequestContext } from '../../domain/index.js';
 import { correlationIdOf } from '../http/request-context.js';
+import { toDomainError } from '../http/errors.js';
 import { compileCriteria, type CompiledCriteria } from './criteria.js';
+import { FHIR_JSON } from './http.js';
+import { toOperationOutcome } from './operation-outcome.js';
+import { inSpan, SpanKind } from '../../tracing.js';
 
 /** Close code of a subscriber that could not keep up (shared with graphql-ws). */
 const SLOW_SUBSCRIBER_CLOSE = 4420;
@@ -28,8 +32,10 @@ export function createFhirWebsocketChannel(options: { useCases: UseCases; live: 
   async function authenticate(request: IncomingMessage): Promise<RequestContext> {
     const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
     const token = query.get('access_token');
+    const tenant = request.headers['x-tenant-id'];
     return options.useCases.authenticate({
       authorization: request.headers.authorization ?? (token ? `Bearer ${token}` : undefined),
+      tenantHeader: Array.isArray(tenant) ? tenant.join(', ') : tenant,
       correlationId: correlationIdOf(request.headers, options.newId),
     });
   }
@@ -47,7 +53,11 @@ export function createFhirWebsocketChannel(options: { useCases: UseCases; live: 
     const pump = async (id: string, live: LiveSubscription, until?: number) => {
       for await (const event of live) {
         if (until !== undefined && event.seq >= until) break;
-        send(`ping ${id}`);
+        if (event.trace) {
+          // The notification is the end of the event's trace: a span in it per subscriber.
+          const attributes = { 'rxgate.subscription_id': id, 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq };
+          inSpan('fhir-websocket deliver', { kind: SpanKind.PRODUCER, parent: event.trace, attributes }, () => send(`ping ${id}`));
+        } else send(`ping ${id}`);
         cursors.set(id, String(event.seq));
       }
     };
@@ -123,8 +133,14 @@ export function createFhirWebsocketChannel(options: { useCases: UseCases; live: 
       authenticate(request).then(
         (ctx) => wss.handleUpgrade(request, socket, head, (ws) => serve(ws, ctx)),
         (error: unknown) => {
-          const status = isDomainError(error) ? error.httpStatus : 500;
-          socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+          // Refused like any FHIR request: the status and an OperationOutcome carrying the contract code.
+          const refusal = toDomainError(error);
+          const body = JSON.stringify(toOperationOutcome(refusal));
+          const status = refusal.httpStatus;
+          socket.end(
+            `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\n` +
+              `Content-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          );
         },
       );
     },

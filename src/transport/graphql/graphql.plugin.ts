@@ -9,6 +9,7 @@ import { authenticateRequest } from '../http/request-context.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
+import { operationSpanPlugin, withOperationSpan } from './operation-spans.js';
 import { DomainError } from '../../domain/index.js';
 
 export interface GraphqlPluginOptions {
@@ -36,6 +37,7 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
     // No federated tracing to the router (ftv1): rxgate never reports to Apollo's cloud.
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
+      operationSpanPlugin,
       ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       {
         // After validation, before any resolver: depth, aliases and cost (CONTRACT §2).
@@ -90,8 +92,10 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: 
       }
       if (request.ctx && request.method !== 'OPTIONS') reply.headers(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query)));
     },
-    handler: fastifyApolloHandler(options.apollo, {
-      context: async (request) => createGraphqlContext(options.useCases, request.ctx!),
-    }) as RouteHandlerMethod,
+    handler: withOperationSpan(
+      fastifyApolloHandler(options.apollo, {
+        context: async (request) => createGraphqlContext(options.useCases, request.ctx!),
+      }),
+    ) as RouteHandlerMethod,
   });
 };

@@ -12,6 +12,8 @@ import type { LiveEvents } from '../../application/live-events.js';
 import { createGraphqlContext } from './context.js';
 import { boundsProblem, type GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
+import { endWebsocketOperationSpan, startWebsocketOperationSpan } from './operation-spans.js';
+import type { Span } from '../../tracing.js';
 
 // graphql-ws checks errors returned from onSubscribe with `instanceof` against the GraphQLError of the
 // graphql build it loads. Under a runner that transforms sources (vitest) ours can be the other build
@@ -28,6 +30,8 @@ interface Extra {
   socket: WebSocket;
   request: IncomingMessage;
   rxgate?: RequestContext;
+  /** Spans of the operations being set up, by operation id. */
+  spans?: Map<string, Span>;
 }
 
 export interface GraphqlWebsocket {
@@ -93,13 +97,29 @@ export function createGraphqlWebsocket(options: {
       },
       // The same bounds as HTTP, before anything runs; a document that does not parse or validate is
       // left to graphql-ws to refuse.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
+        (ctx.extra.spans ??= new Map()).set(id, startWebsocketOperationSpan(payload.operationName));
         const refused = boundsProblem(options.schema, payload.query, payload.operationName ?? undefined, payload.variables ?? undefined, options.bounds);
         // Built with the GraphQLError class graphql-ws itself imports (it checks with instanceof).
         return refused ? [refusal(refused)] : undefined;
       },
+      onOperation: (ctx, id, _payload, args) => {
+        const span = ctx.extra.spans?.get(id);
+        ctx.extra.spans?.delete(id);
+        if (span) endWebsocketOperationSpan(span, args.document, args.operationName);
+      },
       // The same error mapping as HTTP (CONTRACT §2): `extensions.code`, nothing internal.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => format(e)) as never,
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = errors.map((e) => format(e));
+        const span = ctx.extra.spans?.get(id);
+        ctx.extra.spans?.delete(id);
+        if (span) endWebsocketOperationSpan(span, undefined, undefined, formatted);
+        return formatted as never;
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.spans?.get(id)?.end(); // an operation that ended before it was set up
+        ctx.extra.spans?.delete(id);
+      },
       onNext: (_ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e)) } : result) as never,
       context: (ctx) => ({
         ...createGraphqlContext(options.useCases, ctx.extra.rxgate!),

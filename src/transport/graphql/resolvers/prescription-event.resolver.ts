@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-grap
 import { bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
 import type { LiveEvent } from '../../../application/live-events.js';
 import type { GraphqlContext } from '../context.js';
+import { spanEach } from '../../../tracing.js';
 import { dispenseToGraphql } from '../medication-dispense.mapper.js';
 import { recordToGraphql } from '../medication-request.mapper.js';
 import { MedicationRequestType } from '../types/medication-request.type.js';
@@ -82,13 +83,15 @@ export class PrescriptionEventResolver {
     description: 'Changes of your tenant as they commit; `after` first replays every matching event after that cursor, then continues live, with no gap and no duplicate.',
     subscribe: async ({ args, context }: { args: Args; context: GraphqlContext }) => {
       if (!context.live) throw new DomainError('BAD_REQUEST', 'Subscriptions are served over graphql-ws on /graphql.');
-      return context.live.subscribe({
+      const events = await context.live.subscribe({
         tenantId: context.ctx.tenantId,
         matches: matcher(args.filter),
         after: parseCursor(args.after),
         bufferSize: context.subscriberBufferSize ?? 1_000,
         onOverflow: () => context.closeConnection?.(SLOW_SUBSCRIBER_CLOSE, 'subscriber too slow; resume with your last cursor'),
       });
+      // Each event's websocket delivery (resolve, write the frame) is a span in the event's trace.
+      return spanEach(events, 'graphql-ws deliver', (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }));
     },
   })
   prescriptionEvents(
