@@ -20,8 +20,8 @@ export const EVENTS_QUERY = `subscription Events($filter: PrescriptionEventFilte
   }
 }`;
 
-/** A graphql-ws subscriber over a real websocket, collecting what it receives. */
-export function subscriber(url: string, token: string, variables: Record<string, unknown> = {}) {
+/** A graphql-ws subscriber over a real websocket, collecting what it receives (`query` selects more fields). */
+export function subscriber(url: string, token: string, variables: Record<string, unknown> = {}, query = EVENTS_QUERY) {
   const received: Received[] = [];
   const errors: Array<{ message?: string; extensions?: { code?: string } }> = [];
   let closeCode: number | undefined;
@@ -36,7 +36,7 @@ export function subscriber(url: string, token: string, variables: Record<string,
   const ready = new Promise<void>((resolve) => (started = resolve));
   client.on('connected', () => started());
   const dispose = client.subscribe<{ prescriptionEvents: Received }>(
-    { query: EVENTS_QUERY, variables },
+    { query, variables },
     {
       next: (value) => {
         if (value.errors) errors.push(...(value.errors as typeof errors));

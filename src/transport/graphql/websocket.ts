@@ -34,6 +34,17 @@ interface Extra {
   spans?: Map<string, Span>;
 }
 
+/**
+ * The tenant a graphql-ws connection names, as `X-Tenant-Id` does on HTTP (CONTRACT §2): the upgrade
+ * request's header, or `x-tenant-id` in `connectionParams` for clients that cannot set headers
+ * (browsers). Two different names are joined as HTTP joins a repeated header, so they match no tenant.
+ */
+function tenantNamed(headers: IncomingMessage['headers'], params: Record<string, unknown> | undefined): string | undefined {
+  const param = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
+  const named = [...new Set([headers['x-tenant-id'], param].flat().filter((value) => value !== undefined && value !== null).map(String))];
+  return named.length === 0 ? undefined : named.join(', ');
+}
+
 export interface GraphqlWebsocket {
   /** Takes an HTTP upgrade request for `/graphql`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -86,6 +97,7 @@ export function createGraphqlWebsocket(options: {
           const authorization = ctx.connectionParams?.authorization;
           ctx.extra.rxgate = await options.useCases.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
+            tenantHeader: tenantNamed(ctx.extra.request.headers, ctx.connectionParams),
             correlationId: correlationIdOf(ctx.extra.request.headers, options.newId),
           });
           return true;
