@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditEntry, AuditRecord } from '../../domain/index.js';
 import type { AuditStore, AuditTrail } from '../../ports/index.js';
@@ -98,8 +99,11 @@ export function createAuditTrail(dataSource: DataSource, options: AuditTrailOpti
   let queue: AuditEntry[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
+  // Batches run in the context the trail was created in, not in the request that happened to fill
+  // them: their SQL must not be counted (or traced) as that request's.
+  const detached = AsyncResource.bind(<T>(work: () => T): T => work());
 
-  const writeQueued = (): Promise<void> => {
+  const writeQueued = (): Promise<void> => detached(() => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     writing = writing.then(async () => {
@@ -117,7 +121,7 @@ export function createAuditTrail(dataSource: DataSource, options: AuditTrailOpti
       }
     });
     return writing;
-  };
+  });
   const schedule = () => {
     if (!timer) {
       timer = setTimeout(() => void writeQueued(), flushMs);

@@ -9,6 +9,7 @@ import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from '
 
 /** The role request-path SQL runs as (created by the TenantSecurity migration; row-level security binds it). */
 export const APP_ROLE = 'rxgate_app';
+const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
   return {
@@ -30,11 +31,27 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
  * (and refuses to write) any other tenant's rows even if a query forgot its filter. Both settings are
  * transaction-local: the pooled connection is back to its own role and no tenant after commit.
  */
-export function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  return dataSource.transaction(async (manager) => {
-    await manager.query(`SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)`, [APP_ROLE, tenantId]);
-    return work(manager);
-  });
+export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  // Tokens carry only such ids (CONTRACT §1); checked again because the id is spliced into SQL below.
+  if (!TENANT_ID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId.slice(0, 80))}`);
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    // One round trip opens the transaction and enters the tenant: a parameterless query goes over the
+    // simple protocol, which takes several statements (a parameterised one cannot).
+    await runner.query(`BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`);
+    let result: T;
+    try {
+      result = await work(runner.manager);
+    } catch (error) {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    await runner.query('COMMIT');
+    return result;
+  } finally {
+    await runner.release();
+  }
 }
 
 /** Transactions on TypeORM: inside one, only its EntityManager is used. */
