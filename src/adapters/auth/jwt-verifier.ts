@@ -13,6 +13,39 @@ export interface JwtVerifierOptions {
   clockToleranceSeconds?: number;
   /** Minimum time between two JWKS fetches (an unknown `kid` triggers one). @default 30_000 */
   jwksCooldownMs?: number;
+  /**
+   * How long a verified token is remembered (never past its `exp` plus the tolerance): clients send
+   * the same token with every request, and a WebCrypto verification costs more than the read it
+   * authorises. Also bounds how long a token signed by a key removed from the JWKS keeps working.
+   * 0 turns the cache off. @default 60_000
+   */
+  verifiedCacheMs?: number;
+}
+
+/** Verified tokens, by their exact text (a changed byte is another key, verified afresh). */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { claims: TokenClaims; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(token: string): TokenClaims | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.until <= Date.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.claims;
+  }
+
+  set(token: string, claims: TokenClaims, expiresAtMs: number): void {
+    if (this.ttlMs <= 0) return;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { claims, until: Math.min(Date.now() + this.ttlMs, expiresAtMs) });
+  }
 }
 
 /**
@@ -37,14 +70,22 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
     throw new Error('createJwtVerifier needs a secret or a JWKS URL');
   }
 
+  const verified = new VerifiedTokens(options.verifiedCacheMs ?? 60_000);
+  const toleranceMs = (verifyOptions.clockTolerance as number) * 1000;
+
   return {
     async verify(token) {
+      const known = verified.get(token);
+      if (known) return known;
       const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, verifyOptions);
       const { sub, tenant, persona } = payload as Record<string, unknown>;
       if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) throw new Error('sub claim missing or invalid');
       if (typeof tenant !== 'string' || !TENANT_ID_PATTERN.test(tenant)) throw new Error('tenant claim missing or malformed');
       if (!isPersona(persona)) throw new Error('persona claim missing or unknown');
-      return { sub, tenant, persona } satisfies TokenClaims;
+      const claims = Object.freeze({ sub, tenant, persona } satisfies TokenClaims);
+      // `exp` is required, so every cached token expires exactly as jwtVerify would judge it.
+      verified.set(token, claims, (payload.exp as number) * 1000 + toleranceMs);
+      return claims;
     },
   };
 }
