@@ -1,4 +1,4 @@
-import { DomainError } from '../domain/index.js';
+import { DomainError, MAX_SEARCH_VALUE_LENGTH } from '../domain/index.js';
 import type { SearchPosition, SortKey } from '../ports/index.js';
 
 const SORT_KEYS: SortKey[] = ['seq', 'authoredOn', 'lastUpdated'];
@@ -10,6 +10,7 @@ export function encodeCursor(position: SearchPosition): string {
 
 export function decodeCursor(cursor: string, expected: { sort: SortKey; descending: boolean }): SearchPosition {
   const invalid = () => new DomainError('BAD_REQUEST', 'The paging cursor is not valid for this search; start again from the first page.');
+  if (cursor.length > MAX_SEARCH_VALUE_LENGTH) throw invalid(); // cursors this server hands out are short
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

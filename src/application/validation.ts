@@ -1,4 +1,4 @@
-import { DomainError, validationFailure, type Issue } from '../domain/index.js';
+import { DomainError, oversizedStrings, validationFailure, type Issue } from '../domain/index.js';
 import { TerminologyUnavailableError } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 
@@ -11,9 +11,13 @@ export const TERMINOLOGY_DEFERRED_TAG: fhir4.Coding = {
 
 /**
  * The gateway's rules and the FHIR R4 structure, together: every problem at once, each with its
- * FHIRPath, the gateway's own wording first where both speak of the same element.
+ * FHIRPath, the gateway's own wording first where both speak of the same element. Content over the
+ * string bounds of `domain/input-limits` is refused before either looks at it.
  */
 export function assertValid<T>(deps: UseCaseDeps, resourceType: string, input: unknown, rules: (input: unknown) => Issue[]): T {
+  // Oversized strings first, and alone: the other checks would only describe them again, at length.
+  const oversized = oversizedStrings(resourceType, input);
+  if (oversized.length > 0) throw validationFailure(oversized);
   const issues = rules(input);
   const covered = new Set(issues.map((i) => i.expression));
   // A body that is not even an object of this type has said all it can.

@@ -1,4 +1,5 @@
 import {
+  assertTextWithinBounds,
   assertTransition,
   buildEvent,
   DomainError,
@@ -6,6 +7,7 @@ import {
   materializeMedicationRequest,
   parseReference,
   pharmacyIdOf,
+  quoted,
   type EventEnvelope,
   type EventPayload,
   type MedicationRequestRecord,
@@ -14,9 +16,14 @@ import {
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
+import { isStoredId } from './stored-id.js';
 import { etagOf, parseIfMatch } from './etag.js';
 
-export const notFound = (id: string) => new DomainError('NOT_FOUND', `MedicationRequest/${id} does not exist.`);
+/** The tenant's prescription `id` names, if any; an id that cannot be a stored one names none (and never reaches SQL). */
+export const findPrescription = (scope: TransactionScope, id: string): Promise<MedicationRequestRecord | undefined> =>
+  isStoredId(id) ? scope.medicationRequests.findById(id) : Promise.resolve(undefined);
+
+export const notFound = (id: string) => new DomainError('NOT_FOUND', `MedicationRequest/${quoted(id)} does not exist.`);
 
 /** 412 carrying the current resource, so the caller can merge and retry without another read. */
 export function stale(current: { versionId: number; resource: unknown }, what = 'the current version'): DomainError {
@@ -90,9 +97,11 @@ export interface MoveRequest {
  * pinned a version with If-Match, in which case it is a 412: never two winners, never a lost update.
  */
 export async function moveWithRetry(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest): Promise<Move & { previous: MedicationRequestRecord }> {
+  // Every door's reason (GraphQL argument, Task.statusReason, a cancelling patch) lands in the resource's statusReason.
+  assertTextWithinBounds(request.reason, 'MedicationRequest.statusReason.text');
   const expected = request.ifMatch === undefined ? undefined : parseIfMatch(request.ifMatch);
   for (let attempt = 0; ; attempt++) {
-    const current = await scope.medicationRequests.findById(request.id);
+    const current = await findPrescription(scope, request.id);
     if (!current) throw request.missing(request.id);
     if (expected !== undefined && expected !== current.versionId) throw stale(current, "the prescription's current version");
     const moved = await move(deps, scope, ctx, current, request.event, request.reason ?? null);
@@ -102,6 +111,6 @@ export async function moveWithRetry(deps: UseCaseDeps, scope: TransactionScope, 
 }
 
 export const prescriptionNotFound = (id: string) =>
-  new DomainError('PRESCRIPTION_NOT_FOUND', `MedicationRequest/${id} does not exist for your tenant.`, {
-    issues: [{ expression: 'MedicationRequest', diagnostics: `MedicationRequest/${id} does not exist for your tenant.` }],
+  new DomainError('PRESCRIPTION_NOT_FOUND', `MedicationRequest/${quoted(id)} does not exist for your tenant.`, {
+    issues: [{ expression: 'MedicationRequest', diagnostics: `MedicationRequest/${quoted(id)} does not exist for your tenant.` }],
   });

@@ -80,6 +80,12 @@ export interface DomainErrorOptions {
 }
 
 /**
+ * Longest message a `DomainError` carries. Messages may quote what the caller sent (an id, a
+ * parameter); however much was sent, the answer stays short.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 1_000;
+
+/**
  * An error the caller caused or can act on. The message is safe to show to the caller: it says
  * what was wrong and what to do. Anything that is not a `DomainError` is `INTERNAL` and masked.
  */
@@ -93,7 +99,8 @@ export class DomainError extends Error {
     message: string,
     options: DomainErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const bounded = message.length > MAX_ERROR_MESSAGE_LENGTH ? `${message.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…` : message;
+    super(bounded, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DomainError';
     this.issues = options.issues ?? [];
     this.current = options.current;

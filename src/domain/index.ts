@@ -12,3 +12,4 @@ export * from './workflow-actions.js';
 export * from './subscription.js';
 export * from './rate-limit.js';
 export * from './audit.js';
+export * from './input-limits.js';

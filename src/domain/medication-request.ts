@@ -1,5 +1,6 @@
 import { ATC_SYSTEM, FHIR_DATE_TIME, FHIR_ID, RXNORM_SYSTEM, WORKFLOW_STATUS_EXTENSION, dateTimeLowerBound, isObject, parseReference } from './fhir.js';
 import type { Issue } from './errors.js';
+import { MAX_STRING_LENGTH } from './input-limits.js';
 import { FHIR_STATUS, type WorkflowState } from './workflow.js';
 
 export type MedicationRequestResource = fhir4.MedicationRequest;
@@ -26,7 +27,6 @@ export interface MedicationRequestSearchTerms {
 
 const MEDICATION_SYSTEMS = [RXNORM_SYSTEM, ATC_SYSTEM];
 const KNOWN_STATUSES = ['active', 'on-hold', 'cancelled', 'completed', 'entered-in-error', 'stopped', 'draft', 'unknown'];
-const MAX_STRING = 10_000;
 
 /**
  * Checks a MedicationRequest against FHIR R4 structure (for the elements the gateway reads) and the
@@ -78,7 +78,7 @@ export function validateMedicationRequest(input: unknown): Issue[] {
 
 type Problem = (expression: string, diagnostics: string) => void;
 
-const isShortString = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_STRING;
+const isShortString = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_STRING_LENGTH;
 
 function checkArrayOf(value: unknown, path: string, problem: Problem, each: (item: unknown, path: string) => void): void {
   if (value === undefined) return;

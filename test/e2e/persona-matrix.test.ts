@@ -13,6 +13,7 @@ import {
   type MedicationRequestInput,
 } from '../generated/graphql.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
+import { storedCounts } from '../support/footprint.js';
 import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
 import { graphql, type GraphqlResponse } from '../support/graphql.js';
 import { outcomeCode, request, type JsonResponse } from '../support/http.js';
@@ -270,26 +271,10 @@ const DOORS: Record<DoorName, Door> = {
   },
 };
 
-/**
- * Everything a write can leave behind, counted over all tenants: rows, versions, history, events,
- * idempotency records, and the attempts of each dead letter. (Dead letters and action runs that
- * earlier allowed cells cause are written asynchronously, so only dead letters already there are compared.)
- */
+/** Stored rows, versions, events and idempotency records, and the attempts of each dead letter already there. */
 async function footprint() {
-  const [counts] = await t.sql(`SELECT
-    (SELECT count(*) FROM medication_requests)::int AS requests,
-    (SELECT coalesce(sum(version), 0) FROM medication_requests)::int AS request_versions,
-    (SELECT count(*) FROM medication_request_history)::int AS request_history,
-    (SELECT count(*) FROM medication_dispenses)::int AS dispenses,
-    (SELECT coalesce(sum(version), 0) FROM medication_dispenses)::int AS dispense_versions,
-    (SELECT count(*) FROM medication_dispense_history)::int AS dispense_history,
-    (SELECT count(*) FROM tasks)::int AS tasks,
-    (SELECT count(*) FROM subscriptions)::int AS subscriptions,
-    (SELECT coalesce(sum(version), 0) FROM subscriptions)::int AS subscription_versions,
-    (SELECT count(*) FROM outbox)::int AS events,
-    (SELECT count(*) FROM idempotency_keys)::int AS idempotency_keys`);
   const letters = await t.sql<{ id: string; attempts: number; resolved_at: Date | null }>('SELECT id, attempts, resolved_at FROM dead_letters');
-  return { counts, letters: new Map(letters.map((l) => [l.id, `${l.attempts}/${l.resolved_at?.toISOString() ?? 'open'}`])) };
+  return { counts: await storedCounts(t), letters: new Map(letters.map((l) => [l.id, `${l.attempts}/${l.resolved_at?.toISOString() ?? 'open'}`])) };
 }
 
 /** One named cell per door and persona (names built here: vitest shortens long `$values` in titles). */

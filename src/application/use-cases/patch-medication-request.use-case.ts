@@ -3,7 +3,7 @@ import { assertPersonaMay, assertPersonaMayTransition, DomainError, isObject, ty
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { canonicalize } from '../idempotency.js';
-import { moveWithRetry, notFound } from '../workflow.js';
+import { findPrescription, moveWithRetry, notFound } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 import { replaceContent } from './update-medication-request.use-case.js';
 
@@ -26,7 +26,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
   assertPersonaMay(ctx, 'medication-request.update');
   const operations = assertPatchDocument(input.patch);
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    const current = await scope.medicationRequests.findById(input.id);
+    const current = await findPrescription(scope, input.id);
     if (!current) throw notFound(input.id);
     let patched: Record<string, unknown>;
     try {

@@ -1,13 +1,12 @@
-import { DomainError, FHIR_ID, type MedicationRequestRecord, type RequestContext, type TransitionRecord } from '../../domain/index.js';
+import { assertSearchCriteria, DomainError, FHIR_ID, MAX_SEARCH_VALUE_LENGTH, type MedicationRequestRecord, type RequestContext, type TransitionRecord } from '../../domain/index.js';
 import type { HistoryPosition, MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
+import { isStoredId } from '../stored-id.js';
 import { notFound } from '../workflow.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids are uuids; anything else cannot exist, and must not reach the `uuid` column as a cast error. */
-export const isStoredId = (id: string): boolean => UUID.test(id);
+// Re-exported: the use-cases have long imported it from here.
+export { isStoredId };
 
 export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<MedicationRequestRecord> {
   const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.medicationRequests.findById(id)) : undefined;
@@ -38,7 +37,10 @@ export async function medicationRequestHistory(deps: UseCaseDeps, ctx: RequestCo
 
 const encodeHistory = (p: HistoryPosition) => Buffer.from(JSON.stringify(['hist', p.lastUpdated, p.id, p.version])).toString('base64url');
 
+const invalidHistoryCursor = () => new DomainError('BAD_REQUEST', 'The paging cursor is not valid for this history; start again from the first page.');
+
 function decodeHistory(cursor: string): HistoryPosition {
+  if (cursor.length > MAX_SEARCH_VALUE_LENGTH) throw invalidHistoryCursor(); // cursors this server hands out are short
   try {
     const [kind, lastUpdated, id, version] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     if (kind === 'hist' && typeof lastUpdated === 'string' && !Number.isNaN(Date.parse(lastUpdated)) && typeof id === 'string' && isStoredId(id) && Number.isInteger(version)) {
@@ -47,7 +49,7 @@ function decodeHistory(cursor: string): HistoryPosition {
   } catch {
     // fall through
   }
-  throw new DomainError('BAD_REQUEST', 'The paging cursor is not valid for this history; start again from the first page.');
+  throw invalidHistoryCursor();
 }
 
 /** Every version of every prescription of the tenant, newest first (FHIR type-level `_history`). */
@@ -94,6 +96,7 @@ export interface Page<T> {
 export const MAX_PAGE_SIZE = 200;
 
 export async function searchMedicationRequests(deps: UseCaseDeps, ctx: RequestContext, criteria: MedicationRequestCriteria, page: PageRequest): Promise<Page<MedicationRequestRecord>> {
+  assertSearchCriteria(criteria);
   const sort = page.sort ?? 'seq';
   const descending = page.descending ?? false;
   const after: SearchPosition | undefined = page.cursor === undefined ? undefined : decodeCursor(page.cursor, { sort, descending });

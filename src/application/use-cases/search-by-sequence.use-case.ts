@@ -1,4 +1,4 @@
-import type { MedicationDispenseRecord, RequestContext, TaskRecord } from '../../domain/index.js';
+import { assertSearchCriteria, type MedicationDispenseRecord, type RequestContext, type TaskRecord } from '../../domain/index.js';
 import type { MedicationDispenseQuery, SeqPage, SeqPageQuery, TaskQuery, TransactionScope } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -34,6 +34,7 @@ async function pageBySequence<T, C extends object>(
   request: SeqPageRequest,
   search: (scope: TransactionScope, query: C & SeqPageQuery) => Promise<SeqPage<T>>,
 ): Promise<Page<T>> {
+  assertSearchCriteria(criteria);
   const afterSeq = request.cursor === undefined ? undefined : decodeCursor(request.cursor, { sort: 'seq', descending: false }).seq;
   const clean = onlyStoredIds(criteria as C & { ids?: string[] });
   if (!clean) return { items: [], ...(request.withTotal ? { total: 0 } : {}) };

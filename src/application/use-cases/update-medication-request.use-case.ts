@@ -13,7 +13,7 @@ import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
-import { eventContext, notFound, stale } from '../workflow.js';
+import { eventContext, findPrescription, notFound, stale } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -32,7 +32,7 @@ export async function updateMedicationRequest(deps: UseCaseDeps, ctx: RequestCon
   assertPersonaMay(ctx, 'medication-request.update');
   const resource = await assertValidMedicationRequest(deps, input.resource);
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    const current = await scope.medicationRequests.findById(input.id);
+    const current = await findPrescription(scope, input.id);
     if (!current) throw notFound(input.id);
     return replaceContent(deps, scope, ctx, current, resource, input.ifMatch);
   });

@@ -1,4 +1,4 @@
-import { actionsFor, assertPersonaMay, DomainError, EVENT_TYPES, WORKFLOW_ACTIONS, type ActionTarget, type EventEnvelope, type RequestContext, type WorkflowAction } from '../../domain/index.js';
+import { actionsFor, assertPersonaMay, assertSearchCriteria, DomainError, EVENT_TYPES, WORKFLOW_ACTIONS, type ActionTarget, type EventEnvelope, type RequestContext, type WorkflowAction } from '../../domain/index.js';
 import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 
@@ -98,6 +98,7 @@ async function runAction(deps: UseCaseDeps, action: WorkflowAction, envelope: Ev
 
 export async function listDeadLetters(deps: UseCaseDeps, ctx: RequestContext, filter: DeadLetterFilter): Promise<DeadLetter[]> {
   assertPersonaMay(ctx, 'dead-letter.manage');
+  assertSearchCriteria(filter);
   return deps.ledger.listDeadLetters(ctx.tenantId, { ...filter, limit: Math.min(Math.max(filter.limit, 0), 500) });
 }
 
@@ -111,6 +112,7 @@ export async function replayDeadLetter(deps: UseCaseDeps, ctx: RequestContext, i
 
 export async function replayDeadLetters(deps: UseCaseDeps, ctx: RequestContext, filter: Omit<DeadLetterFilter, 'includeResolved'>): Promise<{ replayed: number; succeeded: number; failed: number }> {
   assertPersonaMay(ctx, 'dead-letter.manage');
+  assertSearchCriteria(filter);
   const open = await deps.ledger.listDeadLetters(ctx.tenantId, { ...filter, includeResolved: false, limit: Math.min(Math.max(filter.limit, 0), 500) });
   let succeeded = 0;
   for (const deadLetter of open) if ((await replay(deps, deadLetter)).resolvedAt) succeeded++;

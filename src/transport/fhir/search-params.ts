@@ -1,4 +1,4 @@
-import { bareId, DomainError, isWorkflowState, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
+import { assertSearchParameter, bareId, DomainError, isWorkflowState, quoted, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
 import type { AuditSearch, DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
 import type { SortKey } from '../../ports/index.js';
@@ -91,6 +91,7 @@ type Handlers = Record<string, (values: string[], name: string) => void>;
 function parseSearch(params: QueryParams, lenient: boolean, resource: string, handlers: Handlers, page: SeqPageRequest & Partial<PageRequest>): void {
   for (const [name, raw] of Object.entries(params)) {
     const values = valuesOf(raw);
+    assertSearchParameter(name, values);
     if (name === '_count') {
       const count = Number(single(name, values));
       if (!Number.isInteger(count) || count < 0) throw bad('_count must be a non-negative integer.');
@@ -106,7 +107,7 @@ function parseSearch(params: QueryParams, lenient: boolean, resource: string, ha
     } else if (handlers[name]) {
       handlers[name](values, name);
     } else if (!lenient) {
-      throw bad(`Unknown search parameter '${name}' for ${resource}; see /fhir/metadata for the supported ones.`);
+      throw bad(`Unknown search parameter '${quoted(name)}' for ${resource}; see /fhir/metadata for the supported ones.`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
-import { bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
+import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
 import type { LiveEvent } from '../../../application/live-events.js';
 import type { GraphqlContext } from '../context.js';
 import { spanEach } from '../../../tracing.js';
@@ -83,6 +83,7 @@ export class PrescriptionEventResolver {
     description: 'Changes of your tenant as they commit; `after` first replays every matching event after that cursor, then continues live, with no gap and no duplicate.',
     subscribe: async ({ args, context }: { args: Args; context: GraphqlContext }) => {
       if (!context.live) throw new DomainError('BAD_REQUEST', 'Subscriptions are served over graphql-ws on /graphql.');
+      assertSearchCriteria(args.filter ?? {}); // the same bounds as a list filter, though only matched in memory
       const events = await context.live.subscribe({
         tenantId: context.ctx.tenantId,
         matches: matcher(args.filter),
