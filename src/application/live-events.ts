@@ -147,7 +147,9 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
     async subscribe(subscribe: LiveSubscribeOptions): Promise<LiveSubscription> {
       const queue = new EventQueue(subscribe.bufferSize);
       if (subscribe.after !== undefined) {
-        const first = await options.bus.firstSeq(tenantEvents(subscribe.tenantId));
+        // Retention drops positions of the whole stream, whoever's they were: a cursor is expired when the
+        // stream no longer keeps the position after it — not when this tenant's first event is later.
+        const first = await options.bus.firstSeq('eprescribing.>');
         if (subscribe.after + 1 < first) {
           throw new DomainError('CURSOR_EXPIRED', `Events after cursor ${subscribe.after} are no longer kept (the oldest kept is ${first}); start again without a cursor.`);
         }

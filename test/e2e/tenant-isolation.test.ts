@@ -336,14 +336,16 @@ async function fhirSocket(token: string) {
 }
 
 describe('the live streams carry nothing of tenant-a to tenant-b', () => {
-  test('graphql-ws prescriptionEvents (unfiltered, filtered by patient and by id, resumed from a cursor) and the FHIR websocket channel', async () => {
+  test('graphql-ws prescriptionEvents (unfiltered, filtered by patient and by id, replayed from the start and resumed from a cursor) and the FHIR websocket channel', async () => {
     const baseline = t.app.live.stats().subscribers;
     const ownA = subscriber(t.url, a['ehr-backend'], { filter: { patient: PATIENT } }, EVENT_FIELDS);
     const streams = {
       unfiltered: subscriber(t.url, b['ehr-backend'], {}, EVENT_FIELDS),
       byPatient: subscriber(t.url, b['pharmacy-backend'], { filter: { patient: `Patient/${PATIENT}` } }, EVENT_FIELDS),
       byPrescription: subscriber(t.url, b['platform-admin'], { filter: { medicationRequest: A.prescription } }, EVENT_FIELDS),
-    } as Record<'unfiltered' | 'byPatient' | 'byPrescription' | 'resumed', ReturnType<typeof subscriber>>;
+      // From before every event of the stream: a replay that passes over all of tenant-a's.
+      fromTheStart: subscriber(t.url, b['ehr-backend'], { after: '0' }, EVENT_FIELDS),
+    } as Record<'unfiltered' | 'byPatient' | 'byPrescription' | 'fromTheStart' | 'resumed', ReturnType<typeof subscriber>>;
     const socketA = await fhirSocket(a['ehr-backend']);
     expect(await socketA.bind(A.subscription)).toBe(`bound ${A.subscription}`);
     const subscriptionB = await created(request(fhir('Subscription'), { token: b['pharmacy-backend'], body: subscriptionBody(`MedicationRequest?patient=${PATIENT}`) }));
@@ -375,7 +377,7 @@ describe('the live streams carry nothing of tenant-a to tenant-b', () => {
     await move(own, 'APPROVE', b['ehr-backend']);
     await move(own, 'PROCESS', b['pharmacy-backend']);
     const lastOf = (stream: ReturnType<typeof subscriber>) => stream.received.find((e) => e.medicationRequest?.id === own && e.event === 'process');
-    for (const name of ['unfiltered', 'byPatient', 'resumed'] as const) await expect.poll(() => lastOf(streams[name]), { timeout: 10_000, message: name }).toBeDefined();
+    for (const name of ['unfiltered', 'byPatient', 'fromTheStart', 'resumed'] as const) await expect.poll(() => lastOf(streams[name]), { timeout: 10_000, message: name }).toBeDefined();
     const last = Number(lastOf(streams.unfiltered)!.sequence);
     // The FHIR channel records the cursor of what it delivered: once past tenant-b's last change, every ping is in.
     const cursorOf = async (id: string) => Number((await request(fhir(`Subscription/${id}`), { token: b['pharmacy-backend'] })).body.extension?.find((e: any) => e.url.endsWith('subscription-cursor'))?.valueString ?? 0);
