@@ -18,7 +18,7 @@ import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
-import { runLiveScenarios, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 300 }, idle: 10_000, soakSeconds: 150, pagePharmacies: 10 };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -170,7 +170,7 @@ async function main() {
     await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
     for (const [name, script] of scripts) {
       for (const c of PROFILE.concurrency) {
-        log(`pgbench ${name} (${script.statements} statements) c=${c}, ${PROFILE.pgbenchSeconds} s`);
+        log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
         const result = await runPgbench({ url: services.pgbenchUrl, script: script.script, defines: script.defines, clients: c, seconds: PROFILE.pgbenchSeconds });
         pgbench.set(`${name}:${c}`, noteErrors(`pgbench ${name} c=${c}`, { label: `pgbench ${name}`, concurrency: c, ...result }));
       }
@@ -183,6 +183,7 @@ async function main() {
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
   const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
   children.push(gateway);
+  const idleSection = await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote });
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
     const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request });
@@ -216,16 +217,24 @@ async function main() {
   );
   const drain = await waitForOutbox(gateway, 120_000);
   sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
-  for (const [name, script] of scripts) if (script.warnings.length) sections[0].notes.push(`pgbench ${name}: ${script.warnings.join('; ')}`);
 
   sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
-  sections.push(...(await runLiveScenarios({ gateway, tokens, nextNew, PROFILE, log, noteErrors, idleNote })));
-  const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
-  sections.push(await runSoak({ gateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+  sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }), idleSection);
   // Tracing off is measured on this gateway, which then stops; tracing on on a fresh one.
-  sections.push(await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) }));
+  const tracing = await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) });
   children.splice(children.indexOf(gateway), 1);
   noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
+
+  // The soak on a fresh process, so that its memory is the soak's own, not the earlier scenarios'.
+  const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
+  log('starting a fresh gateway for the soak');
+  const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
+  children.push(soakGateway);
+  sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+  await soakGateway.stop();
+  children.splice(children.indexOf(soakGateway), 1);
+  noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
+  sections.push(tracing);
 
   // 4. Report.
   const machine = describeMachine();
@@ -245,8 +254,8 @@ async function main() {
     ],
     sections,
     targets: (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE }),
-    appendix: `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M extended\`; \`:cN\` are constant values of the captured request passed with \`-D\`, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
-      .map(([name, s]) => `<details><summary>${name} (${s.statements} statements)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
+    appendix: `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
+      .map(([name, s]) => `<details><summary>${name} (${s.roundTrips} round trips)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
       .join('\n')}`,
   });
   console.log(`\n${report}`);

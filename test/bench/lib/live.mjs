@@ -88,12 +88,23 @@ export async function connectSubscribers({ wsUrl, token, count, query, collector
   };
 }
 
-/** Waits until `expected` deliveries arrived (or `ms` passed); answers how long the wait was. */
-export async function drain(collector, expected, ms) {
-  const started = Date.now();
-  await waitFor(() => collector.received >= expected, ms, 20);
+/**
+ * Waits until `expected` deliveries arrived, nothing more arrived for `stallMs` (the rest is lost),
+ * or `ms` passed while they were still arriving (the rest is late, not lost). Answers which.
+ */
+export async function drain(collector, expected, ms, stallMs = 5_000) {
+  const deadline = Date.now() + ms;
+  let seen = collector.received;
+  let changedAt = Date.now();
+  for (;;) {
+    if (collector.received >= expected) break;
+    if (collector.received !== seen) [seen, changedAt] = [collector.received, Date.now()];
+    if (Date.now() - changedAt > stallMs) return { missing: expected - collector.unique(), late: 0 };
+    if (Date.now() > deadline) return { missing: 0, late: expected - collector.unique() };
+    await sleep(20);
+  }
   await sleep(200); // repeats, if any, arrive too
-  return Date.now() - started;
+  return { missing: Math.max(0, expected - collector.unique()), late: 0 };
 }
 
 /** Starts the bare graphql-ws server (bare-graphql-ws.mjs) as a child process. */

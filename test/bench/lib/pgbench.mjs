@@ -1,7 +1,12 @@
 // pgbench baselines generated from the statements the gateway itself sent (capture-sql.preload.mjs):
-// the same SQL text, sent the same way (extended protocol, unnamed statements, as pg does), with the
-// varying values (fresh uuids; the prescription or patient a request was about) drawn per transaction
-// from pgbench variables, so each transaction touches other rows, as the gateway's requests do.
+// the same SQL text in the same round trips, with the varying values (fresh uuids; the prescription or
+// patient a request was about) drawn per transaction from pgbench variables, so each transaction
+// touches other rows, as the gateway's requests do.
+//
+// pgbench runs in simple-protocol mode with the parameters as quoted literals: the gateway sends some
+// multi-statement strings in one round trip (e.g. `BEGIN; SELECT set_config(…)`), which the extended
+// protocol cannot carry, and a quoted literal is typed like an untyped parameter (both `unknown`), so
+// the server resolves and plans each statement as it does the gateway's unnamed extended statements.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,18 +52,20 @@ async function parameterTypes(client, text, index) {
 
 const oneLine = (text) => text.replace(/\s*\n\s*/g, ' ').trim();
 
+const literal = (value) => `'${value.replaceAll("'", "''")}'`;
+
 /**
  * Turns one captured request into a pgbench script. `inputs` maps values the request was about to
  * an SQL expression over a random pgbench variable, e.g. a prescription id to `md5('mr-' || :k)`.
- * Constant values travel as `-D` variables (sent as parameters, as the gateway sends them); a value
- * holding uuids becomes a concatenation cast to the parameter's type; other uuids are fresh per
- * transaction (new ids, idempotency keys, correlation ids).
+ * Constant values travel as `-D` variables holding quoted literals (pgbench does not rescan what it
+ * substitutes, so a `:x` inside a value stays text); a value holding uuids becomes a concatenation
+ * cast to the parameter's type; other uuids are fresh per transaction (new ids, idempotency keys,
+ * correlation ids).
  */
 export async function buildScript({ client, sample, inputs }) {
   const defines = [];
   const sets = [];
   const fresh = new Map();
-  const warnings = [];
   const inputVars = new Map();
   const expressionOf = (uuid) => {
     const input = inputs.find((i) => i.value.toLowerCase() === uuid.toLowerCase());
@@ -79,20 +86,19 @@ export async function buildScript({ client, sample, inputs }) {
   };
   const define = (value) => {
     const name = `c${defines.length + 1}`;
-    defines.push(`${name}=${value}`);
+    defines.push(`${name}=${literal(value)}`);
     return `:${name}`;
   };
 
   const commands = [];
   for (const [index, statement] of sample.statements.entries()) {
     const text = oneLine(statement.text);
-    const literal = text.replace(/'(?:[^']|'')*'/g, "''");
-    if (/(^|[^:]):[A-Za-z0-9_]/.test(literal.replace(/::/g, ''))) throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
+    const withoutStrings = text.replace(/'(?:[^']|'')*'/g, "''");
+    if (/(^|[^:]):[A-Za-z0-9_]/.test(withoutStrings.replace(/::/g, ''))) throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
     if (statement.values.length === 0) {
-      // A multi-statement string (simple protocol) cannot go through the extended protocol: split it.
-      const parts = text.split(';').map((p) => p.trim()).filter(Boolean);
-      if (parts.length > 1) warnings.push(`split a ${parts.length}-statement string into separate round trips: ${text.slice(0, 80)}`);
-      commands.push(...parts);
+      // A multi-statement string is one round trip for the gateway: `\;` keeps it one for pgbench.
+      const parts = text.replace(/'(?:[^']|'')*'|;/g, (m) => (m === ';' ? '\u0000' : m)).split('\u0000').map((p) => p.trim()).filter(Boolean);
+      commands.push(parts.join(' \\; '));
       continue;
     }
     const types = await parameterTypes(client, statement.text, index);
@@ -113,7 +119,7 @@ export async function buildScript({ client, sample, inputs }) {
     commands.push(text.replace(/\$(\d+)/g, (_m, n) => params[Number(n) - 1]));
   }
   const script = `${sets.join('\n')}\n${commands.map((c) => `${c};`).join('\n')}\n`;
-  return { script, defines, warnings, statements: sample.statements.length };
+  return { script, defines, roundTrips: sample.statements.length };
 }
 
 /** Runs one pgbench script; latencies come from its per-transaction log. */
@@ -123,7 +129,7 @@ export async function runPgbench({ url, script, defines, clients, seconds }) {
     const file = path.join(dir, 'script.sql');
     await writeFile(file, script);
     const target = new URL(url);
-    const args = ['-n', '-M', 'extended', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', file, '-l', `--log-prefix=${path.join(dir, 'tx')}`];
+    const args = ['-n', '-M', 'simple', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', file, '-l', `--log-prefix=${path.join(dir, 'tx')}`];
     for (const d of defines) args.push('-D', d);
     args.push('-h', target.hostname, '-p', target.port || '5432', '-U', decodeURIComponent(target.username || 'postgres'), target.pathname.slice(1));
     const { code, stdout, stderr } = await new Promise((resolve) => {

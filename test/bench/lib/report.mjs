@@ -2,7 +2,7 @@
 
 const fmt = {
   int: (v) => (v === undefined || Number.isNaN(v) ? '–' : Math.round(v).toLocaleString('en-US')),
-  ms: (v) => (v === undefined || Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(1)),
+  ms: (v) => (v === undefined || Number.isNaN(v) ? '–' : v === Infinity ? 'late' : v < 10 ? v.toFixed(2) : v.toFixed(1)),
   pct: (v) => (v === undefined || Number.isNaN(v) ? '–' : `${Math.round(v)} %`),
   ratio: (v) => (v === undefined || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(0)} %`),
   mib: (v) => (v === undefined ? '–' : `${(v / 2 ** 20).toFixed(0)} MiB`),

@@ -47,7 +47,7 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
   targets.push({
     target: 'No memory growth in a soak at half the max create rate (end RSS within 10 % of after warm-up)',
     measured: `${pct(soak?.growth)} over ${PROFILE.soakSeconds} s (issue: 10 min)`,
-    met: soak?.growth === undefined ? undefined : Math.abs(soak.growth) <= 0.1,
+    met: soak?.growth === undefined ? undefined : soak.growth <= 0.1,
   });
   return targets;
 }
