@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -241,6 +241,7 @@ async function main() {
   const commit = git('rev-parse', '--short', 'HEAD');
   const dirty = git('status', '--porcelain', '--untracked-files=no');
   const totalSeconds = (Date.now() - started) / 1000;
+  const busy = sections.flatMap((section) => section.rows.map((row) => row.machineBusyPercent)).filter((v) => v !== undefined);
   const report = renderReport({
     title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}`,
     status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
@@ -249,6 +250,7 @@ async function main() {
       `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}.`,
       `Database: ${services.postgres}. Bus: ${services.nats}. pgbench: ${pgbenchAvailable ?? 'not installed'}.`,
       `Gateway: one process (node dist/src/main.js, NODE_ENV=production, rate limits off, DB_POOL_SIZE default 20), driven from this process over loopback (autocannon ${PROFILE.seconds} s after ${PROFILE.warmup} s of warm-up per row; graphql-ws clients). Driver, gateway, PostgreSQL and NATS share the machine's cores; "machine busy" is all cores over the row's window, so anything above what this run explains is someone else's work.`,
+      `Load on the machine while the gateway rows ran: all cores ${busy.length ? `${Math.round(Math.min(...busy))}–${Math.round(Math.max(...busy))}` : '?'} % busy (driver, gateway, PostgreSQL and NATS together take most of it; what they do not explain is other work on the machine, e.g. other engineers' test runs). Treat the absolute figures as indicative for this machine at that moment, not as authoritative.`,
       `Data: ${rows.toLocaleString('en-US')} pre-loaded prescriptions of ${patients.toLocaleString('en-US')} patients (Synthea MedicationRequests from test/bench/data with a directory pharmacy and a quantity), loaded in ${loadSeconds.toFixed(1)} s.`,
       'Ratios are to the baseline measured in this same run: pgbench running the SQL captured from the gateway\'s own requests (appendix), the bare graphql-ws server, or the FHIR create. Absolute figures on a shared 2-core machine drift between runs; ratios less so. A single run is one sample.',
     ],

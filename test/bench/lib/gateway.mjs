@@ -57,7 +57,8 @@ export async function startGateway({ root, env, nodeArgs = [], readyTimeoutMs = 
     errors: [],
     tail: [],
     exited: false,
-    exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    // 'close', not 'exit': by then the last lines the process wrote have been read.
+    exit: new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))),
   };
   gateway.exit.then(() => (gateway.exited = true));
   const onLine = (line) => {
@@ -82,7 +83,10 @@ export async function startGateway({ root, env, nodeArgs = [], readyTimeoutMs = 
   }
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (gateway.exited) throw new Error(`the gateway exited during start:\n${gateway.tail.join('\n')}`);
+    if (gateway.exited) {
+      const { code, signal } = await gateway.exit;
+      throw new Error(`the gateway exited during start (code ${code}, signal ${signal}):\n${gateway.tail.join('\n')}`);
+    }
     if (await fetch(`${gateway.url}/readyz`).then((r) => r.ok, () => false)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -94,7 +94,7 @@ async function liveSide({ label, wsUrl, token, query, pid, subscribers, emit, PR
       const t0 = Date.now();
       const committed = await emit(events, rate);
       const expected = committed.ok * subscribers;
-      const { missing, late } = await drain(collector, expected, PROFILE.live.drainSeconds * 1000);
+      const { missing, late } = await drain(collector, expected, PROFILE.live.drainSeconds * 1000, PROFILE.live.stallSeconds * 1000);
       const usage = window();
       // Deliveries still on their way count as the slowest in the percentiles (shown as "late").
       for (let i = 0; i < late; i++) collector.latencies.push(Infinity);
@@ -154,7 +154,7 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
     notes: [
       'Latency is receipt time minus the event\'s occurredAt, which the gateway stamps in the writing transaction just before commit (an upper bound on commit → receipt). Both clocks are this machine\'s.',
       'The burst row\'s deliveries/s is the broadcast rate (unique deliveries / time from the first write to the last receipt); ratio = rxgate / bare graphql-ws server sending the same payload to the same number of subscribers. The subscribers run in the driver process for both.',
-      `Errors count lost deliveries (none arrived for 5 s while some were missing), repeated deliveries, closed subscribers and failed writes; "late" counts deliveries still arriving ${PROFILE.live.drainSeconds} s after the last write, when the wait ended: slow, not lost (they count as the slowest in p50/p99, shown as "late").`,
+      `Errors count lost deliveries (none arrived for ${PROFILE.live.stallSeconds} s while some were missing), repeated deliveries, closed subscribers and failed writes; "late" counts deliveries still arriving ${PROFILE.live.drainSeconds} s after the last write, when the wait ended: slow, not lost (they count as the slowest in p50/p99, shown as "late").`,
     ],
   };
 }
