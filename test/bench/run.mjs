@@ -243,7 +243,7 @@ async function main() {
   const totalSeconds = (Date.now() - started) / 1000;
   const busy = sections.flatMap((section) => section.rows.map((row) => row.machineBusyPercent)).filter((v) => v !== undefined);
   const report = renderReport({
-    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}`,
+    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
     status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
     conditions: [
       `Commit ${commit}${dirty ? ' with uncommitted changes in the working tree (other work in progress was built and measured)' : ''}; ${new Date().toISOString()}; the run took ${Math.round(totalSeconds)} s.`,
