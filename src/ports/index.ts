@@ -298,7 +298,7 @@ export interface AuditTrail {
 
 /**
  * Runs work in one database transaction for one tenant: everything written commits together or
- * not at all. `read` runs without an explicit transaction (one statement at a time).
+ * not at all. `read` runs in a read-only transaction: it must not write.
  */
 export interface UnitOfWork {
   transaction<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;

@@ -129,8 +129,8 @@ describe('batching', () => {
     const ten = await measure('PageOfTen', 10);
     const hundred = await measure('PageOfHundred', 100);
     expect(hundred).toBe(ten);
-    // The page, the pharmacies, the dispenses, the transitions: 4 statements, plus 2 per tenant
-    // transaction (BEGIN with the tenant entered, COMMIT) for the 3 that go through the unit of work.
+    // The page, the pharmacies, the dispenses, the transitions: 4 statements, plus BEGIN (with the
+    // tenant entered) and COMMIT for each of the 3 that go through the unit of work.
     expect(ten).toBeLessThanOrEqual(10);
   });
 });

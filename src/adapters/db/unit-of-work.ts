@@ -31,7 +31,7 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
  * (and refuses to write) any other tenant's rows even if a query forgot its filter. Both settings are
  * transaction-local: the pooled connection is back to its own role and no tenant after commit.
  */
-export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   // Tokens carry only such ids (CONTRACT §1); checked again because the id is spliced into SQL below.
   if (!TENANT_ID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId.slice(0, 80))}`);
   const runner = dataSource.createQueryRunner();
@@ -39,7 +39,7 @@ export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: s
   try {
     // One round trip opens the transaction and enters the tenant: a parameterless query goes over the
     // simple protocol, which takes several statements (a parameterised one cannot).
-    await runner.query(`BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`);
+    await runner.query(`BEGIN${options.readOnly ? ' READ ONLY' : ''}; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`);
     let result: T;
     try {
       result = await work(runner.manager);
@@ -47,7 +47,15 @@ export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: s
       await runner.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    await runner.query('COMMIT');
+    if (options.readOnly) {
+      // Nothing to make durable, so the answer does not wait for the COMMIT: it is queued on the
+      // connection itself, and the driver sends a connection's queries in order, so whoever takes the
+      // connection next starts after it.
+      const connection = (runner as unknown as { databaseConnection: { query(sql: string): Promise<unknown> } }).databaseConnection;
+      connection.query('COMMIT').catch(() => undefined);
+    } else {
+      await runner.query('COMMIT');
+    }
     return result;
   } finally {
     await runner.release();
@@ -56,7 +64,10 @@ export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: s
 
 /** Transactions on TypeORM: inside one, only its EntityManager is used. */
 export function createUnitOfWork(dataSource: DataSource): UnitOfWork {
-  const run = <T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>) => inTenantTransaction(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId)));
-  // Reads need the tenant setting too, so they also run in a (short) transaction.
-  return { transaction: run, read: run };
+  const run =
+    (readOnly: boolean) =>
+    <T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>) =>
+      inTenantTransaction(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId)), { readOnly });
+  // Reads need the tenant setting too, so they also run in a (short, read-only) transaction.
+  return { transaction: run(false), read: run(true) };
 }

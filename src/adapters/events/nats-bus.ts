@@ -53,7 +53,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   const prefix = options.subjectPrefix ?? '';
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
   const ackWaitMs = options.ackWaitMs ?? 30_000;
-  const nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  // noAsyncTraces: the client would otherwise build an Error (a stack trace) for every publish.
+  const nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
   void (async () => {
     for await (const status of nc.status()) options.onStatus?.(status.type);
   })().catch(() => undefined);

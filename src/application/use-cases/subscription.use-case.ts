@@ -50,7 +50,7 @@ export async function failSubscription(deps: UseCaseDeps, ctx: RequestContext, i
 }
 
 export async function recordSubscriptionCursor(deps: UseCaseDeps, ctx: RequestContext, id: string, cursor: string): Promise<void> {
-  await deps.uow.read(ctx.tenantId, (scope) => scope.subscriptions.setCursor(id, cursor));
+  await deps.uow.transaction(ctx.tenantId, (scope) => scope.subscriptions.setCursor(id, cursor));
 }
 
 /**

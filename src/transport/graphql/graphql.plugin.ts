@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, RouteHandlerMethod } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
@@ -37,6 +37,8 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
     // No federated tracing to the router (ftv1): rxgate never reports to Apollo's cloud.
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
+      // rxgate sets no cache hints; the default plugin would still wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
       operationSpanPlugin,
       ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : []),
       {
