@@ -1,6 +1,8 @@
 // The scenarios after the plain HTTP ones: full workflows, live delivery against the bare
 // graphql-ws baseline, idle subscribers' memory, the soak, and tracing off versus on.
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { histogram, startGateway } from './gateway.mjs';
 import { runHttp } from './http-load.mjs';
 import { connectSubscribers, createCollector, drain, startBareServer } from './live.mjs';
@@ -249,6 +251,7 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
     await sink.close();
   }
   const available = sink.stats.posts > 0;
+  const offCost = await tracingOffCost(root, tracingOff);
   noteErrors('tracing gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
   const row = noteErrors('FHIR create, tracing on', { label: available ? 'FHIR create, tracing on' : 'FHIR create, tracing requested (not available)', concurrency: c, ...result, baselineLabel: 'tracing off', ratio: available && tracingOff ? result.rps / tracingOff.rps : undefined });
   return {
@@ -259,7 +262,44 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
         ? `Tracing on: ${sink.stats.posts} OTLP exports (${(sink.stats.bytes / 1024).toFixed(0)} KiB, ${[...sink.stats.paths].join(', ')}) reached the harness's sink.`
         : 'Tracing not available: the gateway started with OTEL_EXPORTER_OTLP_ENDPOINT exported nothing to the sink, so this build has no tracing (the row measures the same code as tracing off).',
       'Tracing off: the measured gateway, right before it stopped; tracing on: a gateway started right after with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local sink that answers 200 to every export (the gateway\'s default sampling).',
+      ...(offCost ? [offCost.note] : []),
     ],
     tracingAvailable: available,
+    tracingOffShare: offCost?.share,
+  };
+}
+
+/**
+ * Span-helper calls a FHIR create makes with tracing off, counted in the sources: the relay's publish
+ * span, the outbox row's traceparent, the workflow-actions and live fan-out consumer spans with their
+ * context reads, and the integration notice headers.
+ */
+const HELPER_CALLS_PER_CREATE = 8;
+
+/**
+ * What tracing costs a create while it is off: the no-op span helper of this build (no SDK
+ * registered in this process, as in an untraced gateway), timed here, times the calls a create makes,
+ * against the gateway CPU a create took in the tracing-off row.
+ */
+async function tracingOffCost(root, offRow) {
+  if (!offRow?.rps || !offRow.cpuPercent) return undefined;
+  let helpers;
+  try {
+    helpers = await import(pathToFileURL(path.join(root, 'dist/src/tracing.js')).href);
+  } catch {
+    return undefined;
+  }
+  const calls = 200_000;
+  const work = async () => undefined;
+  for (let i = 0; i < 10_000; i++) await helpers.inSpan('bench', {}, work);
+  const before = process.cpuUsage();
+  for (let i = 0; i < calls; i++) await helpers.inSpan('bench', {}, work);
+  const used = process.cpuUsage(before);
+  const nsPerCall = ((used.user + used.system) * 1000) / calls;
+  const nsPerCreate = ((offRow.cpuPercent / 100) * 1e9) / offRow.rps;
+  const share = (nsPerCall * HELPER_CALLS_PER_CREATE) / nsPerCreate;
+  return {
+    share,
+    note: `Tracing off, what it still costs: a no-op span helper took ${nsPerCall.toFixed(0)} ns of CPU (timed in this run, ${calls.toLocaleString('en')} calls); a create makes about ${HELPER_CALLS_PER_CREATE}, against ${(nsPerCreate / 1e6).toFixed(2)} ms of gateway CPU per create in the tracing-off row: ${(share * 100).toFixed(2)} % of a create.`,
   };
 }

@@ -49,5 +49,9 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
     measured: `${pct(soak?.growth)} over ${PROFILE.soakSeconds} s (issue: 10 min)`,
     met: soak?.growth === undefined ? undefined : soak.growth <= 0.1,
   });
+  const tracing = sections.find((s) => s.title.startsWith('Tracing cost'));
+  if (tracing?.tracingOffShare !== undefined) {
+    targets.push({ target: 'Tracing off costs under 2 % of create throughput', measured: `${(tracing.tracingOffShare * 100).toFixed(2)} % of a create's gateway CPU (see the tracing section)`, met: tracing.tracingOffShare < 0.02 });
+  }
   return targets;
 }
