@@ -47,15 +47,7 @@ export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: s
       await runner.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    if (options.readOnly) {
-      // Nothing to make durable, so the answer does not wait for the COMMIT: it is queued on the
-      // connection itself, and the driver sends a connection's queries in order, so whoever takes the
-      // connection next starts after it.
-      const connection = (runner as unknown as { databaseConnection: { query(sql: string): Promise<unknown> } }).databaseConnection;
-      connection.query('COMMIT').catch(() => undefined);
-    } else {
-      await runner.query('COMMIT');
-    }
+    await runner.query('COMMIT');
     return result;
   } finally {
     await runner.release();
