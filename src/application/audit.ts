@@ -1,4 +1,4 @@
-import { auditEntriesOfEvents, auditEntry, DENIAL_CODES, DomainError, type AuditedType, type AuditEntry, type AuditInteraction, type EventEnvelope, type RequestContext } from '../domain/index.js';
+import { auditEntriesOfEvents, auditEntry, deniedEntry, DENIAL_CODES, DomainError, type AuditedType, type AuditEntry, type AuditInteraction, type EventEnvelope, type RequestContext } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 
 /**
@@ -81,7 +81,7 @@ export function audited<A extends unknown[], R>(name: string, fn: (...args: A) =
     const onError = (error: unknown): never => {
       if (read) recordLater(readAuditEntries(read, ctx, args, undefined, error));
       else if (error instanceof DomainError && DENIAL_CODES.has(error.code)) {
-        recordLater([auditEntry(ctx, { action: 'E', interaction: 'operation', outcome: 'denied', outcomeCode: error.code, detail: name })]);
+        recordLater([deniedEntry(ctx, error.code, name)]);
       }
       throw error;
     };

@@ -81,6 +81,11 @@ export function auditEntriesOfEvents(events: readonly EventEnvelope[]): AuditEnt
   return entries;
 }
 
+/** A refused attempt: `code` is the refusal's (a {@link DENIAL_CODES} member), `detail` what was tried. */
+export function deniedEntry(ctx: RequestContext, code: string, detail: string): AuditEntry {
+  return auditEntry(ctx, { action: 'E', interaction: 'operation', outcome: 'denied', outcomeCode: code, detail });
+}
+
 /** An entry for something `ctx` did or tried. */
 export function auditEntry(ctx: RequestContext, entry: Omit<AuditEntry, 'tenantId' | 'recorded' | 'actor' | 'persona' | 'correlationId'>, recorded = new Date()): AuditEntry {
   return { tenantId: ctx.tenantId, recorded, actor: ctx.actor.sub, persona: ctx.actor.persona, correlationId: ctx.correlationId, ...entry };

@@ -72,6 +72,15 @@ describe('audit trail', () => {
     expect(failed.body.entry.map((e: any) => [e.resource.outcome, e.resource.outcomeDesc])).toEqual([['4', 'NOT_FOUND']]);
   });
 
+  it('records an unlicensed tenant\'s attempt as denied, though nobody of that tenant may read it back', async () => {
+    const unlicensed = await t.token('tenant-unlicensed', 'ehr-backend', 'outsider');
+    const answer = await request(`${t.url}/fhir/MedicationRequest`, { token: unlicensed, headers: { 'x-correlation-id': 'corr-unlicensed' } });
+    expect(outcomeCode(answer.body)).toBe('MODULE_NOT_LICENSED');
+    await expect
+      .poll(() => t.sql(`SELECT tenant_id, actor, outcome, outcome_code FROM audit_events WHERE correlation_id = 'corr-unlicensed'`))
+      .toEqual([{ tenant_id: 'tenant-unlicensed', actor: 'outsider', outcome: 'denied', outcome_code: 'MODULE_NOT_LICENSED' }]);
+  });
+
   it('filters by date with prefixes and pages newest first with a cursor', async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const before = new Date().toISOString();

@@ -1,4 +1,4 @@
-import { assertPersonaMay, type AuditRecord, type RequestContext } from '../../domain/index.js';
+import { assertPersonaMay, assertSearchCriteria, type AuditRecord, type RequestContext } from '../../domain/index.js';
 import type { AuditCriteria } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -13,6 +13,7 @@ export type AuditSearch = Omit<AuditCriteria, 'before' | 'limit'>;
  */
 export async function searchAuditEvents(deps: UseCaseDeps, ctx: RequestContext, criteria: AuditSearch, request: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
   assertPersonaMay(ctx, 'audit.read');
+  assertSearchCriteria(criteria);
   const position = request.cursor === undefined ? undefined : decodeCursor(request.cursor, { sort: 'lastUpdated', descending: true });
   const before = position && { recorded: new Date(position.value!), id: position.seq };
   const limit = Math.min(Math.max(request.limit, 0), MAX_PAGE_SIZE);

@@ -1,4 +1,4 @@
-import { auditEntry, DomainError, EPRESCRIBING_MODULE, type RequestContext } from '../../domain/index.js';
+import { deniedEntry, DomainError, EPRESCRIBING_MODULE, type RequestContext } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 
 export interface AuthenticateInput {
@@ -25,7 +25,7 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
   const ctx: RequestContext = { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona }, correlationId: input.correlationId };
   // A valid token that is refused at the tenant wall is an attempt worth auditing: who tried is known.
   const deny = (code: 'TENANT_ISOLATION_VIOLATION' | 'MODULE_NOT_LICENSED', message: string, detail: string): never => {
-    deps.audit.recordLater([auditEntry(ctx, { action: 'E', interaction: 'operation', outcome: 'denied', outcomeCode: code, detail })]);
+    deps.audit.recordLater([deniedEntry(ctx, code, detail)]);
     throw new DomainError(code, message);
   };
   if (input.tenantHeader !== undefined && input.tenantHeader !== claims.tenant) {

@@ -1,4 +1,4 @@
-import { assertPersonaMay, auditEntry, DomainError, type RequestContext, type WriteAction } from '../../domain/index.js';
+import { assertPersonaMay, deniedEntry, DomainError, type RequestContext, type WriteAction } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 
 /**
@@ -9,7 +9,7 @@ export function authorizeWrite(deps: UseCaseDeps, ctx: RequestContext, action: W
   try {
     assertPersonaMay(ctx, action);
   } catch (error) {
-    if (error instanceof DomainError) deps.audit.recordLater([auditEntry(ctx, { action: 'E', interaction: 'operation', outcome: 'denied', outcomeCode: error.code, detail: action })]);
+    if (error instanceof DomainError) deps.audit.recordLater([deniedEntry(ctx, error.code, action)]);
     throw error;
   }
 }
