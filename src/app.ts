@@ -38,6 +38,8 @@ import { createGraphqlWebsocket, type GraphqlWebsocket } from './transport/graph
 import { routeUpgrades } from './transport/http/upgrades.js';
 import { createMetrics } from './transport/http/metrics.js';
 import { registerOperationalMetrics } from './transport/http/operational-metrics.js';
+import { createTimerRunner } from './transport/events/timer-runner.js';
+import { createTimerQueue } from './adapters/db/workflow-timer.store.js';
 import { createHttpServer } from './transport/http/server.js';
 
 export interface App {
@@ -157,6 +159,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       clock: { now: () => new Date() },
       newId,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      workflowSettings: config.workflowSettings,
       ledger: createActionLedger(dataSource),
       integrations: { ...createBusIntegrations(bus), ...options.integrations },
       actions: {
@@ -179,6 +182,16 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       stopping.abort();
       await actionsConsumer.close();
     });
+    const timerQueue = createTimerQueue(dataSource);
+    const timers = createTimerRunner({
+      queue: timerQueue,
+      fireDue: (limit) => useCases.fireDueTimers(timerQueue, limit),
+      logger,
+      maxIdleMs: config.timerPollMs,
+      onOutcome: (outcome) => operational?.timerSettled(outcome),
+    });
+    timers.start();
+    cleanup.unshift(() => timers.stop());
 
     const schema = await buildGraphqlSchema();
     const { app: http, whenIdle } = await createHttpServer({
@@ -215,6 +228,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
       live: () => live.stats(),
       consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag() },
+      timersPending: () => timerQueue.pendingCount(),
     });
     const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });
     await http.listen({ port: config.port, host: config.host });

@@ -56,6 +56,13 @@ export interface Config {
   subscriberBufferSize: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  /**
+   * Durations the workflow definitions' timers read (CONTRACT §7): `slaProcessingSeconds` is how long
+   * a prescription may wait `approved` before the service-level breach.
+   */
+  workflowSettings: { slaProcessingSeconds: number };
+  /** The longest a timer runner sleeps when nothing is due sooner (a timer armed on another instance is seen this late at most). */
+  timerPollMs: number;
   shutdownTimeoutMs: number;
   /**
    * OpenTelemetry tracing. On when an OTLP endpoint is set (and `OTEL_SDK_DISABLED` is not true);
@@ -174,6 +181,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),
       maxDelayMs: int('ACTION_RETRY_MAX_MS', 30_000, 0),
     },
+    workflowSettings: { slaProcessingSeconds: int('SLA_PROCESSING_SECONDS', 172_800, 1) },
+    timerPollMs: int('TIMER_POLL_MS', 1_000, 10, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
     tracing: { otlpTracesUrl, serviceName: text('OTEL_SERVICE_NAME') ?? 'rxgate', sampleRatio: Number.isNaN(sampleRatio) ? 1 : sampleRatio },
     ...overrides,

@@ -20,6 +20,8 @@ export interface UseCaseDeps {
   idempotencyTtlSeconds: number;
   /** Absent when rate limiting is off (RATE_LIMIT_ENABLED=false). */
   rateLimits?: { limiter: RateLimiter; burst: number; onRejected?(tenantId: string): void };
+  /** Durations the workflow definitions' timers read (`slaProcessingSeconds`, …), from configuration. */
+  workflowSettings: Readonly<Record<string, number>>;
   ledger: ActionLedger;
   integrations: Integrations;
   actions: {

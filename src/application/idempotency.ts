@@ -34,3 +34,36 @@ export function assertIdempotencyKey(key: string): void {
     throw new DomainError('BAD_REQUEST', 'Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 _ . : - (a UUID is recommended).');
   }
 }
+
+/** An idempotent POST: its operation name, the key the caller sent (if any) and the validated payload. */
+export interface IdempotentRequest {
+  operation: string;
+  key: string | undefined;
+  payload: unknown;
+}
+
+/** What a POST use-case hands to {@link idempotently}: how to answer a replay, and how to run it for real. */
+export interface IdempotentWork<T> {
+  /** The earlier outcome rebuilt from its record; `undefined` when it can no longer be (then the request runs again). */
+  replay(prior: IdempotencyRecord): Promise<T | undefined>;
+  /** Runs the request; answers its result and what to remember of it. */
+  run(): Promise<{ result: T; saved: Pick<IdempotencyRecord, 'resourceType' | 'resourceId' | 'versionId' | 'statusCode'> | undefined }>;
+}
+
+/**
+ * The one idempotency routine of every POST (CONTRACT §4: key → fingerprint → claim → replay or
+ * run → save), inside the caller's transaction so the record commits with the write it describes.
+ * Without a key it just runs.
+ */
+export async function idempotently<T>(scope: TransactionScope, request: IdempotentRequest, ttlSeconds: number, work: IdempotentWork<T>): Promise<T> {
+  if (request.key === undefined) return (await work.run()).result;
+  const hash = requestHash(request.operation, request.payload);
+  const prior = await priorOutcome(scope, request.key, hash);
+  if (prior) {
+    const replayed = await work.replay(prior);
+    if (replayed !== undefined) return replayed;
+  }
+  const { result, saved } = await work.run();
+  if (saved) await scope.idempotency.save({ key: request.key, operation: request.operation, requestHash: hash, ...saved }, ttlSeconds);
+  return result;
+}

@@ -30,6 +30,7 @@ import { admitRequest } from './use-cases/rate-limit.use-case.js';
 import { createSubscription, failSubscription, getSubscription, recordSubscriptionCursor, replaySubscription } from './use-cases/subscription.use-case.js';
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
+import { fireDueTimers } from './use-cases/workflow-timers.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export type { AuditSearch } from './use-cases/audit.use-case.js';
@@ -74,6 +75,7 @@ const USE_CASES = {
   recordSubscriptionCursor,
   replaySubscription,
   handleWorkflowEvent,
+  fireDueTimers,
   listDeadLetters,
   replayDeadLetter,
   replayDeadLetters,

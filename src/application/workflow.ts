@@ -1,23 +1,27 @@
 import {
-  assertTextWithinBounds,
-  assertTransition,
   buildEvent,
+  CURRENT_PRESCRIPTION_WORKFLOW,
   DomainError,
   EVENT_TYPES,
   materializeMedicationRequest,
   parseReference,
   pharmacyIdOf,
+  PRESCRIPTION_NAMING,
+  prescriptionWorkflow,
   quoted,
   type EventEnvelope,
   type EventPayload,
+  type EventType,
   type MedicationRequestRecord,
+  type PrescriptionFacts,
   type RequestContext,
   type WorkflowEvent,
+  type WorkflowState,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { isStoredId } from './stored-id.js';
-import { etagOf, parseIfMatch } from './etag.js';
+import { move, moveLoaded, type Change, type Moved, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
 
 /** The tenant's prescription `id` names, if any; an id that cannot be a stored one names none (and never reaches SQL). */
 export const findPrescription = (scope: TransactionScope, id: string): Promise<MedicationRequestRecord | undefined> =>
@@ -25,13 +29,10 @@ export const findPrescription = (scope: TransactionScope, id: string): Promise<M
 
 export const notFound = (id: string) => new DomainError('NOT_FOUND', `MedicationRequest/${quoted(id)} does not exist.`);
 
-/** 412 carrying the current resource, so the caller can merge and retry without another read. */
-export function stale(current: { versionId: number; resource: unknown }, what = 'the current version'): DomainError {
-  return new DomainError('PRECONDITION_FAILED', `If-Match is stale: ${what} is ${etagOf(current.versionId)}; re-read and retry.`, {
-    current: current.resource,
-    headers: { ETag: etagOf(current.versionId) },
+export const prescriptionNotFound = (id: string) =>
+  new DomainError('PRESCRIPTION_NOT_FOUND', `MedicationRequest/${quoted(id)} does not exist for your tenant.`, {
+    issues: [{ expression: 'MedicationRequest', diagnostics: `MedicationRequest/${quoted(id)} does not exist for your tenant.` }],
   });
-}
 
 /** Who and what an event is about, so subscribers can filter without loading resources. */
 export function eventContext(prescription: MedicationRequestRecord): Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId'> {
@@ -42,75 +43,86 @@ export function eventContext(prescription: MedicationRequestRecord): Pick<EventP
   };
 }
 
-export interface Move {
-  record: MedicationRequestRecord;
-  /** `status_changed` (and `cancelled` for cancel), for the caller to append in its order. */
-  events: EventEnvelope[];
-}
+/** The event that follows `status_changed` for some moves (CONTRACT §3, §7). */
+const SPECIFIC_EVENT: Partial<Record<string, EventType>> = {
+  cancel: EVENT_TYPES.medicationRequestCancelled,
+  expire: EVENT_TYPES.medicationRequestExpired,
+};
 
-/**
- * Moves a prescription one step, optimistically: the row is written only if its version is still
- * the one read. Answers `undefined` when another writer got there first (nothing was written).
- * The transition is recorded in the history with the new version.
- */
-export async function move(
-  deps: UseCaseDeps,
-  scope: TransactionScope,
-  ctx: RequestContext,
-  current: MedicationRequestRecord,
-  event: WorkflowEvent,
-  reason: string | null,
-): Promise<Move | undefined> {
-  const to = assertTransition(current.workflowStatus, event);
-  const now = deps.clock.now();
-  const versionId = current.versionId + 1;
-  const record: MedicationRequestRecord = {
-    ...current,
-    versionId,
-    lastUpdated: now,
-    workflowStatus: to,
-    resource: materializeMedicationRequest(current.resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: to, statusReason: reason ?? undefined }),
+/** Events a timer of the prescription workflow emits without moving it (CONTRACT §7). */
+export const PRESCRIPTION_EMISSIONS: Readonly<Record<string, EventType>> = {
+  sla_breached: EVENT_TYPES.medicationRequestSlaBreached,
+};
+
+/** The reason an expiry records (CONTRACT §7: `statusReason.text` says the validity period ended). */
+const EXPIRY_REASON = 'The validity period of the prescription ended.';
+
+/** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
+async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {
+  const request = record.resource.dispenseRequest;
+  const end = request?.validityPeriod?.end;
+  return {
+    fillsAllowed: 1 + (request?.numberOfRepeatsAllowed ?? 0),
+    fillsDispensed: await scope.dispenses.countForPrescription(record.id),
+    validUntil: end ? new Date(end) : null,
+    now,
   };
-  if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) return undefined;
-  await scope.history.append({
-    record,
-    transition: { event, from: current.workflowStatus, to, actor: ctx.actor.sub, persona: ctx.actor.persona, reason, at: now, correlationId: ctx.correlationId },
-  });
-  const payload = { resource: record.resource as never, event, from: current.workflowStatus, to, reason, ...eventContext(record) };
-  const events = [buildEvent(ctx, EVENT_TYPES.medicationRequestStatusChanged, payload, { eventId: deps.newId(), timestamp: now })];
-  if (event === 'cancel') events.push(buildEvent(ctx, EVENT_TYPES.medicationRequestCancelled, payload, { eventId: deps.newId(), timestamp: now }));
-  return { record, events };
 }
 
-export interface MoveRequest {
-  id: string;
-  event: WorkflowEvent;
-  ifMatch?: string;
-  reason?: string | null;
-  /** Existence failure of the focus: `NOT_FOUND` for the prescription itself, `PRESCRIPTION_NOT_FOUND` when a Task or dispense links it. */
-  missing: (id: string) => DomainError;
+/** Prescriptions as instances of the prescription workflow. */
+export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, PrescriptionFacts> = {
+  naming: PRESCRIPTION_NAMING,
+  definitionOf: (record) => prescriptionWorkflow(record.workflowVersion),
+  stateOf: (record) => record.workflowStatus,
+  find: findPrescription,
+  facts: prescriptionFacts,
+  async write(scope, ctx, current, change) {
+    const to = change.to as WorkflowState;
+    const versionId = current.versionId + 1;
+    const reason = change.reason ?? (change.event === 'expire' ? EXPIRY_REASON : null);
+    const record: MedicationRequestRecord = {
+      ...current,
+      versionId,
+      lastUpdated: change.at,
+      workflowStatus: to,
+      resource: materializeMedicationRequest(current.resource, { id: current.id, versionId, lastUpdated: change.at, workflowStatus: to, statusReason: reason ?? undefined }),
+    };
+    if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) return undefined;
+    await scope.history.append({
+      record,
+      transition: { event: change.event as WorkflowEvent, from: change.from as WorkflowState, to, actor: ctx.actor.sub, persona: ctx.actor.persona, reason, at: change.at, correlationId: ctx.correlationId },
+    });
+    return record;
+  },
+  events(ctx, record, change, newId) {
+    const payload = {
+      resource: record.resource as never,
+      event: change.event,
+      from: change.from,
+      to: change.to,
+      reason: change.reason,
+      workflow: { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id },
+      ...eventContext(record),
+    };
+    const types = [EVENT_TYPES.medicationRequestStatusChanged, SPECIFIC_EVENT[change.event]].filter((t): t is EventType => t !== undefined);
+    return types.map((type) => buildEvent(ctx, type, payload, { eventId: newId(), timestamp: change.at }));
+  },
+};
+
+/** Moves a prescription one step in the caller's transaction (see `move`). */
+export const movePrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent }): Promise<Moved<MedicationRequestRecord>> =>
+  move(deps, scope, ctx, PRESCRIPTION_SUBJECT, request);
+
+/** Moves a prescription already loaded in this transaction; `undefined` when it changed meanwhile. */
+export const moveLoadedPrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, current: MedicationRequestRecord, event: WorkflowEvent, reason: string | null = null) =>
+  moveLoaded(deps, scope, ctx, PRESCRIPTION_SUBJECT, current, { event, reason });
+
+/** The event a prescription timer emits, built like a transition's events (same context, same filters). */
+export function emittedEvent(ctx: RequestContext, record: MedicationRequestRecord, emission: string, timer: string, at: Date, newId: () => string): EventEnvelope {
+  const type = PRESCRIPTION_EMISSIONS[emission];
+  if (!type) throw new Error(`prescription workflow: no event type for emission '${emission}'`);
+  const payload = { resource: record.resource as never, emitted: emission, timer, state: record.workflowStatus, workflow: { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id }, ...eventContext(record) };
+  return buildEvent(ctx, type, payload, { eventId: newId(), timestamp: at });
 }
 
-/**
- * Loads, checks and moves a prescription inside the caller's transaction, in the order of CONTRACT
- * §2 (existence, If-Match, state). A lost race is retried against the new state unless the caller
- * pinned a version with If-Match, in which case it is a 412: never two winners, never a lost update.
- */
-export async function moveWithRetry(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest): Promise<Move & { previous: MedicationRequestRecord }> {
-  // Every door's reason (GraphQL argument, Task.statusReason, a cancelling patch) lands in the resource's statusReason.
-  assertTextWithinBounds(request.reason, 'MedicationRequest.statusReason.text');
-  const expected = request.ifMatch === undefined ? undefined : parseIfMatch(request.ifMatch);
-  for (let attempt = 0; ; attempt++) {
-    const current = await findPrescription(scope, request.id);
-    if (!current) throw request.missing(request.id);
-    if (expected !== undefined && expected !== current.versionId) throw stale(current, "the prescription's current version");
-    const moved = await move(deps, scope, ctx, current, request.event, request.reason ?? null);
-    if (moved) return { ...moved, previous: current };
-    if (attempt >= 10) throw new DomainError('PRECONDITION_FAILED', 'The prescription keeps changing under this request; re-read and retry.');
-  }
-}
-
-export const prescriptionNotFound = (id: string) =>
-  new DomainError('PRESCRIPTION_NOT_FOUND', `MedicationRequest/${quoted(id)} does not exist for your tenant.`, {
-    issues: [{ expression: 'MedicationRequest', diagnostics: `MedicationRequest/${quoted(id)} does not exist for your tenant.` }],
-  });
+export type { Change };

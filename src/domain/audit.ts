@@ -53,6 +53,10 @@ const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: Audi
   [EVENT_TYPES.medicationDispenseUpdated]: { action: 'U', interaction: 'update', type: 'MedicationDispense' },
   [EVENT_TYPES.taskStatusChanged]: { action: 'C', interaction: 'create', type: 'Task' },
   [EVENT_TYPES.subscriptionReplayed]: { action: 'E', interaction: 'operation', type: 'Subscription' },
+  // The status_changed event of the expire transition records it.
+  [EVENT_TYPES.medicationRequestExpired]: null,
+  // A service-level breach changes nothing: it is an alert, not a write.
+  [EVENT_TYPES.medicationRequestSlaBreached]: null,
 };
 
 /**

@@ -10,6 +10,8 @@ export const EVENT_TYPES = {
   medicationDispenseUpdated: 'eprescribing.medication_dispense.updated.v1',
   taskStatusChanged: 'eprescribing.task.status_changed.v1',
   subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
+  medicationRequestExpired: 'eprescribing.medication_request.expired.v1',
+  medicationRequestSlaBreached: 'eprescribing.medication_request.sla_breached.v1',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 

@@ -13,8 +13,12 @@ export const EPRESCRIBING_MODULE = 'eprescribing';
 
 export interface Actor {
   sub: string;
-  persona: Persona;
+  /** `system` is the gateway itself (timers, compensations): never a token's persona. */
+  persona: Persona | 'system';
 }
+
+/** The gateway acting on its own (CONTRACT §7: actor `system`, persona `system`). */
+export const SYSTEM_ACTOR: Actor = { sub: 'system', persona: 'system' };
 
 /**
  * The explicit context every use-case receives. Transports build it from the token and headers;

@@ -12,6 +12,8 @@ export interface MedicationRequestRecord {
   versionId: number;
   lastUpdated: Date;
   workflowStatus: WorkflowState;
+  /** The version of the prescription workflow it started under (CONTRACT §10). */
+  workflowVersion: number;
   resource: MedicationRequestResource;
 }
 

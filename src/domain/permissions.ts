@@ -28,8 +28,8 @@ const ACTION_LABEL: Record<WriteAction, string> = {
   'audit.read': 'read the audit trail',
 };
 
-export function personaMay(persona: Persona, action: WriteAction): boolean {
-  return (WRITE_PERMISSIONS[action] as readonly Persona[]).includes(persona);
+export function personaMay(persona: Persona | 'system', action: WriteAction): boolean {
+  return (WRITE_PERMISSIONS[action] as readonly string[]).includes(persona);
 }
 
 /** Throws `FORBIDDEN_WRITE_PERSONA` unless the caller's persona may perform `action`. */

@@ -1,18 +1,15 @@
 import type { Issue } from './errors.js';
 import { isObject, parseReference } from './fhir.js';
-import type { WorkflowEvent } from './workflow.js';
+import { PRESCRIPTION_WORKFLOWS, type WorkflowEvent } from './workflows/prescription.js';
 
 export const TASK_CODE_SYSTEM = 'http://hl7.org/fhir/CodeSystem/task-code';
 
-/** How a FHIR Task moves the workflow (CONTRACT §3): `code` + `status` → event. */
-export const TASK_EVENTS: ReadonlyArray<{ code: string; status: string; event: WorkflowEvent }> = [
-  { code: 'approve', status: 'completed', event: 'approve' },
-  { code: 'approve', status: 'rejected', event: 'reject' },
-  { code: 'abort', status: 'completed', event: 'cancel' },
-  { code: 'fulfill', status: 'in-progress', event: 'process' },
-  { code: 'fulfill', status: 'completed', event: 'complete' },
-  { code: 'fulfill', status: 'failed', event: 'fail' },
-];
+/** How a FHIR Task moves the workflow (CONTRACT §3): `code` + `status` → event, from the definitions' `task` entries. */
+export const TASK_EVENTS: ReadonlyArray<{ code: string; status: string; event: WorkflowEvent }> = PRESCRIPTION_WORKFLOWS.flatMap((d) =>
+  d.transitions.flatMap((t) => ('task' in t && t.task ? [{ ...t.task, event: t.event as WorkflowEvent }] : [])),
+).filter((entry, i, all) => all.findIndex((e) => e.code === entry.code && e.status === entry.status) === i);
+
+const TASK_CODES = [...new Set(TASK_EVENTS.map((t) => t.code))];
 
 export type TaskResource = fhir4.Task;
 
@@ -47,7 +44,7 @@ export function validateTask(input: unknown): Issue[] {
   if (!isObject(input.focus) || !parseReference(input.focus.reference, 'MedicationRequest')) problem('Task.focus.reference', "focus.reference is required: 'MedicationRequest/{id}'.");
   const codes = isObject(input.code) && Array.isArray(input.code.coding) ? input.code.coding : [];
   const code = codes.find((c: unknown) => isObject(c) && c.system === TASK_CODE_SYSTEM) as { code?: unknown } | undefined;
-  if (!code || !['approve', 'abort', 'fulfill'].includes(String(code.code))) problem('Task.code', `code must carry ${TASK_CODE_SYSTEM} approve, abort or fulfill.`);
+  if (!code || !TASK_CODES.includes(String(code.code))) problem('Task.code', `code must carry ${TASK_CODE_SYSTEM} ${TASK_CODES.join(', ')}.`);
   if (input.statusReason !== undefined && !(isObject(input.statusReason) && (input.statusReason.text === undefined || typeof input.statusReason.text === 'string'))) {
     problem('Task.statusReason', 'statusReason must be a CodeableConcept.');
   }

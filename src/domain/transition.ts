@@ -1,4 +1,4 @@
-import type { TransitionEvent, WorkflowState } from './workflow.js';
+import type { TransitionEvent, WorkflowState } from './workflows/prescription.js';
 
 /** One recorded move of a prescription (CONTRACT §3: event, from, to, actor, reason, time). */
 export interface TransitionRecord {

@@ -1,28 +1,30 @@
-import type { WorkflowEvent, WorkflowState } from './workflow.js';
-
-/** Who hears of a transition. Each target is a port with its own adapter. */
-export type ActionTarget = 'insurance.approval' | 'pharmacy.prescription' | 'patient.dispensed' | 'patient.completed' | 'support.failure';
+import type { EventEnvelope } from './events.js';
+import { actionsFor, compensationsFor, type WorkflowDefinition } from './workflow-engine.js';
+import { PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
 
 /**
- * Side effects of the workflow, declared beside it: each runs on an event or on a from → to
- * change, from the event stream (never inside the request), once per event.
+ * The workflows whose actions run from the event stream, by name. An event's payload names the
+ * workflow and version of its instance (`payload.workflow`); events written before the engine
+ * carried none and belong to version 1 of the prescription workflow.
  */
-export interface WorkflowAction {
-  /** Stable name: the idempotency key (with the event id) and the dead-letter handler name. */
-  name: string;
-  when: { event: WorkflowEvent } | { from: WorkflowState; to: WorkflowState };
-  target: ActionTarget;
+export const WORKFLOW_DEFINITIONS: readonly WorkflowDefinition[] = [...(PRESCRIPTION_WORKFLOWS as unknown as WorkflowDefinition[])];
+
+export function definitionFor(ref: { name?: unknown; version?: unknown } | undefined): WorkflowDefinition | undefined {
+  const name = typeof ref?.name === 'string' ? ref.name : 'prescription';
+  const version = typeof ref?.version === 'number' ? ref.version : 1;
+  return WORKFLOW_DEFINITIONS.find((d) => d.name === name && d.version === version);
 }
 
-export const WORKFLOW_ACTIONS: readonly WorkflowAction[] = [
-  { name: 'notify-insurance-on-approve', when: { event: 'approve' }, target: 'insurance.approval' },
-  { name: 'send-to-pharmacy-on-process', when: { from: 'approved', to: 'processing' }, target: 'pharmacy.prescription' },
-  { name: 'publish-dispensed-notice', when: { from: 'processing', to: 'dispensed' }, target: 'patient.dispensed' },
-  { name: 'notify-patient-on-complete', when: { event: 'complete' }, target: 'patient.completed' },
-  { name: 'alert-support-on-fail', when: { event: 'fail' }, target: 'support.failure' },
+/** Every action and compensation name any definition declares (the handler registry must cover them). */
+export const ACTION_NAMES: readonly string[] = [
+  ...new Set(WORKFLOW_DEFINITIONS.flatMap((d) => d.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])]))),
 ];
 
-/** The actions a transition triggers. */
-export function actionsFor(change: { event: string; from: string | null; to: string }): WorkflowAction[] {
-  return WORKFLOW_ACTIONS.filter((action) => ('event' in action.when ? action.when.event === change.event : action.when.from === change.from && action.when.to === change.to));
+export { actionsFor, compensationsFor };
+
+/** The workflow instance an event is about: `payload.workflow.instanceId`, else (older events) the prescription. */
+export function instanceOf(envelope: EventEnvelope): string | undefined {
+  const workflow = envelope.payload.workflow as { instanceId?: unknown } | undefined;
+  if (typeof workflow?.instanceId === 'string') return workflow.instanceId;
+  return typeof envelope.payload.medicationRequestId === 'string' ? envelope.payload.medicationRequestId : undefined;
 }

@@ -1,95 +1,52 @@
 import { DomainError } from './errors.js';
-import type { Persona } from './identity.js';
+import type { Actor } from './identity.js';
+import { assertSender, eventsOf, statesOf, type Naming, type WorkflowDefinition } from './workflow-engine.js';
+import { CURRENT_PRESCRIPTION_WORKFLOW, PRESCRIPTION_WORKFLOWS, type PrescriptionFacts, type WorkflowEvent, type WorkflowState } from './workflows/prescription.js';
+
+export type { PrescriptionFacts, TransitionEvent, WorkflowEvent, WorkflowState } from './workflows/prescription.js';
+export { CURRENT_PRESCRIPTION_WORKFLOW, PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
 
 /**
- * The prescription workflow of CONTRACT §3, as data. Nothing else in the code decides whether a
- * move is legal: use-cases ask `nextState`, transports ask `legalEvents` to explain a refusal.
+ * What the rest of the code needs to know about the prescription workflow, derived from its
+ * definitions (`workflows/prescription.ts`): nothing here names a state or an event.
  */
-export const WORKFLOW_STATES = [
-  'requested',
-  'approved',
-  'rejected',
-  'processing',
-  'dispensed',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
-export type WorkflowState = (typeof WORKFLOW_STATES)[number];
 
-export const WORKFLOW_EVENTS = ['approve', 'reject', 'process', 'dispense', 'complete', 'fail', 'cancel'] as const;
-export type WorkflowEvent = (typeof WORKFLOW_EVENTS)[number];
+const unique = <T>(values: T[]): T[] => [...new Set(values)];
 
-/** `request` creates the prescription; it has no `from`. */
-export type TransitionEvent = WorkflowEvent | 'request';
+/** Every state of every version (an instance of an older version may still be in one). */
+export const WORKFLOW_STATES: readonly WorkflowState[] = unique(PRESCRIPTION_WORKFLOWS.flatMap((d) => statesOf(d as WorkflowDefinition<WorkflowState>)));
+/** Every event of every version. */
+export const WORKFLOW_EVENTS: readonly WorkflowEvent[] = unique(PRESCRIPTION_WORKFLOWS.flatMap((d) => eventsOf(d as WorkflowDefinition<string, WorkflowEvent>)));
+/** The events a client may send (the gateway's own, such as `expire`, are left out). */
+export const CLIENT_EVENTS: readonly WorkflowEvent[] = WORKFLOW_EVENTS.filter((e) => PRESCRIPTION_WORKFLOWS.some((d) => d.transitions.some((t) => t.event === e && t.sender !== 'system')));
 
-export interface TransitionRule {
-  from: readonly WorkflowState[];
-  to: WorkflowState;
-  persona: Persona;
-}
+export const INITIAL_STATE: WorkflowState = CURRENT_PRESCRIPTION_WORKFLOW.initial;
 
-export const INITIAL_STATE: WorkflowState = 'requested';
-
-export const TRANSITIONS: Readonly<Record<WorkflowEvent, TransitionRule>> = {
-  approve: /*  */ { from: ['requested'], to: 'approved', persona: 'ehr-backend' },
-  reject: /*   */ { from: ['requested'], to: 'rejected', persona: 'ehr-backend' },
-  cancel: /*   */ { from: ['requested', 'approved'], to: 'cancelled', persona: 'ehr-backend' },
-  process: /*  */ { from: ['approved'], to: 'processing', persona: 'pharmacy-backend' },
-  dispense: /* */ { from: ['processing'], to: 'dispensed', persona: 'pharmacy-backend' },
-  complete: /* */ { from: ['dispensed'], to: 'completed', persona: 'pharmacy-backend' },
-  fail: /*     */ { from: ['processing'], to: 'failed', persona: 'pharmacy-backend' },
-};
-
-export const FINAL_STATES: readonly WorkflowState[] = ['completed', 'rejected', 'failed', 'cancelled'];
-
-/** Content (not state) may change only while the prescription has not reached the pharmacy. */
-export const CONTENT_EDITABLE_STATES: readonly WorkflowState[] = ['requested', 'approved'];
+const stateSpecs = (state: WorkflowState) => PRESCRIPTION_WORKFLOWS.map((d) => (d.states as Record<string, { fhirStatus?: string; contentEditable?: boolean }>)[state]).filter((s) => s !== undefined);
 
 /** FHIR `MedicationRequest.status` for each workflow state (CONTRACT §3). */
-export const FHIR_STATUS: Readonly<Record<WorkflowState, string>> = {
-  requested: 'draft',
-  approved: 'active',
-  processing: 'active',
-  dispensed: 'active',
-  completed: 'completed',
-  rejected: 'cancelled',
-  cancelled: 'cancelled',
-  failed: 'stopped',
-};
+export const FHIR_STATUS: Readonly<Record<WorkflowState, string>> = Object.fromEntries(WORKFLOW_STATES.map((s) => [s, stateSpecs(s)[0].fhirStatus!])) as Record<WorkflowState, string>;
 
-/** The state `event` leads to from `state`, or `undefined` when the move is illegal. */
-export function nextState(state: WorkflowState, event: WorkflowEvent): WorkflowState | undefined {
-  const rule = TRANSITIONS[event];
-  return rule.from.includes(state) ? rule.to : undefined;
+/** Content (not state) may change only while the prescription has not reached the pharmacy. */
+export const CONTENT_EDITABLE_STATES: readonly WorkflowState[] = WORKFLOW_STATES.filter((s) => stateSpecs(s).some((spec) => spec.contentEditable));
+
+export const isWorkflowState = (value: unknown): value is WorkflowState => typeof value === 'string' && (WORKFLOW_STATES as readonly string[]).includes(value);
+
+export const isWorkflowEvent = (value: unknown): value is WorkflowEvent => typeof value === 'string' && (WORKFLOW_EVENTS as readonly string[]).includes(value);
+
+export type PrescriptionWorkflow = WorkflowDefinition<WorkflowState, WorkflowEvent, PrescriptionFacts>;
+
+/** The definition a prescription started under (CONTRACT §10: an instance keeps its version). */
+export function prescriptionWorkflow(version: number): PrescriptionWorkflow {
+  const definition = PRESCRIPTION_WORKFLOWS.find((d) => d.version === version);
+  if (!definition) throw new DomainError('INTERNAL', `No prescription workflow version ${version} is known to this gateway.`);
+  return definition as unknown as PrescriptionWorkflow;
 }
 
-export function legalEvents(state: WorkflowState): WorkflowEvent[] {
-  return WORKFLOW_EVENTS.filter((event) => TRANSITIONS[event].from.includes(state));
-}
+export const PRESCRIPTION_NAMING: Naming = { subject: 'prescription', stateExpression: 'MedicationRequest.extension' };
 
-export const isWorkflowState = (value: unknown): value is WorkflowState =>
-  typeof value === 'string' && (WORKFLOW_STATES as readonly string[]).includes(value);
-
-/**
- * The state `event` leads to, or `INVALID_TRANSITION` naming the current state and the events
- * that are legal from it (CONTRACT §3).
- */
-export function assertTransition(state: WorkflowState, event: WorkflowEvent): WorkflowState {
-  const to = nextState(state, event);
-  if (to !== undefined) return to;
-  const legal = legalEvents(state);
-  throw new DomainError(
-    'INVALID_TRANSITION',
-    `Cannot ${event} a prescription that is '${state}'; ${legal.length > 0 ? `legal events from '${state}': ${legal.join(', ')}` : `'${state}' is final`}.`,
-    { issues: [{ expression: 'MedicationRequest.extension', diagnostics: `current state: ${state}; legal events: ${legal.join(', ') || 'none'}` }] },
-  );
-}
-
-/** `FORBIDDEN_WRITE_PERSONA` unless the caller's persona may send `event` (CONTRACT §1). */
-export function assertPersonaMayTransition(actor: { persona: Persona }, event: WorkflowEvent): void {
-  const allowed = TRANSITIONS[event].persona;
-  if (actor.persona !== allowed) {
-    throw new DomainError('FORBIDDEN_WRITE_PERSONA', `Persona '${actor.persona}' may not ${event} a prescription; allowed: ${allowed}.`);
-  }
+/** `FORBIDDEN_WRITE_PERSONA` unless the caller may send `event` (CONTRACT §1); the same sender in every version. */
+export function assertPersonaMayTransition(actor: Actor, event: WorkflowEvent): void {
+  if (actor.persona === 'system') return;
+  assertSender(CURRENT_PRESCRIPTION_WORKFLOW as unknown as WorkflowDefinition, PRESCRIPTION_NAMING, actor.persona, event);
 }

@@ -193,6 +193,8 @@ export interface MedicationDispenseStore {
   /** Every version, newest first. */
   history(id: string): Promise<MedicationDispenseRecord[]>;
   search(query: MedicationDispenseQuery): Promise<SeqPage<MedicationDispenseRecord>>;
+  /** How many dispenses the prescription has (CONTRACT §7: a fill counts from its dispense). */
+  countForPrescription(prescriptionId: string): Promise<number>;
 }
 
 export interface TaskQuery extends SeqPageQuery {
@@ -244,6 +246,46 @@ export interface SubscriptionStore {
   setCursor(id: string, cursor: string): Promise<void>;
 }
 
+// ── Workflow timers (CONTRACT §7, §10) ──────────────────────────────────────────────────────
+
+/** A timer to arm: the instance it guards, its name in the definition, and when it is due. */
+export interface TimerToArm {
+  id: string;
+  workflow: string;
+  instanceId: string;
+  name: string;
+  dueAt: Date;
+}
+
+export interface PendingTimer extends TimerToArm {
+  tenantId: string;
+  armedAt: Date;
+}
+
+/** One tenant's timers inside its transaction: armed, dropped and settled with the changes they follow. */
+export interface WorkflowTimerStore {
+  arm(timers: readonly TimerToArm[]): Promise<void>;
+  /** Settles the instance's pending timers of these names as dropped (the state they guard was left). */
+  drop(instanceId: string, names: readonly string[], at: Date): Promise<void>;
+  /**
+   * Locks a pending timer for the rest of the transaction (`FOR UPDATE SKIP LOCKED`); `undefined`
+   * when it is settled or another instance holds it — it then fires there, or has fired.
+   */
+  claim(id: string): Promise<PendingTimer | undefined>;
+  settle(id: string, outcome: 'fired' | 'dropped', at: Date): Promise<void>;
+  /** The pending timers of these instances (inspection). */
+  pendingOf(instanceIds: readonly string[]): Promise<Map<string, PendingTimer[]>>;
+}
+
+/** The timers of every tenant, for the runner that fires them (reads across tenants, like the relay). */
+export interface TimerQueue {
+  /** Pending timers due at `now`, oldest first. */
+  due(now: Date, limit: number): Promise<Array<{ id: string; tenantId: string; dueAt: Date }>>;
+  /** When the next pending timer is due; `undefined` when none is pending. */
+  nextDueAt(): Promise<Date | undefined>;
+  pendingCount(): Promise<number>;
+}
+
 /** Locks held until the transaction ends. */
 export interface TransactionLocks {
   /** Waits for, then holds, the lock named `name`. */
@@ -261,6 +303,7 @@ export interface TransactionScope {
   idempotency: IdempotencyStore;
   outbox: OutboxWriter;
   audit: AuditStore;
+  timers: WorkflowTimerStore;
 }
 
 // ── Audit trail ───────────────────────────────────────────────────────────────────────────
@@ -406,11 +449,15 @@ export interface IntegrationNotice {
 /** Tells the insurer a prescription was approved. Throws when the message could not be handed over. */
 export interface InsuranceNotifier {
   approvalGranted(notice: IntegrationNotice): Promise<void>;
+  /** Withdraws an earlier approval notice (the compensation of `notifyInsurance`). */
+  approvalReversed(notice: IntegrationNotice): Promise<void>;
 }
 
 /** Routes an approved prescription to its pharmacy for processing. */
 export interface PharmacyGateway {
   sendPrescription(notice: IntegrationNotice): Promise<void>;
+  /** Tells the pharmacy to drop a prescription it was sent (the compensation of `sendToPharmacy`). */
+  cancelPrescription(notice: IntegrationNotice): Promise<void>;
 }
 
 export interface PatientNotifier {
@@ -420,6 +467,8 @@ export interface PatientNotifier {
 
 export interface SupportAlerter {
   prescriptionFailed(notice: IntegrationNotice): Promise<void>;
+  /** A deadline passed (service level, decision deadline): `notice.event` names what was breached. */
+  alert(notice: IntegrationNotice): Promise<void>;
 }
 
 export interface Integrations {
@@ -452,7 +501,10 @@ export interface DeadLetterFilter {
 /** Bookkeeping of workflow actions: which ran, and which gave up (dead letters). */
 export interface ActionLedger {
   isDone(handler: string, eventId: string): Promise<boolean>;
-  markDone(entry: { handler: string; eventId: string; tenantId: string; attempts: number }): Promise<void>;
+  /** `instanceId`: the workflow instance the action acted for (its compensations are found by it). */
+  markDone(entry: { handler: string; eventId: string; tenantId: string; attempts: number; instanceId?: string }): Promise<void>;
+  /** Names of the actions completed for an instance, oldest first. */
+  completedFor(tenantId: string, instanceId: string): Promise<string[]>;
   /** Records (or refreshes) the dead letter of `handler` for this event; answers it. */
   deadLetter(entry: Omit<DeadLetter, 'id' | 'createdAt' | 'resolvedAt'> & { id: string }): Promise<DeadLetter>;
   listDeadLetters(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetter[]>;

@@ -90,7 +90,7 @@ describe('crash in the middle of an action’s retries', () => {
     await client.connect();
     try {
       const runs = await client.query(`SELECT handler FROM action_runs`);
-      expect(runs.rows).toEqual([{ handler: 'notify-insurance-on-approve' }]);
+      expect(runs.rows).toEqual([{ handler: 'notifyInsurance' }]);
       expect((await client.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n).toBe(0);
     } finally {
       await client.end();

@@ -8,7 +8,7 @@ import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { prescriptionIn } from '../support/workflow.js';
+import { prescriptionIn, type ReachableState } from '../support/workflow.js';
 
 /**
  * Issue #7, item 5: every string a client can send is bounded (src/domain/input-limits.ts). Over
@@ -35,7 +35,7 @@ afterAll(async () => t?.close());
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 
 /** A prescription of tenant-a in `state`, read back over FHIR (body and ETag). */
-async function inState(state: WorkflowState) {
+async function inState(state: ReachableState) {
   const id = await prescriptionIn(t.url, state, { ehr, pharmacy }, uniquePatient());
   const read = await request(fhir(`MedicationRequest/${id}`), { token: ehr });
   return { id, etag: read.headers.get('etag')!, body: read.body as fhir4.MedicationRequest };

@@ -30,7 +30,7 @@ beforeAll(async () => {
     },
   };
   const logger = createLogger({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-  t = await startTestApp({ logger, integrations: { ...fake.integrations, insurance }, env: { ACTION_MAX_ATTEMPTS: '2', ACTION_RETRY_BASE_MS: '1', ACTION_RETRY_MAX_MS: '5' } });
+  t = await startTestApp({ logger, integrations: { ...fake.integrations, insurance: { ...fake.integrations.insurance, ...insurance } }, env: { ACTION_MAX_ATTEMPTS: '2', ACTION_RETRY_BASE_MS: '1', ACTION_RETRY_MAX_MS: '5' } });
   token = await t.token('tenant-a', 'ehr-backend');
   // A real database failure whose error carries the row: PostgreSQL quotes it ("Failing row contains …")
   // and TypeORM keeps the statement's parameters, the resource among them.

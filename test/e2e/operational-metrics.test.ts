@@ -27,7 +27,7 @@ beforeAll(async () => {
       await fake.integrations.insurance.approvalGranted(notice);
     },
   };
-  t = await startTestApp({ env: ENV, integrations: { ...fake.integrations, insurance } });
+  t = await startTestApp({ env: ENV, integrations: { ...fake.integrations, insurance: { ...fake.integrations.insurance, ...insurance } } });
 });
 afterAll(async () => {
   openInsurer();
@@ -73,13 +73,13 @@ describe('/metrics after a scripted burst', () => {
     const during = await scrape(t.url);
     expect(valueOf(during, 'rxgate_outbox_oldest_unpublished_seconds')).toBe(0);
     expect(valueOf(during, 'rxgate_websocket_connections', { protocol: 'graphql-ws' })).toBe(1);
-    expect(valueOf(during, 'rxgate_dead_letters_open', { handler: 'alert-support-on-fail' })).toBeUndefined();
+    expect(valueOf(during, 'rxgate_dead_letters_open', { handler: 'alertSupport' })).toBeUndefined();
 
     openInsurer();
     await expect
       .poll(async () => {
         const s = await scrape(t.url);
-        return { actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), deadLetters: valueOf(s, 'rxgate_dead_letters_open', { handler: 'alert-support-on-fail' }) };
+        return { actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), deadLetters: valueOf(s, 'rxgate_dead_letters_open', { handler: 'alertSupport' }) };
       }, { timeout: 20_000 })
       .toEqual({ actions: 0, deadLetters: 1 });
 
@@ -103,12 +103,12 @@ describe('/metrics after a scripted burst', () => {
     expect(at('rxgate_stream_consumer_lag_messages', { consumer: WORKFLOW_ACTIONS_CONSUMER })).toBe(0);
     expect(at('rxgate_stream_consumer_lag_messages', { consumer: LIVE })).toBe(0);
 
-    // alert-support-on-fail: three failed attempts, two of them retried, then one dead letter.
-    expect(at('rxgate_action_failures_total', { handler: 'alert-support-on-fail' })).toBe(3);
-    expect(at('rxgate_action_retries_total', { handler: 'alert-support-on-fail' })).toBe(2);
-    expect(at('rxgate_action_dead_letters_total', { handler: 'alert-support-on-fail' })).toBe(1);
-    expect(at('rxgate_dead_letters_open', { handler: 'alert-support-on-fail' })).toBe(1);
-    expect(at('rxgate_action_failures_total', { handler: 'notify-insurance-on-approve' })).toBeUndefined();
+    // alertSupport: three failed attempts, two of them retried, then one dead letter.
+    expect(at('rxgate_action_failures_total', { handler: 'alertSupport' })).toBe(3);
+    expect(at('rxgate_action_retries_total', { handler: 'alertSupport' })).toBe(2);
+    expect(at('rxgate_action_dead_letters_total', { handler: 'alertSupport' })).toBe(1);
+    expect(at('rxgate_dead_letters_open', { handler: 'alertSupport' })).toBe(1);
+    expect(at('rxgate_action_failures_total', { handler: 'notifyInsurance' })).toBeUndefined();
 
     expect(at('rxgate_live_subscribers_dropped_total')).toBe(0);
     expect(at('rxgate_db_pool_connections', { state: 'waiting' })).toBe(0);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { Persona, WorkflowState } from '../../src/domain/index.js';
+import type { Persona } from '../../src/domain/index.js';
 import {
   CreateDispenseDocument,
   CreatePrescriptionDocument,
@@ -18,7 +18,7 @@ import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflo
 import { graphql, type GraphqlResponse } from '../support/graphql.js';
 import { outcomeCode, request, type JsonResponse } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { gqlEvent, prescriptionIn } from '../support/workflow.js';
+import { gqlEvent, prescriptionIn, type ReachableState } from '../support/workflow.js';
 
 /**
  * Issue #7, "done when" 1: every persona × every write door, each its own named test, with the
@@ -128,7 +128,7 @@ const fromGraphql = (response: GraphqlResponse<unknown>): Answer => ({ transport
 const tokenPair = () => ({ ehr: tokens['ehr-backend'], pharmacy: tokens['pharmacy-backend'] });
 
 /** A prescription of tenant-a in `state`, with its current ETag. */
-async function inState(state: WorkflowState): Promise<Target> {
+async function inState(state: ReachableState): Promise<Target> {
   const id = await prescriptionIn(t.url, state, tokenPair(), uniquePatient());
   const read = await request(fhir(`MedicationRequest/${id}`), { token: tokens['ehr-backend'] });
   return { id, etag: read.headers.get('etag')!, body: read.body };
@@ -155,12 +155,12 @@ const graphqlInput = (): MedicationRequestInput => ({
   dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' } },
 });
 
-const postTask = (state: WorkflowState, code: string, status: string): Door => ({
+const postTask = (state: ReachableState, code: string, status: string): Door => ({
   prepare: () => inState(state),
   attempt: async (token, target) => fromFhir(await request(fhir('Task'), { token, headers: { 'idempotency-key': randomUUID() }, body: workflowTask(target.id, code, status) })),
 });
 
-const transition = (state: WorkflowState, event: Parameters<typeof gqlEvent>[0]): Door => ({
+const transition = (state: ReachableState, event: Parameters<typeof gqlEvent>[0]): Door => ({
   prepare: () => inState(state),
   attempt: async (token, target) => fromGraphql(await graphql(t.url, TransitionDocument, { id: target.id, event: gqlEvent(event), ifMatch: target.etag }, token)),
 });

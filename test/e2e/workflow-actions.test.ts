@@ -58,10 +58,10 @@ describe('retries, dead letters and replay', () => {
     fake.fail('insurance', 2);
     const before = fake.attempts.insurance;
     const id = await prescriptionIn(t.url, 'approved', { ehr, pharmacy });
-    await expect.poll(async () => (await actionRuns('notify-insurance-on-approve', id)).length, { timeout: 15_000 }).toBe(1);
+    await expect.poll(async () => (await actionRuns('notifyInsurance', id)).length, { timeout: 15_000 }).toBe(1);
     expect(fake.attempts.insurance - before).toBe(3);
     expect(fake.delivered.insurance.filter((n) => n.medicationRequestId === id)).toHaveLength(1);
-    expect((await actionRuns('notify-insurance-on-approve', id))[0].attempts).toBe(3);
+    expect((await actionRuns('notifyInsurance', id))[0].attempts).toBe(3);
     expect((await graphql(t.url, DeadLettersDocument, {}, admin)).data!.deadLetters.filter((d) => (d.event as any).payload.medicationRequestId === id)).toEqual([]);
   });
 
@@ -73,20 +73,20 @@ describe('retries, dead letters and replay', () => {
     fake.fail('support', Infinity);
     const first = await prescriptionIn(t.url, 'failed', { ehr, pharmacy });
     const second = await prescriptionIn(t.url, 'failed', { ehr, pharmacy });
-    const open = async () => (await graphql(t.url, DeadLettersDocument, { filter: { handler: 'alert-support-on-fail' } }, admin)).data!.deadLetters;
+    const open = async () => (await graphql(t.url, DeadLettersDocument, { filter: { handler: 'alertSupport' } }, admin)).data!.deadLetters;
     await expect.poll(async () => (await open()).length, { timeout: 20_000 }).toBe(2);
     const letters = await open();
     expect(letters.map((d) => (d.event as any).payload.medicationRequestId).sort()).toEqual([first, second].sort());
     for (const letter of letters) {
-      expect(letter).toMatchObject({ handler: 'alert-support-on-fail', eventType: 'eprescribing.medication_request.status_changed.v1', attempts: 3, resolvedAt: null });
+      expect(letter).toMatchObject({ handler: 'alertSupport', eventType: 'eprescribing.medication_request.status_changed.v1', attempts: 3, resolvedAt: null });
       expect(letter.error).toContain('support endpoint unavailable');
     }
     await expect.poll(() => dlq.length, { timeout: 10_000 }).toBe(2);
     const metrics = (await fetch(`${t.url}/metrics`).then((r) => r.text()));
-    expect(metrics).toMatch(/rxgate_dead_letters_open\{handler="alert-support-on-fail"\} 2/);
-    expect(metrics).toMatch(/rxgate_action_failures_total\{handler="alert-support-on-fail"\} 6/);
-    expect(dlq[0].subject).toBe('dlq.eprescribing.alert-support-on-fail.tenant-a');
-    expect(dlq[0].body).toMatchObject({ handler: 'alert-support-on-fail', attempts: 3 });
+    expect(metrics).toMatch(/rxgate_dead_letters_open\{handler="alertSupport"\} 2/);
+    expect(metrics).toMatch(/rxgate_action_failures_total\{handler="alertSupport"\} 6/);
+    expect(dlq[0].subject).toBe('dlq.eprescribing.alertSupport.tenant-a');
+    expect(dlq[0].body).toMatchObject({ handler: 'alertSupport', attempts: 3 });
     await dlqSub.close();
 
     // Still broken: a replay fails again and the letter stays, with one more attempt.
@@ -100,7 +100,7 @@ describe('retries, dead letters and replay', () => {
     expect(rest.data!.replayDeadLetters).toEqual({ replayed: 1, succeeded: 1, failed: 0 });
     expect(await open()).toEqual([]);
     expect(fake.delivered.support.filter((n) => [first, second].includes(n.medicationRequestId))).toHaveLength(2);
-    expect((await graphql(t.url, DeadLettersDocument, { filter: { includeResolved: true, handler: 'alert-support-on-fail' } }, admin)).data!.deadLetters).toHaveLength(2);
+    expect((await graphql(t.url, DeadLettersDocument, { filter: { includeResolved: true, handler: 'alertSupport' } }, admin)).data!.deadLetters).toHaveLength(2);
   });
 
   it('dead letters are for a platform-admin of the tenant only', async () => {
@@ -110,7 +110,7 @@ describe('retries, dead letters and replay', () => {
     }
     fake.fail('insurance', Infinity);
     const id = await prescriptionIn(t.url, 'approved', { ehr, pharmacy });
-    const open = async (token: string) => (await graphql(t.url, DeadLettersDocument, { filter: { handler: 'notify-insurance-on-approve' } }, token)).data!.deadLetters;
+    const open = async (token: string) => (await graphql(t.url, DeadLettersDocument, { filter: { handler: 'notifyInsurance' } }, token)).data!.deadLetters;
     await expect.poll(async () => (await open(admin)).length, { timeout: 20_000 }).toBe(1);
     fake.recover('insurance');
     const adminB = await t.token('tenant-b', 'platform-admin');

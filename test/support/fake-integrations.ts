@@ -1,15 +1,16 @@
 import type { IntegrationNotice, Integrations } from '../../src/ports/index.js';
 
-type Target = 'insurance' | 'pharmacy' | 'patientDispensed' | 'patientCompleted' | 'support';
+type Target = 'insurance' | 'insuranceReversal' | 'pharmacy' | 'pharmacyCancel' | 'patientDispensed' | 'patientCompleted' | 'support' | 'supportAlert';
 
 /**
  * Integration adapters for tests: they record every notice they accept, and can be told to fail
  * the next N calls (or every call) — an outside system that is down, then comes back.
  */
 export function fakeIntegrations() {
-  const delivered: Record<Target, IntegrationNotice[]> = { insurance: [], pharmacy: [], patientDispensed: [], patientCompleted: [], support: [] };
-  const attempts: Record<Target, number> = { insurance: 0, pharmacy: 0, patientDispensed: 0, patientCompleted: 0, support: 0 };
-  const failing: Record<Target, number> = { insurance: 0, pharmacy: 0, patientDispensed: 0, patientCompleted: 0, support: 0 };
+  const targets: Target[] = ['insurance', 'insuranceReversal', 'pharmacy', 'pharmacyCancel', 'patientDispensed', 'patientCompleted', 'support', 'supportAlert'];
+  const delivered = Object.fromEntries(targets.map((t) => [t, []])) as unknown as Record<Target, IntegrationNotice[]>;
+  const attempts = Object.fromEntries(targets.map((t) => [t, 0])) as Record<Target, number>;
+  const failing = Object.fromEntries(targets.map((t) => [t, 0])) as Record<Target, number>;
   const accept = (target: Target) => async (notice: IntegrationNotice) => {
     attempts[target]++;
     if (failing[target] > 0) {
@@ -19,10 +20,10 @@ export function fakeIntegrations() {
     delivered[target].push(notice);
   };
   const integrations: Integrations = {
-    insurance: { approvalGranted: accept('insurance') },
-    pharmacy: { sendPrescription: accept('pharmacy') },
+    insurance: { approvalGranted: accept('insurance'), approvalReversed: accept('insuranceReversal') },
+    pharmacy: { sendPrescription: accept('pharmacy'), cancelPrescription: accept('pharmacyCancel') },
     patient: { prescriptionDispensed: accept('patientDispensed'), prescriptionCompleted: accept('patientCompleted') },
-    support: { prescriptionFailed: accept('support') },
+    support: { prescriptionFailed: accept('support'), alert: accept('supportAlert') },
   };
   return {
     integrations,

@@ -4,8 +4,11 @@ import { prescription } from './fixtures.js';
 import { graphql } from './graphql.js';
 import { request } from './http.js';
 
+/** States a client can reach alone (CONTRACT §3); `refillable` needs repeats and `expired` time. */
+export type ReachableState = Exclude<WorkflowState, 'refillable' | 'expired'>;
+
 /** Events that lead from a new prescription to each state (CONTRACT §3). */
-export const PATH_TO: Record<WorkflowState, WorkflowEvent[]> = {
+export const PATH_TO: Record<ReachableState, ClientEvent[]> = {
   requested: [],
   approved: ['approve'],
   rejected: ['reject'],
@@ -16,7 +19,10 @@ export const PATH_TO: Record<WorkflowState, WorkflowEvent[]> = {
   completed: ['approve', 'process', 'dispense', 'complete'],
 };
 
-export const PERSONA_OF: Record<WorkflowEvent, 'ehr-backend' | 'pharmacy-backend'> = {
+/** Events a client sends (`expire` is the gateway's own). */
+export type ClientEvent = Exclude<WorkflowEvent, 'expire'>;
+
+export const PERSONA_OF: Record<ClientEvent, 'ehr-backend' | 'pharmacy-backend'> = {
   approve: 'ehr-backend',
   reject: 'ehr-backend',
   cancel: 'ehr-backend',
@@ -29,7 +35,7 @@ export const PERSONA_OF: Record<WorkflowEvent, 'ehr-backend' | 'pharmacy-backend
 export const gqlEvent = (event: WorkflowEvent) => event.toUpperCase() as PrescriptionEvent;
 
 /** Creates a prescription over FHIR and moves it to `state` over GraphQL; answers its id. */
-export async function prescriptionIn(url: string, state: WorkflowState, tokens: { ehr: string; pharmacy: string }, patient?: string): Promise<string> {
+export async function prescriptionIn(url: string, state: ReachableState, tokens: { ehr: string; pharmacy: string }, patient?: string): Promise<string> {
   const created = await request(`${url}/fhir/MedicationRequest`, { token: tokens.ehr, body: prescription({ patient }) });
   if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);
   for (const event of PATH_TO[state]) {

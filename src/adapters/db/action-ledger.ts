@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ActionLedger, DeadLetter } from '../../ports/index.js';
+import { instanceOf } from '../../domain/index.js';
 import { Params } from './seq-page.js';
 
 interface Row {
@@ -37,8 +38,19 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
       return (await dataSource.query('SELECT 1 FROM action_runs WHERE handler = $1 AND event_id = $2', [handler, eventId])).length > 0;
     },
 
-    async markDone({ handler, eventId, tenantId, attempts }) {
-      await dataSource.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [handler, eventId, tenantId, attempts]);
+    async markDone({ handler, eventId, tenantId, attempts, instanceId }) {
+      await dataSource.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts, instance_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+        handler,
+        eventId,
+        tenantId,
+        attempts,
+        instanceId ?? null,
+      ]);
+    },
+
+    async completedFor(tenantId, instanceId) {
+      const rows: Array<{ handler: string }> = await dataSource.query('SELECT handler FROM action_runs WHERE tenant_id = $1 AND instance_id = $2 ORDER BY completed_at, handler', [tenantId, instanceId]);
+      return rows.map((r) => r.handler);
     },
 
     async deadLetter(entry) {
@@ -69,11 +81,12 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
     async resolve(deadLetter, attempts) {
       await dataSource.transaction(async (manager) => {
         await manager.query('UPDATE dead_letters SET resolved_at = now(), attempts = $2 WHERE id = $1', [deadLetter.id, attempts]);
-        await manager.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        await manager.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts, instance_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
           deadLetter.handler,
           deadLetter.eventId,
           deadLetter.tenantId,
           attempts,
+          instanceOf(deadLetter.envelope) ?? null,
         ]);
       });
     },

@@ -84,6 +84,11 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
       return rows[0] && toRecord(rows[0]);
     },
 
+    async countForPrescription(prescriptionId) {
+      const rows: Array<{ n: number }> = await manager.query('SELECT count(*)::int AS n FROM medication_dispenses WHERE tenant_id = $1 AND prescription_id = $2', [tenantId, prescriptionId]);
+      return rows[0].n;
+    },
+
     async history(id) {
       const rows: Row[] = await manager.query(
         `SELECT h.id, h.tenant_id, h.version, d.prescription_id, h.last_updated, h.resource FROM medication_dispense_history h

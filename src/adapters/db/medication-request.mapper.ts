@@ -6,6 +6,7 @@ export interface MedicationRequestRow {
   tenant_id: string;
   version: number;
   workflow_status: string;
+  workflow_version: number;
   last_updated: Date;
   resource: MedicationRequestRecord['resource'];
 }
@@ -16,6 +17,7 @@ export function rowToRecord(row: MedicationRequestRow): MedicationRequestRecord 
     tenantId: row.tenant_id,
     versionId: row.version,
     workflowStatus: row.workflow_status as WorkflowState,
+    workflowVersion: row.workflow_version,
     lastUpdated: row.last_updated,
     resource: row.resource,
   };
@@ -38,11 +40,12 @@ export function recordToParams(record: MedicationRequestRecord): unknown[] {
     terms.codes,
     record.lastUpdated,
     record.resource,
+    record.workflowVersion,
   ];
 }
 
 export const MEDICATION_REQUEST_COLUMNS =
-  'tenant_id, id, version, workflow_status, status, patient_id, pharmacy_id, requester, authored_on, identifiers, codes, last_updated, resource';
+  'tenant_id, id, version, workflow_status, status, patient_id, pharmacy_id, requester, authored_on, identifiers, codes, last_updated, resource, workflow_version';
 
 export type StoredTransition = Omit<TransitionRecord, 'at'> & { at: string };
 

@@ -4,7 +4,7 @@ import type { MedicationRequestQuery, MedicationRequestStore, SearchPage, Search
 import { dateCondition, Params } from './seq-page.js';
 import { MEDICATION_REQUEST_COLUMNS, recordToParams, rowToRecord, type MedicationRequestRow } from './medication-request.mapper.js';
 
-const SELECT = 'SELECT id, tenant_id, version, workflow_status, last_updated, resource';
+const SELECT = 'SELECT id, tenant_id, version, workflow_status, workflow_version, last_updated, resource';
 
 const SORT_EXPRESSION: Record<SortKey, string> = {
   seq: 'seq',
@@ -18,7 +18,7 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
   return {
     async insert(record) {
       await manager.query(
-        `INSERT INTO medication_requests (${MEDICATION_REQUEST_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+        `INSERT INTO medication_requests (${MEDICATION_REQUEST_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
         recordToParams(record),
       );
     },
@@ -39,8 +39,8 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
       params.push(expectedVersion);
       const result: [unknown[], number] = await manager.query(
         `UPDATE medication_requests SET version = $3, workflow_status = $4, status = $5, patient_id = $6, pharmacy_id = $7,
-           requester = $8, authored_on = $9, identifiers = $10, codes = $11, last_updated = $12, resource = $13
-         WHERE tenant_id = $1 AND id = $2 AND version = $14`,
+           requester = $8, authored_on = $9, identifiers = $10, codes = $11, last_updated = $12, resource = $13, workflow_version = $14
+         WHERE tenant_id = $1 AND id = $2 AND version = $15`,
         params,
       );
       return result[1] === 1;

@@ -4,6 +4,9 @@ import type { IdempotencyStore, MedicationRequestHistory, OutboxWriter } from '.
 import { IdempotencyKeyEntity, OutboxEntity } from './entities/index.js';
 import { Params } from './seq-page.js';
 import { traceHeaders } from '../../tracing.js';
+// A version belongs to an instance whose workflow version is the instance's (a primary-key lookup).
+const WORKFLOW_VERSION = '(SELECT m.workflow_version FROM medication_requests m WHERE m.tenant_id = medication_request_history.tenant_id AND m.id = medication_request_history.id) AS workflow_version';
+
 import { rowToRecord, transitionFromJson, transitionToJson, type MedicationRequestRow, type StoredTransition } from './medication-request.mapper.js';
 
 export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
@@ -18,7 +21,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
 
     async version(id, versionId) {
       const rows: MedicationRequestRow[] = await manager.query(
-        `SELECT id, tenant_id, version, workflow_status, last_updated, resource FROM medication_request_history
+        `SELECT id, tenant_id, version, workflow_status, last_updated, resource, ${WORKFLOW_VERSION} FROM medication_request_history
          WHERE tenant_id = $1 AND id = $2 AND version = $3`,
         [tenantId, id, versionId],
       );
@@ -27,7 +30,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
 
     async list(id) {
       const rows: MedicationRequestRow[] = await manager.query(
-        `SELECT id, tenant_id, version, workflow_status, last_updated, resource FROM medication_request_history
+        `SELECT id, tenant_id, version, workflow_status, last_updated, resource, ${WORKFLOW_VERSION} FROM medication_request_history
          WHERE tenant_id = $1 AND id = $2 ORDER BY version DESC`,
         [tenantId, id],
       );
@@ -43,7 +46,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
       if (query.before) where.push(`(last_updated, id, version) < (${params.bind(query.before.lastUpdated)}::timestamptz, ${params.bind(query.before.id)}::uuid, ${params.bind(query.before.version)}::int)`);
       const [rows, count] = await Promise.all([
         manager.query(
-          `SELECT id, tenant_id, version, workflow_status, last_updated, resource, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
+          `SELECT id, tenant_id, version, workflow_status, last_updated, resource, ${WORKFLOW_VERSION}, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
            WHERE ${where.join(' AND ')} ORDER BY last_updated DESC, id DESC, version DESC LIMIT ${params.bind(query.limit + 1)}`,
           params.values,
         ) as Promise<Array<MedicationRequestRow & { position_at: string }>>,

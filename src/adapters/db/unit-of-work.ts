@@ -5,6 +5,7 @@ import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
 import { createSubscriptionStore } from './subscription.store.js';
 import { createTaskStore } from './task.store.js';
+import { createWorkflowTimerStore } from './workflow-timer.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 
 /** The role request-path SQL runs as (created by the TenantSecurity migration; row-level security binds it). */
@@ -22,6 +23,7 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
     idempotency: createIdempotencyStore(manager, tenantId),
     outbox: createOutboxWriter(manager),
     audit: createAuditWriter(manager, tenantId),
+    timers: createWorkflowTimerStore(manager, tenantId),
   };
 }
 

@@ -12,12 +12,18 @@ export function createBusIntegrations(bus: EventBus): Integrations {
     await bus.publish({ subject, msgId: `${action}:${notice.eventId}`, data: Buffer.from(JSON.stringify(notice)), headers: traceHeaders() });
   };
   return {
-    insurance: { approvalGranted: send('integration.insurance.approval.v1', 'insurance.approval') },
-    pharmacy: { sendPrescription: send('integration.pharmacy.prescription.v1', 'pharmacy.prescription') },
+    insurance: {
+      approvalGranted: send('integration.insurance.approval.v1', 'insurance.approval'),
+      approvalReversed: send('integration.insurance.reversal.v1', 'insurance.reversal'),
+    },
+    pharmacy: {
+      sendPrescription: send('integration.pharmacy.prescription.v1', 'pharmacy.prescription'),
+      cancelPrescription: send('integration.pharmacy.cancel.v1', 'pharmacy.cancel'),
+    },
     patient: {
       prescriptionDispensed: send('integration.patient.dispensed.v1', 'patient.dispensed'),
       prescriptionCompleted: send('integration.patient.completed.v1', 'patient.completed'),
     },
-    support: { prescriptionFailed: send('integration.support.failure.v1', 'support.failure') },
+    support: { prescriptionFailed: send('integration.support.failure.v1', 'support.failure'), alert: send('integration.support.alert.v1', 'support.alert') },
   };
 }

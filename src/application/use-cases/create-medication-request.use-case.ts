@@ -1,9 +1,9 @@
 import {
   assertPersonaMay,
   buildEvent,
+  CURRENT_PRESCRIPTION_WORKFLOW,
   DomainError,
   EVENT_TYPES,
-  INITIAL_STATE,
   materializeMedicationRequest,
   type MedicationRequestRecord,
   type MedicationRequestResource,
@@ -11,10 +11,11 @@ import {
 } from '../../domain/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { canonicalize } from '../idempotency.js';
+import type { TransactionScope } from '../../ports/index.js';
+import { assertIdempotencyKey, canonicalize, idempotently } from '../idempotency.js';
+import { eventContext, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { applyTimerChanges } from '../workflow-engine.js';
 import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
-import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
-import { eventContext } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface CreateMedicationRequestInput {
@@ -49,49 +50,51 @@ export async function createMedicationRequest(
   assertPersonaMay(ctx, 'medication-request.create');
   if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
   const resource = await assertValidMedicationRequest(deps, input.resource);
-  const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, resource);
 
-  return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      const prior = await priorOutcome(scope, input.idempotencyKey, hash);
-      if (prior) {
+  return deps.uow.transaction(ctx.tenantId, (scope) =>
+    idempotently<CreateResult<MedicationRequestRecord>>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: resource }, deps.idempotencyTtlSeconds, {
+      async replay(prior) {
         const earlier = await scope.history.version(prior.resourceId, prior.versionId);
-        if (earlier) return { record: earlier, replayed: true };
-      }
-    }
-    if (input.ifNoneExist) {
-      // Identical conditional creates racing each other queue here, so exactly one creates.
-      await scope.locks.lock(`ccreate:${ctx.tenantId}:MedicationRequest:${canonicalize(input.ifNoneExist)}`);
-      const found = await scope.medicationRequests.search({ ...input.ifNoneExist, sort: 'seq', descending: false, limit: 2, withTotal: false });
-      if (found.items.length > 1) throw new DomainError('MULTIPLE_MATCHES', 'If-None-Exist matches more than one prescription; make the criteria more specific.');
-      if (found.items.length === 1) return { record: found.items[0].record, replayed: false, existing: true };
-    }
-    const now = deps.clock.now();
-    const id = deps.newId();
-    const record: MedicationRequestRecord = {
-      id,
-      tenantId: ctx.tenantId,
-      versionId: 1,
-      lastUpdated: now,
-      workflowStatus: INITIAL_STATE,
-      resource: materializeMedicationRequest(resource, { id, versionId: 1, lastUpdated: now, workflowStatus: INITIAL_STATE }),
-    };
-    await scope.medicationRequests.insert(record);
-    await scope.history.append({
-      record,
-      transition: { event: 'request', from: null, to: INITIAL_STATE, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
-    });
-    await commitEvents(scope, [
-      buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, { resource: record.resource as EventResource, event: 'request', from: null, to: INITIAL_STATE, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
-    ]);
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      await scope.idempotency.save(
-        { key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'MedicationRequest', resourceId: id, versionId: 1, statusCode: 201 },
-        deps.idempotencyTtlSeconds,
-      );
-    }
-    return { record, replayed: false };
+        return earlier && { record: earlier, replayed: true };
+      },
+      async run() {
+        if (input.ifNoneExist) {
+          // Identical conditional creates racing each other queue here, so exactly one creates.
+          await scope.locks.lock(`ccreate:${ctx.tenantId}:MedicationRequest:${canonicalize(input.ifNoneExist)}`);
+          const found = await scope.medicationRequests.search({ ...input.ifNoneExist, sort: 'seq', descending: false, limit: 2, withTotal: false });
+          if (found.items.length > 1) throw new DomainError('MULTIPLE_MATCHES', 'If-None-Exist matches more than one prescription; make the criteria more specific.');
+          if (found.items.length === 1) return { result: { record: found.items[0].record, replayed: false, existing: true }, saved: undefined };
+        }
+        const record = await insertPrescription(deps, scope, ctx, resource);
+        return { result: { record, replayed: false }, saved: { resourceType: 'MedicationRequest', resourceId: record.id, versionId: 1, statusCode: 201 } };
+      },
+    }),
+  );
+}
+
+/** The new prescription under the current workflow version: row, first history version, its timers and the `created` event. */
+async function insertPrescription(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, resource: MedicationRequestResource): Promise<MedicationRequestRecord> {
+  const now = deps.clock.now();
+  const id = deps.newId();
+  const workflow = CURRENT_PRESCRIPTION_WORKFLOW;
+  const record: MedicationRequestRecord = {
+    id,
+    tenantId: ctx.tenantId,
+    versionId: 1,
+    lastUpdated: now,
+    workflowStatus: workflow.initial,
+    workflowVersion: workflow.version,
+    resource: materializeMedicationRequest(resource, { id, versionId: 1, lastUpdated: now, workflowStatus: workflow.initial }),
+  };
+  await scope.medicationRequests.insert(record);
+  await scope.history.append({
+    record,
+    transition: { event: 'request', from: null, to: workflow.initial, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
   });
+  await applyTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, record, null, workflow.initial, now);
+  const payload = { resource: record.resource as EventResource, event: 'request', from: null, to: workflow.initial, workflow: { name: workflow.name, version: workflow.version, instanceId: id }, ...eventContext(record) };
+  await commitEvents(scope, [buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, payload, { eventId: deps.newId(), timestamp: now })]);
+  return record;
 }
 
 type EventResource = MedicationRequestResource & { [key: string]: unknown };

@@ -16,10 +16,10 @@ import {
 import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { etagOf, parseIfMatch } from '../etag.js';
-import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
-import { eventContext, move, moveWithRetry, notFound, prescriptionNotFound, stale } from '../workflow.js';
+import { checkIfMatch, stale } from '../versioned-write.js';
+import { eventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -35,6 +35,8 @@ export interface CreateDispenseInput {
   ifMatch?: string;
   /** Take medication and quantity from the prescription where the dispense leaves them out (GraphQL). */
   defaultsFromPrescription?: boolean;
+  /** The reason recorded on the dispense transition (GraphQL `transitionPrescription(reason:)`, CONTRACT §3). */
+  reason?: string | null;
 }
 
 const OPERATION = 'MedicationDispense.create';
@@ -52,61 +54,60 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
   );
   await checkCodes(deps, requested.medicationCodeableConcept, 'MedicationDispense.medicationCodeableConcept');
   const prescriptionId = prescriptionIdOf(requested);
-  const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, requested);
 
-  return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      const prior = await priorOutcome(scope, input.idempotencyKey, hash);
-      if (prior) {
+  return deps.uow.transaction(ctx.tenantId, (scope) =>
+    idempotently<DispenseResult>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: requested }, deps.idempotencyTtlSeconds, {
+      async replay(prior) {
         const dispense = await scope.dispenses.version(prior.resourceId, prior.versionId);
         const prescription = dispense && (await scope.medicationRequests.findById(dispense.prescriptionId));
-        if (dispense && prescription) return { dispense, prescription, replayed: true };
-      }
-    }
-    if (!isStoredId(prescriptionId)) throw prescriptionNotFound(prescriptionId);
-    const dispensed = await moveWithRetry(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, missing: prescriptionNotFound });
-    const prescription = dispensed.previous;
-    const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, prescription) : requested;
+        return dispense && prescription ? { dispense, prescription, replayed: true } : undefined;
+      },
+      async run() {
+        const result = await recordDispense(deps, scope, ctx, input, requested, prescriptionId);
+        return { result, saved: { resourceType: 'MedicationDispense', resourceId: result.dispense.id, versionId: 1, statusCode: 201 } };
+      },
+    }),
+  );
+}
 
-    const now = deps.clock.now();
-    const dispense: MedicationDispenseRecord = {
-      id: deps.newId(),
-      tenantId: ctx.tenantId,
-      versionId: 1,
-      lastUpdated: now,
-      prescriptionId,
-      resource: {} as MedicationDispenseResource,
-    };
-    dispense.resource = materializeMedicationDispense(resource, {
-      id: dispense.id,
-      versionId: 1,
-      lastUpdated: now,
-      patientReference: prescription.resource.subject.reference!,
-      pharmacyReference: prescription.resource.dispenseRequest?.performer?.reference,
-    });
-    await scope.dispenses.insert(dispense);
+async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, input: CreateDispenseInput, requested: MedicationDispenseResource, prescriptionId: string): Promise<DispenseResult> {
+  if (!isStoredId(prescriptionId)) throw prescriptionNotFound(prescriptionId);
+  const dispensed = await movePrescription(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, reason: input.reason ?? null, missing: prescriptionNotFound });
+  const prescription = dispensed.previous;
+  const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, prescription) : requested;
 
-    const events: EventEnvelope[] = [dispenseEvent(deps, ctx, EVENT_TYPES.medicationDispenseCreated, dispense, dispensed.record), ...dispensed.events];
-    let current = dispensed.record;
-    if (resource.whenHandedOver) {
-      const completed = await move(deps, scope, ctx, current, 'complete', null);
-      if (!completed) throw new DomainError('PRECONDITION_FAILED', 'The prescription changed while it was dispensed; re-read and retry.');
-      current = completed.record;
-      events.push(...completed.events);
-    }
-    await commitEvents(scope, events);
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      await scope.idempotency.save(
-        { key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'MedicationDispense', resourceId: dispense.id, versionId: 1, statusCode: 201 },
-        deps.idempotencyTtlSeconds,
-      );
-    }
-    return { dispense, prescription: current, replayed: false };
+  const now = deps.clock.now();
+  const dispense: MedicationDispenseRecord = {
+    id: deps.newId(),
+    tenantId: ctx.tenantId,
+    versionId: 1,
+    lastUpdated: now,
+    prescriptionId,
+    resource: {} as MedicationDispenseResource,
+  };
+  dispense.resource = materializeMedicationDispense(resource, {
+    id: dispense.id,
+    versionId: 1,
+    lastUpdated: now,
+    patientReference: prescription.resource.subject.reference!,
+    pharmacyReference: prescription.resource.dispenseRequest?.performer?.reference,
   });
+  await scope.dispenses.insert(dispense);
+
+  const events: EventEnvelope[] = [dispenseEvent(deps, ctx, EVENT_TYPES.medicationDispenseCreated, dispense, dispensed.record), ...dispensed.events];
+  let current = dispensed.record;
+  if (resource.whenHandedOver) {
+    const completed = await moveLoadedPrescription(deps, scope, ctx, current, 'complete');
+    if (!completed) throw new DomainError('PRECONDITION_FAILED', 'The prescription changed while it was dispensed; re-read and retry.');
+    current = completed.record;
+    events.push(...completed.events);
+  }
+  await commitEvents(scope, events);
+  return { dispense, prescription: current, replayed: false };
 }
 
 /** GraphQL `transitionPrescription(event: DISPENSE)`: the dispense the prescription asks for. */
-export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; ifMatch?: string }): Promise<DispenseResult> {
+export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; ifMatch?: string; reason?: string | null }): Promise<DispenseResult> {
   assertPersonaMayTransition(ctx.actor, 'dispense');
   const resource: MedicationDispenseResource = {
     resourceType: 'MedicationDispense',
@@ -114,7 +115,7 @@ export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContex
     authorizingPrescription: [{ reference: `MedicationRequest/${input.id}` }],
     whenPrepared: deps.clock.now().toISOString(),
   };
-  return createMedicationDispense(deps, ctx, { resource, ifMatch: input.ifMatch, defaultsFromPrescription: true });
+  return createMedicationDispense(deps, ctx, { resource, ifMatch: input.ifMatch, reason: input.reason, defaultsFromPrescription: true });
 }
 
 function withPrescriptionDefaults(dispense: MedicationDispenseResource, prescription: MedicationRequestRecord): MedicationDispenseResource {
@@ -153,10 +154,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
         issues: [{ expression: 'MedicationDispense.authorizingPrescription[0].reference', diagnostics: `must stay MedicationRequest/${current.prescriptionId}.` }],
       });
     }
-    if (input.ifMatch === undefined || input.ifMatch.trim() === '') {
-      throw new DomainError('PRECONDITION_REQUIRED', `Updates need If-Match with the current version (now ${etagOf(current.versionId)}).`);
-    }
-    if (parseIfMatch(input.ifMatch) !== current.versionId) throw stale(current);
+    checkIfMatch(input.ifMatch, current, { required: true });
     const prescription = await scope.medicationRequests.findById(current.prescriptionId);
     if (!prescription) throw prescriptionNotFound(current.prescriptionId);
 
@@ -180,7 +178,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
     let latest = prescription;
     if (resource.whenHandedOver && !current.resource.whenHandedOver && prescription.workflowStatus === 'dispensed') {
       assertPersonaMayTransition(ctx.actor, 'complete');
-      const completed = await moveWithRetry(deps, scope, ctx, { id: prescription.id, event: 'complete', missing: notFound });
+      const completed = await movePrescription(deps, scope, ctx, { id: prescription.id, event: 'complete', missing: notFound });
       latest = completed.record;
       events.push(...completed.events);
     }

@@ -3,7 +3,7 @@ import { assertPersonaMay, assertPersonaMayTransition, DomainError, isObject, ty
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { canonicalize } from '../idempotency.js';
-import { findPrescription, moveWithRetry, notFound } from '../workflow.js';
+import { findPrescription, movePrescription, notFound } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 import { replaceContent } from './update-medication-request.use-case.js';
 
@@ -47,7 +47,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
       assertPersonaMayTransition(ctx.actor, 'cancel');
       if (input.ifMatch === undefined || input.ifMatch.trim() === '') throw new DomainError('PRECONDITION_REQUIRED', 'PATCH needs If-Match with the current version.');
       const reason = (patched.statusReason as { text?: unknown } | undefined)?.text;
-      const moved = await moveWithRetry(deps, scope, ctx, { id: current.id, event: 'cancel', ifMatch: input.ifMatch, reason: typeof reason === 'string' ? reason : null, missing: notFound });
+      const moved = await movePrescription(deps, scope, ctx, { id: current.id, event: 'cancel', ifMatch: input.ifMatch, reason: typeof reason === 'string' ? reason : null, missing: notFound });
       await commitEvents(scope, moved.events);
       return moved.record;
     }

@@ -13,9 +13,9 @@ import {
 } from '../../domain/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
+import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid } from '../validation.js';
-import { eventContext, moveWithRetry, prescriptionNotFound } from '../workflow.js';
+import { eventContext, movePrescription, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface CreateTaskInput {
@@ -39,27 +39,26 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
   const resource = assertValid<TaskResource>(deps, 'Task', input.resource, validateTask);
   const event = taskEvent(resource)!;
   const focusId = focusIdOf(resource);
-  const hash = input.idempotencyKey === undefined ? undefined : requestHash(OPERATION, resource);
 
-  return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      const prior = await priorOutcome(scope, input.idempotencyKey, hash);
-      const earlier = prior && (await scope.tasks.findById(prior.resourceId));
-      if (earlier) return { record: earlier, replayed: true };
-    }
-    if (!isStoredId(focusId)) throw prescriptionNotFound(focusId);
-    const moved = await moveWithRetry(deps, scope, ctx, { id: focusId, event, ifMatch: input.ifMatch, reason: resource.statusReason?.text ?? null, missing: prescriptionNotFound });
-    const now = deps.clock.now();
-    const id = deps.newId();
-    const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
-    await scope.tasks.insert(record);
-    const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
-    await commitEvents(scope, [...moved.events, taskChanged]);
-    if (input.idempotencyKey !== undefined && hash !== undefined) {
-      await scope.idempotency.save({ key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 }, deps.idempotencyTtlSeconds);
-    }
-    return { record, replayed: false };
-  });
+  return deps.uow.transaction(ctx.tenantId, (scope) =>
+    idempotently<{ record: TaskRecord; replayed: boolean }>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: resource }, deps.idempotencyTtlSeconds, {
+      async replay(prior) {
+        const earlier = await scope.tasks.findById(prior.resourceId);
+        return earlier && { record: earlier, replayed: true };
+      },
+      async run() {
+        if (!isStoredId(focusId)) throw prescriptionNotFound(focusId);
+        const moved = await movePrescription(deps, scope, ctx, { id: focusId, event, ifMatch: input.ifMatch, reason: resource.statusReason?.text ?? null, missing: prescriptionNotFound });
+        const now = deps.clock.now();
+        const id = deps.newId();
+        const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
+        await scope.tasks.insert(record);
+        const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
+        await commitEvents(scope, [...moved.events, taskChanged]);
+        return { result: { record, replayed: false }, saved: { resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 } };
+      },
+    }),
+  );
 }
 
 export async function getTask(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<TaskRecord> {

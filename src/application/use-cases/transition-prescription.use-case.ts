@@ -1,7 +1,7 @@
 import { assertPersonaMayTransition, type MedicationRequestRecord, type RequestContext, type WorkflowEvent } from '../../domain/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { moveWithRetry, notFound } from '../workflow.js';
+import { movePrescription, notFound } from '../workflow.js';
 import { dispenseAsPrescribed } from './medication-dispense.use-case.js';
 
 export interface TransitionInput {
@@ -20,7 +20,7 @@ export async function transitionPrescription(deps: UseCaseDeps, ctx: RequestCont
   assertPersonaMayTransition(ctx.actor, input.event);
   if (input.event === 'dispense') return (await dispenseAsPrescribed(deps, ctx, input)).prescription;
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
-    const moved = await moveWithRetry(deps, scope, ctx, { ...input, missing: notFound });
+    const moved = await movePrescription(deps, scope, ctx, { ...input, missing: notFound });
     await commitEvents(scope, moved.events);
     return moved.record;
   });

@@ -12,8 +12,8 @@ import {
 import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { etagOf, parseIfMatch } from '../etag.js';
-import { eventContext, findPrescription, notFound, stale } from '../workflow.js';
+import { checkIfMatch, stale } from '../versioned-write.js';
+import { eventContext, findPrescription, notFound } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -50,10 +50,7 @@ export async function replaceContent(
   resource: MedicationRequestResource,
   ifMatch: string | undefined,
 ): Promise<MedicationRequestRecord> {
-  if (ifMatch === undefined || ifMatch.trim() === '') {
-    throw new DomainError('PRECONDITION_REQUIRED', `Updates need If-Match with the current version (now ${etagOf(current.versionId)}).`);
-  }
-  if (parseIfMatch(ifMatch) !== current.versionId) throw stale(current);
+  checkIfMatch(ifMatch, current, { required: true });
   if (!CONTENT_EDITABLE_STATES.includes(current.workflowStatus)) {
     throw new DomainError('UPDATE_NOT_ALLOWED', `The prescription is '${current.workflowStatus}'; its content may change only while ${CONTENT_EDITABLE_STATES.join(' or ')}.`);
   }

@@ -1,4 +1,4 @@
-import { actionsFor, assertPersonaMay, assertSearchCriteria, DomainError, EVENT_TYPES, WORKFLOW_ACTIONS, type ActionTarget, type EventEnvelope, type RequestContext, type WorkflowAction } from '../../domain/index.js';
+import { actionsFor, assertPersonaMay, assertSearchCriteria, compensationsFor, definitionFor, DomainError, EVENT_TYPES, instanceOf, type EventEnvelope, type RequestContext } from '../../domain/index.js';
 import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 
@@ -17,19 +17,25 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.round(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)));
 }
 
-function deliver(integrations: Integrations, target: ActionTarget, notice: IntegrationNotice): Promise<void> {
-  switch (target) {
-    case 'insurance.approval':
-      return integrations.insurance.approvalGranted(notice);
-    case 'pharmacy.prescription':
-      return integrations.pharmacy.sendPrescription(notice);
-    case 'patient.dispensed':
-      return integrations.patient.prescriptionDispensed(notice);
-    case 'patient.completed':
-      return integrations.patient.prescriptionCompleted(notice);
-    case 'support.failure':
-      return integrations.support.prescriptionFailed(notice);
-  }
+/**
+ * What each action and compensation a definition names does, by name (CONTRACT §6, §10). A unit
+ * test holds this registry to the definitions: every name they declare has a handler here.
+ */
+export const ACTION_HANDLERS: Readonly<Record<string, (integrations: Integrations, notice: IntegrationNotice) => Promise<void>>> = {
+  notifyInsurance: (i, n) => i.insurance.approvalGranted(n),
+  reverseInsuranceNotice: (i, n) => i.insurance.approvalReversed(n),
+  sendToPharmacy: (i, n) => i.pharmacy.sendPrescription(n),
+  cancelAtPharmacy: (i, n) => i.pharmacy.cancelPrescription(n),
+  notifyPatientDispensed: (i, n) => i.patient.prescriptionDispensed(n),
+  notifyPatientCompleted: (i, n) => i.patient.prescriptionCompleted(n),
+  // A failed fill and a breached deadline both page support; the notice's event says which.
+  alertSupport: (i, n) => (n.event === 'fail' ? i.support.prescriptionFailed(n) : i.support.alert(n)),
+};
+
+function deliver(integrations: Integrations, action: string, notice: IntegrationNotice): Promise<void> {
+  const handler = ACTION_HANDLERS[action];
+  if (!handler) throw new Error(`no handler is registered for action ${action}`);
+  return handler(integrations, notice);
 }
 
 function noticeOf(envelope: EventEnvelope): IntegrationNotice {
@@ -40,9 +46,9 @@ function noticeOf(envelope: EventEnvelope): IntegrationNotice {
     medicationRequestId: String(payload.medicationRequestId ?? payload.resource.id),
     patientId: payload.patientId ?? null,
     pharmacyId: payload.pharmacyId ?? null,
-    event: String(payload.event),
+    event: String(payload.event ?? payload.emitted),
     from: payload.from ?? null,
-    to: String(payload.to),
+    to: String(payload.to ?? payload.state),
     reason: payload.reason ?? null,
     occurredAt: metadata.timestamp,
     correlationId: metadata.correlationId,
@@ -59,32 +65,45 @@ const describe = (error: unknown): string => (error instanceof Error ? `${error.
  * dead-lettered; throws only when that bookkeeping itself failed (the event is then redelivered).
  */
 export async function handleWorkflowEvent(deps: UseCaseDeps, envelope: EventEnvelope): Promise<void> {
-  if (envelope.metadata.eventType !== EVENT_TYPES.medicationRequestStatusChanged) return;
-  const { event, from, to } = envelope.payload;
-  for (const action of actionsFor({ event: String(event), from: from ?? null, to: String(to) })) await runAction(deps, action, envelope);
+  const { payload, metadata } = envelope;
+  const definition = definitionFor(payload.workflow as { name?: unknown; version?: unknown } | undefined);
+  if (!definition) return;
+  const instanceId = instanceOf(envelope);
+  if (metadata.eventType === EVENT_TYPES.medicationRequestStatusChanged) {
+    const change = { event: String(payload.event), from: payload.from ?? null, to: String(payload.to) };
+    for (const action of actionsFor(definition, change)) await runAction(deps, action.name, envelope, instanceId);
+    // The saga's undo (CONTRACT §10): actions of this instance that completed, undone newest first.
+    // Actions run in stream order on one consumer, so those of earlier events have settled by now.
+    if (instanceId && definition.states[change.to]?.compensating) {
+      const completed = await deps.ledger.completedFor(metadata.tenantId, instanceId);
+      for (const compensation of compensationsFor(definition, change.to, completed)) await runAction(deps, compensation, envelope, instanceId);
+    }
+  } else if (typeof payload.emitted === 'string') {
+    for (const action of actionsFor(definition, { emitted: payload.emitted })) await runAction(deps, action.name, envelope, instanceId);
+  }
 }
 
-async function runAction(deps: UseCaseDeps, action: WorkflowAction, envelope: EventEnvelope): Promise<void> {
+async function runAction(deps: UseCaseDeps, action: string, envelope: EventEnvelope, instanceId: string | undefined): Promise<void> {
   const { ledger, integrations, actions } = deps;
   const eventId = envelope.metadata.eventId;
-  if (await ledger.isDone(action.name, eventId)) return;
+  if (await ledger.isDone(action, eventId)) return;
   const notice = noticeOf(envelope);
   let lastError: unknown;
   for (let attempt = 1; attempt <= actions.retry.maxAttempts; attempt++) {
     try {
-      await deliver(integrations, action.target, notice);
-      await ledger.markDone({ handler: action.name, eventId, tenantId: notice.tenantId, attempts: attempt });
+      await deliver(integrations, action, notice);
+      await ledger.markDone({ handler: action, eventId, tenantId: notice.tenantId, attempts: attempt, instanceId });
       return;
     } catch (error) {
       lastError = error;
-      actions.onFailure?.(action.name, attempt, error);
+      actions.onFailure?.(action, attempt, error);
       if (attempt < actions.retry.maxAttempts) await actions.sleep(backoffDelay(actions.retry, attempt));
     }
   }
   const dead = await ledger.deadLetter({
     id: deps.newId(),
     tenantId: notice.tenantId,
-    handler: action.name,
+    handler: action,
     eventId,
     eventType: envelope.metadata.eventType,
     envelope,
@@ -121,10 +140,9 @@ export async function replayDeadLetters(deps: UseCaseDeps, ctx: RequestContext, 
 
 async function replay(deps: UseCaseDeps, deadLetter: DeadLetter): Promise<DeadLetter> {
   if (deadLetter.resolvedAt) return deadLetter;
-  const action = WORKFLOW_ACTIONS.find((a) => a.name === deadLetter.handler);
-  if (!action) return deps.ledger.recordFailedReplay(deadLetter, `no action named ${deadLetter.handler} exists any more`);
+  if (!ACTION_HANDLERS[deadLetter.handler]) return deps.ledger.recordFailedReplay(deadLetter, `no action named ${deadLetter.handler} exists any more`);
   try {
-    await deliver(deps.integrations, action.target, noticeOf(deadLetter.envelope));
+    await deliver(deps.integrations, deadLetter.handler, noticeOf(deadLetter.envelope));
   } catch (error) {
     return deps.ledger.recordFailedReplay(deadLetter, describe(error));
   }

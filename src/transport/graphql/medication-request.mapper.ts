@@ -42,7 +42,7 @@ export function recordToGraphql(record: MedicationRequestRecord): MedicationRequ
     etag: etagOf(record.versionId),
     lastUpdated: record.lastUpdated,
     status: r.status,
-    workflowStatus: record.workflowStatus as PrescriptionStatus,
+    workflowStatus: record.workflowStatus,
     intent: r.intent,
     medication: { text: r.medicationCodeableConcept?.text ?? null, coding: r.medicationCodeableConcept?.coding ?? [] },
     subject: r.subject,

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TimerOutcome } from '../../application/use-cases/workflow-timers.use-case.js';
 import type { DataSource } from 'typeorm';
 
 export interface OperationalSources {
@@ -8,6 +9,8 @@ export interface OperationalSources {
   live(): { subscribers: number; delivered: number; dropped: number };
   /** Stream consumers by name (the `consumer` label), each answering its lag (see `BusSubscription.lag`). */
   consumers: Record<string, () => Promise<number>>;
+  /** Workflow timers armed and not yet fired or dropped, across tenants. */
+  timersPending(): Promise<number>;
 }
 
 /** A counter that follows a count kept elsewhere (monotonic since start), read at scrape time. */
@@ -133,7 +136,27 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       this.set({ state: 'waiting' }, pool.waitingCount);
     },
   });
+  new Gauge({
+    name: 'rxgate_workflow_timers_pending',
+    help: 'Workflow timers armed and not yet fired or dropped (all tenants).',
+    registers: [registry],
+    async collect() {
+      this.set(await sources.timersPending().catch(() => Number.NaN));
+    },
+  });
+  const timersSettled = new Counter({ name: 'rxgate_workflow_timers_total', help: 'Workflow timers settled by this instance, by outcome (fired, dropped).', labelNames: ['outcome'], registers: [registry] });
+  const timerLateness = new Histogram({
+    name: 'rxgate_workflow_timer_lateness_seconds',
+    help: 'How long after its due time a timer fired.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
   return {
+    timerSettled(outcome: TimerOutcome) {
+      if (outcome.outcome === 'taken') return;
+      timersSettled.inc({ outcome: outcome.outcome });
+      if (outcome.outcome === 'fired') timerLateness.observe(outcome.lateMs / 1000);
+    },
     published: new Counter({ name: 'rxgate_outbox_published_total', help: 'Events the relay published to the stream.', registers: [registry] }),
     actionFailures: new Counter({ name: 'rxgate_action_failures_total', help: 'Failed attempts of workflow actions (each retry counts), by action.', labelNames: ['handler'], registers: [registry] }),
     actionRetries: new Counter({ name: 'rxgate_action_retries_total', help: 'Failed attempts of workflow actions that were tried again, by action.', labelNames: ['handler'], registers: [registry] }),

@@ -55,7 +55,7 @@ export class MedicationRequestResolver {
   @Mutation(() => MedicationRequestType, { description: 'Moves a prescription through the workflow; DISPENSE dispenses as prescribed. Persona per event (CONTRACT §1).' })
   async transitionPrescription(
     @Arg('id', () => ID) id: string,
-    @Arg('event', () => PrescriptionEvent) event: PrescriptionEvent,
+    @Arg('event', () => PrescriptionEvent) event: WorkflowEvent,
     @Ctx() { ctx, useCases }: GraphqlContext,
     @Arg('ifMatch', () => String, { nullable: true, description: 'When given, must be the current etag.' }) ifMatch?: string,
     @Arg('reason', () => String, { nullable: true, description: 'Why; recorded with the transition.' }) reason?: string,

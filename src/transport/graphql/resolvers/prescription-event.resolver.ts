@@ -59,7 +59,7 @@ function toMessage(event: LiveEvent): PrescriptionEventMessage {
   if (resource.resourceType === 'MedicationRequest') {
     const r = resource as MedicationRequestResource;
     const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
-    message.medicationRequest = recordToGraphql({ id: r.id!, tenantId: metadata.tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, resource: r });
+    message.medicationRequest = recordToGraphql({ id: r.id!, tenantId: metadata.tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, workflowVersion: Number((payload.workflow as { version?: unknown } | undefined)?.version ?? 1), resource: r });
   } else if (resource.resourceType === 'MedicationDispense') {
     const d = resource as MedicationDispenseResource;
     message.medicationDispense = dispenseToGraphql({

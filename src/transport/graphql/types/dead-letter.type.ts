@@ -6,7 +6,7 @@ export class DeadLetterType {
   @Field(() => ID, { description: 'Dead-letter id; pass it to replayDeadLetter.' })
   id!: string;
 
-  @Field(() => String, { description: "The action (handler) that failed, e.g. 'notify-insurance-on-approve'." })
+  @Field(() => String, { description: "The action (handler) that failed, e.g. 'notifyInsurance'." })
   handler!: string;
 
   @Field(() => ID, { description: 'The event the action was for.' })

@@ -1,20 +1,11 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_EVENTS } from '../../../domain/index.js';
+import { CLIENT_EVENTS, type WorkflowEvent } from '../../../domain/index.js';
 import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
 import { PageInfo } from './page-info.type.js';
 
-export enum PrescriptionEvent {
-  APPROVE = 'approve',
-  REJECT = 'reject',
-  PROCESS = 'process',
-  DISPENSE = 'dispense',
-  COMPLETE = 'complete',
-  FAIL = 'fail',
-  CANCEL = 'cancel',
-}
-// Keep the GraphQL enum and the domain's events in lock-step.
-if (Object.values(PrescriptionEvent).join() !== WORKFLOW_EVENTS.join()) throw new Error('PrescriptionEvent is out of step with WORKFLOW_EVENTS');
+/** The events a client may send, as a GraphQL enum, derived from the workflow's definitions (the gateway's own, like `expire`, are not offered). */
+export const PrescriptionEvent = Object.fromEntries(CLIENT_EVENTS.map((e) => [e.toUpperCase(), e])) as Record<Uppercase<WorkflowEvent>, WorkflowEvent>;
 registerEnumType(PrescriptionEvent, { name: 'PrescriptionEvent', description: 'A workflow event (CONTRACT §3).' });
 
 @Directive('@key(fields: "id")')

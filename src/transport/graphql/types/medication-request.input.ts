@@ -1,6 +1,7 @@
 import { Field, InputType } from 'type-graphql';
 import { CodeableConceptInput, DispenseRequestInput, DosageInput, IdentifierInput, ReferenceInput } from './fhir-elements.type.js';
 import { PrescriptionStatus } from './medication-request.type.js';
+import type { WorkflowState } from '../../../domain/index.js';
 
 @InputType({ description: 'Content of a prescription; mirrors the FHIR MedicationRequest elements.' })
 export class MedicationRequestInput {
@@ -38,7 +39,7 @@ export class MedicationRequestFilter {
   status?: string;
 
   @Field(() => PrescriptionStatus, { nullable: true, description: 'Workflow state.' })
-  workflowStatus?: PrescriptionStatus;
+  workflowStatus?: WorkflowState;
 
   @Field(() => String, { nullable: true, description: 'The intended pharmacy (Organization id).' })
   pharmacy?: string;

@@ -1,21 +1,11 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_STATES } from '../../../domain/index.js';
+import { WORKFLOW_STATES, type WorkflowState } from '../../../domain/index.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 import { PageInfo } from './page-info.type.js';
 
-export enum PrescriptionStatus {
-  REQUESTED = 'requested',
-  APPROVED = 'approved',
-  REJECTED = 'rejected',
-  PROCESSING = 'processing',
-  DISPENSED = 'dispensed',
-  COMPLETED = 'completed',
-  FAILED = 'failed',
-  CANCELLED = 'cancelled',
-}
-// Keep the GraphQL enum and the domain's states in lock-step.
-if (Object.values(PrescriptionStatus).join() !== WORKFLOW_STATES.join()) throw new Error('PrescriptionStatus is out of step with WORKFLOW_STATES');
+/** The workflow's states as a GraphQL enum (upper-case names, lower-case values), derived from its definitions. */
+export const PrescriptionStatus = Object.fromEntries(WORKFLOW_STATES.map((s) => [s.toUpperCase(), s])) as Record<Uppercase<WorkflowState>, WorkflowState>;
 registerEnumType(PrescriptionStatus, { name: 'PrescriptionStatus', description: 'Business state of a prescription (the workflow of CONTRACT §3).' });
 
 @ObjectType({ description: 'One recorded move of a prescription through the workflow.' })
@@ -58,7 +48,7 @@ export class MedicationRequestType {
   status!: string;
 
   @Field(() => PrescriptionStatus, { description: 'Business state in the workflow.' })
-  workflowStatus!: PrescriptionStatus;
+  workflowStatus!: WorkflowState;
 
   @Field(() => String, { description: "FHIR intent code; always 'order'." })
   intent!: string;

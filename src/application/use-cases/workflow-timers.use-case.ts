@@ -1,0 +1,55 @@
+import { DomainError, SYSTEM_ACTOR, type EventEnvelope, type RequestContext, type WorkflowEvent } from '../../domain/index.js';
+import type { PendingTimer, TimerQueue, TransactionScope } from '../../ports/index.js';
+import { commitEvents } from '../audit.js';
+import type { UseCaseDeps } from '../deps.js';
+import { emittedEvent, moveLoadedPrescription, PRESCRIPTION_SUBJECT } from '../workflow.js';
+
+/** What happened to one due timer. */
+export type TimerOutcome = { id: string; outcome: 'fired' | 'dropped'; lateMs: number } | { id: string; outcome: 'taken' };
+
+/**
+ * Fires one due timer, exactly once across instances: the claim (`FOR UPDATE SKIP LOCKED`), the
+ * effect (a transition, or an emitted event) and the settlement commit in one transaction, so a
+ * crash anywhere leaves the timer pending for the next poll and never half-fired. A timer whose
+ * guarded state was left is dropped (CONTRACT §7).
+ */
+export async function fireTimer(deps: UseCaseDeps, due: { id: string; tenantId: string }): Promise<TimerOutcome> {
+  return deps.uow.transaction(due.tenantId, async (scope) => {
+    const timer = await scope.timers.claim(due.id);
+    if (!timer) return { id: due.id, outcome: 'taken' };
+    const now = deps.clock.now();
+    const ctx: RequestContext = { tenantId: timer.tenantId, actor: SYSTEM_ACTOR, correlationId: `timer:${timer.id}` };
+    const events = await effectOf(deps, scope, ctx, timer);
+    await scope.timers.settle(timer.id, events ? 'fired' : 'dropped', now);
+    if (events) await commitEvents(scope, events);
+    return { id: timer.id, outcome: events ? 'fired' : 'dropped', lateMs: Math.max(0, now.getTime() - timer.dueAt.getTime()) };
+  });
+}
+
+/** The events firing `timer` commits, or `undefined` when it no longer applies (dropped). */
+async function effectOf(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, timer: PendingTimer): Promise<EventEnvelope[] | undefined> {
+  if (timer.workflow !== 'prescription') throw new Error(`timer ${timer.id}: no workflow named ${timer.workflow}`);
+  const record = await PRESCRIPTION_SUBJECT.find(scope, timer.instanceId);
+  if (!record) return undefined;
+  const spec = PRESCRIPTION_SUBJECT.definitionOf(record).timers.find((t) => t.name === timer.name);
+  if (!spec || !spec.armedIn.includes(record.workflowStatus)) return undefined;
+  if ('emit' in spec.fires) return [emittedEvent(ctx, record, spec.fires.emit, timer.name, deps.clock.now(), deps.newId)];
+  try {
+    const moved = await moveLoadedPrescription(deps, scope, ctx, record, spec.fires.event as WorkflowEvent);
+    // The row is locked by the claim's transaction only for timers; a concurrent writer may still win: fire again next poll.
+    if (!moved) throw new DomainError('PRECONDITION_FAILED', `timer ${timer.id}: the instance changed while it fired`);
+    return moved.events;
+  } catch (error) {
+    // A guard said no (e.g. the state allows the event no more): the timer has nothing left to do.
+    if (error instanceof DomainError && error.code === 'INVALID_TRANSITION') return undefined;
+    throw error;
+  }
+}
+
+/** Fires every timer due now (up to `limit`), one transaction each; answers what happened to each. */
+export async function fireDueTimers(deps: UseCaseDeps, queue: TimerQueue, limit: number): Promise<TimerOutcome[]> {
+  const due = await queue.due(deps.clock.now(), limit);
+  const outcomes: TimerOutcome[] = [];
+  for (const timer of due) outcomes.push(await fireTimer(deps, timer));
+  return outcomes;
+}

@@ -1,0 +1,143 @@
+import {
+  assertMove,
+  assertTextWithinBounds,
+  timerChanges,
+  type EventEnvelope,
+  type Facts,
+  type Naming,
+  type RequestContext,
+  type WorkflowDefinition,
+} from '../domain/index.js';
+import type { TransactionScope } from '../ports/index.js';
+import type { UseCaseDeps } from './deps.js';
+import { checkIfMatch, retryOnConflict } from './versioned-write.js';
+
+/**
+ * The application's half of the workflow engine (CONTRACT §10): one `move` for every workflow.
+ * A transition, its history row, its events and the timers it arms or drops are written in the
+ * caller's transaction; the domain's definition decides, the subject's adapter stores.
+ */
+
+/** A change the engine made, as the subject records and announces it. */
+export interface Change {
+  event: string;
+  from: string | null;
+  to: string;
+  reason: string | null;
+  at: Date;
+}
+
+/**
+ * What the engine needs from one kind of instance (a prescription, a prior authorization): a
+ * small port, implemented once per workflow beside its use-cases.
+ */
+export interface WorkflowSubject<R extends { id: string; versionId: number; resource: unknown }, F extends Facts = Facts> {
+  naming: Naming;
+  /** The definition (name and version) the instance started under. */
+  definitionOf(record: R): WorkflowDefinition<string, string, F>;
+  stateOf(record: R): string;
+  find(scope: TransactionScope, id: string): Promise<R | undefined>;
+  /** What guards and timers read; only asked for when one of them needs it. */
+  facts(scope: TransactionScope, record: R, now: Date): Promise<F>;
+  /**
+   * Writes the instance in its new state if its version is still `current.versionId`, with the
+   * history row recording `change` and `ctx.actor`; answers the new record, or `undefined` when
+   * another writer got there first (nothing written).
+   */
+  write(scope: TransactionScope, ctx: RequestContext, current: R, change: Change): Promise<R | undefined>;
+  /** The events announcing `change` (status_changed, then any specific one such as cancelled). */
+  events(ctx: RequestContext, record: R, change: Change, ids: () => string): EventEnvelope[];
+}
+
+export interface MoveRequest<R> {
+  id: string;
+  event: string;
+  /** When given, must be the instance's current version (412 otherwise). */
+  ifMatch?: string;
+  reason?: string | null;
+  /** The existence failure: `NOT_FOUND` for the instance itself, `PRESCRIPTION_NOT_FOUND` when a Task or dispense links it. */
+  missing: (id: string) => Error;
+  /** Extra checks on the loaded instance before it moves (e.g. prior authorization, refill interval). */
+  precondition?: (scope: TransactionScope, current: R, to: string) => Promise<void>;
+}
+
+export interface Moved<R> {
+  record: R;
+  previous: R;
+  events: EventEnvelope[];
+}
+
+/** Durations the definitions' timers read (`settings.slaProcessingSeconds`, …), from configuration. */
+export type WorkflowSettings = Readonly<Record<string, number>>;
+
+/**
+ * Loads, checks and moves an instance in the caller's transaction, in the order of CONTRACT §2
+ * (existence, If-Match, state). A lost race is retried against the new state unless the caller
+ * pinned a version with If-Match (then 412).
+ */
+export async function move<R extends { id: string; versionId: number; resource: unknown }, F extends Facts>(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  subject: WorkflowSubject<R, F>,
+  request: MoveRequest<R>,
+): Promise<Moved<R>> {
+  assertTextWithinBounds(request.reason, `${subject.naming.stateExpression.split('.')[0]}.statusReason.text`);
+  return retryOnConflict(async () => {
+    const current = await subject.find(scope, request.id);
+    if (!current) throw request.missing(request.id);
+    checkIfMatch(request.ifMatch, current, { required: false, what: `the ${subject.naming.subject}'s current version` });
+    const moved = await moveLoaded(deps, scope, ctx, subject, current, request);
+    return moved && { ...moved, previous: current };
+  });
+}
+
+/** Moves an instance already loaded in this transaction; `undefined` when its version moved on meanwhile. */
+export async function moveLoaded<R extends { id: string; versionId: number; resource: unknown }, F extends Facts>(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  subject: WorkflowSubject<R, F>,
+  current: R,
+  request: Pick<MoveRequest<R>, 'event' | 'reason' | 'precondition'>,
+): Promise<Omit<Moved<R>, 'previous'> | undefined> {
+  const definition = subject.definitionOf(current);
+  const from = subject.stateOf(current);
+  const now = deps.clock.now();
+  const facts = lazy(() => subject.facts(scope, current, now));
+  const guarded = definition.transitions.some((t) => t.event === request.event && t.from.includes(from) && t.guard);
+  const rule = assertMove(definition, subject.naming, from, request.event, guarded ? await facts() : ({} as F));
+  await request.precondition?.(scope, current, rule.to);
+  const change: Change = { event: request.event, from, to: rule.to, reason: request.reason ?? null, at: now };
+  const record = await subject.write(scope, ctx, current, change);
+  if (!record) return undefined;
+  await applyTimerChanges(deps, scope, subject, record, from, rule.to, now);
+  return { record, events: subject.events(ctx, record, change, deps.newId) };
+}
+
+/** Arms the timers of the state entered and drops those of the state left, in the transition's transaction. */
+export async function applyTimerChanges<R extends { id: string; versionId: number; resource: unknown }, F extends Facts>(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  subject: WorkflowSubject<R, F>,
+  record: R,
+  from: string | null,
+  to: string,
+  now: Date,
+): Promise<void> {
+  const definition = subject.definitionOf(record);
+  const { arm, drop } = timerChanges(definition, from, to);
+  if (drop.length > 0) await scope.timers.drop(record.id, drop, now);
+  if (arm.length === 0) return;
+  const facts = await subject.facts(scope, record, now);
+  const timers = arm.flatMap((timer) => {
+    const dueAt = timer.due({ facts, armedAt: now, settings: deps.workflowSettings });
+    return dueAt ? [{ id: deps.newId(), workflow: definition.name, instanceId: record.id, name: timer.name, dueAt }] : [];
+  });
+  if (timers.length > 0) await scope.timers.arm(timers);
+}
+
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= load());
+}

@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { TimerQueue } from '../../ports/index.js';
+import type { TimerOutcome } from '../../application/use-cases/workflow-timers.use-case.js';
+
+export interface TimerRunnerOptions {
+  queue: TimerQueue;
+  /** Fires the timers due now (at most `limit`), each in its own transaction. */
+  fireDue(limit: number): Promise<TimerOutcome[]>;
+  logger: Logger;
+  /**
+   * The longest sleep between looks when nothing is due sooner: a timer armed on another instance
+   * is seen at most this late. Timers armed here wake the runner at once (`poke`).
+   * @default 1_000
+   */
+  maxIdleMs?: number;
+  /** @default 100 */
+  batchSize?: number;
+  /** Told of every settled timer (metrics). */
+  onOutcome?(outcome: TimerOutcome): void;
+}
+
+export interface TimerRunner {
+  start(): void;
+  /** Looks again now (a timer was armed, or is due sooner than the runner was going to look). */
+  poke(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The door through which time reaches the workflows: sleeps until the nearest due timer (or
+ * `maxIdleMs`), fires what is due, and looks again. Every instance runs one; the claim in
+ * `fireTimer` makes each timer fire once across them.
+ */
+export function createTimerRunner(options: TimerRunnerOptions): TimerRunner {
+  const maxIdleMs = options.maxIdleMs ?? 1_000;
+  const batchSize = options.batchSize ?? 100;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function run(): Promise<void> {
+    while (!stopped) {
+      let waitMs = maxIdleMs;
+      try {
+        const outcomes = await options.fireDue(batchSize);
+        for (const outcome of outcomes) options.onOutcome?.(outcome);
+        if (outcomes.length >= batchSize) continue;
+        const next = await options.queue.nextDueAt();
+        if (next) waitMs = Math.min(maxIdleMs, Math.max(0, next.getTime() - Date.now()));
+      } catch (error) {
+        // The database is away (a restart, a failover): the timers wait in it; look again shortly.
+        options.logger.warn({ err: error }, 'workflow timers: could not fire due timers; retrying');
+      }
+      if (!stopped) await sleep(waitMs);
+    }
+  }
+
+  return {
+    start() {
+      loop ??= run();
+    },
+    poke() {
+      wake?.();
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
