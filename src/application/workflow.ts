@@ -17,6 +17,7 @@ import {
   type RequestContext,
   type WorkflowEvent,
   type WorkflowState,
+  validityEndOf,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
@@ -59,12 +60,10 @@ const EXPIRY_REASON = 'The validity period of the prescription ended.';
 
 /** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
 async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {
-  const request = record.resource.dispenseRequest;
-  const end = request?.validityPeriod?.end;
   return {
-    fillsAllowed: 1 + (request?.numberOfRepeatsAllowed ?? 0),
+    fillsAllowed: 1 + (record.resource.dispenseRequest?.numberOfRepeatsAllowed ?? 0),
     fillsDispensed: await scope.dispenses.countForPrescription(record.id),
-    validUntil: end ? new Date(end) : null,
+    validUntil: validityEndOf(record.resource),
     now,
   };
 }

@@ -207,3 +207,18 @@ function withoutServerMeta(meta: fhir4.Meta | undefined): fhir4.Meta {
   const { versionId: _v, lastUpdated: _l, ...rest } = meta;
   return rest;
 }
+
+/**
+ * The instant `dispenseRequest.validityPeriod.end` stops the prescription (CONTRACT §7): a
+ * dateTime as given; a date (or year, year-month) at the end of that period, since FHIR R4
+ * datatypes.html#dateTime says a partial date covers the whole of it. `null` without one.
+ */
+export function validityEndOf(resource: Pick<MedicationRequestResource, 'dispenseRequest'>): Date | null {
+  const end = resource.dispenseRequest?.validityPeriod?.end;
+  if (typeof end !== 'string') return null;
+  if (/^\d{4}$/.test(end)) return new Date(Date.UTC(Number(end) + 1, 0, 1));
+  if (/^\d{4}-\d{2}$/.test(end)) return new Date(Date.UTC(Number(end.slice(0, 4)), Number(end.slice(5, 7)), 1));
+  if (/^\d{4}-\d{2}-\d{2}$/.test(end)) return new Date(Date.parse(`${end}T00:00:00Z`) + 86_400_000);
+  const at = Date.parse(end);
+  return Number.isNaN(at) ? null : new Date(at);
+}

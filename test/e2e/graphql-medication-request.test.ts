@@ -30,7 +30,7 @@ const input = (patient = uniquePatient(), overrides: Partial<MedicationRequestIn
   requester: { reference: 'Practitioner/dr-1', display: 'Dr. One' },
   authoredOn: '2026-11-20',
   dosageInstruction: [{ text: 'one tablet daily' }],
-  dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: 2 },
+  dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: 0 },
   ...overrides,
 });
 

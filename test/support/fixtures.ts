@@ -15,15 +15,16 @@ let counter = 0;
 
 /**
  * A valid prescription built from a sample request: the source data has no pharmacy or quantity,
- * so both are added, and the patient can be overridden to isolate a test's data.
+ * so both are added, and the patient can be overridden to isolate a test's data. One fill unless
+ * `repeats` says otherwise (CONTRACT §7: `1 + numberOfRepeatsAllowed` fills).
  */
-export function prescription(overrides: { patient?: string; pharmacy?: string; index?: number } = {}): fhir4.MedicationRequest {
+export function prescription(overrides: { patient?: string; pharmacy?: string; index?: number; repeats?: number } = {}): fhir4.MedicationRequest {
   const source = SAMPLE_REQUESTS[(overrides.index ?? counter++) % SAMPLE_REQUESTS.length];
   const { id: _id, ...rest } = source;
   return {
     ...rest,
     ...(overrides.patient ? { subject: { reference: `Patient/${overrides.patient}` } } : {}),
-    dispenseRequest: { performer: { reference: `Organization/${overrides.pharmacy ?? PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: 1 },
+    dispenseRequest: { performer: { reference: `Organization/${overrides.pharmacy ?? PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: overrides.repeats ?? 0 },
   };
 }
 

@@ -1,4 +1,4 @@
-import { DomainError, pharmacyIdOf, validateMedicationRequest, type MedicationRequestResource } from '../../domain/index.js';
+import { DomainError, isObject, pharmacyIdOf, validateMedicationRequest, validityEndOf, type Issue, type MedicationRequestResource } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertValid, checkCodes, tagDeferred } from '../validation.js';
 
@@ -9,7 +9,8 @@ import { assertValid, checkCodes, tagDeferred } from '../validation.js';
  * check was deferred).
  */
 export async function assertValidMedicationRequest(deps: UseCaseDeps, input: unknown): Promise<MedicationRequestResource> {
-  let resource = assertValid<MedicationRequestResource>(deps, 'MedicationRequest', input, validateMedicationRequest);
+  const now = deps.clock.now();
+  let resource = assertValid<MedicationRequestResource>(deps, 'MedicationRequest', input, (r) => [...validateMedicationRequest(r), ...validityIssues(r, now)]);
   const { deferred } = await checkCodes(deps, resource.medicationCodeableConcept, 'MedicationRequest.medicationCodeableConcept');
   if (deferred) resource = tagDeferred(resource);
   const pharmacyId = pharmacyIdOf(resource)!;
@@ -19,4 +20,16 @@ export async function assertValidMedicationRequest(deps: UseCaseDeps, input: unk
     });
   }
   return resource;
+}
+
+/**
+ * CONTRACT §4: dates in the past are accepted (records are imported), except a validity that has
+ * already ended: such a prescription could never be filled.
+ */
+function validityIssues(input: unknown, now: Date): Issue[] {
+  if (!isObject(input) || !isObject(input.dispenseRequest)) return [];
+  const ends = validityEndOf(input as Pick<MedicationRequestResource, 'dispenseRequest'>);
+  if (ends === null || ends > now) return [];
+  const end = String((input.dispenseRequest.validityPeriod as { end?: unknown }).end);
+  return [{ expression: 'MedicationRequest.dispenseRequest.validityPeriod.end', diagnostics: `The validity period ended at ${end}: the prescription could never be filled; send a later end.` }];
 }

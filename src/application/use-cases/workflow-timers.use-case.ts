@@ -46,10 +46,29 @@ async function effectOf(deps: UseCaseDeps, scope: TransactionScope, ctx: Request
   }
 }
 
-/** Fires every timer due now (up to `limit`), one transaction each; answers what happened to each. */
+/** Transactions one runner keeps open at once while it fires a batch. */
+const FIRING_CONCURRENCY = 4;
+
+/**
+ * Fires every timer due now (up to `limit`), one transaction each, a few at a time; answers what
+ * happened to each. Every instance reads the same due list: each works through it in its own
+ * random order, so two instances mostly claim different timers instead of queueing on the same rows.
+ */
 export async function fireDueTimers(deps: UseCaseDeps, queue: TimerQueue, limit: number): Promise<TimerOutcome[]> {
-  const due = await queue.due(deps.clock.now(), limit);
+  const due = shuffled(await queue.due(deps.clock.now(), limit));
   const outcomes: TimerOutcome[] = [];
-  for (const timer of due) outcomes.push(await fireTimer(deps, timer));
+  let next = 0;
+  const worker = async () => {
+    while (next < due.length) outcomes.push(await fireTimer(deps, due[next++]));
+  };
+  await Promise.all(Array.from({ length: Math.min(FIRING_CONCURRENCY, due.length) }, worker));
   return outcomes;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
 }
