@@ -25,7 +25,7 @@ describe('default integration adapters', () => {
     const failed = await prescriptionIn(t.url, 'failed', tokens);
     const forPrescription = (id: string) => received.filter((r) => r.notice.medicationRequestId === id).map((r) => r.subject);
     await expect.poll(() => forPrescription(completed).length, { timeout: 15_000 }).toBe(4);
-    await expect.poll(() => forPrescription(failed).length, { timeout: 15_000 }).toBe(3);
+    await expect.poll(() => forPrescription(failed).length, { timeout: 15_000 }).toBe(5);
     await sub.close();
     expect(forPrescription(completed)).toEqual([
       'integration.insurance.approval.v1',
@@ -33,7 +33,14 @@ describe('default integration adapters', () => {
       'integration.patient.dispensed.v1',
       'integration.patient.completed.v1',
     ]);
-    expect(forPrescription(failed)).toEqual(['integration.insurance.approval.v1', 'integration.pharmacy.prescription.v1', 'integration.support.failure.v1']);
+    // `failed` is a compensating end (CONTRACT §10): the pharmacy and the insurer are told, newest action first.
+    expect(forPrescription(failed)).toEqual([
+      'integration.insurance.approval.v1',
+      'integration.pharmacy.prescription.v1',
+      'integration.support.failure.v1',
+      'integration.pharmacy.cancel.v1',
+      'integration.insurance.reversal.v1',
+    ]);
     const approval = received.find((r) => r.notice.medicationRequestId === completed)!.notice;
     expect(approval).toMatchObject({ tenantId: 'tenant-a', event: 'approve', from: 'requested', to: 'approved', prescription: { resourceType: 'MedicationRequest', id: completed } });
   });
