@@ -209,7 +209,13 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
       bounds: config.graphqlBounds,
     });
-    const fhirChannel = createFhirWebsocketChannel({ useCases, live, bufferSize: config.subscriberBufferSize, newId });
+    const fhirChannel = createFhirWebsocketChannel({
+      useCases,
+      live,
+      bufferSize: config.subscriberBufferSize,
+      newId,
+      onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error on the FHIR websocket channel'),
+    });
     operational = registerOperationalMetrics(metrics.registry, {
       dataSource,
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
