@@ -74,12 +74,16 @@ describe('FHIR $replay on one bound websocket (issue 13 item 4)', () => {
   });
 });
 
-/** A graphql-ws client over a real websocket; `run` answers what one operation ended with. */
-function graphqlWsClient(token: string) {
+/** A graphql-ws client over a real websocket; `first` answers what one operation ended with. */
+function graphqlWsClient(token: string, headers: Record<string, string> = {}) {
   let closeCode: number | undefined;
   const client: Client = createClient({
     url: `${t.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: class extends WebSocket {
+      constructor(url: string, protocols: string | string[]) {
+        super(url, protocols, { headers });
+      }
+    },
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: false,
@@ -140,5 +144,55 @@ describe('GraphQL documents that do not parse or validate, over graphql-ws (issu
     }
     expect(errorLogs().slice(errorsBefore)).toEqual([]);
     expect(consoleError).not.toHaveBeenCalled();
+  });
+});
+
+describe('an unexpected error over graphql-ws (issue 13 item 7)', () => {
+  it('is INTERNAL with the correlation id to quote, the one the upgrade answered and the log line carries', async () => {
+    // A real database failure: the write of this one prescription breaks a constraint.
+    await t.sql(`ALTER TABLE medication_requests ADD CONSTRAINT ws_internal_probe CHECK (resource->'subject'->>'display' IS DISTINCT FROM 'WS-INTERNAL-PROBE') NOT VALID`);
+    const upgrade = await new Promise<string | undefined>((resolve, reject) => {
+      const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers: { 'x-correlation-id': 'ws-upgrade-1' } });
+      socket.once('upgrade', (response) => resolve(response.headers['x-correlation-id'] as string | undefined));
+      socket.once('open', () => socket.close());
+      socket.once('error', reject);
+    });
+    expect(upgrade).toBe('ws-upgrade-1');
+
+    const client = graphqlWsClient(ehr, { 'x-correlation-id': 'ws-internal-1' });
+    const input = {
+      subject: { reference: `Patient/${uniquePatient()}`, display: 'WS-INTERNAL-PROBE' },
+      medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'lisinopril 10 MG Oral Tablet' }] },
+      authoredOn: '2026-11-20',
+      dispenseRequest: { performer: { reference: 'Organization/FM664' }, quantity: { value: 30, unit: 'tablet' } },
+    };
+    try {
+      const answer = await client.first({ query: 'mutation Create($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }', variables: { input } });
+      expect(answer.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/correlation id/), extensions: { code: 'INTERNAL', correlationId: 'ws-internal-1' } })]);
+    } finally {
+      await client.dispose();
+    }
+    expect(logLines.filter((line) => line.level >= 50 && (line as { reqId?: string }).reqId === 'ws-internal-1')).toHaveLength(1);
+  });
+});
+
+describe('the FHIR websocket upgrade', () => {
+  it('answers X-Correlation-Id like every response: on the 101 and on a refusal', async () => {
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<{ status: number; correlationId: unknown }>((resolve, reject) => {
+        const socket = new WebSocket(`${t.url.replace('http', 'ws')}/fhir/websocket`, { headers });
+        socket.once('upgrade', (response) => {
+          socket.once('open', () => socket.close());
+          resolve({ status: 101, correlationId: response.headers['x-correlation-id'] });
+        });
+        socket.once('unexpected-response', (_request, response) => {
+          response.resume();
+          resolve({ status: response.statusCode!, correlationId: response.headers['x-correlation-id'] });
+        });
+        socket.once('error', reject);
+      });
+    expect(await upgrade({ authorization: `Bearer ${ehr}`, 'x-correlation-id': 'fhir-ws-1' })).toEqual({ status: 101, correlationId: 'fhir-ws-1' });
+    expect(await upgrade({ authorization: 'Bearer nope', 'x-correlation-id': 'fhir-ws-2' })).toEqual({ status: 401, correlationId: 'fhir-ws-2' });
+    expect(await upgrade({ authorization: `Bearer ${ehr}` })).toEqual({ status: 101, correlationId: expect.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/) });
   });
 });

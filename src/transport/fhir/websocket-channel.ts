@@ -5,7 +5,7 @@ import type { UseCases } from '../../application/index.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import { openSubscriptionDelivery } from '../../application/use-cases/subscription-delivery.use-case.js';
 import type { RequestContext } from '../../domain/index.js';
-import { correlationIdOf, tenantNamed } from '../http/request-context.js';
+import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { toDomainError } from '../http/errors.js';
 import { CloseCode } from '../http/websocket-close-code.js';
 import { compileCriteria } from './criteria.js';
@@ -26,25 +26,27 @@ export function createFhirWebsocketChannel(options: {
   live: LiveEvents;
   bufferSize: number;
   newId: () => string;
-  /** Told of unexpected errors (the client only hears that something failed). @default ignored */
-  onInternalError?: (error: unknown) => void;
+  /** Told of unexpected errors, with the connection's correlation id (the client only hears that something failed). @default ignored */
+  onInternalError?: (error: unknown, correlationId: string) => void;
 }) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
   const onInternalError = options.onInternalError ?? (() => undefined);
+  const correlationIdOf = (request: IncomingMessage) => correlationIdOfUpgrade(request, options.newId);
+  wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
 
   async function authenticate(request: IncomingMessage): Promise<RequestContext> {
     const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
     return options.useCases.authenticate({
       authorization: request.headers.authorization ?? (token ? `Bearer ${token}` : undefined),
       tenantHeader: tenantNamed(request.headers['x-tenant-id']),
-      correlationId: correlationIdOf(request.headers, options.newId),
+      correlationId: correlationIdOf(request),
     });
   }
 
   function serve(socket: WebSocket, ctx: RequestContext) {
     const send = (text: string) => socket.readyState === socket.OPEN && socket.send(text);
     const delivery = openSubscriptionDelivery(
-      { useCases: options.useCases, live: options.live, bufferSize: options.bufferSize, compileCriteria: (criteria) => compileCriteria(criteria).matches, onInternalError },
+      { useCases: options.useCases, live: options.live, bufferSize: options.bufferSize, compileCriteria: (criteria) => compileCriteria(criteria).matches, onInternalError: (error) => onInternalError(error, ctx.correlationId) },
       ctx,
       {
         bound: (id) => send(`bound ${id}`),
@@ -74,11 +76,11 @@ export function createFhirWebsocketChannel(options: {
         (error: unknown) => {
           // Refused like any FHIR request: the status and an OperationOutcome carrying the contract code.
           const refusal = toDomainError(error);
-          if (refusal.code === 'INTERNAL') onInternalError(error);
+          if (refusal.code === 'INTERNAL') onInternalError(error, correlationIdOf(request));
           const body = JSON.stringify(toOperationOutcome(refusal));
           const status = refusal.httpStatus;
           socket.end(
-            `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\n` +
+            `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\nX-Correlation-Id: ${correlationIdOf(request)}\r\n` +
               `Content-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
           );
         },

@@ -7,7 +7,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { UseCases } from '../../application/index.js';
 import type { RequestContext } from '../../domain/index.js';
-import { correlationIdOf, tenantNamed } from '../http/request-context.js';
+import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { closeFor, CloseCode } from '../http/websocket-close-code.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import { createGraphqlContext } from './context.js';
@@ -58,14 +58,21 @@ export function createGraphqlWebsocket(options: {
   /** Interval of websocket pings; a connection that missed the previous pong is dropped. @default 30_000 */
   keepAliveMs?: number;
   exposeErrorDetails: boolean;
-  onInternalError: (error: unknown) => void;
+  /** Told of every unexpected error, with the correlation id of the connection it happened on. */
+  onInternalError: (error: unknown, correlationId: string) => void;
   bounds: GraphqlBounds;
 }): GraphqlWebsocket {
+  const correlationIdOf = (request: IncomingMessage) => correlationIdOfUpgrade(request, options.newId);
   // What a GraphQLError made here to carry another error stands for (graphql-ws only sends GraphQLErrors).
   const causes = new WeakMap<GraphQLError, unknown>();
-  const format = (error: GraphQLError) =>
-    formatGraphqlError(error.toJSON(), causes.has(error) ? causes.get(error) : error, options.exposeErrorDetails, options.onInternalError) as unknown as GraphQLError;
+  const format = (error: GraphQLError, request: IncomingMessage): GraphQLError => {
+    const correlationId = correlationIdOf(request);
+    const formatted = formatGraphqlError(error.toJSON(), causes.has(error) ? causes.get(error) : error, options.exposeErrorDetails, (cause) => options.onInternalError(cause, correlationId));
+    // Over HTTP the id to quote travels in X-Correlation-Id; a websocket message has no headers.
+    return (formatted.extensions?.code === 'INTERNAL' ? { ...formatted, extensions: { ...formatted.extensions, correlationId } } : formatted) as unknown as GraphQLError;
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
+  wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
   // Ping/pong keepalive (RFC 6455 §5.5.2): dead peers are dropped instead of holding subscriptions.
   const alive = new WeakSet<WebSocket>();
   wss.on('connection', (socket: WebSocket) => {
@@ -93,12 +100,12 @@ export function createGraphqlWebsocket(options: {
           ctx.extra.rxgate = await options.useCases.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
             tenantHeader: tenantNamed(ctx.extra.request.headers['x-tenant-id'], tenantParam(ctx.connectionParams)),
-            correlationId: correlationIdOf(ctx.extra.request.headers, options.newId),
+            correlationId: correlationIdOf(ctx.extra.request),
           });
           return true;
         } catch (error) {
           const close = closeFor(error);
-          if (close.code === CloseCode.InternalError) options.onInternalError(error);
+          if (close.code === CloseCode.InternalError) options.onInternalError(error, correlationIdOf(ctx.extra.request));
           ctx.extra.socket.close(close.code, close.reason);
           return false;
         }
@@ -127,7 +134,7 @@ export function createGraphqlWebsocket(options: {
       },
       // The same error mapping as HTTP (CONTRACT §2): `extensions.code`, nothing internal.
       onError: (ctx, id, _payload, errors) => {
-        const formatted = errors.map((e) => format(e));
+        const formatted = errors.map((e) => format(e, ctx.extra.request));
         const span = ctx.extra.spans?.get(id);
         ctx.extra.spans?.delete(id);
         if (span) endWebsocketOperationSpan(span, undefined, undefined, formatted);
@@ -137,7 +144,7 @@ export function createGraphqlWebsocket(options: {
         ctx.extra.spans?.get(id)?.end(); // an operation that ended before it was set up
         ctx.extra.spans?.delete(id);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e)) } : result) as never,
+      onNext: (ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e, ctx.extra.request)) } : result) as never,
       context: (ctx) => ({
         ...createGraphqlContext(options.useCases, ctx.extra.rxgate!),
         live: options.live,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import type { RequestContext } from '../../domain/index.js';
@@ -53,6 +54,18 @@ export async function authenticateRequest(useCases: UseCases, request: FastifyRe
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const upgradeIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The correlation id of a websocket upgrade request, decided once: the 101 (or the refusal), and the
+ * connection's log lines and errors, carry the same one (CONTRACT §2: every response carries it).
+ */
+export function correlationIdOfUpgrade(request: IncomingMessage, newId: () => string): string {
+  let id = upgradeIds.get(request);
+  if (id === undefined) upgradeIds.set(request, (id = correlationIdOf(request.headers, newId)));
+  return id;
+}
 
 /** The caller's `X-Correlation-Id` when it is sane, else a new one (CONTRACT §2). */
 export function correlationIdOf(headers: Record<string, string | string[] | undefined>, newId: () => string): string {
