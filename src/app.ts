@@ -219,10 +219,16 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       live,
       subscriberBufferSize: config.subscriberBufferSize,
       exposeErrorDetails: config.exposeErrorDetails,
-      onInternalError: (error: unknown) => logger.error({ err: error }, 'unexpected error in a websocket operation'),
+      onInternalError: (error: unknown, correlationId: string) => logger.error({ err: error, reqId: correlationId }, 'unexpected error in a websocket operation'),
       bounds: config.graphqlBounds,
     });
-    const fhirChannel = createFhirWebsocketChannel({ useCases, live, bufferSize: config.subscriberBufferSize, newId });
+    const fhirChannel = createFhirWebsocketChannel({
+      useCases,
+      live,
+      bufferSize: config.subscriberBufferSize,
+      newId,
+      onInternalError: (error: unknown, correlationId: string) => logger.error({ err: error, reqId: correlationId }, 'unexpected error on the FHIR websocket channel'),
+    });
     operational = registerOperationalMetrics(metrics.registry, {
       dataSource,
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),

@@ -77,28 +77,3 @@ export function assertWithinBounds(schema: GraphQLSchema, document: DocumentNode
   }
   if (cost > bounds.maxCost) throw tooComplex(`The query costs ${cost}; at most ${bounds.maxCost} is allowed (ask for fewer items with first, or fewer fields).`);
 }
-
-// graphql's CommonJS build, the one the subgraph schema was built with (see above).
-const graphqlCjs = createRequire(import.meta.url)('graphql') as typeof import('graphql');
-
-/**
- * The bounds for a document that arrives as text (graphql-ws): the `QUERY_TOO_COMPLEX` error, or
- * `undefined` when it is within bounds or does not parse or validate (that is reported elsewhere).
- */
-export function boundsProblem(schema: GraphQLSchema, query: string, operationName: string | undefined, variables: Record<string, unknown> | undefined, bounds: GraphqlBounds): GraphQLError | undefined {
-  let document: DocumentNode;
-  try {
-    document = graphqlCjs.parse(query, { maxTokens: bounds.maxTokens });
-  } catch (error) {
-    return /more th(?:an|at) \d+ tokens/.test((error as Error).message) ? tooComplex(`The document has more than ${bounds.maxTokens} tokens.`) : undefined;
-  }
-  if (graphqlCjs.validate(schema, document).length > 0) return undefined;
-  const operation = graphqlCjs.getOperationAST(document, operationName);
-  if (!operation) return undefined;
-  try {
-    assertWithinBounds(schema, document, operation, variables, bounds);
-    return undefined;
-  } catch (error) {
-    return (error as GraphQLError).extensions?.code === 'QUERY_TOO_COMPLEX' ? (error as GraphQLError) : undefined;
-  }
-}

@@ -3,6 +3,7 @@ import type { UseCases } from '../../application/index.js';
 import type { MedicationDispenseRecord, MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { LiveEvents } from '../../application/live-events.js';
+import type { CloseCode } from '../http/websocket-close-code.js';
 
 /** Per-request GraphQL context: the caller and DataLoaders, built fresh for every operation. */
 export interface GraphqlContext {
@@ -12,7 +13,7 @@ export interface GraphqlContext {
   live?: LiveEvents;
   subscriberBufferSize?: number;
   /** Closes the websocket connection (slow subscribers). */
-  closeConnection?: (code: number, reason: string) => void;
+  closeConnection?: (code: CloseCode, reason: string) => void;
   loaders: {
     medicationRequest: DataLoader<string, MedicationRequestRecord | undefined>;
     pharmacy: DataLoader<string, Pharmacy | undefined>;

@@ -6,12 +6,14 @@ import { areGraphQLErrors } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { UseCases } from '../../application/index.js';
-import { isDomainError, type RequestContext } from '../../domain/index.js';
-import { correlationIdOf } from '../http/request-context.js';
+import type { RequestContext } from '../../domain/index.js';
+import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
+import { closeFor, CloseCode } from '../http/websocket-close-code.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import { createGraphqlContext } from './context.js';
-import { boundsProblem, type GraphqlBounds } from './bounds.js';
+import type { GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
+import { prepareWebsocketOperation } from './websocket-operation.js';
 import { endWebsocketOperationSpan, startWebsocketOperationSpan } from './operation-spans.js';
 import type { Span } from '../../tracing.js';
 
@@ -20,10 +22,8 @@ import type { Span } from '../../tracing.js';
 // (CommonJS vs ESM), so the class is picked by asking graphql-ws which one it accepts.
 const graphqlBuilds = [createRequire(import.meta.url)('graphql') as typeof import('graphql'), await import('graphql')];
 const WsGraphQLError = graphqlBuilds.map((build) => build.GraphQLError).find((ErrorClass) => areGraphQLErrors([new ErrorClass('probe')])) ?? graphqlBuilds[1].GraphQLError;
-const refusal = (error: GraphQLError): GraphQLError => new WsGraphQLError(error.message, { extensions: error.extensions }) as unknown as GraphQLError;
-
-/** Close codes of a refused graphql-ws connection (CONTRACT §2). */
-export const WS_CLOSE = { unauthorized: 4401, forbidden: 4403, goingAway: 1001 } as const;
+const refusal = (error: GraphQLError): GraphQLError =>
+  new WsGraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: error.extensions }) as unknown as GraphQLError;
 
 interface Extra {
   [key: PropertyKey]: unknown;
@@ -34,16 +34,8 @@ interface Extra {
   spans?: Map<string, Span>;
 }
 
-/**
- * The tenant a graphql-ws connection names, as `X-Tenant-Id` does on HTTP (CONTRACT §2): the upgrade
- * request's header, or `x-tenant-id` in `connectionParams` for clients that cannot set headers
- * (browsers). Two different names are joined as HTTP joins a repeated header, so they match no tenant.
- */
-function tenantNamed(headers: IncomingMessage['headers'], params: Record<string, unknown> | undefined): string | undefined {
-  const param = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
-  const named = [...new Set([headers['x-tenant-id'], param].flat().filter((value) => value !== undefined && value !== null).map(String))];
-  return named.length === 0 ? undefined : named.join(', ');
-}
+/** `x-tenant-id` (any case) in `connectionParams`: how a client that cannot set headers (a browser) names its tenant. */
+const tenantParam = (params: Record<string, unknown> | undefined): unknown => Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
 
 export interface GraphqlWebsocket {
   /** Takes an HTTP upgrade request for `/graphql`. */
@@ -66,11 +58,21 @@ export function createGraphqlWebsocket(options: {
   /** Interval of websocket pings; a connection that missed the previous pong is dropped. @default 30_000 */
   keepAliveMs?: number;
   exposeErrorDetails: boolean;
-  onInternalError: (error: unknown) => void;
+  /** Told of every unexpected error, with the correlation id of the connection it happened on. */
+  onInternalError: (error: unknown, correlationId: string) => void;
   bounds: GraphqlBounds;
 }): GraphqlWebsocket {
-  const format = (error: GraphQLError) => formatGraphqlError(error.toJSON(), error, options.exposeErrorDetails, options.onInternalError) as unknown as GraphQLError;
+  const correlationIdOf = (request: IncomingMessage) => correlationIdOfUpgrade(request, options.newId);
+  // What a GraphQLError made here to carry another error stands for (graphql-ws only sends GraphQLErrors).
+  const causes = new WeakMap<GraphQLError, unknown>();
+  const format = (error: GraphQLError, request: IncomingMessage): GraphQLError => {
+    const correlationId = correlationIdOf(request);
+    const formatted = formatGraphqlError(error.toJSON(), causes.has(error) ? causes.get(error) : error, options.exposeErrorDetails, (cause) => options.onInternalError(cause, correlationId));
+    // Over HTTP the id to quote travels in X-Correlation-Id; a websocket message has no headers.
+    return (formatted.extensions?.code === 'INTERNAL' ? { ...formatted, extensions: { ...formatted.extensions, correlationId } } : formatted) as unknown as GraphQLError;
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
+  wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
   // Ping/pong keepalive (RFC 6455 §5.5.2): dead peers are dropped instead of holding subscriptions.
   const alive = new WeakSet<WebSocket>();
   wss.on('connection', (socket: WebSocket) => {
@@ -97,23 +99,33 @@ export function createGraphqlWebsocket(options: {
           const authorization = ctx.connectionParams?.authorization;
           ctx.extra.rxgate = await options.useCases.authenticate({
             authorization: typeof authorization === 'string' ? authorization : undefined,
-            tenantHeader: tenantNamed(ctx.extra.request.headers, ctx.connectionParams),
-            correlationId: correlationIdOf(ctx.extra.request.headers, options.newId),
+            tenantHeader: tenantNamed(ctx.extra.request.headers['x-tenant-id'], tenantParam(ctx.connectionParams)),
+            correlationId: correlationIdOf(ctx.extra.request),
           });
           return true;
         } catch (error) {
-          const code = isDomainError(error) && error.code === 'UNAUTHENTICATED' ? WS_CLOSE.unauthorized : WS_CLOSE.forbidden;
-          ctx.extra.socket.close(code, isDomainError(error) ? error.code : 'Forbidden');
+          const close = closeFor(error);
+          if (close.code === CloseCode.InternalError) options.onInternalError(error, correlationIdOf(ctx.extra.request));
+          ctx.extra.socket.close(close.code, close.reason);
           return false;
         }
       },
-      // The same bounds as HTTP, before anything runs; a document that does not parse or validate is
-      // left to graphql-ws to refuse.
+      // Parsed, validated and bounded here as Apollo does over HTTP, so a document that does not parse
+      // or validate gets the same answer as there (graphql-ws would throw it, or send it without a code).
       onSubscribe: (ctx, id, payload) => {
         (ctx.extra.spans ??= new Map()).set(id, startWebsocketOperationSpan(payload.operationName));
-        const refused = boundsProblem(options.schema, payload.query, payload.operationName ?? undefined, payload.variables ?? undefined, options.bounds);
-        // Built with the GraphQLError class graphql-ws itself imports (it checks with instanceof).
-        return refused ? [refusal(refused)] : undefined;
+        try {
+          const prepared = prepareWebsocketOperation(options.schema, payload, options.bounds);
+          // Built with the GraphQLError class graphql-ws itself imports (it checks with instanceof).
+          if ('errors' in prepared) return prepared.errors.map(refusal);
+          return { schema: options.schema, ...prepared.operation };
+        } catch (error) {
+          // Thrown from here, graphql-ws would close the socket with 4500 and print the stack; the
+          // error is answered (and logged) as any unexpected one instead.
+          const carrier = new WsGraphQLError('unexpected error preparing the operation') as unknown as GraphQLError;
+          causes.set(carrier, error);
+          return [carrier];
+        }
       },
       onOperation: (ctx, id, _payload, args) => {
         const span = ctx.extra.spans?.get(id);
@@ -122,7 +134,7 @@ export function createGraphqlWebsocket(options: {
       },
       // The same error mapping as HTTP (CONTRACT §2): `extensions.code`, nothing internal.
       onError: (ctx, id, _payload, errors) => {
-        const formatted = errors.map((e) => format(e));
+        const formatted = errors.map((e) => format(e, ctx.extra.request));
         const span = ctx.extra.spans?.get(id);
         ctx.extra.spans?.delete(id);
         if (span) endWebsocketOperationSpan(span, undefined, undefined, formatted);
@@ -132,12 +144,12 @@ export function createGraphqlWebsocket(options: {
         ctx.extra.spans?.get(id)?.end(); // an operation that ended before it was set up
         ctx.extra.spans?.delete(id);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e)) } : result) as never,
+      onNext: (ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e, ctx.extra.request)) } : result) as never,
       context: (ctx) => ({
         ...createGraphqlContext(options.useCases, ctx.extra.rxgate!),
         live: options.live,
         subscriberBufferSize: options.subscriberBufferSize,
-        closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+        closeConnection: (code: CloseCode, reason: string) => ctx.extra.socket.close(code, reason),
       }),
     },
     wss,

@@ -2,14 +2,12 @@ import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-grap
 import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
 import type { LiveEvent } from '../../../application/live-events.js';
 import type { GraphqlContext } from '../context.js';
+import { CloseCode } from '../../http/websocket-close-code.js';
 import { spanEach } from '../../../tracing.js';
 import { dispenseToGraphql } from '../medication-dispense.mapper.js';
 import { recordToGraphql } from '../medication-request.mapper.js';
 import { MedicationRequestType } from '../types/medication-request.type.js';
 import { PrescriptionEventFilter, PrescriptionEventMessage } from '../types/prescription-event.type.js';
-
-/** Close code of a live subscriber cut off because it could not keep up; it may resume with its last cursor. */
-export const SLOW_SUBSCRIBER_CLOSE = 4420;
 
 interface Args {
   filter?: PrescriptionEventFilter;
@@ -89,7 +87,7 @@ export class PrescriptionEventResolver {
         matches: matcher(args.filter),
         after: parseCursor(args.after),
         bufferSize: context.subscriberBufferSize ?? 1_000,
-        onOverflow: () => context.closeConnection?.(SLOW_SUBSCRIBER_CLOSE, 'subscriber too slow; resume with your last cursor'),
+        onOverflow: () => context.closeConnection?.(CloseCode.SubscriberTooSlow, 'subscriber too slow; resume with your last cursor'),
       });
       // Each event's websocket delivery (resolve, write the frame) is a span in the event's trace.
       return spanEach(events, 'graphql-ws deliver', (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }));
