@@ -53,6 +53,9 @@ const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: Audi
   [EVENT_TYPES.medicationDispenseUpdated]: { action: 'U', interaction: 'update', type: 'MedicationDispense' },
   [EVENT_TYPES.taskStatusChanged]: { action: 'C', interaction: 'create', type: 'Task' },
   [EVENT_TYPES.subscriptionReplayed]: { action: 'E', interaction: 'operation', type: 'Subscription' },
+  // A command's outcome changes nothing itself: its effect's events are audited in the same transaction.
+  [EVENT_TYPES.commandAccepted]: null,
+  [EVENT_TYPES.commandRejected]: null,
 };
 
 /**

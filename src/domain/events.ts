@@ -10,6 +10,10 @@ export const EVENT_TYPES = {
   medicationDispenseUpdated: 'eprescribing.medication_dispense.updated.v1',
   taskStatusChanged: 'eprescribing.task.status_changed.v1',
   subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
+  /** A command received over the bus (CONTRACT §11) took effect, or was already taken (a repeat). */
+  commandAccepted: 'eprescribing.command.accepted.v1',
+  /** A command received over the bus was refused, with the code HTTP would answer. */
+  commandRejected: 'eprescribing.command.rejected.v1',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
