@@ -62,7 +62,8 @@ export async function createNatsCommandSource(options: NatsCommandSourceOptions)
     await jsm.streams.add({
       name: stream,
       subjects: [`${prefix}${COMMAND_SUBJECTS}`],
-      duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000,
+      // JetStream refuses a window longer than the stream keeps messages.
+      duplicate_window: Math.min(options.duplicateWindowMs ?? 120_000, retention.maxAgeSeconds * 1_000) * 1_000_000,
       max_age: retention.maxAgeSeconds * 1_000_000_000,
       max_msgs: retention.maxMessages,
     });
