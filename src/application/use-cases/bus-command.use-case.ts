@@ -165,6 +165,7 @@ function operationOutcome(outcome: CommandOutcome): EventPayload['resource'] {
   return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ severity: 'error', code: 'processing', details, diagnostics: i.diagnostics, ...(i.expression ? { expression: [i.expression] } : {}) })) };
 }
 
+/** The outcome's event; built here rather than with `buildEvent`, whose context needs a persona an unproven sender lacks. */
 function outcomeEvent(deps: UseCaseDeps, sender: Sender, outcome: CommandOutcome, repeated: boolean): EventEnvelope {
   const type: EventType = outcome.outcome === 'accepted' ? EVENT_TYPES.commandAccepted : EVENT_TYPES.commandRejected;
   const payload: EventPayload =
