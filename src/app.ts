@@ -33,7 +33,8 @@ import { PROJECT_ROOT, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { traceLogFields } from './tracing.js';
 import { withUseCaseSpans } from './application/use-case-spans.js';
-import type { CommandSource, EventBus, Integrations } from './ports/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { EventBus, Integrations } from './ports/index.js';
 import { buildGraphqlSchema } from './transport/graphql/schema.js';
 import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.js';
 import { createGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
@@ -105,13 +106,22 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     if (config.seed) logger.info(await seedDevelopmentData(dataSource, config.pharmaciesFile), 'development data seeded');
 
     let bus: EventBus;
-    // Commands over the bus (CONTRACT §11) need a stream a publisher gets a PubAck from: NATS only.
-    let commandSource: CommandSource | undefined;
+    let natsConnection: NatsConnection | undefined;
     if (config.natsUrl) {
       const nats = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, retention: config.busRetention, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
       bus = nats;
-      commandSource = await createNatsCommandSource({
-        connection: nats.connection,
+      natsConnection = nats.connection;
+    } else {
+      const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger, retention: config.busRetention });
+      await embeddedBus.start();
+      bus = embeddedBus;
+    }
+    cleanup.unshift(() => bus.close());
+    // Commands over the bus (CONTRACT §11) need a stream a publisher gets a PubAck from: NATS only.
+    const commandSource =
+      natsConnection &&
+      (await createNatsCommandSource({
+        connection: natsConnection,
         stream: `${config.natsStream}_COMMANDS`,
         subjectPrefix: config.natsSubjectPrefix,
         consumer: COMMANDS_CONSUMER,
@@ -119,13 +129,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
         maxDeliveries: config.commands.maxDeliveries,
         ackWaitMs: config.natsAckWaitMs,
         retention: config.busRetention,
-      });
-    } else {
-      const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger, retention: config.busRetention });
-      await embeddedBus.start();
-      bus = embeddedBus;
-    }
-    cleanup.unshift(() => bus.close());
+      }));
 
     const metrics = createMetrics();
     let operational: ReturnType<typeof registerOperationalMetrics> | undefined;
