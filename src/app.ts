@@ -21,16 +21,19 @@ import { createLocalTerminology, createRemoteTerminology } from './adapters/vali
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
 import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
+import { createNatsCommandSource } from './adapters/events/nats-commands.js';
 import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
 import { createUseCases, type UseCases } from './application/index.js';
 import { createLiveEvents, type LiveEvents } from './application/live-events.js';
 import { createActionLedger } from './adapters/db/action-ledger.js';
 import { createBusIntegrations } from './adapters/events/bus-integrations.js';
 import { startWorkflowActionsConsumer, WORKFLOW_ACTIONS_CONSUMER } from './transport/events/workflow-actions.consumer.js';
+import { COMMANDS_CONSUMER, startCommandsConsumer } from './transport/events/commands.consumer.js';
 import { PROJECT_ROOT, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { traceLogFields } from './tracing.js';
 import { withUseCaseSpans } from './application/use-case-spans.js';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { EventBus, Integrations } from './ports/index.js';
 import { buildGraphqlSchema } from './transport/graphql/schema.js';
 import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.js';
@@ -105,14 +108,30 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     if (config.seed) logger.info(await seedDevelopmentData(dataSource, config.pharmaciesFile), 'development data seeded');
 
     let bus: EventBus;
+    let natsConnection: NatsConnection | undefined;
     if (config.natsUrl) {
-      bus = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, retention: config.busRetention, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+      const nats = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, retention: config.busRetention, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+      bus = nats;
+      natsConnection = nats.connection;
     } else {
       const embeddedBus = createPostgresBus({ dataSource, databaseUrl, logger, retention: config.busRetention });
       await embeddedBus.start();
       bus = embeddedBus;
     }
     cleanup.unshift(() => bus.close());
+    // Commands over the bus (CONTRACT §11) need a stream a publisher gets a PubAck from: NATS only.
+    const commandSource =
+      natsConnection &&
+      (await createNatsCommandSource({
+        connection: natsConnection,
+        stream: `${config.natsStream}_COMMANDS`,
+        subjectPrefix: config.natsSubjectPrefix,
+        consumer: COMMANDS_CONSUMER,
+        duplicateWindowMs: config.commands.duplicateWindowMs,
+        maxDeliveries: config.commands.maxDeliveries,
+        ackWaitMs: config.natsAckWaitMs,
+        retention: config.busRetention,
+      }));
 
     const metrics = createMetrics();
     let operational: ReturnType<typeof registerOperationalMetrics> | undefined;
@@ -192,6 +211,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     });
     timers.start();
     cleanup.unshift(() => timers.stop());
+    const commandsConsumer = commandSource && (await startCommandsConsumer({ source: commandSource, bus, useCases, logger, newId }));
+    if (commandsConsumer) cleanup.unshift(() => commandsConsumer.close());
 
     const schema = await buildGraphqlSchema();
     const { app: http, whenIdle } = await createHttpServer({
@@ -233,7 +254,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       dataSource,
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
       live: () => live.stats(),
-      consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag() },
+      consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag(), ...(commandsConsumer && { [COMMANDS_CONSUMER]: () => commandsConsumer.lag() }) },
       timersPending: () => timerQueue.pendingCount(),
     });
     const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });

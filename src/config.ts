@@ -23,6 +23,11 @@ export interface Config {
   natsSubjectPrefix: string;
   /** How long a crashed instance's unacknowledged message waits before redelivery (NATS durable consumers). */
   natsAckWaitMs: number;
+  /**
+   * Commands over the bus (CONTRACT §11, NATS only): JetStream's duplicate window of the commands
+   * stream, and how often a command failing unexpectedly is delivered before it is dead-lettered.
+   */
+  commands: { duplicateWindowMs: number; maxDeliveries: number };
   dbPoolSize: number;
   runMigrations: boolean;
   seed: boolean;
@@ -149,6 +154,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     natsStream: stream,
     natsSubjectPrefix: prefix,
     natsAckWaitMs: int('NATS_ACK_WAIT_MS', 30_000, 1_000),
+    // JetStream refuses a duplicate window under 100 ms.
+    commands: { duplicateWindowMs: int('COMMANDS_DUPLICATE_WINDOW_MS', 120_000, 100), maxDeliveries: int('COMMANDS_MAX_DELIVERIES', 5, 1, 100) },
     dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
     runMigrations: bool('MIGRATIONS_RUN', true),
     seed: bool('SEED_DEV_DATA', !production),

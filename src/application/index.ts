@@ -4,6 +4,7 @@ import type { UseCaseDeps } from './deps.js';
 import { searchAuditEvents } from './use-cases/audit.use-case.js';
 import { authenticate } from './use-cases/authenticate.use-case.js';
 import { authorizeWrite } from './use-cases/authorize-write.use-case.js';
+import { handleBusCommand } from './use-cases/bus-command.use-case.js';
 import { createMedicationRequest } from './use-cases/create-medication-request.use-case.js';
 import { getPharmaciesByIds, searchPharmacies } from './use-cases/pharmacies.use-case.js';
 import {
@@ -38,6 +39,7 @@ export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
 export type { DispenseCriteria, SeqPageRequest, TaskCriteria } from './use-cases/search-by-sequence.use-case.js';
 export { backoffDelay, type RetryPolicy } from './use-cases/workflow-actions.use-case.js';
+export type { BusCommandInput, BusCommandResult } from './use-cases/bus-command.use-case.js';
 
 type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
 
@@ -76,6 +78,7 @@ const USE_CASES = {
   replaySubscription,
   handleWorkflowEvent,
   fireDueTimers,
+  handleBusCommand,
   listDeadLetters,
   replayDeadLetter,
   replayDeadLetters,

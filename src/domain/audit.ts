@@ -57,6 +57,9 @@ const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: Audi
   [EVENT_TYPES.medicationRequestExpired]: null,
   // A service-level breach changes nothing: it is an alert, not a write.
   [EVENT_TYPES.medicationRequestSlaBreached]: null,
+  // A command's outcome changes nothing itself: its effect's events are audited in the same transaction.
+  [EVENT_TYPES.commandAccepted]: null,
+  [EVENT_TYPES.commandRejected]: null,
 };
 
 /**

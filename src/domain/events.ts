@@ -12,6 +12,10 @@ export const EVENT_TYPES = {
   subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
   medicationRequestExpired: 'eprescribing.medication_request.expired.v1',
   medicationRequestSlaBreached: 'eprescribing.medication_request.sla_breached.v1',
+  /** A command received over the bus (CONTRACT §11) took effect, or was already taken (a repeat). */
+  commandAccepted: 'eprescribing.command.accepted.v1',
+  /** A command received over the bus was refused, with the code HTTP would answer. */
+  commandRejected: 'eprescribing.command.rejected.v1',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 

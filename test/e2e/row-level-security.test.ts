@@ -20,7 +20,7 @@ beforeAll(async () => {
   t = await startTestApp();
   db = await createDataSource({ url: t.databaseUrl, poolSize: 2 }).initialize();
   // Both tenants get a row in every tenant table: a completed prescription (history, dispense, outbox,
-  // audit), an idempotent create, a Task and a Subscription.
+  // audit), an idempotent create, a Task, a Subscription and a command over the bus.
   for (const tenant of ['tenant-a', 'tenant-b']) {
     const tokens = { ehr: await t.token(tenant, 'ehr-backend'), pharmacy: await t.token(tenant, 'pharmacy-backend') };
     await prescriptionIn(t.url, 'completed', tokens);
@@ -31,6 +31,9 @@ beforeAll(async () => {
     });
     const subscription = await request(`${t.url}/fhir/Subscription`, { token: tokens.ehr, body: { resourceType: 'Subscription', status: 'requested', reason: 'rls', criteria: 'MedicationRequest?status=active', channel: { type: 'websocket' } } });
     expect([keyed.status, task.status, subscription.status]).toEqual([201, 201, 201]);
+    // Through the bus door's use-case itself: the door (NATS) is absent in embedded mode.
+    const command = await t.app.useCases.handleBusCommand({ tenantId: tenant, commandId: `rls-${tenant}`, authorization: `Bearer ${tokens.ehr}`, body: JSON.stringify({ command: 'cancel', prescriptionId: keyed.body.id }), correlationId: `rls-${tenant}` });
+    expect(command.outcome).toBe('accepted');
   }
   tenantTables = (
     await t.sql<{ table_name: string }>(
@@ -56,7 +59,7 @@ describe('row-level security', () => {
     expect(unguarded).toEqual([]);
     // The workers' bookkeeping (action runs, dead letters) is guarded too but has no rows here.
     const requestTables = tenantTables.filter((name) => !['action_runs', 'dead_letters'].includes(name));
-    expect(requestTables).toEqual(expect.arrayContaining(['medication_requests', 'medication_request_history', 'medication_dispenses', 'medication_dispense_history', 'tasks', 'subscriptions', 'idempotency_keys', 'outbox', 'audit_events']));
+    expect(requestTables).toEqual(expect.arrayContaining(['medication_requests', 'medication_request_history', 'medication_dispenses', 'medication_dispense_history', 'tasks', 'subscriptions', 'idempotency_keys', 'outbox', 'audit_events', 'bus_commands']));
     for (const table of requestTables) {
       const owners = await t.sql<{ tenant_id: string }>(`SELECT DISTINCT tenant_id FROM ${table} ORDER BY 1`);
       expect(owners.map((r) => r.tenant_id), table).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));

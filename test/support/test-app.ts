@@ -60,7 +60,7 @@ export function natsSettings(): { env: Record<string, string>; cleanup(): Promis
     async cleanup() {
       const nc = await connect({ servers: natsUrl });
       const jsm = await jetstreamManager(nc);
-      for (const name of [stream, `${stream}_DLQ`, `${stream}_INTEGRATION`]) await jsm.streams.delete(name).catch(() => undefined);
+      for (const name of [stream, `${stream}_DLQ`, `${stream}_INTEGRATION`, `${stream}_COMMANDS`]) await jsm.streams.delete(name).catch(() => undefined);
       await nc.close();
     },
   };

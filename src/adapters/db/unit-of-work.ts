@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { TransactionScope, UnitOfWork } from '../../ports/index.js';
 import { createAuditWriter } from './audit.store.js';
+import { createCommandLedger } from './bus-command.store.js';
 import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
 import { createSubscriptionStore } from './subscription.store.js';
@@ -24,6 +25,7 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
     outbox: createOutboxWriter(manager),
     audit: createAuditWriter(manager, tenantId),
     timers: createWorkflowTimerStore(manager, tenantId),
+    commands: createCommandLedger(manager, tenantId),
   };
 }
 

@@ -4,8 +4,10 @@ import type { UseCaseDeps } from '../deps.js';
 export interface AuthenticateInput {
   /** The `Authorization` header (or graphql-ws `connectionParams.authorization`). */
   authorization: string | undefined;
-  /** `X-Tenant-Id`, when the caller names a tenant. */
+  /** `X-Tenant-Id`, when the caller names a tenant (or the tenant a bus command's subject names). */
   tenantHeader?: string;
+  /** What named `tenantHeader`, for the refusal's message. @default 'X-Tenant-Id' */
+  tenantNamedBy?: string;
   correlationId: string;
 }
 
@@ -29,7 +31,8 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
     throw new DomainError(code, message);
   };
   if (input.tenantHeader !== undefined && input.tenantHeader !== claims.tenant) {
-    deny('TENANT_ISOLATION_VIOLATION', 'X-Tenant-Id names a tenant other than the token\'s; a token acts for its own tenant only.', `X-Tenant-Id: ${input.tenantHeader.slice(0, 64)}`);
+    const namedBy = input.tenantNamedBy ?? 'X-Tenant-Id';
+    deny('TENANT_ISOLATION_VIOLATION', `${namedBy} names a tenant other than the token's; a token acts for its own tenant only.`, `${namedBy}: ${input.tenantHeader.slice(0, 64)}`);
   }
   const tenant = await deps.tenants.find(claims.tenant);
   if (!tenant?.modules.includes(EPRESCRIBING_MODULE)) {

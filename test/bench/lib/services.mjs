@@ -9,7 +9,7 @@ import pg from 'pg';
 export const BENCH_DB = 'rxgate_bench';
 export const PGBENCH_DB = 'rxgate_bench_pgbench';
 export const NATS_STREAM = 'RXGATE_BENCH';
-const NATS_STREAMS = [NATS_STREAM, `${NATS_STREAM}_DLQ`, `${NATS_STREAM}_INTEGRATION`];
+const NATS_STREAMS = [NATS_STREAM, `${NATS_STREAM}_DLQ`, `${NATS_STREAM}_INTEGRATION`, `${NATS_STREAM}_COMMANDS`];
 
 const withDatabase = (url, name) => {
   const u = new URL(url);
