@@ -33,8 +33,16 @@ function adaptExample(name: string, coding: fhir4.Coding) {
     medicationCodeableConcept: { coding: [coding], text: medication?.code?.coding?.[0]?.display },
     subject: { ...rest.subject, reference: `Patient/${uniquePatient()}` },
     identifier: rest.identifier.map((i: any) => ({ ...i, value: `${i.value}-${uniquePatient()}` })),
-    dispenseRequest: { ...rest.dispenseRequest, performer: { reference: `Organization/${PHARMACY_A}` } },
+    dispenseRequest: { ...rest.dispenseRequest, performer: { reference: `Organization/${PHARMACY_A}` }, ...movedAhead(rest.dispenseRequest?.validityPeriod) },
   };
+}
+
+/** The examples' validity ended in 2016, and an ended validity is refused (CONTRACT §4): the same length, starting today. */
+function movedAhead(period: fhir4.Period | undefined): { validityPeriod?: fhir4.Period } {
+  if (!period?.start || !period.end) return {};
+  const length = Date.parse(period.end) - Date.parse(period.start);
+  const start = new Date();
+  return { validityPeriod: { start: start.toISOString().slice(0, 10), end: new Date(start.getTime() + length + 86_400_000).toISOString().slice(0, 10) } };
 }
 
 describe('a stock FHIR client (fhir-kit-client) needs no rxgate-specific code', () => {
