@@ -32,6 +32,7 @@ import { createSubscription, failSubscription, getSubscription, recordSubscripti
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 import { fireDueTimers } from './use-cases/workflow-timers.use-case.js';
+import { prescriptionWorkflows, workflowDefinitions } from './use-cases/workflow-inspection.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export type { AuditSearch } from './use-cases/audit.use-case.js';
@@ -78,6 +79,8 @@ const USE_CASES = {
   replaySubscription,
   handleWorkflowEvent,
   fireDueTimers,
+  prescriptionWorkflows,
+  workflowDefinitions,
   handleBusCommand,
   listDeadLetters,
   replayDeadLetter,

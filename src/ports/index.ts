@@ -550,6 +550,14 @@ export interface DeadLetterFilter {
   limit: number;
 }
 
+/** One action's run for an instance, as the ledger knows it. */
+export interface ActionRun {
+  handler: string;
+  status: 'done' | 'dead-lettered';
+  attempts: number;
+  lastError: string | null;
+}
+
 /** Bookkeeping of workflow actions: which ran, and which gave up (dead letters). */
 export interface ActionLedger {
   isDone(handler: string, eventId: string): Promise<boolean>;
@@ -557,6 +565,8 @@ export interface ActionLedger {
   markDone(entry: { handler: string; eventId: string; tenantId: string; attempts: number; instanceId?: string }): Promise<void>;
   /** Names of the actions completed for an instance, oldest first. */
   completedFor(tenantId: string, instanceId: string): Promise<string[]>;
+  /** What each action of these instances did, by instance (inspection): done runs and dead letters, oldest first. */
+  runsFor(tenantId: string, instanceIds: readonly string[]): Promise<Map<string, ActionRun[]>>;
   /** Records (or refreshes) the dead letter of `handler` for this event; answers it. */
   deadLetter(entry: Omit<DeadLetter, 'id' | 'createdAt' | 'resolvedAt'> & { id: string }): Promise<DeadLetter>;
   listDeadLetters(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetter[]>;

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { ActionLedger, DeadLetter } from '../../ports/index.js';
+import type { ActionLedger, ActionRun, DeadLetter } from '../../ports/index.js';
 import { instanceOf } from '../../domain/index.js';
 import { Params } from './seq-page.js';
 
@@ -46,6 +46,21 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
         attempts,
         instanceId ?? null,
       ]);
+    },
+
+    async runsFor(tenantId, instanceIds) {
+      const out = new Map<string, ActionRun[]>();
+      if (instanceIds.length === 0) return out;
+      const rows: Array<{ instance_id: string; handler: string; status: ActionRun['status']; attempts: number; last_error: string | null }> = await dataSource.query(
+        `SELECT instance_id::text, handler, 'done' AS status, attempts, NULL AS last_error, completed_at AS at FROM action_runs WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[])
+         UNION ALL
+         SELECT COALESCE(envelope #>> '{payload,workflow,instanceId}', envelope #>> '{payload,medicationRequestId}'), handler, 'dead-lettered', attempts, error, created_at
+           FROM dead_letters WHERE tenant_id = $1 AND resolved_at IS NULL AND COALESCE(envelope #>> '{payload,workflow,instanceId}', envelope #>> '{payload,medicationRequestId}') = ANY($2::text[])
+         ORDER BY at`,
+        [tenantId, instanceIds],
+      );
+      for (const row of rows) out.set(row.instance_id, [...(out.get(row.instance_id) ?? []), { handler: row.handler, status: row.status, attempts: row.attempts, lastError: row.last_error }]);
+      return out;
     },
 
     async completedFor(tenantId, instanceId) {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { UseCases } from '../../application/index.js';
+import type { InstanceView } from '../../application/use-cases/workflow-inspection.use-case.js';
 import type { MedicationDispenseRecord, MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { LiveEvents } from '../../application/live-events.js';
@@ -20,6 +21,7 @@ export interface GraphqlContext {
     transitions: DataLoader<string, TransitionRecord[]>;
     medicationDispense: DataLoader<string, MedicationDispenseRecord | undefined>;
     dispensesOfPrescription: DataLoader<string, MedicationDispenseRecord[]>;
+    prescriptionWorkflow: DataLoader<string, InstanceView | undefined>;
   };
 }
 
@@ -33,6 +35,7 @@ export function createGraphqlContext(useCases: UseCases, ctx: RequestContext): G
       transitions: new DataLoader((ids) => useCases.transitionsOf(ctx, ids)),
       medicationDispense: new DataLoader((ids) => useCases.getMedicationDispensesByIds(ctx, ids)),
       dispensesOfPrescription: new DataLoader((ids) => useCases.dispensesOfPrescriptions(ctx, ids)),
+      prescriptionWorkflow: new DataLoader((ids) => useCases.prescriptionWorkflows(ctx, ids)),
     },
   };
 }

@@ -12,6 +12,7 @@ import { MedicationDispenseResolver } from './resolvers/medication-dispense.reso
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
 import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
+import { WorkflowResolver } from './resolvers/workflow.resolver.js';
 import { PrescriptionEventFieldsResolver, PrescriptionEventResolver } from './resolvers/prescription-event.resolver.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
@@ -57,7 +58,7 @@ export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
       },
     },
-    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver],
+    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver],
     // Entities reached only through `_entities` (federation), never from Query.
     orphanedTypes: [PatientType, PractitionerType],
     validate: false,

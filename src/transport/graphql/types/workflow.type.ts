@@ -1,0 +1,100 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'A state of a workflow definition.' })
+export class WorkflowStateInfo {
+  @Field(() => String, { description: 'Lower-case state name.' })
+  name!: string;
+
+  @Field(() => Boolean, { description: 'No event leaves it.' })
+  final!: boolean;
+}
+
+@ObjectType({ description: 'One rule of a workflow definition: an event from a state, to a state, by whom, under which guard.' })
+export class WorkflowTransitionInfo {
+  @Field(() => String)
+  event!: string;
+
+  @Field(() => String)
+  from!: string;
+
+  @Field(() => String)
+  to!: string;
+
+  @Field(() => String, { description: "The persona that may send it, or 'system' (the gateway itself)." })
+  persona!: string;
+
+  @Field(() => String, { nullable: true, description: 'The condition under which this rule decides; among rules of one event, the first whose guard holds wins.' })
+  guard!: string | null;
+}
+
+@ObjectType({ description: 'A workflow definition the gateway runs (CONTRACT §10). Instances keep the version they started under.' })
+export class WorkflowDefinitionType {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int)
+  version!: number;
+
+  @Field(() => String)
+  description!: string;
+
+  @Field(() => [WorkflowStateInfo])
+  states!: WorkflowStateInfo[];
+
+  @Field(() => [WorkflowTransitionInfo])
+  transitions!: WorkflowTransitionInfo[];
+
+  @Field(() => [String], { description: 'Names of its durable timers.' })
+  timers!: string[];
+
+  @Field(() => [String], { description: 'Names of its actions and their compensations.' })
+  actions!: string[];
+
+  @Field(() => String, { description: 'The definition as a Mermaid stateDiagram-v2 text.' })
+  mermaid!: string;
+}
+
+@ObjectType({ description: 'A timer armed for an instance and not yet fired or dropped.' })
+export class WorkflowTimerView {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Date)
+  dueAt!: Date;
+}
+
+@ObjectType({ description: "An action (or compensation) of an instance: 'pending' (not run yet), 'done', or 'dead-lettered' (gave up; replayable)." })
+export class WorkflowActionView {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  status!: string;
+
+  @Field(() => Int, { description: 'Attempts recorded (0 while pending).' })
+  attempts!: number;
+
+  @Field(() => String, { nullable: true })
+  lastError!: string | null;
+}
+
+@ObjectType({ description: 'Where an instance stands in its workflow (CONTRACT §10).' })
+export class WorkflowInstanceType {
+  @Field(() => String, { description: 'The definition name.' })
+  definition!: string;
+
+  @Field(() => Int, { description: 'The definition version the instance started under.' })
+  version!: number;
+
+  @Field(() => String)
+  state!: string;
+
+  @Field(() => [WorkflowTimerView])
+  timers!: WorkflowTimerView[];
+
+  @Field(() => [WorkflowActionView])
+  actions!: WorkflowActionView[];
+
+  @Field(() => [WorkflowActionView])
+  compensations!: WorkflowActionView[];
+}
