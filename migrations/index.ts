@@ -5,6 +5,7 @@ import { LiveEvents1763700000003 } from './1763700000003-live-events.js';
 import { RateLimits1763700000004 } from './1763700000004-rate-limits.js';
 import { TenantSecurity1763700000005 } from './1763700000005-tenant-security.js';
 import { TraceContext1763700000006 } from './1763700000006-trace-context.js';
+import { DispensePerformers1763700000007 } from './1763700000007-dispense-performers.js';
 
 /** Every migration, in order. Listed explicitly so the same list serves tsc output, vitest and the CLI. */
-export const MIGRATIONS = [InitialSchema1763700000000, EmbeddedBus1763700000001, Workflow1763700000002, LiveEvents1763700000003, RateLimits1763700000004, TenantSecurity1763700000005, TraceContext1763700000006];
+export const MIGRATIONS = [InitialSchema1763700000000, EmbeddedBus1763700000001, Workflow1763700000002, LiveEvents1763700000003, RateLimits1763700000004, TenantSecurity1763700000005, TraceContext1763700000006, DispensePerformers1763700000007];

@@ -35,6 +35,8 @@ export interface CreateDispenseInput {
   ifMatch?: string;
   /** Take medication and quantity from the prescription where the dispense leaves them out (GraphQL). */
   defaultsFromPrescription?: boolean;
+  /** Why, recorded with the dispense transition (GraphQL `reason`; CONTRACT §3). */
+  reason?: string | null;
 }
 
 const OPERATION = 'MedicationDispense.create';
@@ -64,7 +66,7 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
       }
     }
     if (!isStoredId(prescriptionId)) throw prescriptionNotFound(prescriptionId);
-    const dispensed = await moveWithRetry(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, missing: prescriptionNotFound });
+    const dispensed = await moveWithRetry(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, reason: input.reason, missing: prescriptionNotFound });
     const prescription = dispensed.previous;
     const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, prescription) : requested;
 
@@ -106,7 +108,7 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
 }
 
 /** GraphQL `transitionPrescription(event: DISPENSE)`: the dispense the prescription asks for. */
-export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; ifMatch?: string }): Promise<DispenseResult> {
+export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; ifMatch?: string; reason?: string | null }): Promise<DispenseResult> {
   assertPersonaMayTransition(ctx.actor, 'dispense');
   const resource: MedicationDispenseResource = {
     resourceType: 'MedicationDispense',
@@ -114,7 +116,7 @@ export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContex
     authorizingPrescription: [{ reference: `MedicationRequest/${input.id}` }],
     whenPrepared: deps.clock.now().toISOString(),
   };
-  return createMedicationDispense(deps, ctx, { resource, ifMatch: input.ifMatch, defaultsFromPrescription: true });
+  return createMedicationDispense(deps, ctx, { resource, ifMatch: input.ifMatch, reason: input.reason, defaultsFromPrescription: true });
 }
 
 function withPrescriptionDefaults(dispense: MedicationDispenseResource, prescription: MedicationRequestRecord): MedicationDispenseResource {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, isDomainError } from '../../domain/index.js';
 
 interface FrameworkError {
@@ -30,4 +32,62 @@ export function toDomainError(error: unknown): DomainError {
   }
   if (e.statusCode === 400) return new DomainError('BAD_REQUEST', 'The request is malformed.');
   return new DomainError('INTERNAL', 'An unexpected error occurred; quote the correlation id when reporting it.', { cause: error });
+}
+
+/** How one transport shows an error on the wire; status and headers are already set on `reply`. */
+export type ErrorRenderer = (reply: FastifyReply, error: DomainError) => FastifyReply;
+
+/**
+ * Most of a refused body the server reads and drops before answering. Past it the answer is sent
+ * anyway and the connection closed: a client still sending that much may not see it.
+ */
+export const MAX_DISCARDED_BODY_BYTES = 64 * 1_048_576;
+
+/**
+ * The one HTTP error sender (root routes, FHIR, GraphQL): anything thrown becomes a `DomainError`,
+ * a 5xx cause goes to `onServerError` (the client sees nothing of it), the error's headers are kept
+ * (`Retry-After`, `ETag`), what is left of the request body is read first, and `render` writes the body.
+ */
+export function errorSender(render: ErrorRenderer, onServerError: (error: unknown, request: FastifyRequest) => void) {
+  return async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const domainError = toDomainError(error);
+    if (domainError.httpStatus >= 500) onServerError(error, request);
+    reply.headers(domainError.headers);
+    if (!(await discardUnreadBody(request.raw))) reply.header('connection', 'close');
+    return render(reply.code(domainError.httpStatus), domainError);
+  };
+}
+
+/**
+ * An answer written while the client is still sending its body (a 413 decided on Content-Length, a
+ * 415, a 401 before the body is read) is lost: Node closes the socket under the client's write and
+ * fetch/undici or curl report EPIPE instead of the status. So the rest of the body is read and dropped,
+ * up to {@link MAX_DISCARDED_BODY_BYTES}; answers whether it was read to its end.
+ */
+function discardUnreadBody(raw: IncomingMessage): Promise<boolean> {
+  if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const finish = (whole: boolean) => {
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onStop);
+      raw.off('close', onStop);
+      resolve(whole);
+    };
+    const onData = (chunk: Buffer | string) => {
+      discarded += chunk.length;
+      if (discarded > MAX_DISCARDED_BODY_BYTES) {
+        raw.pause();
+        finish(false);
+      }
+    };
+    const onEnd = () => finish(true);
+    const onStop = () => finish(false);
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', onStop);
+    raw.once('close', onStop);
+    raw.resume();
+  });
 }
