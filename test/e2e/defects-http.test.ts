@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -165,6 +166,45 @@ describe('issue #13 item 3: MedicationDispense?performer= takes every target typ
 describe('issue #13 item 5: an oversized body is answered 413 to ordinary clients', () => {
   const SIX_MB = 6 * 1024 * 1024;
   const hugeResource = () => JSON.stringify({ ...prescription(), note: [{ text: 'x'.repeat(SIX_MB) }] });
+
+  /**
+   * An HTTP/1.1 client that writes its whole body before it reads (as curl, many FHIR clients and
+   * proxies do): it must be able to finish sending and then read the answer, not be cut off (EPIPE).
+   */
+  function sendWholeBody(target: string, contentType: string, size: number): Promise<{ sent: number; error?: string; answer: string }> {
+    const url = new URL(target);
+    return new Promise((resolve) => {
+      const socket = net.connect(Number(url.port), url.hostname);
+      let answer = '';
+      let sent = 0;
+      let error: string | undefined;
+      socket.on('data', (data) => (answer += data.toString()));
+      socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+      socket.on('close', () => resolve({ sent, error, answer }));
+      socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens['ehr-backend']}\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = () => {
+        while (sent < size && !socket.destroyed) {
+          sent += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+        if (sent >= size) socket.end();
+      };
+      pump();
+    });
+  }
+
+  it('a client that sends all of 6 MB before reading gets to send it and reads 413 (FHIR and GraphQL)', async () => {
+    for (const [target, contentType, code] of [
+      [fhir('MedicationRequest'), 'application/fhir+json', '"code":"PAYLOAD_TOO_LARGE"'],
+      [`${t.url}/graphql`, 'application/json', '"code":"PAYLOAD_TOO_LARGE"'],
+    ]) {
+      const { sent, error, answer } = await sendWholeBody(target, contentType, SIX_MB);
+      expect({ sent, error }, target).toEqual({ sent: SIX_MB, error: undefined });
+      expect(answer.split('\r\n')[0], target).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(answer, target).toContain(code);
+    }
+  });
 
   it('Node fetch reads 413 PAYLOAD_TOO_LARGE for 6 MB to /fhir/MedicationRequest, with and without Content-Length', async () => {
     const sized = await fetch(fhir('MedicationRequest'), { method: 'POST', headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/fhir+json' }, body: hugeResource() });
