@@ -70,6 +70,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     if (known.has(type)) throw new DomainError('METHOD_NOT_ALLOWED', `${request.method} is not offered here for ${type}; see /fhir/metadata.`);
     throw new DomainError('NOT_FOUND', `Resource type '${type.slice(0, 64)}' is not served here; see /fhir/metadata.`);
   };
-  app.all('/:type', unknownEndpoint);
-  app.all('/:type/*', unknownEndpoint);
+  // Refused before the body is parsed: an interaction not offered answers 405 whatever the body (CONTRACT §2 order).
+  app.all('/:type', { preParsing: unknownEndpoint }, unknownEndpoint);
+  app.all('/:type/*', { preParsing: unknownEndpoint }, unknownEndpoint);
 };
