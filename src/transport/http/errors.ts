@@ -21,7 +21,7 @@ export function toDomainError(error: unknown): DomainError {
       return new DomainError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts; send a smaller resource.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send application/fhir+json or application/json (XML is not offered).');
+      return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be JSON: send application/json (or application/fhir+json to /fhir); XML, text and forms are not accepted.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new DomainError('BAD_REQUEST', 'The request body is empty; send a JSON document.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -59,10 +59,10 @@ export function errorSender(render: ErrorRenderer, onServerError: (error: unknow
 }
 
 /**
- * An answer written while the client is still sending its body (a 413 decided on Content-Length, a
- * 415, a 401 before the body is read) is lost: Node closes the socket under the client's write and
- * fetch/undici or curl report EPIPE instead of the status. So the rest of the body is read and dropped,
- * up to {@link MAX_DISCARDED_BODY_BYTES}; answers whether it was read to its end.
+ * After refusing a body unread (a 413 decided on Content-Length, a 415) Fastify closes the
+ * connection, and the socket goes down under a client still writing: one that sends its whole body
+ * before reading gets EPIPE instead of the answer. So what is left of the body is read and dropped
+ * first, up to {@link MAX_DISCARDED_BODY_BYTES}; answers whether it was read to its end.
  */
 function discardUnreadBody(raw: IncomingMessage): Promise<boolean> {
   if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve(true);
