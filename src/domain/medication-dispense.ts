@@ -47,6 +47,16 @@ export function validateMedicationDispense(input: unknown): Issue[] {
   return issues;
 }
 
+/** What `MedicationDispense.performer.actor` may reference (FHIR R4 medicationdispense.html), so what the `performer` search matches. */
+export const PERFORMER_TYPES = ['Practitioner', 'PractitionerRole', 'Organization', 'Patient', 'Device', 'RelatedPerson'] as const;
+
+/** Every performer of a dispense as `Type/id`, those of an allowed type with a valid id; the `performer` search matches these. */
+export function performerReferencesOf(resource: MedicationDispenseResource): string[] {
+  const performers = Array.isArray(resource.performer) ? resource.performer : [];
+  const references = performers.map((p) => (isObject(p) && isObject(p.actor) ? p.actor.reference : undefined));
+  return [...new Set(references.filter((r): r is string => PERFORMER_TYPES.some((type) => parseReference(r, type) !== undefined)))];
+}
+
 export const prescriptionIdOf = (resource: MedicationDispenseResource): string => parseReference(resource.authorizingPrescription?.[0]?.reference, 'MedicationRequest')!;
 
 /** The dispense as stored: server id and meta, the prescription's patient and pharmacy filled in. */

@@ -1,5 +1,6 @@
 import { DomainError } from './errors.js';
 import type { Persona, RequestContext } from './identity.js';
+import { PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
 
 /**
  * Write permissions of CONTRACT §1 — the only place that says which persona may write what.
@@ -40,4 +41,26 @@ export function assertPersonaMay(ctx: Pick<RequestContext, 'actor'>, action: Wri
     'FORBIDDEN_WRITE_PERSONA',
     `Persona '${ctx.actor.persona}' may not ${ACTION_LABEL[action]}; allowed: ${allowed}.`,
   );
+}
+
+const personasOf = (...actions: WriteAction[]): readonly Persona[] => [...new Set(actions.flatMap((a) => WRITE_PERMISSIONS[a] as readonly Persona[]))];
+
+/**
+ * Who writes each resource type at all, whatever the interaction: the actions above, and for a Task
+ * the personas of the workflow events. A persona outside the list is refused (403) before the
+ * question whether the interaction is offered (405) is asked (CONTRACT §2 order). Types nobody
+ * writes (the pharmacy directory, the audit trail) are absent: there every write is simply not offered.
+ */
+export const RESOURCE_WRITERS: Readonly<Record<string, readonly Persona[]>> = {
+  MedicationRequest: personasOf('medication-request.create', 'medication-request.update'),
+  MedicationDispense: personasOf('medication-dispense.write'),
+  Task: [...new Set(PRESCRIPTION_WORKFLOWS.flatMap((d) => d.transitions.flatMap((t) => ('task' in t && t.task && t.sender !== 'system' ? [t.sender as Persona] : []))))],
+  Subscription: personasOf('subscription.register', 'subscription.replay'),
+};
+
+/** Throws `FORBIDDEN_WRITE_PERSONA` when the caller's persona writes no `resourceType` at all. */
+export function assertPersonaWritesResource(ctx: Pick<RequestContext, 'actor'>, resourceType: string): void {
+  const writers = RESOURCE_WRITERS[resourceType];
+  if (!writers || (writers as readonly string[]).includes(ctx.actor.persona)) return;
+  throw new DomainError('FORBIDDEN_WRITE_PERSONA', `Persona '${ctx.actor.persona}' may not write a ${resourceType}; allowed: ${writers.join(', ')}.`);
 }

@@ -180,6 +180,8 @@ export interface MedicationDispenseQuery extends SeqPageQuery {
   prescriptionIds?: string[];
   patientId?: string;
   pharmacyId?: string;
+  /** `Type/id` references; a dispense matches when one of its performers is one of them. */
+  performers?: string[];
   statuses?: string[];
   whenHandedOver?: DateBound[];
 }

@@ -71,8 +71,9 @@ const EXPECTED = {
   'GraphQL deadLetters': [DENY, DENY, ALLOW],
   'GraphQL replayDeadLetter': [DENY, DENY, ALLOW],
   'GraphQL replayDeadLetters': [DENY, DENY, ALLOW],
-  // Not offered at all (CapabilityStatement): nobody, whatever the persona.
-  'FHIR PUT Task': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
+  // Not offered at all (CapabilityStatement): 405 — except to a persona that writes nothing of the
+  // type, refused first (CONTRACT §2: persona before interaction; platform-admin sends no workflow event).
+  'FHIR PUT Task': [NOT_OFFERED, NOT_OFFERED, DENY],
   'FHIR PUT Subscription': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
   'FHIR POST Organization': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
 } as const satisfies Record<string, readonly [Outcome, Outcome, Outcome]>;

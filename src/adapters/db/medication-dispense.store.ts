@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { parseReference, type MedicationDispenseRecord } from '../../domain/index.js';
+import { parseReference, performerReferencesOf, type MedicationDispenseRecord } from '../../domain/index.js';
 import type { MedicationDispenseStore } from '../../ports/index.js';
 import { dateCondition, Params, seqPage } from './seq-page.js';
 
@@ -33,6 +33,7 @@ function columns(record: MedicationDispenseRecord): unknown[] {
     record.prescriptionId,
     parseReference(r.subject?.reference, 'Patient') ?? '',
     parseReference(r.performer?.[0]?.actor?.reference, 'Organization') ?? null,
+    performerReferencesOf(r),
     r.whenHandedOver ? new Date(r.whenHandedOver) : null,
     record.lastUpdated,
     r,
@@ -52,8 +53,8 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
   return {
     async insert(record) {
       await manager.query(
-        `INSERT INTO medication_dispenses (tenant_id, id, version, status, prescription_id, patient_id, pharmacy_id, when_handed_over, last_updated, resource)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO medication_dispenses (tenant_id, id, version, status, prescription_id, patient_id, pharmacy_id, performer_refs, when_handed_over, last_updated, resource)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         columns(record),
       );
       await appendHistory(record);
@@ -66,8 +67,8 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
 
     async updateIfVersion(record, expectedVersion) {
       const result: [unknown[], number] = await manager.query(
-        `UPDATE medication_dispenses SET version = $3, status = $4, prescription_id = $5, patient_id = $6, pharmacy_id = $7, when_handed_over = $8,
-           last_updated = $9, resource = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11`,
+        `UPDATE medication_dispenses SET version = $3, status = $4, prescription_id = $5, patient_id = $6, pharmacy_id = $7, performer_refs = $8,
+           when_handed_over = $9, last_updated = $10, resource = $11 WHERE tenant_id = $1 AND id = $2 AND version = $12`,
         [...columns(record), expectedVersion],
       );
       if (result[1] !== 1) return false;
@@ -105,6 +106,7 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
       if (query.prescriptionIds) where.push(`prescription_id = ANY(${params.bind(query.prescriptionIds)}::uuid[])`);
       if (query.patientId !== undefined) where.push(`patient_id = ${params.bind(query.patientId)}`);
       if (query.pharmacyId !== undefined) where.push(`pharmacy_id = ${params.bind(query.pharmacyId)}`);
+      if (query.performers) where.push(`performer_refs && ${params.bind(query.performers)}::text[]`);
       if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
       for (const bound of query.whenHandedOver ?? []) where.push(dateCondition('when_handed_over', bound, params));
       return seqPage<Row, MedicationDispenseRecord>(manager, { select: SELECT, table: 'medication_dispenses', where, params }, query, toRecord);

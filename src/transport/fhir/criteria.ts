@@ -1,4 +1,4 @@
-import { DomainError, parseReference, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
+import { DomainError, parseReference, performerReferencesOf, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
 import type { DateBound } from '../../ports/index.js';
 import { parseMedicationDispenseSearch, parseMedicationRequestSearch, parseTaskSearch, queryParamsOf } from './search-params.js';
 
@@ -80,6 +80,7 @@ export function compileCriteria(criteria: string): CompiledCriteria {
             oneOf(c.prescriptionIds, parseReference(d.authorizingPrescription?.[0]?.reference, 'MedicationRequest')) &&
             equal(c.patientId, parseReference(d.subject?.reference, 'Patient')) &&
             equal(c.pharmacyId, parseReference(d.performer?.[0]?.actor?.reference, 'Organization')) &&
+            (c.performers === undefined || performerReferencesOf(d).some((r) => c.performers!.includes(r))) &&
             oneOf(c.statuses, d.status) &&
             within(d.whenHandedOver ? new Date(d.whenHandedOver) : null, c.whenHandedOver)
           );

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
-import { toDomainError } from '../http/errors.js';
+import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertJsonAcceptable, sendFhir } from './http.js';
 import { auditEventModule } from './audit-event.routes.js';
@@ -21,6 +21,8 @@ export interface FhirPluginOptions {
   onServerError: (error: unknown, request: import('fastify').FastifyRequest) => void;
 }
 
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** The FHIR R4 facade under `/fhir` (CONTRACT §4). */
 export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: FastifyInstance, options) => {
   const modules: FhirResourceModule[] = [
@@ -38,10 +40,14 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     if (request.routeOptions.url !== '/fhir/metadata') await authenticateRequest(options.useCases, request);
     assertJsonAcceptable(request);
   });
-  // Persona before request shape (CONTRACT §2 order): checked before the body is parsed.
+  // Persona before interaction and request shape (CONTRACT §2 order): checked before the body is
+  // parsed, and for a write the resource does not offer (DELETE, PUT on a Task) as for one it does.
   app.addHook('preParsing', async (request) => {
+    if (!request.ctx) return;
     const action = request.routeOptions.config.writeAction;
-    if (action && request.ctx) options.useCases.authorizeWrite(request.ctx, action);
+    if (action) return options.useCases.authorizeWrite(request.ctx, action);
+    const resourceType = request.url.split('?')[0].split('/')[2];
+    if (WRITE_METHODS.has(request.method) && known.has(resourceType)) options.useCases.authorizeWrite(request.ctx, { resourceType });
   });
 
   // Budget of CONTRACT §2: a read costs 1, a search 2, a write 5 (shared with GraphQL).
@@ -51,12 +57,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     reply.headers(await options.useCases.admitRequest(request.ctx, kind));
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const domainError = toDomainError(error);
-    if (domainError.httpStatus >= 500) options.onServerError(error, request);
-    reply.headers(domainError.headers);
-    return sendFhir(reply, domainError.httpStatus, toOperationOutcome(domainError));
-  });
+  app.setErrorHandler(errorSender((reply, error) => sendFhir(reply, error.httpStatus, toOperationOutcome(error)), options.onServerError));
   app.setNotFoundHandler(async (request) => {
     throw new DomainError('NOT_FOUND', `No FHIR endpoint at ${request.method} ${request.url.split('?')[0]}.`);
   });
@@ -69,6 +70,7 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
     if (known.has(type)) throw new DomainError('METHOD_NOT_ALLOWED', `${request.method} is not offered here for ${type}; see /fhir/metadata.`);
     throw new DomainError('NOT_FOUND', `Resource type '${type.slice(0, 64)}' is not served here; see /fhir/metadata.`);
   };
-  app.all('/:type', unknownEndpoint);
-  app.all('/:type/*', unknownEndpoint);
+  // Refused before the body is parsed: an interaction not offered answers 405 whatever the body (CONTRACT §2 order).
+  app.all('/:type', { preParsing: unknownEndpoint }, unknownEndpoint);
+  app.all('/:type/*', { preParsing: unknownEndpoint }, unknownEndpoint);
 };

@@ -34,10 +34,11 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
       const refuse = async () => {
         throw new DomainError('METHOD_NOT_ALLOWED', 'The pharmacy directory is read-only through the API.');
       };
-      app.post(`/${TYPE}`, refuse);
-      app.put(`/${TYPE}/:id`, refuse);
-      app.patch(`/${TYPE}/:id`, refuse);
-      app.delete(`/${TYPE}/:id`, refuse);
+      // Before the body is parsed: the answer is 405 whatever was sent.
+      app.post(`/${TYPE}`, { preParsing: refuse }, refuse);
+      app.put(`/${TYPE}/:id`, { preParsing: refuse }, refuse);
+      app.patch(`/${TYPE}/:id`, { preParsing: refuse }, refuse);
+      app.delete(`/${TYPE}/:id`, { preParsing: refuse }, refuse);
     },
   };
 }

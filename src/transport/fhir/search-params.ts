@@ -1,4 +1,4 @@
-import { assertSearchParameter, bareId, DomainError, isWorkflowState, quoted, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
+import { assertSearchParameter, bareId, DomainError, FHIR_ID, isWorkflowState, PERFORMER_TYPES, quoted, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
 import type { AuditSearch, DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
 import type { SortKey } from '../../ports/index.js';
@@ -74,6 +74,20 @@ function list(name: string, values: string[]): string[] {
 function referenceId(name: string, value: string, type: string): string {
   if (value.includes('/') && !value.startsWith(`${type}/`)) throw bad(`Parameter '${name}' must reference a ${type} (${type}/{id} or a bare id).`);
   return bareId(value, type);
+}
+
+/**
+ * A reference parameter whose target may be one of several types: `Type/id` names one; a bare id
+ * means that id of any of them (FHIR R4 search.html#reference). Answers `Type/id` references.
+ */
+function references(name: string, values: string[], types: readonly string[]): string[] {
+  return list(name, values).flatMap((value) => {
+    const slash = value.indexOf('/');
+    const [type, id] = slash < 0 ? [undefined, value] : [value.slice(0, slash), value.slice(slash + 1)];
+    if (type !== undefined && !types.includes(type)) throw bad(`Parameter '${name}' must reference one of ${types.join(', ')} (Type/{id}, or a bare id for any of them).`);
+    if (!FHIR_ID.test(id)) throw bad(`Parameter '${name}': '${quoted(id)}' is not a FHIR id.`);
+    return type === undefined ? types.map((t) => `${t}/${id}`) : [`${type}/${id}`];
+  });
 }
 
 /** A token parameter on a code system's codes: `system|code` or `code`; answers the codes. */
@@ -170,7 +184,9 @@ export function parseMedicationDispenseSearch(params: QueryParams, lenient: bool
   parseSearch(params, lenient, 'MedicationDispense', {
     prescription: (v, n) => (criteria.prescriptionIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
     patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
-    performer: (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
+    performer: (v, n) => (criteria.performers = references(n, v, PERFORMER_TYPES)),
+    // `performer:Practitioner=id`: the type modifier names the target type of a bare id.
+    ...Object.fromEntries(PERFORMER_TYPES.map((type) => [`performer:${type}`, (v: string[], n: string) => (criteria.performers = references(n, v, [type]))])),
     status: (v, n) => (criteria.statuses = list(n, v)),
     whenhandedover: (v, n) => (criteria.whenHandedOver = v.map((x) => parseDateParam(n, x))),
     _id: (v, n) => (criteria.ids = list(n, v)),

@@ -1,10 +1,10 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { UseCases } from '../../application/index.js';
-import { toDomainError } from '../http/errors.js';
+import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
@@ -18,7 +18,8 @@ export interface GraphqlPluginOptions {
   useCases: UseCases;
   production: boolean;
   exposeErrorDetails: boolean;
-  onInternalError: (error: unknown) => void;
+  /** Receives every cause of an `INTERNAL` error, with the HTTP request when there is one. */
+  onInternalError: (error: unknown, request?: FastifyRequest) => void;
   /** Told the codes of the errors of each response over HTTP that has any (metrics). */
   onResponseErrors?: (operationName: string | undefined, codes: string[]) => void;
 }
@@ -73,13 +74,9 @@ function requestKind(body: unknown, query: unknown): 'read' | 'search' | 'write'
 }
 
 export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: ApolloServer<GraphqlContext> }> = async (app: FastifyInstance, options) => {
-  const sendError = (reply: FastifyReply, error: unknown) => {
-    const domainError = toDomainError(error);
-    if (domainError.httpStatus >= 500) options.onInternalError(error);
-    reply.headers(domainError.headers);
-    return reply.code(domainError.httpStatus).type('application/json').send({ errors: [{ message: domainError.message, extensions: { code: domainError.code } }] });
-  };
-  app.setErrorHandler(async (error, _request, reply) => sendError(reply, error));
+  app.setErrorHandler(
+    errorSender((reply, error) => reply.type('application/json').send({ errors: [{ message: error.message, extensions: { code: error.code } }] }), options.onInternalError),
+  );
 
   app.route({
     url: '/graphql',

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { UseCases } from '../../application/index.js';
 import type { Config } from '../../config.js';
@@ -8,7 +8,7 @@ import { fhirPlugin } from '../fhir/fhir.plugin.js';
 import { createApollo, graphqlPlugin } from '../graphql/graphql.plugin.js';
 import type { GraphQLSchema } from 'graphql';
 import { DomainError } from '../../domain/index.js';
-import { toDomainError } from './errors.js';
+import { errorSender } from './errors.js';
 import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
 import { addRequestSpans } from './request-spans.js';
@@ -84,8 +84,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   }
 
   // One JSON parser for every JSON media type; `__proto__` and `constructor.prototype` keys are refused.
+  // Nothing else is parsed: Fastify's own text/plain parser would hand a string to validation (422),
+  // where any body that is not JSON must answer 415 (CONTRACT §2).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, (request, body, done) => {
     jsonParser(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error, undefined);
@@ -141,7 +143,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     useCases: options.useCases,
     production: config.env === 'production',
     exposeErrorDetails: config.exposeErrorDetails,
-    onInternalError: (e: unknown) => logServerError(e),
+    onInternalError: (e: unknown, request?: FastifyRequest) => logServerError(e, request),
     onResponseErrors: (operationName: string | undefined, codes: string[]) => {
       for (const code of codes) metrics.graphqlErrors.inc({ operation: graphqlOperationLabel(operationName), code });
     },
@@ -150,12 +152,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.addHook('onClose', async () => apollo.stop());
   await app.register(graphqlPlugin, { ...graphqlOptions, apollo });
 
-  app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: 'NOT_FOUND', message: `Nothing at ${request.method} ${request.url.split('?')[0]}.` }));
-  app.setErrorHandler(async (error, request, reply) => {
-    const domainError = toDomainError(error);
-    if (domainError.httpStatus >= 500) logServerError(error, request);
-    return reply.code(domainError.httpStatus).send({ error: domainError.code, message: domainError.message });
+  app.setNotFoundHandler(async (request) => {
+    throw new DomainError('NOT_FOUND', `Nothing at ${request.method} ${request.url.split('?')[0]}.`);
   });
+  app.setErrorHandler(errorSender((reply, error) => reply.send({ error: error.code, message: error.message }), logServerError));
   return {
     app: app as unknown as FastifyInstance,
     whenIdle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
