@@ -299,16 +299,19 @@ const announcer = $('announcer');
 const timeline = new Timeline(() => currentToken);
 const board = new Board($('columns'), (id, opener) => void timeline.open(id, opener));
 
+/** Prescriptions of the tenant (as listed, plus those created since). */
+let total = 0;
+const summarize = () => ($('board-summary').textContent = total > board.size ? `showing ${board.size} of ${total}` : `${total} prescriptions`);
+
 async function loadPrescriptions(token: string): Promise<void> {
   let after: string | null = null;
-  let total = 0;
   do {
     const page: { medicationRequests: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ node: Card }> } } = await graphqlRequest(token, `query Board($after: String, $first: Int) { medicationRequests(after: $after, first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${CARD_FIELDS} } } } }`, { after, first: PAGE_SIZE });
     total = page.medicationRequests.totalCount;
     for (const edge of page.medicationRequests.edges) board.upsert(edge.node, false);
     after = page.medicationRequests.pageInfo.hasNextPage ? page.medicationRequests.pageInfo.endCursor : null;
   } while (after && board.size < MAX_CARDS);
-  $('board-summary').textContent = total > board.size ? `showing ${board.size} of ${total}` : `${total} prescriptions`;
+  summarize();
 }
 
 async function show(token: string | undefined): Promise<void> {
@@ -330,7 +333,12 @@ async function show(token: string | undefined): Promise<void> {
     event: (event) => {
       const card = event.medicationRequest;
       if (!card) return;
+      const before = board.size;
       if (board.upsert(card, true)) announcer.textContent = `${label(card)} (${card.id.slice(0, 8)}) is now ${card.workflowStatus}.`;
+      if (board.size > before) {
+        total++;
+        summarize();
+      }
       timeline.changed(card.id);
     },
     status: (state, text) => {

@@ -60,8 +60,13 @@ const socketFor = (authorization: string | undefined): Client => {
   return client;
 };
 
-const makeFetcher = (): Fetcher => async (params, options) => {
-  const headers = (options?.headers ?? {}) as Record<string, string>;
+/**
+ * The signed-in token applies unless the headers editor names another Authorization: GraphiQL fetches
+ * the schema on sign-in before its headers editor shows the new token.
+ */
+const makeFetcher = (token: string | undefined): Fetcher => async (params, options) => {
+  const edited = (options?.headers ?? {}) as Record<string, string>;
+  const headers = authorizationOf(edited) || !token ? edited : { ...edited, Authorization: `Bearer ${token}` };
   if (isSubscription(params.query, params.operationName)) {
     return socketFor(authorizationOf(headers)).iterate({ query: params.query, variables: params.variables ?? undefined, operationName: params.operationName ?? undefined });
   }
@@ -76,7 +81,7 @@ const makeFetcher = (): Fetcher => async (params, options) => {
 function Explorer({ token }: { token: string | undefined }) {
   const headers = useMemo(() => JSON.stringify(token ? { Authorization: `Bearer ${token}` } : {}, null, 2), [token]);
   // A new fetcher on sign-in makes GraphiQL fetch the schema again, now authenticated.
-  const fetcher = useMemo(() => makeFetcher(), [token]);
+  const fetcher = useMemo(() => makeFetcher(token), [token]);
   return <GraphiQL fetcher={fetcher} headers={headers} defaultQuery={DEFAULT_QUERY} defaultEditorToolsVisibility="headers" isHeadersEditorEnabled shouldPersistHeaders={false} defaultTheme="light" />;
 }
 

@@ -39,7 +39,7 @@ export async function mountSignIn(container: HTMLElement, onToken: (token: strin
   let read: () => Promise<string>;
 
   if (dev) {
-    const tenant = element('input', { id: 'sign-in-tenant', name: 'tenant', list: 'sign-in-tenants', required: '', pattern: '[A-Za-z0-9_-]{1,64}', size: '12', autocomplete: 'off' });
+    const tenant = element('input', { id: 'sign-in-tenant', name: 'tenant', list: 'sign-in-tenants', required: '', pattern: '[A-Za-z0-9_-]{1,64}', size: "10", autocomplete: 'off' });
     tenant.value = dev.tenants[0] ?? '';
     const tenants = element('datalist', { id: 'sign-in-tenants' });
     for (const id of dev.tenants) tenants.append(element('option', { value: id }));
@@ -58,7 +58,8 @@ export async function mountSignIn(container: HTMLElement, onToken: (token: strin
 
   const show = (token: string | undefined) => {
     const claims = token ? claimsOf(token) : {};
-    identity.textContent = token ? `Signed in: ${claims.tenant ?? '?'} · ${claims.persona ?? '?'} (${claims.sub ?? '?'})` : 'Not signed in';
+    identity.textContent = token ? `${claims.tenant ?? '?'} · ${claims.persona ?? '?'} · ${claims.sub ?? '?'}` : 'Not signed in';
+    identity.title = token ? 'Signed in: tenant · persona · subject of the token in use' : '';
     signOut.hidden = !token;
   };
   const use = (token: string | undefined) => {
