@@ -22,9 +22,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
   let browser: Browser;
   let ehr: string;
   let pharmacy: string;
-  /** Every request the pages made that was not for the gateway (127.0.0.1): it was refused. */
-  const outside: string[] = [];
-  const seen: string[] = [];
+  /** Requests of the page under test that were not for the gateway (127.0.0.1, refused), and its errors. */
+  let outside: string[] = [];
+  let seen: string[] = [];
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -38,6 +38,8 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
   });
 
   async function openPage(path: string): Promise<{ context: BrowserContext; page: Page }> {
+    outside = [];
+    seen = [];
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.route('**/*', (route) => {
       const url = route.request().url();
@@ -56,6 +58,13 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
     });
     await page.goto(`${t.url}${path}`);
     return { context, page };
+  }
+
+  /** No request of the page left 127.0.0.1 (any other was refused and listed), and it loaded its bundle and a websocket. */
+  function expectOnlyLocalRequests(bundle: string): void {
+    expect(seen.some((url) => url.endsWith(bundle))).toBe(true);
+    expect(seen.some((url) => url.startsWith('ws://127.0.0.1'))).toBe(true);
+    expect(outside).toEqual([]);
   }
 
   async function signIn(page: Page, persona: string): Promise<void> {
@@ -102,6 +111,7 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
           { timeout: 10_000, interval: 500 },
         )
         .toContain('eprescribing.medication_request.created.v1');
+      expectOnlyLocalRequests('/ui/explorer.js');
     } finally {
       await context.close();
     }
@@ -175,14 +185,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       await page.keyboard.press('Escape');
       expect(await timeline.isHidden()).toBe(true);
       expect(await page.evaluate("document.activeElement?.closest('li')?.getAttribute('data-id')")).toBe(id);
+      expectOnlyLocalRequests('/ui/board.js');
     } finally {
       await context.close();
     }
-  });
-
-  it('no request of either page left 127.0.0.1', () => {
-    expect(seen.some((url) => url.includes('/ui/explorer.js'))).toBe(true);
-    expect(seen.some((url) => url.startsWith('ws://127.0.0.1'))).toBe(true);
-    expect(outside).toEqual([]);
   });
 });
