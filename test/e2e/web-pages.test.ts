@@ -117,7 +117,9 @@ describe('web pages: the offline explorer, the board and "sign in as" (issue 19)
     try {
       const explorer = await page(`${on.url}/graphql`);
       expect(explorer.status).toBe(200);
+      // The page's own policy replaces helmet's, whose upgrade-insecure-requests would turn ws: into wss:.
       expect(explorer.headers.get('content-security-policy')).toContain("connect-src 'self'");
+      expect(explorer.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
       expect((await rawGraphql(on.url, { query: '{ __type(name: "PrescriptionStatus") { enumValues { name } } }' }, token)).data).toMatchObject({ __type: { enumValues: expect.arrayContaining([{ name: 'APPROVED' }]) } });
       expect((await mint(on.url, { tenant: 'tenant-a', persona: 'ehr-backend' })).status).toBe(404);
     } finally {
