@@ -7,6 +7,7 @@ COPY tsconfig.json ormconfig.ts ./
 COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts
+COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -57,6 +57,8 @@ export interface Config {
   /** CONTRACT §2: per tenant and persona, FHIR and GraphQL together. */
   rateLimit: { enabled: boolean; burst: number; perSecond: number };
   graphqlBounds: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxBatch: number };
+  /** The GraphQL explorer page (GET /graphql from a browser) and the introspection it needs: on outside production, off in production unless GRAPHQL_EXPLORER=true. */
+  graphqlExplorer: boolean;
   /** Events a slow live subscriber may have queued before it is disconnected. */
   subscriberBufferSize: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxTokens: int('GRAPHQL_MAX_TOKENS', 5_000, 100),
       maxBatch: int('GRAPHQL_MAX_BATCH', 1, 1, 100),
     },
+    graphqlExplorer: bool('GRAPHQL_EXPLORER', !production),
     actions: {
       maxAttempts: int('ACTION_MAX_ATTEMPTS', 5, 1, 100),
       baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),

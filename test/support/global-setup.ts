@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/adapters/db/embedded-postgres.js';
+import { ensureWebAssetsBuilt } from './web-assets.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +20,7 @@ declare module 'vitest' {
  * serves the whole run (each test file still gets a database of its own).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  ensureWebAssetsBuilt(); // the gateway serves the explorer and the board from dist/web
   const natsUrl = process.env.TEST_NATS_URL || undefined;
   project.provide('natsUrl', natsUrl);
   if (process.env.TEST_DATABASE_URL) {

@@ -17,6 +17,8 @@ export interface GraphqlPluginOptions {
   bounds: GraphqlBounds;
   useCases: UseCases;
   production: boolean;
+  /** Schema introspection (the explorer's docs need it); default: outside production only. */
+  introspection?: boolean;
   exposeErrorDetails: boolean;
   /** Receives every cause of an `INTERNAL` error, with the HTTP request when there is one. */
   onInternalError: (error: unknown, request?: FastifyRequest) => void;
@@ -28,7 +30,7 @@ export interface GraphqlPluginOptions {
 export async function createApollo(options: GraphqlPluginOptions): Promise<ApolloServer<GraphqlContext>> {
   const apollo = new ApolloServer<GraphqlContext>({
     schema: options.schema,
-    introspection: !options.production,
+    introspection: options.introspection ?? !options.production,
     includeStacktraceInErrorResponses: false,
     // The process owns its signals: graceful shutdown stops Apollo in order (see src/main.ts).
     stopOnTerminationSignals: false,
@@ -41,7 +43,8 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
       // rxgate sets no cache hints; the default plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
       operationSpanPlugin,
-      ...(options.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Apollo's landing page loads from a CDN; the gateway serves its own explorer (transport/http/web-pages.ts).
+      ApolloServerPluginLandingPageDisabled(),
       {
         // After validation, before any resolver: depth, aliases and cost (CONTRACT §2).
         async requestDidStart() {

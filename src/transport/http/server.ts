@@ -13,6 +13,7 @@ import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
 import { addRequestSpans } from './request-spans.js';
 import type { StatementCounter } from '../../adapters/db/statement-counter.js';
+import { registerWebPages } from './web-pages.js';
 
 export interface HttpServerOptions {
   config: Config;
@@ -135,6 +136,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
+  registerWebPages(app, { config }); // explorer, board, their bundles; before GraphQL (shared path)
   await app.register(fhirPlugin, { prefix: '/fhir', useCases: options.useCases, publicBaseUrl: config.publicBaseUrl, version: options.version, onServerError: (e, r) => logServerError(e, r) });
 
   const graphqlOptions = {
@@ -142,6 +144,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     bounds: config.graphqlBounds,
     useCases: options.useCases,
     production: config.env === 'production',
+    introspection: config.env !== 'production' || config.graphqlExplorer,
     exposeErrorDetails: config.exposeErrorDetails,
     onInternalError: (e: unknown, request?: FastifyRequest) => logServerError(e, request),
     onResponseErrors: (operationName: string | undefined, codes: string[]) => {
