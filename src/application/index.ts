@@ -32,7 +32,7 @@ import { createSubscription, failSubscription, getSubscription, recordSubscripti
 import { transitionPrescription } from './use-cases/transition-prescription.use-case.js';
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 import { fireDueTimers } from './use-cases/workflow-timers.use-case.js';
-import { prescriptionWorkflows, workflowDefinitions } from './use-cases/workflow-inspection.use-case.js';
+import { fillsFromDispenses, prescriptionWorkflows, workflowDefinitions } from './use-cases/workflow-inspection.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export type { AuditSearch } from './use-cases/audit.use-case.js';
@@ -80,6 +80,7 @@ const USE_CASES = {
   handleWorkflowEvent,
   fireDueTimers,
   prescriptionWorkflows,
+  fillsFromDispenses,
   workflowDefinitions,
   handleBusCommand,
   listDeadLetters,

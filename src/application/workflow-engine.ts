@@ -40,6 +40,11 @@ export interface WorkflowSubject<R extends { id: string; versionId: number; reso
   /** What guards and timers read; only asked for when one of them needs it. */
   facts(scope: TransactionScope, record: R, now: Date): Promise<F>;
   /**
+   * The subject's own rules on a move the definition allows (e.g. a refill's interval): throws the
+   * error that refuses it. Runs after the state check, before anything is written.
+   */
+  beforeMove?(scope: TransactionScope, current: R, change: Change): Promise<void>;
+  /**
    * Writes the instance in its new state if its version is still `current.versionId`, with the
    * history row recording `change` and `ctx.actor`; answers the new record, or `undefined` when
    * another writer got there first (nothing written).
@@ -107,8 +112,9 @@ export async function moveLoaded<R extends { id: string; versionId: number; reso
   const facts = lazy(() => subject.facts(scope, current, now));
   const guarded = definition.transitions.some((t) => t.event === request.event && t.from.includes(from) && t.guard);
   const rule = assertMove(definition, subject.naming, from, request.event, guarded ? await facts() : ({} as F));
-  await request.precondition?.(scope, current, rule.to);
   const change: Change = { event: request.event, from, to: rule.to, reason: request.reason ?? null, at: now };
+  await subject.beforeMove?.(scope, current, change);
+  await request.precondition?.(scope, current, rule.to);
   const record = await subject.write(scope, ctx, current, change);
   if (!record) return undefined;
   await applyTimerChanges(deps, scope, subject, record, from, rule.to, now);

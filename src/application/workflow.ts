@@ -18,6 +18,8 @@ import {
   type WorkflowEvent,
   type WorkflowState,
   validityEndOf,
+  fillsOf,
+  type Fills,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
@@ -58,14 +60,31 @@ export const PRESCRIPTION_EMISSIONS: Readonly<Record<string, EventType>> = {
 /** The reason an expiry records (CONTRACT §7: `statusReason.text` says the validity period ended). */
 const EXPIRY_REASON = 'The validity period of the prescription ended.';
 
+/** Fills a prescription authorizes: `1 + numberOfRepeatsAllowed` from version 2 on; version 1 knew one fill only. */
+export const fillsAllowed = (record: Pick<MedicationRequestRecord, 'workflowVersion' | 'resource'>): number =>
+  record.workflowVersion >= 2 ? 1 + (record.resource.dispenseRequest?.numberOfRepeatsAllowed ?? 0) : 1;
+
+/** The fills of a prescription, from the dispenses stored in this transaction (CONTRACT §7: one source of truth). */
+export async function currentFills(scope: TransactionScope, record: Pick<MedicationRequestRecord, 'id' | 'workflowVersion' | 'resource'>): Promise<Fills> {
+  return fillsOf(fillsAllowed(record), await scope.dispenses.fillSummary(record.id), record.resource.dispenseRequest, validityEndOf(record.resource));
+}
+
 /** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
 async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {
-  return {
-    fillsAllowed: 1 + (record.resource.dispenseRequest?.numberOfRepeatsAllowed ?? 0),
-    fillsDispensed: await scope.dispenses.countForPrescription(record.id),
-    validUntil: validityEndOf(record.resource),
-    now,
-  };
+  const fills = await currentFills(scope, record);
+  return { fillsAllowed: fills.allowed, fillsDispensed: fills.dispensed, validUntil: fills.validUntil, now };
+}
+
+/** CONTRACT §7: a refill may not be processed before the last fill's hand-over plus `dispenseInterval`. */
+async function refillInterval(scope: TransactionScope, current: MedicationRequestRecord, change: Change): Promise<void> {
+  if (change.event !== 'process' || change.from !== 'refillable') return;
+  const { nextEligible } = await currentFills(scope, current);
+  if (nextEligible && nextEligible > change.at) {
+    throw new DomainError('REFILL_TOO_EARLY', `The next fill may be processed from ${nextEligible.toISOString()} (the dispense interval after the last hand-over).`, {
+      issues: [{ expression: 'MedicationRequest.dispenseRequest.dispenseInterval', diagnostics: `earliest: ${nextEligible.toISOString()}` }],
+      details: { earliest: nextEligible.toISOString() },
+    });
+  }
 }
 
 /** Prescriptions as instances of the prescription workflow. */
@@ -75,6 +94,7 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
   stateOf: (record) => record.workflowStatus,
   find: findPrescription,
   facts: prescriptionFacts,
+  beforeMove: refillInterval,
   async write(scope, ctx, current, change) {
     const to = change.to as WorkflowState;
     const versionId = current.versionId + 1;
@@ -84,7 +104,7 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
       versionId,
       lastUpdated: change.at,
       workflowStatus: to,
-      resource: materializeMedicationRequest(current.resource, { id: current.id, versionId, lastUpdated: change.at, workflowStatus: to, statusReason: reason ?? undefined }),
+      resource: materializeMedicationRequest(current.resource, { id: current.id, versionId, lastUpdated: change.at, workflowStatus: to, statusReason: reason ?? undefined, fills: await currentFills(scope, current) }),
     };
     if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) return undefined;
     await scope.history.append({

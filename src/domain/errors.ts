@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'PHARMACY_NOT_FOUND',
   'NOT_FOUND',
   'INVALID_TRANSITION',
+  'REFILL_TOO_EARLY',
   'UPDATE_NOT_ALLOWED',
   'MULTIPLE_MATCHES',
   'METHOD_NOT_ALLOWED',
@@ -46,6 +47,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PHARMACY_NOT_FOUND: 422,
   NOT_FOUND: 404,
   INVALID_TRANSITION: 409,
+  REFILL_TOO_EARLY: 409,
   UPDATE_NOT_ALLOWED: 409,
   MULTIPLE_MATCHES: 412,
   METHOD_NOT_ALLOWED: 405,
@@ -76,6 +78,8 @@ export interface DomainErrorOptions {
   current?: unknown;
   /** Headers the transport should add (e.g. the current ETag). */
   headers?: Record<string, string>;
+  /** Facts a client can act on, machine-readable (GraphQL `extensions`), e.g. `earliest` of `REFILL_TOO_EARLY`. */
+  details?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -93,6 +97,7 @@ export class DomainError extends Error {
   readonly issues: Issue[];
   readonly current?: unknown;
   readonly headers: Record<string, string>;
+  readonly details: Record<string, string>;
 
   constructor(
     readonly code: ErrorCode,
@@ -105,6 +110,7 @@ export class DomainError extends Error {
     this.issues = options.issues ?? [];
     this.current = options.current;
     this.headers = options.headers ?? {};
+    this.details = options.details ?? {};
   }
 
   get httpStatus(): number {

@@ -7,6 +7,7 @@ export * from './permissions.js';
 export * from './transition.js';
 export * from './workflow.js';
 export * from './workflow-engine.js';
+export * from './fills.js';
 export * from './medication-dispense.js';
 export * from './task.js';
 export * from './workflow-actions.js';

@@ -62,7 +62,7 @@ export const prescriptionIdOf = (resource: MedicationDispenseResource): string =
 /** The dispense as stored: server id and meta, the prescription's patient and pharmacy filled in. */
 export function materializeMedicationDispense(
   input: MedicationDispenseResource,
-  m: { id: string; versionId: number; lastUpdated: Date; patientReference: string; pharmacyReference?: string },
+  m: { id: string; versionId: number; lastUpdated: Date; patientReference: string; pharmacyReference?: string; /** Set by the server (CONTRACT §7: FF, then RF); kept as stored on later versions. */ type?: fhir4.CodeableConcept },
 ): MedicationDispenseResource {
   const { resourceType: _t, id: _i, meta, ...rest } = input;
   const { versionId: _v, lastUpdated: _l, ...clientMeta } = meta ?? {};
@@ -73,5 +73,6 @@ export function materializeMedicationDispense(
     ...rest,
     subject: rest.subject ?? { reference: m.patientReference },
     ...(rest.performer === undefined && m.pharmacyReference ? { performer: [{ actor: { reference: m.pharmacyReference } }] } : {}),
+    ...(m.type ? { type: m.type } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { FILLS_EXTENSION, fillsExtension, type Fills } from './fills.js';
 import { ATC_SYSTEM, FHIR_DATE_TIME, FHIR_ID, RXNORM_SYSTEM, WORKFLOW_STATUS_EXTENSION, dateTimeLowerBound, isObject, parseReference } from './fhir.js';
 import type { Issue } from './errors.js';
 import { MAX_STRING_LENGTH } from './input-limits.js';
@@ -179,7 +180,12 @@ export interface Materialize {
   lastUpdated: Date;
   workflowStatus: WorkflowState;
   statusReason?: string;
+  /** The fills as the dispenses stored say (CONTRACT §7); shown in the `fills` extension. */
+  fills?: Fills;
 }
+
+/** Extensions only the server writes: whatever a client sends under these URLs is replaced. */
+const SERVER_EXTENSIONS = new Set([WORKFLOW_STATUS_EXTENSION, FILLS_EXTENSION]);
 
 /**
  * The resource as the server stores and serves it: server-assigned id and meta, `status` derived
@@ -188,12 +194,12 @@ export interface Materialize {
  */
 export function materializeMedicationRequest(input: MedicationRequestResource, m: Materialize): MedicationRequestResource {
   const { meta, extension, status: _ignored, statusReason, resourceType: _type, id: _id, ...rest } = input;
-  const otherExtensions = (extension ?? []).filter((e) => e.url !== WORKFLOW_STATUS_EXTENSION);
+  const otherExtensions = (extension ?? []).filter((e) => !SERVER_EXTENSIONS.has(e.url));
   const resource: MedicationRequestResource = {
     resourceType: 'MedicationRequest',
     id: m.id,
     meta: { ...withoutServerMeta(meta), versionId: String(m.versionId), lastUpdated: m.lastUpdated.toISOString() },
-    extension: [...otherExtensions, { url: WORKFLOW_STATUS_EXTENSION, valueCode: m.workflowStatus }],
+    extension: [...otherExtensions, { url: WORKFLOW_STATUS_EXTENSION, valueCode: m.workflowStatus }, ...(m.fills ? [fillsExtension(m.fills)] : [])],
     ...rest,
     status: FHIR_STATUS[m.workflowStatus] as MedicationRequestResource['status'],
   };

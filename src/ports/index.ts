@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { AuditEntry, AuditRecord, EventEnvelope, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { AuditEntry, AuditRecord, EventEnvelope, FillSummary, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -195,8 +195,8 @@ export interface MedicationDispenseStore {
   /** Every version, newest first. */
   history(id: string): Promise<MedicationDispenseRecord[]>;
   search(query: MedicationDispenseQuery): Promise<SeqPage<MedicationDispenseRecord>>;
-  /** How many dispenses the prescription has (CONTRACT §7: a fill counts from its dispense). */
-  countForPrescription(prescriptionId: string): Promise<number>;
+  /** How many dispenses the prescription has (CONTRACT §7: a fill counts from its dispense), and its last hand-over. */
+  fillSummary(prescriptionId: string): Promise<FillSummary>;
 }
 
 export interface TaskQuery extends SeqPageQuery {

@@ -85,9 +85,12 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
       return rows[0] && toRecord(rows[0]);
     },
 
-    async countForPrescription(prescriptionId) {
-      const rows: Array<{ n: number }> = await manager.query('SELECT count(*)::int AS n FROM medication_dispenses WHERE tenant_id = $1 AND prescription_id = $2', [tenantId, prescriptionId]);
-      return rows[0].n;
+    async fillSummary(prescriptionId) {
+      const rows: Array<{ n: number; last: Date | null }> = await manager.query(
+        'SELECT count(*)::int AS n, max(when_handed_over) AS last FROM medication_dispenses WHERE tenant_id = $1 AND prescription_id = $2',
+        [tenantId, prescriptionId],
+      );
+      return { count: rows[0].n, lastHandedOver: rows[0].last };
     },
 
     async history(id) {

@@ -4,7 +4,9 @@ import {
   CURRENT_PRESCRIPTION_WORKFLOW,
   DomainError,
   EVENT_TYPES,
+  fillsOf,
   materializeMedicationRequest,
+  validityEndOf,
   type MedicationRequestRecord,
   type MedicationRequestResource,
   type RequestContext,
@@ -13,7 +15,7 @@ import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import type { TransactionScope } from '../../ports/index.js';
 import { assertIdempotencyKey, canonicalize, idempotently } from '../idempotency.js';
-import { eventContext, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { eventContext, fillsAllowed, PRESCRIPTION_SUBJECT } from '../workflow.js';
 import { applyTimerChanges } from '../workflow-engine.js';
 import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
@@ -84,7 +86,13 @@ async function insertPrescription(deps: UseCaseDeps, scope: TransactionScope, ct
     lastUpdated: now,
     workflowStatus: workflow.initial,
     workflowVersion: workflow.version,
-    resource: materializeMedicationRequest(resource, { id, versionId: 1, lastUpdated: now, workflowStatus: workflow.initial }),
+    resource: materializeMedicationRequest(resource, {
+      id,
+      versionId: 1,
+      lastUpdated: now,
+      workflowStatus: workflow.initial,
+      fills: fillsOf(fillsAllowed({ workflowVersion: workflow.version, resource }), { count: 0, lastHandedOver: null }, resource.dispenseRequest, validityEndOf(resource)),
+    }),
   };
   await scope.medicationRequests.insert(record);
   await scope.history.append({

@@ -4,7 +4,9 @@ import {
   buildEvent,
   DomainError,
   EVENT_TYPES,
+  fillType,
   materializeMedicationDispense,
+  validationFailure,
   prescriptionIdOf,
   validateMedicationDispense,
   type EventEnvelope,
@@ -19,7 +21,7 @@ import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { eventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
+import { eventContext, findPrescription, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -71,12 +73,14 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
 }
 
 async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, input: CreateDispenseInput, requested: MedicationDispenseResource, prescriptionId: string): Promise<DispenseResult> {
-  if (!isStoredId(prescriptionId)) throw prescriptionNotFound(prescriptionId);
-  const dispensed = await movePrescription(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, reason: input.reason ?? null, missing: prescriptionNotFound });
-  const prescription = dispensed.previous;
-  const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, prescription) : requested;
+  const found = await findPrescription(scope, prescriptionId);
+  if (!found) throw prescriptionNotFound(prescriptionId);
+  const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, found) : requested;
+  assertWithinFillQuantity(resource, found);
 
+  // The dispense is written before the move, so the prescription's new version counts it among its fills.
   const now = deps.clock.now();
+  const { count: previousFills } = await scope.dispenses.fillSummary(prescriptionId);
   const dispense: MedicationDispenseRecord = {
     id: deps.newId(),
     tenantId: ctx.tenantId,
@@ -89,10 +93,12 @@ async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: R
     id: dispense.id,
     versionId: 1,
     lastUpdated: now,
-    patientReference: prescription.resource.subject.reference!,
-    pharmacyReference: prescription.resource.dispenseRequest?.performer?.reference,
+    patientReference: found.resource.subject.reference!,
+    pharmacyReference: found.resource.dispenseRequest?.performer?.reference,
+    type: fillType(previousFills),
   });
   await scope.dispenses.insert(dispense);
+  const dispensed = await movePrescription(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, reason: input.reason ?? null, missing: prescriptionNotFound });
 
   const events: EventEnvelope[] = [dispenseEvent(deps, ctx, EVENT_TYPES.medicationDispenseCreated, dispense, dispensed.record), ...dispensed.events];
   let current = dispensed.record;
@@ -104,6 +110,18 @@ async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: R
   }
   await commitEvents(scope, events);
   return { dispense, prescription: current, replayed: false };
+}
+
+/** CONTRACT §7: `dispenseRequest.quantity` is the most one fill may hand out (compared in the same unit). */
+function assertWithinFillQuantity(dispense: MedicationDispenseResource, prescription: MedicationRequestRecord): void {
+  const most = prescription.resource.dispenseRequest?.quantity;
+  const given = dispense.quantity;
+  if (most?.value === undefined || given?.value === undefined) return;
+  const unitOf = (q: fhir4.Quantity) => q.code ?? q.unit;
+  if (unitOf(most) !== unitOf(given) || given.value <= most.value) return;
+  throw validationFailure([
+    { expression: 'MedicationDispense.quantity', diagnostics: `A fill may hand out at most ${most.value} ${unitOf(most) ?? ''} (dispenseRequest.quantity); this dispense has ${given.value}.`.replace('  ', ' ') },
+  ]);
 }
 
 /** GraphQL `transitionPrescription(event: DISPENSE)`: the dispense the prescription asks for. */
@@ -157,6 +175,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
     checkIfMatch(input.ifMatch, current, { required: true });
     const prescription = await scope.medicationRequests.findById(current.prescriptionId);
     if (!prescription) throw prescriptionNotFound(current.prescriptionId);
+    assertWithinFillQuantity(resource, prescription);
 
     const now = deps.clock.now();
     const versionId = current.versionId + 1;
@@ -170,6 +189,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
         lastUpdated: now,
         patientReference: prescription.resource.subject.reference!,
         pharmacyReference: prescription.resource.dispenseRequest?.performer?.reference,
+        type: current.resource.type,
       }),
     };
     if (!(await scope.dispenses.updateIfVersion(record, current.versionId))) throw stale((await scope.dispenses.findById(current.id)) ?? current);

@@ -13,7 +13,7 @@ import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { eventContext, findPrescription, notFound } from '../workflow.js';
+import { currentFills, eventContext, findPrescription, notFound } from '../workflow.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -60,7 +60,7 @@ export async function replaceContent(
     ...current,
     versionId,
     lastUpdated: now,
-    resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus }),
+    resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus, fills: await currentFills(scope, { ...current, resource }) }),
   };
   if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) {
     throw stale((await scope.medicationRequests.findById(current.id)) ?? current);

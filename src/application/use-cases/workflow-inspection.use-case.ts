@@ -1,8 +1,8 @@
-import { actionsFor, eventsOf, statesOf, toMermaid, WORKFLOW_DEFINITIONS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
+import { actionsFor, eventsOf, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
 import type { ActionRun } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
-import { PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { fillsAllowed, PRESCRIPTION_SUBJECT } from '../workflow.js';
 
 /** A definition as inspection shows it (CONTRACT §10). */
 export interface DefinitionView {
@@ -84,3 +84,10 @@ function statusOf(name: string, runs: ActionRun[]): InstanceView['actions'][numb
 }
 
 export { eventsOf };
+
+/** The fills of a prescription from its dispenses as already loaded (GraphQL batches them per page). */
+export function fillsFromDispenses(_deps: UseCaseDeps, record: MedicationRequestRecord, dispenses: readonly MedicationDispenseRecord[]): Fills {
+  const handedOver = dispenses.flatMap((d) => (d.resource.whenHandedOver ? [Date.parse(d.resource.whenHandedOver)] : []));
+  const lastHandedOver = handedOver.length > 0 ? new Date(Math.max(...handedOver)) : null;
+  return fillsOf(fillsAllowed(record), { count: dispenses.length, lastHandedOver }, record.resource.dispenseRequest, validityEndOf(record.resource));
+}

@@ -13,6 +13,7 @@ const ISSUE_TYPE: Record<ErrorCode, string> = {
   PHARMACY_NOT_FOUND: 'not-found',
   NOT_FOUND: 'not-found',
   INVALID_TRANSITION: 'business-rule',
+  REFILL_TOO_EARLY: 'business-rule',
   UPDATE_NOT_ALLOWED: 'business-rule',
   MULTIPLE_MATCHES: 'multiple-matches',
   METHOD_NOT_ALLOWED: 'not-supported',

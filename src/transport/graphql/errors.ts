@@ -21,6 +21,7 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
         code: original.code,
         ...(original.issues.length > 0 ? { issues: original.issues } : {}),
         ...(original.current !== undefined ? { current: original.current } : {}),
+        ...original.details,
       },
     };
   }

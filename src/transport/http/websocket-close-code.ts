@@ -35,6 +35,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, CloseCode>> = {
   PHARMACY_NOT_FOUND: CloseCode.BadRequest,
   NOT_FOUND: CloseCode.BadRequest,
   INVALID_TRANSITION: CloseCode.BadRequest,
+  REFILL_TOO_EARLY: CloseCode.BadRequest,
   UPDATE_NOT_ALLOWED: CloseCode.BadRequest,
   MULTIPLE_MATCHES: CloseCode.BadRequest,
   METHOD_NOT_ALLOWED: CloseCode.BadRequest,

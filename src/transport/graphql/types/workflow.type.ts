@@ -98,3 +98,21 @@ export class WorkflowInstanceType {
   @Field(() => [WorkflowActionView])
   compensations!: WorkflowActionView[];
 }
+
+@ObjectType({ description: 'The fills a prescription authorizes and those made (CONTRACT §7), from the dispenses stored.' })
+export class FillsType {
+  @Field(() => Int, { description: '1 + dispenseRequest.numberOfRepeatsAllowed (1 for prescriptions of workflow version 1).' })
+  allowed!: number;
+
+  @Field(() => Int, { description: 'Dispenses created so far (a fill counts from its dispense, not its hand-over).' })
+  dispensed!: number;
+
+  @Field(() => Int)
+  remaining!: number;
+
+  @Field(() => Date, { nullable: true, description: 'Earliest time the next fill may be processed: the last hand-over plus dispenseInterval.' })
+  nextEligibleAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'dispenseRequest.validityPeriod.end: no fill is processed after it.' })
+  validUntil!: Date | null;
+}
