@@ -7,6 +7,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll's 1 s default is too short for a loaded 2-core machine; a wait that succeeds returns at once anyway.
+    expect: { poll: { timeout: 15_000 } },
     // e2e files each start their own gateway (and database); two at a time suits a 2-core machine.
     maxWorkers: 2,
     env: { NODE_ENV: 'test', APOLLO_TELEMETRY_DISABLED: 'true' },
