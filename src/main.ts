@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { startApp, type App } from './app.js';
+import type { App } from './app.js';
 import { parseCommandLine } from './cli.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
     await checkPort(config);
+    // Loaded after the command line is read: `--help` answers without loading the whole gateway.
+    const { startApp } = await import('./app.js');
     app = await startApp(config);
   } catch (error) {
     const problem = startupProblem(error, config);
