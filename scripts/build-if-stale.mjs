@@ -28,7 +28,8 @@ try {
 } catch {
   // never built
 }
-if (Math.max(...inputs.map((input) => newest(path.join(root, input)))) >= built) {
+// `--force` (npm run build) compiles whatever the stamps say.
+if (process.argv.includes('--force') || Math.max(...inputs.map((input) => newest(path.join(root, input)))) >= built) {
   const started = Date.now();
   process.stderr.write('rxgate: compiling (tsc)…\n');
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
