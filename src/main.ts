@@ -41,7 +41,7 @@ function banner(app: App): void {
   const links = { explorer: `${url}/graphql`, board: `${url}/board`, fhirMetadata: `${url}/fhir/metadata`, metrics: `${url}/metrics` };
   const token = config.auth.secret ? 'npm run -s token -- --tenant tenant-a --persona ehr-backend' : 'from your identity provider (AUTH_JWKS_URL)';
   if (config.logFormat === 'json') {
-    app.logger.info({ ...links, token }, 'rxgate ready');
+    app.logger.info({ ...links, getAToken: token }, 'rxgate ready'); // not `token`: that key is redacted
     return;
   }
   const runtime = `${config.databaseUrl ? 'PostgreSQL' : `embedded PostgreSQL in ${config.dataDir}`}, ${config.natsUrl ? 'NATS JetStream' : 'embedded bus'}`;
