@@ -135,6 +135,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const pharmacies = createPharmacyDirectory(dataSource);
     const rateLimitPolicy = { burst: config.rateLimit.burst, perSecond: config.rateLimit.perSecond };
     const igValidator = createFhirSchemaValidator();
+    igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']);
     const useCases = withUseCaseSpans(tracing !== undefined, createUseCases({
       uow: createUnitOfWork(dataSource),
       audit,
@@ -221,8 +222,6 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
     logger.info({ url, database: embedded ? 'embedded' : 'postgres', bus: bus.kind }, 'rxgate listening');
-    // Compiling the FHIR R4 schema takes seconds of CPU: done once listening, not before (it was most of the start-up time).
-    setImmediate(() => igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']));
 
     let closing: Promise<void> | undefined;
     return {
