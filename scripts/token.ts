@@ -2,22 +2,33 @@
  * Prints a development token: npm run -s token -- --tenant tenant-a --persona ehr-backend [--sub alice] [--ttl 3600]
  * Signed with AUTH_JWT_SECRET, or the documented development secret outside production.
  */
-import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { parseCommandLine } from '../src/cli.js';
 import { isPersona, PERSONAS, TENANT_ID_PATTERN } from '../src/domain/index.js';
 import { loadConfig } from '../src/config.js';
 
-const { values } = parseArgs({
-  options: {
-    tenant: { type: 'string' },
-    persona: { type: 'string' },
-    sub: { type: 'string', default: 'dev-user' },
-    ttl: { type: 'string', default: '3600' },
-  },
+const USAGE = `usage: npm run -s token -- --tenant <tenant> --persona <persona> [--sub <subject>] [--ttl <seconds>]
+
+Prints a development token (HS256), signed with AUTH_JWT_SECRET, or the documented development
+secret outside production.
+
+options:
+  --tenant <tenant>    tenant id, e.g. tenant-a ([A-Za-z0-9_-]{1,64}; required)
+  --persona <persona>  ${PERSONAS.join(' | ')} (required)
+  --sub <subject>      the token's subject (default: dev-user)
+  --ttl <seconds>      lifetime in seconds (default: 3600)
+  -h, --help           print this help and exit
+`;
+
+const values = parseCommandLine('token', USAGE, {
+  tenant: { type: 'string' },
+  persona: { type: 'string' },
+  sub: { type: 'string', default: 'dev-user' },
+  ttl: { type: 'string', default: '3600' },
 });
 
 const fail = (message: string): never => {
-  console.error(`token: ${message}\nusage: npm run -s token -- --tenant tenant-a --persona ${PERSONAS.join('|')} [--sub alice] [--ttl seconds]`);
+  console.error(`token: ${message}\n\n${USAGE.trimEnd()}`);
   process.exit(2);
 };
 
@@ -26,7 +37,13 @@ if (!isPersona(values.persona)) fail(`--persona must be one of ${PERSONAS.join('
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');
 
-const config = loadConfig();
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+})();
 if (!config.auth.secret) fail('no AUTH_JWT_SECRET is configured (tokens for a JWKS deployment come from its identity provider)');
 
 const builder = new SignJWT({ tenant: values.tenant, persona: values.persona })

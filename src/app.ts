@@ -84,7 +84,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     config.tracing.otlpTracesUrl || options.spanExporter
       ? (await import('./adapters/tracing/tracer-provider.js')).startTracing({ ...config.tracing, serviceVersion: VERSION, exporter: options.spanExporter })
       : undefined;
-  const logger = options.logger ?? createLogger({ level: config.logLevel, ...(tracing && { mixin: traceLogFields }) });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat, ...(tracing && { mixin: traceLogFields }) });
   // Spans are flushed last, once everything that could still end one has stopped.
   const cleanup: Array<() => Promise<unknown>> = tracing ? [() => tracing.shutdown()] : [];
   try {

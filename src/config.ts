@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,8 @@ export interface Config {
   bodyLimitBytes: number;
   idempotencyTtlSeconds: number;
   logLevel: string;
+  /** `pretty`: one readable line per entry (the development default); `json`: pino's lines, for collectors. */
+  logFormat: 'json' | 'pretty';
   /** Error messages and stacks of unexpected errors in responses: only with NODE_ENV=development set explicitly. */
   exposeErrorDetails: boolean;
   outboxPollMs: number;
@@ -80,7 +83,10 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-class ConfigError extends Error {
+/** pino's levels, and `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
@@ -118,9 +124,23 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   };
   const text = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
 
-  const nodeEnv = env.NODE_ENV ?? 'development';
-  const envName: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
+    return fallback;
+  };
+  const existingFile = (name: string, fallback: string): string => {
+    const file = text(name) ?? fallback;
+    if (!existsSync(file)) problems.push(`${name}: no file at ${file}`);
+    return file;
+  };
+
+  const envName = oneOf('NODE_ENV', ['production', 'development', 'test'] as const, 'development');
   const production = envName === 'production';
+  const host = text('HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) problems.push(`HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0 (got '${host}')`);
 
   const secret = text('AUTH_JWT_SECRET') ?? (production ? undefined : DEVELOPMENT_JWT_SECRET);
   const jwksUrl = text('AUTH_JWKS_URL');
@@ -149,7 +169,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const config: Config = {
     env: envName,
     port: int('PORT', 4000, 0, 65535),
-    host: text('HOST') ?? '0.0.0.0',
+    // Outside production only this machine can reach the gateway (it accepts the published development secret).
+    host,
     databaseUrl,
     dataDir: path.resolve(text('DATA_DIR') ?? path.join(PROJECT_ROOT, '.data')),
     natsUrl,
@@ -161,8 +182,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
     runMigrations: bool('MIGRATIONS_RUN', true),
     seed: bool('SEED_DEV_DATA', !production),
-    pharmaciesFile: text('PHARMACIES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'pharmacies.json'),
-    rxnormFile: text('RXNORM_FILE') ?? path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json'),
+    pharmaciesFile: existingFile('PHARMACIES_FILE', path.join(PROJECT_ROOT, 'data', 'pharmacies.json')),
+    rxnormFile: existingFile('RXNORM_FILE', path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json')),
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),
@@ -171,7 +192,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     corsOrigins: corsOrigins(text('CORS_ORIGINS'), production, problems),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     idempotencyTtlSeconds: int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
-    logLevel: text('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, envName === 'test' ? 'silent' : 'info'),
+    logFormat: oneOf('LOG_FORMAT', ['json', 'pretty'] as const, envName === 'development' ? 'pretty' : 'json'),
     exposeErrorDetails: env.NODE_ENV === 'development',
     outboxPollMs: int('OUTBOX_POLL_MS', 2_000, 10),
     outboxRetentionSeconds: int('OUTBOX_RETENTION_SECONDS', 604_800, 60),

@@ -21,16 +21,42 @@ import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
 import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    'soak-seconds': { type: 'string' },
-    rows: { type: 'string' },
-    out: { type: 'string' },
-    'keep-database': { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench [-- options]
+
+Builds the gateway, runs it against PostgreSQL (BENCH_DATABASE_URL, default 127.0.0.1:5432) and NATS
+(BENCH_NATS_URL, default 127.0.0.1:4222), or the embedded runtime when they do not answer, measures it
+beside baselines taken in the same run, and writes test/bench/RESULTS.md.
+
+options:
+  --quick              every scenario once, cut down (CI's smoke test, under 2 minutes)
+  --soak-seconds <n>   length of the soak (full run: 120)
+  --rows <n>           prescriptions loaded before measuring (full run: 100000)
+  --out <file>         write the report there instead of test/bench/RESULTS.md
+  --keep-database      keep the rxgate_bench database afterwards
+  --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
+  -h, --help           print this help and exit
+`;
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      'soak-seconds': { type: 'string' },
+      rows: { type: 'string' },
+      out: { type: 'string' },
+      'keep-database': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (error) {
+  process.stderr.write(`bench: ${error.message.split('\n')[0]}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick

@@ -24,55 +24,72 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dataDir, { recursive: true, force: true }));
 
+/** Bounds for a loaded 2-core machine (the suite runs two files at once beside other work). */
+const STARTS = 120_000;
+const WAIT = { timeout: 20_000, interval: 50 };
+
 function wsClient(app: App, authorization?: string) {
-  let closeCode: number | undefined;
+  let closed!: (code: number) => void;
+  const closeCode = new Promise<number>((resolve) => (closed = resolve));
   const client = createClient({
     url: `${app.url.replace('http', 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: authorization ? { authorization } : {},
     retryAttempts: 0,
     lazy: false,
-    on: { closed: (event) => (closeCode = (event as { code: number }).code) },
+    on: { closed: (event) => closed((event as { code: number }).code) },
     onNonLazyError: () => undefined,
   });
-  return { client, closeCode: () => closeCode };
+  return { client, closeCode };
 }
 
 describe('embedded runtime', () => {
-  it('starts without DATABASE_URL or NATS_URL, keeps data across restarts, and shuts down gracefully', async () => {
+  it('starts without DATABASE_URL or NATS_URL, keeps data across restarts, and shuts down gracefully', { timeout: STARTS }, async () => {
     const first = await startApp(configFor());
-    expect(first.bus.kind).toBe('embedded');
+    let locker: pg.Client | undefined;
+    let ws: ReturnType<typeof wsClient> | undefined;
+    let id = '';
     const ehr = await tokenFor('tenant-a', 'ehr-backend');
-    const created = await request(`${first.url}/fhir/MedicationRequest`, { token: ehr, body: prescription() });
-    expect(created.status).toBe(201);
-    expect((await request(`${first.url}/readyz`)).body).toEqual({ status: 'ready', checks: { database: true, bus: true } });
+    try {
+      expect(first.bus.kind).toBe('embedded');
+      const created = await request(`${first.url}/fhir/MedicationRequest`, { token: ehr, body: prescription() });
+      expect(created.status).toBe(201);
+      id = created.body.id;
+      expect((await request(`${first.url}/readyz`)).body).toEqual({ status: 'ready', checks: { database: true, bus: true } });
 
-    // A graphql-ws client is closed with 1001 (going away) by the shutdown.
-    const ws = wsClient(first, `Bearer ${ehr}`);
-    const viaWs = await new Promise<any>((resolve, reject) => {
-      ws.client.subscribe({ query: `{ medicationRequest(id: "${created.body.id}") { id workflowStatus } }` }, { next: resolve, error: reject, complete: () => undefined });
-    });
-    expect(viaWs.data.medicationRequest).toEqual({ id: created.body.id, workflowStatus: 'REQUESTED' });
+      // A graphql-ws client is closed with 1001 (going away) by the shutdown.
+      ws = wsClient(first, `Bearer ${ehr}`);
+      const viaWs = await new Promise<any>((resolve, reject) => {
+        ws!.client.subscribe({ query: `{ medicationRequest(id: "${id}") { id workflowStatus } }` }, { next: resolve, error: reject, complete: () => undefined });
+      });
+      expect(viaWs.data.medicationRequest).toEqual({ id, workflowStatus: 'REQUESTED' });
 
-    // An update blocked on a row lock is in flight when the shutdown starts; it must still finish.
-    const locker = new pg.Client({ connectionString: (first.dataSource.options as { url: string }).url });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('SELECT 1 FROM medication_requests WHERE id = $1 FOR UPDATE', [created.body.id]);
-    const inFlight = request(`${first.url}/fhir/MedicationRequest/${created.body.id}`, { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: created.body });
-    await expect.poll(async () => (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n).toBe(1);
-    const closing = first.close(); // stops accepting at once
-    expect((await request(`${first.url}/healthz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
-    await locker.query('COMMIT');
-    await locker.end();
-    expect((await inFlight).status).toBe(200);
-    await closing;
-    await expect.poll(() => ws.closeCode()).toBe(1001);
-    await ws.client.dispose();
+      // An update blocked on a row lock is in flight when the shutdown starts; it must still finish.
+      locker = new pg.Client({ connectionString: (first.dataSource.options as { url: string }).url });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM medication_requests WHERE id = $1 FOR UPDATE', [id]);
+      const inFlight = request(`${first.url}/fhir/MedicationRequest/${id}`, { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: created.body });
+      // PostgreSQL announces no lock wait: its activity view is read until the update waits on the lock.
+      await expect.poll(async () => (await locker!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n, WAIT).toBe(1);
+      const closing = first.close(); // stops accepting at once
+      expect((await request(`${first.url}/healthz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
+      await locker.query('COMMIT');
+      await locker.end(); // before the database stops under it
+      locker = undefined;
+      expect((await inFlight).status).toBe(200);
+      await closing;
+      expect(await ws.closeCode).toBe(1001);
+    } finally {
+      // Whatever failed above, nothing is left running: a live embedded PostgreSQL would hold DATA_DIR's lock.
+      await locker?.end().catch(() => undefined);
+      await ws?.client.dispose();
+      await first.close();
+    }
 
     const second = await startApp(configFor());
     try {
-      const read = await request(`${second.url}/fhir/MedicationRequest/${created.body.id}`, { token: ehr });
+      const read = await request(`${second.url}/fhir/MedicationRequest/${id}`, { token: ehr });
       expect(read.status).toBe(200);
       expect(read.body.meta.versionId).toBe('2');
     } finally {
@@ -80,17 +97,20 @@ describe('embedded runtime', () => {
     }
   });
 
-  it('refuses graphql-ws connections with 4401 (no or bad token) and 4403 (tenant not licensed)', async () => {
+  it('refuses graphql-ws connections with 4401 (no or bad token) and 4403 (tenant not licensed)', { timeout: STARTS }, async () => {
     const app = await startApp(configFor());
+    const clients: Array<ReturnType<typeof wsClient>> = [];
+    const open = (authorization?: string) => {
+      const client = wsClient(app, authorization);
+      clients.push(client);
+      return client.closeCode;
+    };
     try {
-      const anonymous = wsClient(app);
-      await expect.poll(() => anonymous.closeCode()).toBe(4401);
-      const forged = wsClient(app, 'Bearer not.a.token');
-      await expect.poll(() => forged.closeCode()).toBe(4401);
-      const unlicensed = wsClient(app, `Bearer ${await tokenFor('tenant-unlicensed', 'ehr-backend')}`);
-      await expect.poll(() => unlicensed.closeCode()).toBe(4403);
-      for (const c of [anonymous, forged, unlicensed]) await c.client.dispose();
+      expect(await open()).toBe(4401);
+      expect(await open('Bearer not.a.token')).toBe(4401);
+      expect(await open(`Bearer ${await tokenFor('tenant-unlicensed', 'ehr-backend')}`)).toBe(4403);
     } finally {
+      for (const c of clients) await c.client.dispose();
       await app.close();
     }
   });

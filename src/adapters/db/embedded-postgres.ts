@@ -19,6 +19,15 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
 }
 
+/** Another PostgreSQL — most likely another rxgate's — already runs on this data directory. */
+export class DataDirectoryInUseError extends Error {
+  override name = 'DataDirectoryInUseError';
+  readonly code = 'RXGATE_DATA_DIR_IN_USE';
+  constructor(readonly dataDir: string) {
+    super(`another rxgate (or PostgreSQL) is already using the data directory ${dataDir}: stop it, or set DATA_DIR to another directory`);
+  }
+}
+
 export interface EmbeddedPostgres {
   /** Connection URL of the `postgres` database (trust auth, loopback only). */
   url: string;
@@ -60,7 +69,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const child = spawn(bins.postgres, args, { ...(owner ?? {}), detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   const killOnExit = () => child.kill('SIGINT');
   process.on('exit', killOnExit);
-  await waitUntilReady(child, options.onLog);
+  await waitUntilReady(child, path.resolve(options.dataDir), options.onLog);
 
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -87,7 +96,7 @@ async function platformBinaries(): Promise<{ initdb: string; postgres: string }>
   }
 }
 
-function waitUntilReady(child: ChildProcess, onLog?: (line: string) => void): Promise<void> {
+function waitUntilReady(child: ChildProcess, dataDir: string, onLog?: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     let ready = false;
@@ -104,7 +113,9 @@ function waitUntilReady(child: ChildProcess, onLog?: (line: string) => void): Pr
     });
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      if (!ready) reject(new Error(`embedded PostgreSQL exited before it was ready (code ${code}, signal ${signal}): ${output.trim().slice(-2000)}`));
+      if (ready) return;
+      if (output.includes('lock file "postmaster.pid" already exists')) return reject(new DataDirectoryInUseError(dataDir));
+      reject(new Error(`embedded PostgreSQL exited before it was ready (code ${code}, signal ${signal}): ${output.trim().slice(-2000)}`));
     });
   });
 }

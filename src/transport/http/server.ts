@@ -122,8 +122,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     if (request.statementCount) metrics.statements.observe({ route: labels.route }, request.statementCount());
-    if (reply.statusCode >= 500) request.log.error({ status: reply.statusCode, route: labels.route }, 'request failed');
-    else request.log.debug({ status: reply.statusCode, route: labels.route, ms: reply.elapsedTime }, 'request');
+    // One line per request (the correlation id is the logger's reqId); refusals and failures stand out by level.
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warn' : 'info';
+    request.log[level]({ method: request.method, route: labels.route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
 
   const logServerError = (error: unknown, request?: { log: { error: (details: object, message: string) => void } }) => (request?.log ?? logger).error({ err: error }, 'unexpected error');
