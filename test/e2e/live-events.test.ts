@@ -111,7 +111,7 @@ describe('prescriptionEvents over graphql-ws', () => {
     expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
     const [{ n }] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE envelope #>> '{payload,patientId}' = $1`, [patient]);
     expect(n).toBe(501);
-  });
+  }, 60_000);
 
   it('a cursor the bus no longer keeps is CURSOR_EXPIRED, said clearly', async () => {
     const small = await startTestApp({ env: { BUS_MAX_MESSAGES: '10' } });
