@@ -51,6 +51,12 @@ export function columnName<E extends ObjectLiteral>(manager: EntityManager, enti
   return metadataOf(manager, entity).nameOf(property);
 }
 
+/** `"col" AS "property", …`: a SELECT list whose rows come back shaped as the entity (all columns, or the given ones). */
+export function selectList<E extends ObjectLiteral>(manager: EntityManager, entity: EntityTarget<E>, properties?: ReadonlyArray<keyof E & string>): string {
+  const { metadata, nameOf } = metadataOf(manager, entity);
+  return (properties ?? metadata.columns.map((c) => c.propertyName)).map((p) => `${nameOf(p)} AS "${p}"`).join(', ');
+}
+
 /** A raw row (database column names, as `RETURNING *` answers) as its entity. */
 export function entityOf<E extends ObjectLiteral>(manager: EntityManager, entity: EntityTarget<E>, raw: Record<string, unknown>): E {
   const result: Record<string, unknown> = {};

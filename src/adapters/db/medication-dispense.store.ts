@@ -2,9 +2,11 @@ import type { EntityManager } from 'typeorm';
 import { parseReference, type MedicationDispenseRecord } from '../../domain/index.js';
 import type { MedicationDispenseStore } from '../../ports/index.js';
 import { MedicationDispenseEntity, MedicationDispenseHistoryEntity } from './entities/index.js';
-import { dateCondition, NamedParams, seqPage } from './seq-page.js';
+import { dateCondition, Params, seqPage } from './seq-page.js';
 
-const toRecord = (row: Pick<MedicationDispenseEntity, 'id' | 'tenantId' | 'version' | 'prescriptionId' | 'lastUpdated' | 'resource'>): MedicationDispenseRecord => ({
+/** The columns a record is made of. */
+const RECORD_COLUMNS = ['id', 'tenantId', 'version', 'prescriptionId', 'lastUpdated', 'resource'] as const;
+const toRecord = (row: Pick<MedicationDispenseEntity, (typeof RECORD_COLUMNS)[number]>): MedicationDispenseRecord => ({
   id: row.id,
   tenantId: row.tenantId,
   versionId: row.version,
@@ -78,15 +80,15 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
     },
 
     async search(query) {
-      const filtered = dispenses.createQueryBuilder('d').where('d.tenantId = :tenantId', { tenantId });
-      if (query.ids) filtered.andWhere('d.id = ANY(CAST(:ids AS uuid[]))', { ids: query.ids });
-      if (query.prescriptionIds) filtered.andWhere('d.prescriptionId = ANY(CAST(:prescriptionIds AS uuid[]))', { prescriptionIds: query.prescriptionIds });
-      if (query.patientId !== undefined) filtered.andWhere('d.patientId = :patientId', { patientId: query.patientId });
-      if (query.pharmacyId !== undefined) filtered.andWhere('d.pharmacyId = :pharmacyId', { pharmacyId: query.pharmacyId });
-      if (query.statuses) filtered.andWhere('d.status = ANY(CAST(:statuses AS text[]))', { statuses: query.statuses });
-      const dates = new NamedParams();
-      for (const bound of query.whenHandedOver ?? []) filtered.andWhere(dateCondition('d.whenHandedOver', bound, dates), dates.values);
-      return seqPage(filtered, query, toRecord);
+      const params = new Params();
+      const where = [`tenant_id = ${params.bind(tenantId)}`];
+      if (query.ids) where.push(`id = ANY(${params.bind(query.ids)}::uuid[])`);
+      if (query.prescriptionIds) where.push(`prescription_id = ANY(${params.bind(query.prescriptionIds)}::uuid[])`);
+      if (query.patientId !== undefined) where.push(`patient_id = ${params.bind(query.patientId)}`);
+      if (query.pharmacyId !== undefined) where.push(`pharmacy_id = ${params.bind(query.pharmacyId)}`);
+      if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
+      for (const bound of query.whenHandedOver ?? []) where.push(dateCondition('when_handed_over', bound, params));
+      return seqPage(manager, { entity: MedicationDispenseEntity, select: RECORD_COLUMNS, where, params }, query, toRecord);
     },
   };
 }

@@ -1,4 +1,5 @@
-import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { selectList } from './entity-columns.js';
 import type { DateBound, SeqPage, SeqPageQuery } from '../../ports/index.js';
 
 /** Builds `$n` placeholders while collecting their values: SQL is only ever built from parameters. */
@@ -22,22 +23,32 @@ export class NamedParams {
 }
 
 /**
- * One page of a table ordered by its insertion sequence (`seq` of the entity), `limit + 1` rows to
- * know whether more follow, and the total over the same filter when asked.
+ * One page of a table ordered by its insertion sequence, `limit + 1` rows to know whether more
+ * follow, and the total over the same filter when asked. Hand-written: a keyset search, also behind
+ * every GraphQL page's dispenses, where the query builder's `getMany` doubled the CPU of a page of
+ * 50 rows (1,492 µs against 783 µs, measured warm on PostgreSQL 15; RESULTS.md's nested page is
+ * the most CPU-bound row, 73 pages/s at 97 % gateway CPU). Rows come back shaped as the entity.
  */
-export async function seqPage<E extends ObjectLiteral & { seq: string }, T>(filtered: SelectQueryBuilder<E>, query: SeqPageQuery, toRecord: (entity: E) => T): Promise<SeqPage<T>> {
-  const alias = filtered.alias;
-  const page = filtered.clone();
-  if (query.afterSeq !== undefined) page.andWhere(`${alias}.seq > CAST(:afterSeq AS bigint)`, { afterSeq: query.afterSeq });
-  page.orderBy(`${alias}.seq`, 'ASC').limit(query.limit + 1);
+export async function seqPage<E extends ObjectLiteral & { seq: string }, T>(
+  manager: EntityManager,
+  sql: { entity: EntityTarget<E>; select: ReadonlyArray<keyof E & string>; where: string[]; params: Params },
+  query: SeqPageQuery,
+  toRecord: (row: E) => T,
+): Promise<SeqPage<T>> {
+  const { params } = sql;
+  const table = manager.connection.getMetadata(sql.entity).tableName;
+  const filterValues = [...params.values];
+  const filter = sql.where.join(' AND ');
+  const pageWhere = query.afterSeq === undefined ? filter : `${filter} AND seq > ${params.bind(query.afterSeq)}::bigint`;
+  const limit = params.bind(query.limit + 1);
   const [rows, count] = await Promise.all([
-    page.getMany(),
-    query.withTotal ? filtered.clone().select('count(*)::int', 'total').getRawOne<{ total: number }>() : undefined,
+    manager.query(`SELECT ${selectList(manager, sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`, params.values) as Promise<E[]>,
+    query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
   ]);
   return {
     items: rows.slice(0, query.limit).map((row) => ({ record: toRecord(row), seq: row.seq })),
     hasMore: rows.length > query.limit,
-    ...(count ? { total: count.total } : {}),
+    ...(count ? { total: count[0].total } : {}),
   };
 }
 

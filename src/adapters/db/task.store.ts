@@ -2,9 +2,11 @@ import type { EntityManager } from 'typeorm';
 import { taskCodeOf, type TaskRecord } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/index.js';
 import { TaskEntity } from './entities/index.js';
-import { seqPage } from './seq-page.js';
+import { Params, seqPage } from './seq-page.js';
 
-const toRecord = (row: TaskEntity): TaskRecord => ({ id: row.id, tenantId: row.tenantId, versionId: row.version, focusId: row.focusId, lastUpdated: row.lastUpdated, resource: row.resource });
+/** The columns a record is made of. */
+const RECORD_COLUMNS = ['id', 'tenantId', 'version', 'focusId', 'lastUpdated', 'resource'] as const;
+const toRecord = (row: Pick<TaskEntity, (typeof RECORD_COLUMNS)[number]>): TaskRecord => ({ id: row.id, tenantId: row.tenantId, versionId: row.version, focusId: row.focusId, lastUpdated: row.lastUpdated, resource: row.resource });
 
 /** Workflow Tasks of one tenant. A Task is written once: it records a move that happened. */
 export function createTaskStore(manager: EntityManager, tenantId: string): TaskStore {
@@ -25,12 +27,13 @@ export function createTaskStore(manager: EntityManager, tenantId: string): TaskS
     },
 
     async search(query) {
-      const filtered = tasks.createQueryBuilder('t').where('t.tenantId = :tenantId', { tenantId });
-      if (query.ids) filtered.andWhere('t.id = ANY(CAST(:ids AS uuid[]))', { ids: query.ids });
-      if (query.focusIds) filtered.andWhere('t.focusId = ANY(CAST(:focusIds AS uuid[]))', { focusIds: query.focusIds });
-      if (query.statuses) filtered.andWhere('t.status = ANY(CAST(:statuses AS text[]))', { statuses: query.statuses });
-      if (query.codes) filtered.andWhere('t.code = ANY(CAST(:codes AS text[]))', { codes: query.codes });
-      return seqPage(filtered, query, toRecord);
+      const params = new Params();
+      const where = [`tenant_id = ${params.bind(tenantId)}`];
+      if (query.ids) where.push(`id = ANY(${params.bind(query.ids)}::uuid[])`);
+      if (query.focusIds) where.push(`focus_id = ANY(${params.bind(query.focusIds)}::uuid[])`);
+      if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
+      if (query.codes) where.push(`code = ANY(${params.bind(query.codes)}::text[])`);
+      return seqPage(manager, { entity: TaskEntity, select: RECORD_COLUMNS, where, params }, query, toRecord);
     },
   };
 }
