@@ -12,7 +12,12 @@ import { MIGRATIONS } from '../../migrations/index.js';
  */
 const UNMAPPED_TABLES = new Set(['typeorm_migrations']);
 
-/** The SQL TypeORM's schema builder would run to make the database match the entities. */
+/**
+ * The SQL TypeORM's schema builder would run to make the database match the entities. It compares
+ * tables, column names, types, nullability, defaults, primary keys, foreign keys, unique and check
+ * constraints and indexes by name and columns; it does not see an index's method (GIN) or predicate,
+ * identity ALWAYS vs BY DEFAULT, UNLOGGED, or a check's expression, so those live in the migrations.
+ */
 async function schemaDiff(dataSource: DataSource): Promise<string[]> {
   const sql = await dataSource.driver.createSchemaBuilder().log();
   return sql.upQueries.map((q) => q.query);
