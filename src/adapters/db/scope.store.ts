@@ -64,8 +64,11 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
   };
 }
 
+const CONFLICT_COLUMNS = ['tenant_id', 'key'];
+
 export function createIdempotencyStore(manager: EntityManager, tenantId: string): IdempotencyStore {
   const repository = manager.getRepository(IdempotencyKeyEntity);
+  const updatedColumns = (row: Partial<IdempotencyKeyEntity>) => repository.metadata.columns.filter((c) => c.getEntityValue(row) !== undefined).map((c) => c.databaseName);
   return {
     async claim(key) {
       // Transaction-scoped advisory lock: released at commit or rollback, never leaked.
@@ -82,21 +85,20 @@ export function createIdempotencyStore(manager: EntityManager, tenantId: string)
     },
 
     async save(record, ttlSeconds) {
-      // An expired record with the same key is replaced: keys are kept for the TTL only.
-      await repository.upsert(
-        {
-          tenantId,
-          key: record.key,
-          operation: record.operation,
-          requestHash: record.requestHash,
-          resourceType: record.resourceType,
-          resourceId: record.resourceId,
-          version: record.versionId,
-          statusCode: record.statusCode,
-          expiresAt: new Date(Date.now() + ttlSeconds * 1000),
-        },
-        { conflictPaths: ['tenantId', 'key'] },
-      );
+      // An expired record with the same key is replaced: keys are kept for the TTL only. Not
+      // `repository.upsert`: it would add RETURNING created_at to one of the create's writes.
+      const row: Partial<IdempotencyKeyEntity> = {
+        tenantId,
+        key: record.key,
+        operation: record.operation,
+        requestHash: record.requestHash,
+        resourceType: record.resourceType,
+        resourceId: record.resourceId,
+        version: record.versionId,
+        statusCode: record.statusCode,
+        expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+      };
+      await manager.createQueryBuilder().insert().into(IdempotencyKeyEntity).values(row).orUpdate(updatedColumns(row), CONFLICT_COLUMNS).updateEntity(false).execute();
     },
   };
 }
@@ -107,10 +109,14 @@ export function createOutboxWriter(manager: EntityManager): OutboxWriter {
       if (events.length === 0) return;
       // The trace of the writing request travels with the row: the relay publishes in it, later or elsewhere.
       const traceparent = traceHeaders()?.traceparent ?? null;
-      await manager.insert(
-        OutboxEntity,
-        events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never, traceparent })),
-      );
+      // No RETURNING (updateEntity false): nothing reads the new seq back on the create path.
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(OutboxEntity)
+        .values(events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never, traceparent })))
+        .updateEntity(false)
+        .execute();
     },
   };
 }
