@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
+import { namesOf } from '../../src/adapters/db/entity-columns.js';
 import { createTestDatabase } from '../support/test-app.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
@@ -68,6 +69,14 @@ describe('entities and migrations', () => {
 
   it('every table the migrations create has an entity', async () => {
     expect(await unmappedTables(migrated.dataSource)).toEqual([]);
+  });
+
+  it('the names hand-written SQL takes from the entities are those of the data source', async () => {
+    for (const metadata of migrated.dataSource.entityMetadatas) {
+      const names = namesOf(metadata.target as new () => unknown);
+      expect(names.table).toBe(metadata.tableName);
+      expect(Object.fromEntries(names.columns)).toEqual(Object.fromEntries(metadata.columns.map((c) => [c.propertyName, c.databaseName])));
+    }
   });
 
   it('a column or a table added by a migration only is reported', async () => {

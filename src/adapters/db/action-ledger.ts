@@ -43,7 +43,7 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
         .returning('*')
         .updateEntity(false)
         .execute();
-      return toDeadLetter(entityOf(dataSource.manager, DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
+      return toDeadLetter(entityOf(DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
     },
 
     async listDeadLetters(tenantId, filter) {
@@ -69,7 +69,7 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
 
     async recordFailedReplay(deadLetter, error) {
       const result = await deadLetters.createQueryBuilder().update().set({ error, attempts: () => 'attempts + 1' }).where({ id: deadLetter.id }).returning('*').updateEntity(false).execute();
-      return toDeadLetter(entityOf(dataSource.manager, DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
+      return toDeadLetter(entityOf(DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
     },
   };
 }

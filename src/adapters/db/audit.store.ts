@@ -28,10 +28,10 @@ const rowOf = (e: AuditEntry): Omit<AuditEventEntity, 'id'> => ({
  * One multi-row INSERT: the audit costs a write a single statement, whatever it changed. Written
  * out, not through the query builder: it is one of the create's writes (see entity-columns.ts).
  */
-async function insert(manager: EntityManager, entries: readonly AuditEntry[]): Promise<void> {
+async function insert(run: (sql: string, values: unknown[]) => Promise<unknown>, entries: readonly AuditEntry[]): Promise<void> {
   for (let start = 0; start < entries.length; start += MAX_ROWS_PER_INSERT) {
     const params = new Params();
-    await manager.query(insertStatement(manager, AuditEventEntity, entries.slice(start, start + MAX_ROWS_PER_INSERT).map(rowOf), params), params.values);
+    await run(insertStatement(AuditEventEntity, entries.slice(start, start + MAX_ROWS_PER_INSERT).map(rowOf), params), params.values);
   }
 }
 
@@ -56,7 +56,7 @@ function toRecord(row: AuditEventEntity): AuditRecord {
 export function createAuditWriter(manager: EntityManager, tenantId: string): AuditStore {
   return {
     async record(entries) {
-      if (entries.length > 0) await insert(manager, entries);
+      if (entries.length > 0) await insert((sql, values) => manager.query(sql, values), entries);
     },
 
     async search(criteria) {
@@ -110,7 +110,7 @@ export function createAuditTrail(dataSource: DataSource, options: AuditTrailOpti
       queue = [];
       if (batch.length === 0) return;
       try {
-        await insert(dataSource.manager, batch);
+        await insert((sql, values) => dataSource.query(sql, values), batch);
       } catch (error) {
         queue = [...batch, ...queue];
         const dropped = Math.max(0, queue.length - maxQueued);

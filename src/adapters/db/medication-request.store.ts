@@ -25,7 +25,7 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
   return {
     async insert(record) {
       const params = new Params();
-      await manager.query(insertStatement(manager, MedicationRequestEntity, [rowOf(record)], params), params.values);
+      await manager.query(insertStatement(MedicationRequestEntity, [rowOf(record)], params), params.values);
     },
 
     async findById(id) {
@@ -42,7 +42,7 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
     async updateIfVersion(record, expectedVersion) {
       const { tenantId: _tenant, id, ...changes } = rowOf(record);
       const params = new Params();
-      const set = setList(manager, MedicationRequestEntity, changes, params);
+      const set = setList(MedicationRequestEntity, changes, params);
       const result: [unknown[], number] = await manager.query(
         `UPDATE medication_requests SET ${set} WHERE tenant_id = ${params.bind(tenantId)} AND id = ${params.bind(id)} AND version = ${params.bind(expectedVersion)}`,
         params.values,

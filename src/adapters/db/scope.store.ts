@@ -14,7 +14,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
       // One of the create's writes: hand-written (see medication-request.store.ts), names from the entity.
       const params = new Params();
       const row = { tenantId, id: record.id, version: record.versionId, workflowStatus: record.workflowStatus, lastUpdated: record.lastUpdated, resource: record.resource, transition: transition && transitionToJson(transition) };
-      await manager.query(insertStatement(manager, MedicationRequestHistoryEntity, [row], params), params.values);
+      await manager.query(insertStatement(MedicationRequestHistoryEntity, [row], params), params.values);
     },
 
     async version(id, versionId) {

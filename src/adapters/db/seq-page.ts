@@ -1,5 +1,5 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
-import { selectList } from './entity-columns.js';
+import type { EntityManager, ObjectLiteral } from 'typeorm';
+import { namesOf, selectList } from './entity-columns.js';
 import type { DateBound, SeqPage, SeqPageQuery } from '../../ports/index.js';
 
 /** Builds `$n` placeholders while collecting their values: SQL is only ever built from parameters. */
@@ -31,18 +31,18 @@ export class NamedParams {
  */
 export async function seqPage<E extends ObjectLiteral & { seq: string }, T>(
   manager: EntityManager,
-  sql: { entity: EntityTarget<E>; select: ReadonlyArray<keyof E & string>; where: string[]; params: Params },
+  sql: { entity: abstract new () => E; select: ReadonlyArray<keyof E & string>; where: string[]; params: Params },
   query: SeqPageQuery,
   toRecord: (row: E) => T,
 ): Promise<SeqPage<T>> {
   const { params } = sql;
-  const table = manager.connection.getMetadata(sql.entity).tableName;
+  const table = namesOf(sql.entity).table;
   const filterValues = [...params.values];
   const filter = sql.where.join(' AND ');
   const pageWhere = query.afterSeq === undefined ? filter : `${filter} AND seq > ${params.bind(query.afterSeq)}::bigint`;
   const limit = params.bind(query.limit + 1);
   const [rows, count] = await Promise.all([
-    manager.query(`SELECT ${selectList(manager, sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`, params.values) as Promise<E[]>,
+    manager.query(`SELECT ${selectList(sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`, params.values) as Promise<E[]>,
     query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
   ]);
   return {

@@ -56,7 +56,7 @@ export function createSubscriptionStore(manager: EntityManager, tenantId: string
         .returning('*')
         .execute();
       const [raw] = result.raw as Array<Record<string, unknown>>;
-      return raw && toRecord(entityOf(manager, SubscriptionEntity, raw));
+      return raw && toRecord(entityOf(SubscriptionEntity, raw));
     },
 
     async setCursor(id, cursor) {
