@@ -11,6 +11,8 @@ export class WorkflowEngine1763700000010 implements MigrationInterface {
     // Prescriptions created before the engine keep version 1 behaviour (no refills); the application writes the version of new ones.
     await q.query(`ALTER TABLE medication_requests ADD COLUMN workflow_version integer NOT NULL DEFAULT 1`);
     await q.query(`ALTER TABLE medication_requests ALTER COLUMN workflow_version DROP DEFAULT`);
+    await q.query(`ALTER TABLE medication_request_history ADD COLUMN workflow_version integer NOT NULL DEFAULT 1`);
+    await q.query(`ALTER TABLE medication_request_history ALTER COLUMN workflow_version DROP DEFAULT`);
 
     // A timer is armed in the transaction of the transition that enters its states, and settled
     // (fired or dropped) in the transaction of its effect: claiming, acting and settling commit together.
@@ -40,6 +42,7 @@ export class WorkflowEngine1763700000010 implements MigrationInterface {
     await q.query(`DROP INDEX action_runs_instance`);
     await q.query(`ALTER TABLE action_runs DROP COLUMN instance_id`);
     await q.query(`DROP TABLE workflow_timers`);
+    await q.query(`ALTER TABLE medication_request_history DROP COLUMN workflow_version`);
     await q.query(`ALTER TABLE medication_requests DROP COLUMN workflow_version`);
   }
 }

@@ -37,9 +37,10 @@ describe('the process killed between publish and mark', () => {
     const restarted = createOutboxRelay({ dataSource: t.app.dataSource, databaseUrl: t.databaseUrl, bus: t.app.bus, logger: pino({ level: 'silent' }), pollIntervalMs: 100 });
     await restarted.start();
     await expect.poll(async () => (await t.sql(`SELECT published_at FROM outbox WHERE event_id = $1`, [row.event_id]))[0].published_at, { timeout: 10_000 }).not.toBeNull();
-    await expect.poll(() => sub.received.length, { timeout: 10_000 }).toBe(1);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(sub.received).toHaveLength(1);
+    // Fence: a change committed afterwards reaches the subscriber after the event, and the repeat never arrives before it.
+    const marker = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient }) });
+    await expect.poll(() => sub.received.some((e) => e.medicationRequest?.id === marker.body.id), { timeout: 10_000 }).toBe(true);
+    expect(sub.received.map((e) => e.medicationRequest?.id)).toEqual([created.body.id, marker.body.id]);
     await restarted.stop();
     await sub.stop();
   });

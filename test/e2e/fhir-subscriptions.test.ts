@@ -29,9 +29,29 @@ async function bindSocket(id: string, token: string, how: 'header' | 'query' = '
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  socket.send(`bind ${id}`);
-  await expect.poll(() => messages.includes(`bound ${id}`)).toBe(true);
-  return { socket, messages, pings: () => messages.filter((m) => m === `ping ${id}`).length };
+  const bind = async (subscriptionId: string) => {
+    socket.send(`bind ${subscriptionId}`);
+    await expect.poll(() => messages.includes(`bound ${subscriptionId}`)).toBe(true);
+  };
+  await bind(id);
+  const pingsOf = (subscriptionId: string) => messages.filter((m) => m === `ping ${subscriptionId}`).length;
+  return {
+    socket,
+    messages,
+    pings: () => pingsOf(id),
+    /**
+     * A fence: binds a Subscription of its own on this socket, commits a change only it matches and
+     * waits for its ping. The socket gets events in stream order, so whatever the first Subscription
+     * was going to be pinged for before that change has been pinged by then.
+     */
+    async fence(token: string) {
+      const markerPatient = uniquePatient();
+      const { body: marker } = await request(fhir('Subscription'), { token, body: subscription(`MedicationRequest?patient=${markerPatient}`) });
+      await bind(marker.id);
+      await request(fhir('MedicationRequest'), { token, body: prescription({ patient: markerPatient }) });
+      await expect.poll(() => pingsOf(marker.id), { timeout: 10_000 }).toBe(1);
+    },
+  };
 }
 
 describe('FHIR Subscriptions over the R4 websocket channel', () => {
@@ -48,7 +68,7 @@ describe('FHIR Subscriptions over the R4 websocket channel', () => {
     await graphql(t.url, TransitionDocument, { id: mine.body.id, event: 'APPROVE' }, ehr); // matches: approved
     await graphql(t.url, TransitionDocument, { id: mine.body.id, event: 'PROCESS' }, pharmacy); // no longer approved
     await expect.poll(() => client.pings(), { timeout: 10_000 }).toBe(1);
-    await new Promise((r) => setTimeout(r, 300));
+    await client.fence(ehr);
     expect(client.pings()).toBe(1);
 
     // The cursor of the last delivered event shows on the Subscription.
@@ -97,7 +117,9 @@ describe('FHIR Subscriptions over the R4 websocket channel', () => {
     const { body: sub } = await request(fhir('Subscription'), { token: ehr, body: subscription('MedicationDispense?status=completed') });
     const ehrB = await t.token('tenant-b', 'ehr-backend');
     expect((await request(fhir(`Subscription/${sub.id}`), { token: ehrB })).status).toBe(404);
-    const { body: subB } = await request(fhir('Subscription'), { token: ehrB, body: subscription('MedicationRequest?status=draft') });
+    // Matches tenant-a's change below, were it ever handed to tenant-b.
+    const patient = uniquePatient();
+    const { body: subB } = await request(fhir('Subscription'), { token: ehrB, body: subscription(`MedicationRequest?patient=${patient}`) });
     const clientB = await bindSocket(subB.id, ehrB);
     const socketA = new WebSocket(`${t.url.replace('http', 'ws')}/fhir/websocket`, { headers: { authorization: `Bearer ${ehr}` } });
     const answers: string[] = [];
@@ -106,8 +128,8 @@ describe('FHIR Subscriptions over the R4 websocket channel', () => {
     socketA.send(`bind ${subB.id}`);
     await expect.poll(() => answers.length).toBe(1);
     expect(answers[0]).toMatch(/^error /);
-    await request(fhir('MedicationRequest'), { token: ehr, body: prescription() });
-    await new Promise((r) => setTimeout(r, 400));
+    await request(fhir('MedicationRequest'), { token: ehr, body: prescription({ patient }) });
+    await clientB.fence(ehrB);
     expect(clientB.pings()).toBe(0);
     socketA.close();
     clientB.socket.close();

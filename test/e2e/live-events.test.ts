@@ -97,17 +97,21 @@ describe('prescriptionEvents over graphql-ws', () => {
 
     const resumed = subscriber(t.url, ehr, { filter: { patient }, after: cursor });
     await burst;
-    await expect.poll(() => seenBefore.length + resumed.received.length, { timeout: 30_000 }).toBe(500);
-    await new Promise((r) => setTimeout(r, 300)); // nothing more may arrive
+    await expect.poll(() => seenBefore.length + resumed.received.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(500);
+    // Fence: a change committed after the burst must arrive after all of it, and nothing else before it.
+    const marker = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient }) });
+    await expect.poll(() => resumed.received.some((e) => e.medicationRequest?.id === marker.body.id), { timeout: 30_000 }).toBe(true);
     await resumed.stop();
-    const all = [...seenBefore, ...resumed.received.map((e) => e.eventId)];
+    expect(resumed.received.at(-1)!.medicationRequest!.id).toBe(marker.body.id);
+    const all = [...seenBefore, ...resumed.received.slice(0, -1).map((e) => e.eventId)];
+    expect(all).toHaveLength(500);
     expect(new Set(all).size).toBe(500);
     const sequences = resumed.received.map((e) => Number(e.sequence));
     expect(sequences[0]).toBeGreaterThan(Number(cursor));
     expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
     const [{ n }] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE envelope #>> '{payload,patientId}' = $1`, [patient]);
-    expect(n).toBe(500);
-  });
+    expect(n).toBe(501);
+  }, 60_000);
 
   it('a cursor the bus no longer keeps is CURSOR_EXPIRED, said clearly', async () => {
     const small = await startTestApp({ env: { BUS_MAX_MESSAGES: '10' } });

@@ -1,6 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '../../src/adapters/db/data-source.js';
+import { createAuditWriter } from '../../src/adapters/db/audit.store.js';
+import { createMedicationDispenseStore } from '../../src/adapters/db/medication-dispense.store.js';
+import { createHistoryStore } from '../../src/adapters/db/scope.store.js';
+import { createSubscriptionStore } from '../../src/adapters/db/subscription.store.js';
+import { createTaskStore } from '../../src/adapters/db/task.store.js';
 import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
@@ -96,6 +101,33 @@ describe('row-level security', () => {
     await expect(
       asTenant('tenant-b', `INSERT INTO audit_events (tenant_id, actor, persona, action, interaction, outcome, correlation_id) VALUES ('tenant-a', 'mallory', 'ehr-backend', 'R', 'read', 'success', 'x')`),
     ).rejects.toThrow(/row-level security/);
+  });
+
+  it('repositories in a tenant transaction run on its EntityManager: entity reads see only that tenant, and a store asked for another tenant finds nothing', async () => {
+    // Every entity with a tenant column, read without a filter through its repository.
+    const tenantEntities = db.entityMetadatas.filter((m) => m.findColumnWithPropertyName('tenantId'));
+    expect(tenantEntities.map((m) => m.tableName).sort()).toEqual([...tenantTables].sort());
+    for (const metadata of tenantEntities) {
+      const tenants = await inTenantTransaction(db, 'tenant-b', async (m) => (await m.getRepository(metadata.target).find()).map((row) => (row as { tenantId: string }).tenantId));
+      expect([...new Set(tenants)], metadata.tableName).toEqual(tenants.length === 0 ? [] : ['tenant-b']);
+    }
+
+    const [task] = await t.sql<{ id: string }>(`SELECT id FROM tasks WHERE tenant_id = 'tenant-a' LIMIT 1`);
+    const [subscription] = await t.sql<{ id: string }>(`SELECT id FROM subscriptions WHERE tenant_id = 'tenant-a' LIMIT 1`);
+    const [dispense] = await t.sql<{ id: string }>(`SELECT id FROM medication_dispenses WHERE tenant_id = 'tenant-a' LIMIT 1`);
+    const [version] = await t.sql<{ id: string; version: number }>(`SELECT id, version FROM medication_request_history WHERE tenant_id = 'tenant-a' LIMIT 1`);
+    const lookUp = (transactionTenant: string) =>
+      inTenantTransaction(db, transactionTenant, async (m) => ({
+        task: (await createTaskStore(m, 'tenant-a').findById(task.id))?.id,
+        subscription: (await createSubscriptionStore(m, 'tenant-a').findById(subscription.id))?.id,
+        dispense: (await createMedicationDispenseStore(m, 'tenant-a').findById(dispense.id))?.id,
+        version: (await createHistoryStore(m, 'tenant-a').version(version.id, version.version))?.id,
+        audit: (await createAuditWriter(m, 'tenant-a').search({ limit: 5 })).length > 0,
+      }));
+    // In tenant-a's own transaction the stores find the rows …
+    expect(await lookUp('tenant-a')).toEqual({ task: task.id, subscription: subscription.id, dispense: dispense.id, version: version.id, audit: true });
+    // … and in tenant-b's, row-level security hides them although the stores ask for tenant-a.
+    expect(await lookUp('tenant-b')).toEqual({ task: undefined, subscription: undefined, dispense: undefined, version: undefined, audit: false });
   });
 
   it('the audit trail and the version history are append-only for the request role', async () => {

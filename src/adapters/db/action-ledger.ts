@@ -1,56 +1,47 @@
-import type { DataSource } from 'typeorm';
-import type { ActionLedger, ActionRun, DeadLetter } from '../../ports/index.js';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { instanceOf } from '../../domain/index.js';
-import { Params } from './seq-page.js';
+import type { ActionLedger, ActionRun, DeadLetter } from '../../ports/index.js';
+import { entityOf } from './entity-columns.js';
+import { ActionRunEntity, DeadLetterEntity } from './entities/index.js';
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  handler: string;
-  event_id: string;
-  event_type: string;
-  envelope: DeadLetter['envelope'];
-  error: string;
-  attempts: number;
-  created_at: Date;
-  resolved_at: Date | null;
-}
-
-const toDeadLetter = (row: Row): DeadLetter => ({
+const toDeadLetter = (row: DeadLetterEntity): DeadLetter => ({
   id: row.id,
-  tenantId: row.tenant_id,
+  tenantId: row.tenantId,
   handler: row.handler,
-  eventId: row.event_id,
-  eventType: row.event_type,
-  envelope: row.envelope,
+  eventId: row.eventId,
+  eventType: row.eventType,
+  envelope: row.envelope as DeadLetter['envelope'],
   error: row.error,
   attempts: row.attempts,
-  createdAt: row.created_at,
-  resolvedAt: row.resolved_at,
+  createdAt: row.createdAt,
+  resolvedAt: row.resolvedAt,
 });
 
-const COLUMNS = 'id, tenant_id, handler, event_id, event_type, envelope, error, attempts, created_at, resolved_at';
+/** Records a completed action; a second completion of the same one is no change. */
+const markDone = (manager: EntityManager, run: Pick<ActionRunEntity, 'handler' | 'eventId' | 'tenantId' | 'attempts' | 'instanceId'>) =>
+  manager.createQueryBuilder().insert().into(ActionRunEntity).values(run).orIgnore().updateEntity(false).execute();
 
-/** `action_runs` and `dead_letters` in PostgreSQL. */
+/** `action_runs` and `dead_letters` in PostgreSQL (read and written by the workers, as the owner role). */
 export function createActionLedger(dataSource: DataSource): ActionLedger {
+  const deadLetters = dataSource.getRepository(DeadLetterEntity);
   return {
     async isDone(handler, eventId) {
-      return (await dataSource.query('SELECT 1 FROM action_runs WHERE handler = $1 AND event_id = $2', [handler, eventId])).length > 0;
+      return dataSource.getRepository(ActionRunEntity).existsBy({ handler, eventId });
     },
 
     async markDone({ handler, eventId, tenantId, attempts, instanceId }) {
-      await dataSource.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts, instance_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-        handler,
-        eventId,
-        tenantId,
-        attempts,
-        instanceId ?? null,
-      ]);
+      await markDone(dataSource.manager, { handler, eventId, tenantId, attempts, instanceId: instanceId ?? null });
+    },
+
+    async completedFor(tenantId, instanceId) {
+      const runs = await dataSource.getRepository(ActionRunEntity).find({ select: { handler: true }, where: { tenantId, instanceId }, order: { completedAt: 'ASC', handler: 'ASC' } });
+      return runs.map((r) => r.handler);
     },
 
     async runsFor(tenantId, instanceIds) {
       const out = new Map<string, ActionRun[]>();
       if (instanceIds.length === 0) return out;
+      // Done runs and open dead letters in one ordered list (a dead letter names its instance inside its event).
       const rows: Array<{ instance_id: string; handler: string; status: ActionRun['status']; attempts: number; last_error: string | null }> = await dataSource.query(
         `SELECT instance_id::text, handler, 'done' AS status, attempts, NULL AS last_error, completed_at AS at FROM action_runs WHERE tenant_id = $1 AND instance_id = ANY($2::uuid[])
          UNION ALL
@@ -63,53 +54,44 @@ export function createActionLedger(dataSource: DataSource): ActionLedger {
       return out;
     },
 
-    async completedFor(tenantId, instanceId) {
-      const rows: Array<{ handler: string }> = await dataSource.query('SELECT handler FROM action_runs WHERE tenant_id = $1 AND instance_id = $2 ORDER BY completed_at, handler', [tenantId, instanceId]);
-      return rows.map((r) => r.handler);
-    },
-
     async deadLetter(entry) {
-      const rows: Row[] = await dataSource.query(
-        `INSERT INTO dead_letters (id, tenant_id, handler, event_id, event_type, envelope, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (handler, event_id) DO UPDATE SET error = EXCLUDED.error, attempts = dead_letters.attempts + EXCLUDED.attempts, resolved_at = NULL
-         RETURNING ${COLUMNS}`,
-        [entry.id, entry.tenantId, entry.handler, entry.eventId, entry.eventType, entry.envelope, entry.error, entry.attempts],
-      );
-      return toDeadLetter(rows[0]);
+      // A second failure of the same action keeps one open entry: the attempts add up.
+      const result = await dataSource
+        .createQueryBuilder()
+        .insert()
+        .into(DeadLetterEntity)
+        .values({ id: entry.id, tenantId: entry.tenantId, handler: entry.handler, eventId: entry.eventId, eventType: entry.eventType, envelope: entry.envelope as never /* jsonb: TypeORM's deep-partial type cannot take unknown fields */, error: entry.error, attempts: entry.attempts })
+        .onConflict('(handler, event_id) DO UPDATE SET error = EXCLUDED.error, attempts = dead_letters.attempts + EXCLUDED.attempts, resolved_at = NULL')
+        .returning('*')
+        .updateEntity(false)
+        .execute();
+      return toDeadLetter(entityOf(DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
     },
 
     async listDeadLetters(tenantId, filter) {
-      const params = new Params();
-      const where = [`tenant_id = ${params.bind(tenantId)}`];
-      if (!filter.includeResolved) where.push('resolved_at IS NULL');
-      if (filter.handler) where.push(`handler = ${params.bind(filter.handler)}`);
-      if (filter.eventType) where.push(`event_type = ${params.bind(filter.eventType)}`);
-      const rows: Row[] = await dataSource.query(`SELECT ${COLUMNS} FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT ${params.bind(filter.limit)}`, params.values);
+      const rows = await deadLetters.find({
+        where: { tenantId, ...(filter.includeResolved ? {} : { resolvedAt: IsNull() }), ...(filter.handler ? { handler: filter.handler } : {}), ...(filter.eventType ? { eventType: filter.eventType } : {}) },
+        order: { createdAt: 'ASC', id: 'ASC' },
+        take: filter.limit,
+      });
       return rows.map(toDeadLetter);
     },
 
     async findDeadLetter(tenantId, id) {
-      const rows: Row[] = await dataSource.query(`SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-      return rows[0] && toDeadLetter(rows[0]);
+      const row = await deadLetters.findOneBy({ tenantId, id });
+      return row ? toDeadLetter(row) : undefined;
     },
 
     async resolve(deadLetter, attempts) {
       await dataSource.transaction(async (manager) => {
-        await manager.query('UPDATE dead_letters SET resolved_at = now(), attempts = $2 WHERE id = $1', [deadLetter.id, attempts]);
-        await manager.query('INSERT INTO action_runs (handler, event_id, tenant_id, attempts, instance_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-          deadLetter.handler,
-          deadLetter.eventId,
-          deadLetter.tenantId,
-          attempts,
-          instanceOf(deadLetter.envelope) ?? null,
-        ]);
+        await manager.update(DeadLetterEntity, { id: deadLetter.id }, { resolvedAt: () => 'now()', attempts });
+        await markDone(manager, { handler: deadLetter.handler, eventId: deadLetter.eventId, tenantId: deadLetter.tenantId, attempts, instanceId: instanceOf(deadLetter.envelope) ?? null });
       });
     },
 
     async recordFailedReplay(deadLetter, error) {
-      // TypeORM answers an UPDATE as [rows, affected].
-      const [rows]: [Row[], number] = await dataSource.query(`UPDATE dead_letters SET error = $2, attempts = attempts + 1 WHERE id = $1 RETURNING ${COLUMNS}`, [deadLetter.id, error]);
-      return toDeadLetter(rows[0]);
+      const result = await deadLetters.createQueryBuilder().update().set({ error, attempts: () => 'attempts + 1' }).where({ id: deadLetter.id }).returning('*').updateEntity(false).execute();
+      return toDeadLetter(entityOf(DeadLetterEntity, (result.raw as Array<Record<string, unknown>>)[0]));
     },
   };
 }

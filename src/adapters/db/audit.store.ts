@@ -2,52 +2,52 @@ import { AsyncResource } from 'node:async_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditEntry, AuditRecord } from '../../domain/index.js';
 import type { AuditStore, AuditTrail } from '../../ports/index.js';
-import { dateCondition, Params } from './seq-page.js';
+import { AuditEventEntity } from './entities/index.js';
+import { insertStatement } from './entity-columns.js';
+import { dateCondition, NamedParams, Params } from './seq-page.js';
 
-const COLUMNS = ['tenant_id', 'recorded', 'actor', 'persona', 'action', 'interaction', 'entity_type', 'entity_id', 'outcome', 'outcome_code', 'correlation_id', 'detail'] as const;
-/** Bounds what one statement binds (PostgreSQL allows 65,535 parameters). */
+/** Bounds what one statement binds (PostgreSQL allows 65,535 parameters; an entry binds 12). */
 const MAX_ROWS_PER_INSERT = 1_000;
 
-interface AuditRow {
-  id: string;
-  recorded: Date;
-  tenant_id: string;
-  actor: string;
-  persona: string;
-  action: AuditRecord['action'];
-  interaction: AuditRecord['interaction'];
-  entity_type: NonNullable<AuditRecord['entity']>['type'] | null;
-  entity_id: string | null;
-  outcome: AuditRecord['outcome'];
-  outcome_code: string | null;
-  correlation_id: string;
-  detail: string | null;
-}
+const rowOf = (e: AuditEntry): Omit<AuditEventEntity, 'id'> => ({
+  tenantId: e.tenantId,
+  recorded: e.recorded,
+  actor: e.actor,
+  persona: e.persona,
+  action: e.action,
+  interaction: e.interaction,
+  entityType: e.entity?.type ?? null,
+  entityId: e.entity?.id ?? null,
+  outcome: e.outcome,
+  outcomeCode: e.outcomeCode ?? null,
+  correlationId: e.correlationId,
+  detail: e.detail ?? null,
+});
 
-const valuesOf = (e: AuditEntry) => [e.tenantId, e.recorded, e.actor, e.persona, e.action, e.interaction, e.entity?.type ?? null, e.entity?.id ?? null, e.outcome, e.outcomeCode ?? null, e.correlationId, e.detail ?? null];
-
-/** One multi-row INSERT: the audit costs a write a single statement, whatever it changed. */
+/**
+ * One multi-row INSERT: the audit costs a write a single statement, whatever it changed. Written
+ * out, not through the query builder: it is one of the create's writes (see entity-columns.ts).
+ */
 async function insert(run: (sql: string, values: unknown[]) => Promise<unknown>, entries: readonly AuditEntry[]): Promise<void> {
   for (let start = 0; start < entries.length; start += MAX_ROWS_PER_INSERT) {
     const params = new Params();
-    const rows = entries.slice(start, start + MAX_ROWS_PER_INSERT).map((e) => `(${valuesOf(e).map((v) => params.bind(v)).join(', ')})`);
-    await run(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params.values);
+    await run(insertStatement(AuditEventEntity, entries.slice(start, start + MAX_ROWS_PER_INSERT).map(rowOf), params), params.values);
   }
 }
 
-function rowToRecord(row: AuditRow): AuditRecord {
+function toRecord(row: AuditEventEntity): AuditRecord {
   return {
     id: row.id,
     recorded: row.recorded,
-    tenantId: row.tenant_id,
+    tenantId: row.tenantId,
     actor: row.actor,
     persona: row.persona,
-    action: row.action,
-    interaction: row.interaction,
-    ...(row.entity_type && row.entity_id ? { entity: { type: row.entity_type, id: row.entity_id } } : {}),
-    outcome: row.outcome,
-    ...(row.outcome_code ? { outcomeCode: row.outcome_code } : {}),
-    correlationId: row.correlation_id,
+    action: row.action as AuditRecord['action'],
+    interaction: row.interaction as AuditRecord['interaction'],
+    ...(row.entityType && row.entityId ? { entity: { type: row.entityType as NonNullable<AuditRecord['entity']>['type'], id: row.entityId } } : {}),
+    outcome: row.outcome as AuditRecord['outcome'],
+    ...(row.outcomeCode ? { outcomeCode: row.outcomeCode } : {}),
+    correlationId: row.correlationId,
     ...(row.detail ? { detail: row.detail } : {}),
   };
 }
@@ -60,21 +60,20 @@ export function createAuditWriter(manager: EntityManager, tenantId: string): Aud
     },
 
     async search(criteria) {
-      const params = new Params();
-      const where = [`tenant_id = ${params.bind(tenantId)}`];
+      const query = manager.getRepository(AuditEventEntity).createQueryBuilder('a').where('a.tenantId = :tenantId', { tenantId });
       if (criteria.entity) {
-        where.push(`entity_id = ${params.bind(criteria.entity.id)}`);
-        if (criteria.entity.type) where.push(`entity_type = ${params.bind(criteria.entity.type)}`);
+        query.andWhere('a.entityId = :entityId', { entityId: criteria.entity.id });
+        if (criteria.entity.type) query.andWhere('a.entityType = :entityType', { entityType: criteria.entity.type });
       }
-      if (criteria.actor !== undefined) where.push(`actor = ${params.bind(criteria.actor)}`);
-      if (criteria.outcome !== undefined) where.push(`outcome = ${params.bind(criteria.outcome)}`);
-      for (const bound of criteria.recorded ?? []) where.push(dateCondition('recorded', bound, params));
-      if (criteria.before) where.push(`(recorded, id) < (${params.bind(criteria.before.recorded)}::timestamptz, ${params.bind(criteria.before.id)}::bigint)`);
-      const rows: AuditRow[] = await manager.query(
-        `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY recorded DESC, id DESC LIMIT ${params.bind(criteria.limit + 1)}`,
-        params.values,
-      );
-      return rows.map(rowToRecord);
+      if (criteria.actor !== undefined) query.andWhere('a.actor = :actor', { actor: criteria.actor });
+      if (criteria.outcome !== undefined) query.andWhere('a.outcome = :outcome', { outcome: criteria.outcome });
+      const dates = new NamedParams();
+      for (const bound of criteria.recorded ?? []) query.andWhere(dateCondition('a.recorded', bound, dates), dates.values);
+      if (criteria.before) {
+        query.andWhere('(a.recorded, a.id) < (CAST(:beforeRecorded AS timestamptz), CAST(:beforeId AS bigint))', { beforeRecorded: criteria.before.recorded, beforeId: criteria.before.id });
+      }
+      const rows = await query.orderBy('a.recorded', 'DESC').addOrderBy('a.id', 'DESC').limit(criteria.limit + 1).getMany();
+      return rows.map(toRecord);
     },
   };
 }

@@ -1,88 +1,79 @@
 import type { EntityManager } from 'typeorm';
 import { parseReference, performerReferencesOf, type MedicationDispenseRecord } from '../../domain/index.js';
 import type { MedicationDispenseStore } from '../../ports/index.js';
+import { MedicationDispenseEntity, MedicationDispenseHistoryEntity } from './entities/index.js';
 import { dateCondition, Params, seqPage } from './seq-page.js';
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  version: number;
-  prescription_id: string;
-  last_updated: Date;
-  resource: MedicationDispenseRecord['resource'];
-}
-
-const SELECT = 'SELECT id, tenant_id, version, prescription_id, last_updated, resource';
-const toRecord = (row: Row): MedicationDispenseRecord => ({
+/** The columns a record is made of. */
+const RECORD_COLUMNS = ['id', 'tenantId', 'version', 'prescriptionId', 'lastUpdated', 'resource'] as const;
+const toRecord = (row: Pick<MedicationDispenseEntity, (typeof RECORD_COLUMNS)[number]>): MedicationDispenseRecord => ({
   id: row.id,
-  tenantId: row.tenant_id,
+  tenantId: row.tenantId,
   versionId: row.version,
-  prescriptionId: row.prescription_id,
-  lastUpdated: row.last_updated,
+  prescriptionId: row.prescriptionId,
+  lastUpdated: row.lastUpdated,
   resource: row.resource,
 });
 
 /** Search columns of a dispense, derived from the resource in one place. */
-function columns(record: MedicationDispenseRecord): unknown[] {
+function rowOf(record: MedicationDispenseRecord): Omit<MedicationDispenseEntity, 'seq'> {
   const r = record.resource;
-  return [
-    record.tenantId,
-    record.id,
-    record.versionId,
-    r.status,
-    record.prescriptionId,
-    parseReference(r.subject?.reference, 'Patient') ?? '',
-    parseReference(r.performer?.[0]?.actor?.reference, 'Organization') ?? null,
-    performerReferencesOf(r),
-    r.whenHandedOver ? new Date(r.whenHandedOver) : null,
-    record.lastUpdated,
-    r,
-  ];
+  return {
+    tenantId: record.tenantId,
+    id: record.id,
+    version: record.versionId,
+    status: r.status,
+    prescriptionId: record.prescriptionId,
+    patientId: parseReference(r.subject?.reference, 'Patient') ?? '',
+    pharmacyId: parseReference(r.performer?.[0]?.actor?.reference, 'Organization') ?? null,
+    performerRefs: performerReferencesOf(r),
+    whenHandedOver: r.whenHandedOver ? new Date(r.whenHandedOver) : null,
+    lastUpdated: record.lastUpdated,
+    resource: r,
+  };
 }
 
 /** Dispenses of one tenant; each write also stores its version in the history table. */
 export function createMedicationDispenseStore(manager: EntityManager, tenantId: string): MedicationDispenseStore {
+  const dispenses = manager.getRepository(MedicationDispenseEntity);
   const appendHistory = (record: MedicationDispenseRecord) =>
-    manager.query('INSERT INTO medication_dispense_history (tenant_id, id, version, last_updated, resource) VALUES ($1, $2, $3, $4, $5)', [
-      tenantId,
-      record.id,
-      record.versionId,
-      record.lastUpdated,
-      record.resource,
-    ]);
+    manager
+      .createQueryBuilder()
+      .insert()
+      .into(MedicationDispenseHistoryEntity)
+      .values({ tenantId, id: record.id, version: record.versionId, lastUpdated: record.lastUpdated, resource: record.resource })
+      .execute();
+  /** Versions with the prescription of the dispense (kept on the current row only). */
+  const versions = (id: string) =>
+    manager
+      .createQueryBuilder(MedicationDispenseHistoryEntity, 'h')
+      .innerJoin(MedicationDispenseEntity, 'd', 'd.tenantId = h.tenantId AND d.id = h.id')
+      .addSelect('d.prescriptionId', 'prescription_id')
+      .where('h.tenantId = :tenantId AND h.id = :id', { tenantId, id });
+  const withPrescription = ({ entities, raw }: { entities: MedicationDispenseHistoryEntity[]; raw: Array<{ prescription_id: string }> }) =>
+    entities.map((h, i) => toRecord({ ...h, prescriptionId: raw[i].prescription_id }));
   return {
     async insert(record) {
-      await manager.query(
-        `INSERT INTO medication_dispenses (tenant_id, id, version, status, prescription_id, patient_id, pharmacy_id, performer_refs, when_handed_over, last_updated, resource)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        columns(record),
-      );
+      await dispenses.createQueryBuilder().insert().values(rowOf(record)).updateEntity(false).execute();
       await appendHistory(record);
     },
 
     async findById(id) {
-      const rows: Row[] = await manager.query(`${SELECT} FROM medication_dispenses WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-      return rows[0] && toRecord(rows[0]);
+      const row = await dispenses.findOneBy({ tenantId, id });
+      return row ? toRecord(row) : undefined;
     },
 
     async updateIfVersion(record, expectedVersion) {
-      const result: [unknown[], number] = await manager.query(
-        `UPDATE medication_dispenses SET version = $3, status = $4, prescription_id = $5, patient_id = $6, pharmacy_id = $7, performer_refs = $8,
-           when_handed_over = $9, last_updated = $10, resource = $11 WHERE tenant_id = $1 AND id = $2 AND version = $12`,
-        [...columns(record), expectedVersion],
-      );
-      if (result[1] !== 1) return false;
+      const { tenantId: _tenant, id, ...changes } = rowOf(record);
+      const result = await dispenses.createQueryBuilder().update().set(changes).where({ tenantId, id, version: expectedVersion }).execute();
+      if (result.affected !== 1) return false;
       await appendHistory(record);
       return true;
     },
 
     async version(id, versionId) {
-      const rows: Row[] = await manager.query(
-        `SELECT h.id, h.tenant_id, h.version, d.prescription_id, h.last_updated, h.resource FROM medication_dispense_history h
-         JOIN medication_dispenses d ON d.tenant_id = h.tenant_id AND d.id = h.id WHERE h.tenant_id = $1 AND h.id = $2 AND h.version = $3`,
-        [tenantId, id, versionId],
-      );
-      return rows[0] && toRecord(rows[0]);
+      const [record] = withPrescription(await versions(id).andWhere('h.version = :versionId', { versionId }).getRawAndEntities());
+      return record;
     },
 
     async fillSummary(prescriptionId) {
@@ -94,12 +85,7 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
     },
 
     async history(id) {
-      const rows: Row[] = await manager.query(
-        `SELECT h.id, h.tenant_id, h.version, d.prescription_id, h.last_updated, h.resource FROM medication_dispense_history h
-         JOIN medication_dispenses d ON d.tenant_id = h.tenant_id AND d.id = h.id WHERE h.tenant_id = $1 AND h.id = $2 ORDER BY h.version DESC`,
-        [tenantId, id],
-      );
-      return rows.map(toRecord);
+      return withPrescription(await versions(id).orderBy('h.version', 'DESC').getRawAndEntities());
     },
 
     async search(query) {
@@ -112,7 +98,7 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
       if (query.performers) where.push(`performer_refs && ${params.bind(query.performers)}::text[]`);
       if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
       for (const bound of query.whenHandedOver ?? []) where.push(dateCondition('when_handed_over', bound, params));
-      return seqPage<Row, MedicationDispenseRecord>(manager, { select: SELECT, table: 'medication_dispenses', where, params }, query, toRecord);
+      return seqPage(manager, { entity: MedicationDispenseEntity, select: RECORD_COLUMNS, where, params }, query, toRecord);
     },
   };
 }

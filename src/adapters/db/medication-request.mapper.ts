@@ -1,3 +1,4 @@
+import type { MedicationRequestEntity, MedicationRequestHistoryEntity } from './entities/index.js';
 import { searchTermsOf, type MedicationRequestRecord, type TransitionRecord, type WorkflowState } from '../../domain/index.js';
 
 /** A `medication_requests` / `medication_request_history` row as the driver returns it. */
@@ -23,29 +24,37 @@ export function rowToRecord(row: MedicationRequestRow): MedicationRequestRecord 
   };
 }
 
-/** Column values of a record, in the order of `MEDICATION_REQUEST_COLUMNS`. */
-export function recordToParams(record: MedicationRequestRecord): unknown[] {
+/** A record as its `medication_requests` row: the search columns derived from the resource in one place. */
+export function rowOf(record: MedicationRequestRecord): Omit<MedicationRequestEntity, 'seq'> {
   const terms = searchTermsOf(record.resource);
-  return [
-    record.tenantId,
-    record.id,
-    record.versionId,
-    record.workflowStatus,
-    record.resource.status,
-    terms.patientId,
-    terms.pharmacyId,
-    terms.requester,
-    terms.authoredOn,
-    terms.identifiers,
-    terms.codes,
-    record.lastUpdated,
-    record.resource,
-    record.workflowVersion,
-  ];
+  return {
+    tenantId: record.tenantId,
+    id: record.id,
+    version: record.versionId,
+    workflowStatus: record.workflowStatus,
+    status: record.resource.status,
+    patientId: terms.patientId,
+    pharmacyId: terms.pharmacyId,
+    requester: terms.requester,
+    authoredOn: terms.authoredOn,
+    identifiers: terms.identifiers,
+    codes: terms.codes,
+    lastUpdated: record.lastUpdated,
+    resource: record.resource,
+    workflowVersion: record.workflowVersion,
+  };
 }
 
-export const MEDICATION_REQUEST_COLUMNS =
-  'tenant_id, id, version, workflow_status, status, patient_id, pharmacy_id, requester, authored_on, identifiers, codes, last_updated, resource, workflow_version';
+/** A history row (as an entity) as the record of that version. */
+export const historyToRecord = (row: MedicationRequestHistoryEntity): MedicationRequestRecord => ({
+  id: row.id,
+  tenantId: row.tenantId,
+  versionId: row.version,
+  workflowStatus: row.workflowStatus as WorkflowState,
+  workflowVersion: row.workflowVersion,
+  lastUpdated: row.lastUpdated,
+  resource: row.resource,
+});
 
 export type StoredTransition = Omit<TransitionRecord, 'at'> & { at: string };
 

@@ -1,33 +1,29 @@
 import type { EntityManager } from 'typeorm';
 import { taskCodeOf, type TaskRecord } from '../../domain/index.js';
 import type { TaskStore } from '../../ports/index.js';
+import { TaskEntity } from './entities/index.js';
 import { Params, seqPage } from './seq-page.js';
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  version: number;
-  focus_id: string;
-  last_updated: Date;
-  resource: TaskRecord['resource'];
-}
-
-const SELECT = 'SELECT id, tenant_id, version, focus_id, last_updated, resource';
-const toRecord = (row: Row): TaskRecord => ({ id: row.id, tenantId: row.tenant_id, versionId: row.version, focusId: row.focus_id, lastUpdated: row.last_updated, resource: row.resource });
+/** The columns a record is made of. */
+const RECORD_COLUMNS = ['id', 'tenantId', 'version', 'focusId', 'lastUpdated', 'resource'] as const;
+const toRecord = (row: Pick<TaskEntity, (typeof RECORD_COLUMNS)[number]>): TaskRecord => ({ id: row.id, tenantId: row.tenantId, versionId: row.version, focusId: row.focusId, lastUpdated: row.lastUpdated, resource: row.resource });
 
 /** Workflow Tasks of one tenant. A Task is written once: it records a move that happened. */
 export function createTaskStore(manager: EntityManager, tenantId: string): TaskStore {
+  const tasks = manager.getRepository(TaskEntity);
   return {
     async insert(record) {
-      await manager.query(
-        `INSERT INTO tasks (tenant_id, id, version, status, code, focus_id, last_updated, resource) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [tenantId, record.id, record.versionId, record.resource.status, taskCodeOf(record.resource) ?? '', record.focusId, record.lastUpdated, record.resource],
-      );
+      await tasks
+        .createQueryBuilder()
+        .insert()
+        .values({ tenantId, id: record.id, version: record.versionId, status: record.resource.status, code: taskCodeOf(record.resource) ?? '', focusId: record.focusId, lastUpdated: record.lastUpdated, resource: record.resource })
+        .updateEntity(false)
+        .execute();
     },
 
     async findById(id) {
-      const rows: Row[] = await manager.query(`${SELECT} FROM tasks WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-      return rows[0] && toRecord(rows[0]);
+      const row = await tasks.findOneBy({ tenantId, id });
+      return row ? toRecord(row) : undefined;
     },
 
     async search(query) {
@@ -37,7 +33,7 @@ export function createTaskStore(manager: EntityManager, tenantId: string): TaskS
       if (query.focusIds) where.push(`focus_id = ANY(${params.bind(query.focusIds)}::uuid[])`);
       if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
       if (query.codes) where.push(`code = ANY(${params.bind(query.codes)}::text[])`);
-      return seqPage<Row, TaskRecord>(manager, { select: SELECT, table: 'tasks', where, params }, query, toRecord);
+      return seqPage(manager, { entity: TaskEntity, select: RECORD_COLUMNS, where, params }, query, toRecord);
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Pharmacy, PharmacyDirectory, PharmacyRouter } from '../../ports/index.js';
 import { OrganizationEntity } from '../db/entities/index.js';
-import { Params } from '../db/seq-page.js';
 import { TtlCache } from './ttl-cache.js';
 
 const toPharmacy = (row: OrganizationEntity): Pharmacy => ({ id: row.id, name: row.name, resource: row.resource });
@@ -32,22 +31,19 @@ export function createPharmacyDirectory(dataSource: DataSource, ttlMs = 60_000):
     },
 
     async search(query) {
-      const params = new Params();
-      const where: string[] = [];
+      const filtered = repository.createQueryBuilder('o');
       // strpos, not LIKE: the user's text is matched literally, % and _ included.
-      if (query.name) where.push(`strpos(lower(name), lower(${params.bind(query.name)})) > 0`);
-      if (query.typeTerm) where.push(`type_codes @> ARRAY[${params.bind(query.typeTerm)}::text]`);
-      const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-      const filterValues = [...params.values];
-      const keyset = query.after ? `${where.length > 0 ? 'AND' : 'WHERE'} (lower(name), id) > (${params.bind(query.after.name)}, ${params.bind(query.after.id)})` : '';
-      const [rows, count] = await Promise.all([
-        dataSource.query(`SELECT id, name, resource FROM organizations ${filter} ${keyset} ORDER BY lower(name), id LIMIT ${params.bind(query.limit + 1)}`, params.values) as Promise<Array<{ id: string; name: string; resource: fhir4.Organization }>>,
-        query.withTotal ? (dataSource.query(`SELECT count(*)::int AS total FROM organizations ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
-      ]);
+      if (query.name) filtered.andWhere('strpos(lower(o.name), lower(:name)) > 0', { name: query.name });
+      if (query.typeTerm) filtered.andWhere('o.typeCodes @> ARRAY[CAST(:typeTerm AS text)]', { typeTerm: query.typeTerm });
+      // Keyset on (lower(name), id): the migration's organizations_name_lower index.
+      const page = filtered.clone();
+      if (query.after) page.andWhere('(lower(o.name), o.id) > (:afterName, :afterId)', { afterName: query.after.name, afterId: query.after.id });
+      page.orderBy('lower(o.name)', 'ASC').addOrderBy('o.id', 'ASC').limit(query.limit + 1);
+      const [rows, count] = await Promise.all([page.getMany(), query.withTotal ? filtered.clone().select('count(*)::int', 'total').getRawOne<{ total: number }>() : undefined]);
       return {
-        items: rows.slice(0, query.limit).map((row) => ({ record: { id: row.id, name: row.name, resource: row.resource }, position: { name: row.name.toLowerCase(), id: row.id } })),
+        items: rows.slice(0, query.limit).map((row) => ({ record: toPharmacy(row), position: { name: row.name.toLowerCase(), id: row.id } })),
         hasMore: rows.length > query.limit,
-        ...(count ? { total: count[0].total } : {}),
+        ...(count ? { total: count.total } : {}),
       };
     },
   };

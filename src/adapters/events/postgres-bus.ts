@@ -33,6 +33,7 @@ interface Row {
  * instance on the same database. Publishes are serialised by an advisory lock held to commit, so
  * sequence order is commit order and a reader never skips a late-committing message.
  */
+// Hand-written SQL: every event crosses it (not in RESULTS.md, which ran on NATS); nextval, regex subjects and the locks have no query-builder form.
 export function createPostgresBus(options: PostgresBusOptions): EventBus & { start(): Promise<void>; prune(): Promise<unknown> } {
   const { dataSource, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;

@@ -1,6 +1,8 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+/** `idempotency_keys` (InitialSchema). */
 @Entity({ name: 'idempotency_keys' })
+@Index('idempotency_keys_expiry', ['expiresAt'])
 export class IdempotencyKeyEntity {
   @PrimaryColumn({ type: 'text', name: 'tenant_id' }) tenantId!: string;
   @PrimaryColumn({ type: 'text' }) key!: string;
@@ -10,6 +12,6 @@ export class IdempotencyKeyEntity {
   @Column({ type: 'text', name: 'resource_id' }) resourceId!: string;
   @Column({ type: 'integer' }) version!: number;
   @Column({ type: 'integer', name: 'status_code' }) statusCode!: number;
-  @Column({ type: 'timestamptz', name: 'created_at', insert: false, update: false }) createdAt!: Date;
+  @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()', insert: false, update: false }) createdAt!: Date;
   @Column({ type: 'timestamptz', name: 'expires_at' }) expiresAt!: Date;
 }
