@@ -85,7 +85,7 @@ describe('create, read, update', () => {
     const updated = await request(mr(`/${created.body.id}`), { method: 'PUT', token: ehrA, headers: { 'if-match': 'W/"1"' }, body });
     expect(updated.status).toBe(200);
     expect(updated.body.status).toBe('draft');
-    expect(updated.body.extension).toEqual([{ url: 'urn:rxgate:extension:workflow-status', valueCode: 'requested' }]);
+    expect(updated.body.extension.filter((e: { url: string }) => e.url === 'urn:rxgate:extension:workflow-status')).toEqual([{ url: 'urn:rxgate:extension:workflow-status', valueCode: 'requested' }]);
   });
 
   it('refuses content updates past approved with UPDATE_NOT_ALLOWED', async () => {
