@@ -1,4 +1,4 @@
-import { actionsFor, eventsOf, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
+import { actionsFor, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
 import type { ActionRun } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
@@ -83,7 +83,6 @@ function statusOf(name: string, runs: ActionRun[]): InstanceView['actions'][numb
   return { name, status: latest.status, attempts: runs.reduce((n, r) => n + r.attempts, 0), lastError: latest.lastError };
 }
 
-export { eventsOf };
 
 /** The fills of a prescription from its dispenses as already loaded (GraphQL batches them per page). */
 export function fillsFromDispenses(_deps: UseCaseDeps, record: MedicationRequestRecord, dispenses: readonly MedicationDispenseRecord[]): Fills {
