@@ -42,6 +42,11 @@ export function eventContext(prescription: MedicationRequestRecord): Pick<EventP
   };
 }
 
+/** {@link eventContext} of an event about a prescription's dispense or Task: it also carries the prescription as of the event. */
+export function relatedEventContext(prescription: MedicationRequestRecord): Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId' | 'medicationRequest'> {
+  return { ...eventContext(prescription), medicationRequest: prescription.resource as unknown as EventPayload['medicationRequest'] };
+}
+
 export interface Move {
   record: MedicationRequestRecord;
   /** `status_changed` (and `cancelled` for cancel), for the caller to append in its order. */

@@ -19,7 +19,7 @@ import type { UseCaseDeps } from '../deps.js';
 import { etagOf, parseIfMatch } from '../etag.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
-import { eventContext, move, moveWithRetry, notFound, prescriptionNotFound, stale } from '../workflow.js';
+import { move, moveWithRetry, notFound, prescriptionNotFound, relatedEventContext, stale } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -127,7 +127,7 @@ function withPrescriptionDefaults(dispense: MedicationDispenseResource, prescrip
 }
 
 function dispenseEvent(deps: UseCaseDeps, ctx: RequestContext, type: (typeof EVENT_TYPES)['medicationDispenseCreated' | 'medicationDispenseUpdated'], dispense: MedicationDispenseRecord, prescription: MedicationRequestRecord): EventEnvelope {
-  return buildEvent(ctx, type, { resource: dispense.resource as never, ...eventContext(prescription) }, { eventId: deps.newId(), timestamp: dispense.lastUpdated });
+  return buildEvent(ctx, type, { resource: dispense.resource as never, ...relatedEventContext(prescription) }, { eventId: deps.newId(), timestamp: dispense.lastUpdated });
 }
 
 export interface UpdateDispenseInput {

@@ -15,7 +15,7 @@ import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, priorOutcome, requestHash } from '../idempotency.js';
 import { assertValid } from '../validation.js';
-import { eventContext, moveWithRetry, prescriptionNotFound } from '../workflow.js';
+import { moveWithRetry, prescriptionNotFound, relatedEventContext } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface CreateTaskInput {
@@ -53,7 +53,7 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
     const id = deps.newId();
     const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
     await scope.tasks.insert(record);
-    const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
+    const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...relatedEventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
     await commitEvents(scope, [...moved.events, taskChanged]);
     if (input.idempotencyKey !== undefined && hash !== undefined) {
       await scope.idempotency.save({ key: input.idempotencyKey, operation: OPERATION, requestHash: hash, resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 }, deps.idempotencyTtlSeconds);
