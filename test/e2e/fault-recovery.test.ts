@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import pgDriver from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
@@ -214,4 +216,37 @@ describe.runIf(installed)('live delivery across restarts of its servers', () => 
       await pg.start();
     }
   }, 90_000);
+});
+
+describe.runIf(installed)('a live consumer that cannot be made again', () => {
+  let pg: PrivatePostgres;
+  let nats: PrivateNats;
+  let app: App;
+  beforeAll(async () => {
+    [pg, nats] = await Promise.all([privatePostgres(), privateNats()]);
+    app = await startApp(loadConfig(env(pg, nats)));
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await Promise.all([pg?.cleanup(), nats?.cleanup()]);
+  }, 60_000);
+
+  it('is reported to its subscribers as SERVICE_UNAVAILABLE, to resume from their cursor, instead of silence', async () => {
+    const ehr = await tokenFor('tenant-a', 'ehr-backend');
+    const patient = uniquePatient();
+    const live = subscriber(app.url, ehr, { filter: { patient } });
+    await expect.poll(() => app.live.stats().subscribers, { timeout: 10_000 }).toBeGreaterThan(0);
+    await createUntilAccepted(app, ehr, patient, 0);
+    await expect.poll(() => live.received.length, { timeout: 10_000 }).toBe(1);
+    const resumed = subscriber(app.url, ehr, { filter: { patient }, after: '0' });
+    await expect.poll(() => resumed.received.length, { timeout: 10_000 }).toBe(1);
+
+    // The stream is deleted under the consumers (an operator's mistake): they cannot be made again.
+    const connection = await connect({ servers: nats.url });
+    await (await jetstreamManager(connection)).streams.delete('EPRESCRIBING');
+    await connection.close();
+    await expect.poll(() => [live.errors, resumed.errors].map((errors) => errors.map((e) => e.extensions?.code)), { timeout: 30_000 }).toEqual([['SERVICE_UNAVAILABLE'], ['SERVICE_UNAVAILABLE']]);
+    expect(live.errors[0].message).toMatch(/after/);
+    await Promise.all([live.stop(), resumed.stop()]);
+  }, 60_000);
 });
