@@ -266,7 +266,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
           let current: ConsumerMessages;
           try {
             consumer = await create();
-            current = await consumer.consume({ ...(durable ? { max_messages: 1 } : {}), idle_heartbeat: IDLE_HEARTBEAT_MS, expires: PULL_EXPIRES_MS });
+            // A durable holds one message while its handler works (retries and all): no pull, hence no
+            // heartbeat, is outstanding meanwhile, so it is renewed on reconnect only.
+            current = await consumer.consume(durable ? { max_messages: 1 } : { idle_heartbeat: IDLE_HEARTBEAT_MS, expires: PULL_EXPIRES_MS });
           } catch (error) {
             failures++;
             if ((error as { final?: boolean }).final || (up && failures >= MAX_CONSUMER_FAILURES)) {
