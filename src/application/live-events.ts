@@ -20,7 +20,21 @@ export interface LiveSubscribeOptions {
   bufferSize: number;
   /** Called once when a live subscriber's buffer overflowed; the subscription has ended. */
   onOverflow(): void;
+  /**
+   * Called once when the subscription's events stopped for good (the bus lost its consumer and could
+   * not make it again): the iteration ends after what was queued, and the subscriber may resume with
+   * the cursor of the last event it received. Without it, `onOverflow` is called: either way the
+   * subscriber is told, never left waiting in silence.
+   */
+  onInterrupted?(error: DomainError): void;
 }
+
+/** What a subscriber is told when its events stopped; it resumes from its last cursor. */
+export const liveInterrupted = (cause: unknown) =>
+  new DomainError('SERVICE_UNAVAILABLE', 'Live events were interrupted (the event bus lost this subscription); subscribe again with `after` set to the sequence of the last event you received.', {
+    headers: { 'Retry-After': '1' },
+    cause,
+  });
 
 export interface LiveSubscription extends AsyncIterable<LiveEvent> {
   close(): Promise<void>;
@@ -108,6 +122,14 @@ class EventQueue implements AsyncIterable<LiveEvent> {
   }
 }
 
+/** Ends a subscription whose events stopped, and tells its subscriber (once). */
+function interrupt(queue: EventQueue, subscribe: LiveSubscribeOptions, error: DomainError): void {
+  if (queue.ended) return;
+  queue.end();
+  if (subscribe.onInterrupted) subscribe.onInterrupted(error);
+  else subscribe.onOverflow();
+}
+
 /**
  * Live fan-out of one instance: a single consumer of the event stream hands every event to the
  * local subscribers of its tenant. A subscriber that resumes from a cursor gets a consumer of its
@@ -115,27 +137,52 @@ class EventQueue implements AsyncIterable<LiveEvent> {
  * subscriber that cannot keep up is cut off (`onOverflow`) rather than slowing the others.
  */
 export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
-  const byTenant = new Map<string, Set<{ deliver(event: LiveEvent): void }>>();
+  const byTenant = new Map<string, Set<{ deliver(event: LiveEvent): void; end(): void; interrupt(error: DomainError): void }>>();
   let shared: BusSubscription | undefined;
+  let stopped = false;
   let delivered = 0;
   let dropped = 0;
 
+  const fanOut = (message: DeliveredMessage) => {
+    const event = decode(message);
+    if (!event) return;
+    const subscribers = byTenant.get(event.envelope.metadata.tenantId) ?? [];
+    consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': subscribers instanceof Set ? subscribers.size : 0 }, () => {
+      event.trace = recordingContext();
+      for (const subscriber of subscribers) subscriber.deliver(event);
+    });
+  };
+
+  /**
+   * The shared consumer lost for good: its subscribers are told (they resume with their cursors), and
+   * a new shared consumer is made for those who come next.
+   */
+  const onSharedEnd = (error: Error) => {
+    options.logger.error({ err: error }, 'live fan-out consumer ended; subscribers told to resume, starting a new one');
+    const interrupted = liveInterrupted(error);
+    for (const subscribers of byTenant.values()) for (const s of [...subscribers]) s.interrupt(interrupted);
+    shared = undefined;
+    void (async () => {
+      for (let attempt = 0; !stopped && !shared; attempt++) {
+        try {
+          shared = await options.bus.subscribe('eprescribing.>', fanOut, { onEnd: onSharedEnd });
+        } catch (failure) {
+          if (attempt === 0) options.logger.warn({ err: failure }, 'live fan-out consumer could not be made; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+        }
+      }
+    })();
+  };
+
   return {
     async start(): Promise<void> {
-      shared = await options.bus.subscribe('eprescribing.>', (message) => {
-        const event = decode(message);
-        if (!event) return;
-        const subscribers = byTenant.get(event.envelope.metadata.tenantId) ?? [];
-        consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': subscribers instanceof Set ? subscribers.size : 0 }, () => {
-          event.trace = recordingContext();
-          for (const subscriber of subscribers) subscriber.deliver(event);
-        });
-      });
+      shared = await options.bus.subscribe('eprescribing.>', fanOut, { onEnd: onSharedEnd });
     },
 
     async stop(): Promise<void> {
+      stopped = true;
       await shared?.close();
-      for (const subscribers of byTenant.values()) for (const s of subscribers) (s as unknown as { end(): void }).end();
+      for (const subscribers of byTenant.values()) for (const s of subscribers) s.end();
       byTenant.clear();
     },
 
@@ -164,7 +211,7 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
               delivered++;
             }
           },
-          { afterSeq: subscribe.after },
+          { afterSeq: subscribe.after, onEnd: (error) => interrupt(queue, subscribe, liveInterrupted(error)) },
         );
         return subscription(queue, async () => {
           queue.end();
@@ -185,6 +232,10 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
           subscribe.onOverflow();
         },
         end: () => queue.end(),
+        interrupt(error: DomainError) {
+          remove();
+          interrupt(queue, subscribe, error);
+        },
       };
       const remove = () => byTenant.get(subscribe.tenantId)?.delete(subscriber);
       if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new Set());

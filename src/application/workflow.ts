@@ -46,6 +46,11 @@ export function eventContext(prescription: MedicationRequestRecord): Pick<EventP
   };
 }
 
+/** {@link eventContext} of an event about a prescription's dispense or Task: it also carries the prescription as of the event. */
+export function relatedEventContext(prescription: MedicationRequestRecord): Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId' | 'medicationRequest'> {
+  return { ...eventContext(prescription), medicationRequest: prescription.resource as unknown as EventPayload['medicationRequest'] };
+}
+
 /** The event that follows `status_changed` for some moves (CONTRACT §3, §7). */
 const SPECIFIC_EVENT: Partial<Record<string, EventType>> = {
   cancel: EVENT_TYPES.medicationRequestCancelled,

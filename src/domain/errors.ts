@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'PRECONDITION_REQUIRED',
   'PRECONDITION_FAILED',
   'VALIDATOR_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE',
   'RATE_LIMIT_EXCEEDED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
@@ -57,6 +58,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PRECONDITION_REQUIRED: 428,
   PRECONDITION_FAILED: 412,
   VALIDATOR_UNAVAILABLE: 503,
+  /** The database or the event bus is away for the moment (a restart, a failover); carries `Retry-After`. */
+  SERVICE_UNAVAILABLE: 503,
   RATE_LIMIT_EXCEEDED: 429,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -39,6 +39,11 @@ export interface EventPayload {
   from?: string | null;
   to?: string;
   reason?: string | null;
+  /**
+   * The prescription (its FHIR resource) as of the event, on events about something else of it (a
+   * dispense, a Task): live subscribers get it from the event, not from a read of the database.
+   */
+  medicationRequest?: { resourceType: 'MedicationRequest'; id?: string; [key: string]: unknown };
   /** The prescription the event concerns, its patient and pharmacy: what subscribers filter on. */
   medicationRequestId?: string;
   patientId?: string | null;

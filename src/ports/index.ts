@@ -423,6 +423,13 @@ export interface SubscribeOptions {
    * throwing handler's message is skipped.
    */
   durable?: string;
+  /**
+   * Called once if the subscription ends on its own: its consumer is gone and cannot be made again
+   * (the stream no longer keeps its position, the bus connection closed for good). Not called after
+   * `close()`. A subscriber told so may subscribe again from the last position it handled. While the
+   * bus is only away for a while (a restart), the subscription waits and resumes by itself.
+   */
+  onEnd?: (error: Error) => void;
 }
 
 /**

@@ -23,6 +23,8 @@ export const EVENTS_QUERY = `subscription Events($filter: PrescriptionEventFilte
 /** A graphql-ws subscriber over a real websocket, collecting what it receives (`query` selects more fields). */
 export function subscriber(url: string, token: string, variables: Record<string, unknown> = {}, query = EVENTS_QUERY) {
   const received: Received[] = [];
+  /** When each of `received` arrived (Date.now()), index for index. */
+  const receivedAt: number[] = [];
   const errors: Array<{ message?: string; extensions?: { code?: string } }> = [];
   let closeCode: number | undefined;
   const client: Client = createClient({
@@ -40,7 +42,10 @@ export function subscriber(url: string, token: string, variables: Record<string,
     {
       next: (value) => {
         if (value.errors) errors.push(...(value.errors as typeof errors));
-        if (value.data) received.push(value.data.prescriptionEvents);
+        if (value.data) {
+          received.push(value.data.prescriptionEvents);
+          receivedAt.push(Date.now());
+        }
       },
       error: (error) => errors.push(...(Array.isArray(error) ? error : [error])),
       complete: () => undefined,
@@ -48,6 +53,7 @@ export function subscriber(url: string, token: string, variables: Record<string,
   );
   return {
     received,
+    receivedAt,
     errors,
     closeCode: () => closeCode,
     /** Resolves once the connection is acknowledged (the subscription is then being set up). */

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
+import { classifyConnectionErrors } from './database-errors.js';
 import { ENTITIES } from './entities/index.js';
 
 export interface DataSourceOptions {
@@ -12,7 +13,7 @@ export interface DataSourceOptions {
 
 /** The TypeORM data source: entities and migrations of rxgate; `synchronize` is never on. */
 export function createDataSource(options: DataSourceOptions): DataSource {
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'postgres',
     url: options.url,
     entities: ENTITIES,
@@ -28,6 +29,9 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     installExtensions: false,
     extra: { max: options.poolSize, connectionTimeoutMillis: 10_000 },
   });
+  // A database that is away answers 503 SERVICE_UNAVAILABLE, wherever the query came from.
+  classifyConnectionErrors(dataSource);
+  return dataSource;
 }
 
 const MIGRATION_LOCK = 7_201_000_001;

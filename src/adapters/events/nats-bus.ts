@@ -1,4 +1,5 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, MessageHeaders, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
@@ -47,27 +48,133 @@ function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** NATS JetStream behind the `EventBus` port. Creates its streams if they do not exist. */
-export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { connection: NatsConnection; streams: string[] }> {
+/** Consumers ask for a heartbeat every second while idle: a dead one is noticed after two missed, not 30 s. */
+const IDLE_HEARTBEAT_MS = 1_000;
+const PULL_EXPIRES_MS = 5_000;
+/** Failed attempts at re-creating a consumer, while connected, before it is reported dead (about 10 s). */
+const MAX_CONSUMER_FAILURES = 12;
+/** 100 ms, doubling, at most 1 s: a consumer is back within a second of JetStream answering again. */
+const backoff = (failures: number) => Math.min(100 * 2 ** Math.min(failures, 10), 1_000);
+
+/** The bus cannot answer for the moment (NATS restarting or not yet reachable). */
+export class BusUnavailableError extends Error {
+  constructor(message = 'the event bus (NATS) is unavailable for the moment') {
+    super(message);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+interface Supervised {
+  /** Ends the current consumer so the supervisor re-creates it from the last handled position. */
+  renew(): void;
+  die(error: Error): void;
+  close(): Promise<void>;
+}
+
+/**
+ * NATS JetStream behind the `EventBus` port. Creates its streams if they do not exist. NATS may be
+ * away when it starts (the gateway starts anyway and connects when NATS comes) and may restart at
+ * any time: every consumer is re-created at once when the connection is back, from the last message
+ * its handler took (or, for a durable, from the server's acknowledged position); a consumer that
+ * cannot be re-created is reported to its subscriber (`SubscribeOptions.onEnd`), never left silent.
+ */
+export async function createNatsBus(options: NatsBusOptions): Promise<EventBus & { readonly connection: NatsConnection | undefined; streams: string[] }> {
   const base = options.stream ?? 'EPRESCRIBING';
   const prefix = options.subjectPrefix ?? '';
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
   const ackWaitMs = options.ackWaitMs ?? 30_000;
-  // noAsyncTraces: the client would otherwise build an Error (a stack trace) for every publish.
-  const nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
-  void (async () => {
-    for await (const status of nc.status()) options.onStatus?.(status.type);
-  })().catch(() => undefined);
-
-  const jsm = await jetstreamManager(nc);
-  const streams: string[] = [];
-  for (const [token, suffix] of Object.entries(STREAM_SUFFIX)) {
-    const name = `${base}${suffix}`;
-    await ensureStream(jsm, name, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000, options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 });
-    streams.push(name);
-  }
+  const streams = Object.values(STREAM_SUFFIX).map((suffix) => `${base}${suffix}`);
   const streamOf = (subjectFilter: string) => `${base}${STREAM_SUFFIX[subjectFilter.split('.')[0]] ?? ''}`;
-  const js: JetStreamClient = jetstream(nc);
+
+  let nc: NatsConnection | undefined;
+  let jsm: JetStreamManager | undefined;
+  let js: JetStreamClient | undefined;
+  /** Connected, and the streams are known to exist. */
+  let up = false;
+  let closed = false;
+  const supervised = new Set<Supervised>();
+  let upWaiters: Array<() => void> = [];
+  /**
+   * "Only new messages" subscriptions made while NATS was away, until their consumer exists: publishes
+   * wait for them, so that what is published once NATS is back (the outbox's backlog) reaches them.
+   */
+  const pendingStarts = new Set<Promise<void>>();
+  const stopWaiting = new AbortController();
+
+  const sleep = (ms: number) => setTimeoutPromise(ms, undefined, { signal: stopWaiting.signal }).catch(() => undefined);
+  const whenUp = () => (up || closed ? Promise.resolve() : new Promise<void>((resolve) => upWaiters.push(resolve)));
+  const markUp = () => {
+    up = true;
+    for (const wake of upWaiters.splice(0)) wake();
+    for (const s of supervised) s.renew();
+  };
+
+  async function ensureStreams(manager: JetStreamManager): Promise<void> {
+    for (const [token, suffix] of Object.entries(STREAM_SUFFIX)) {
+      await ensureStream(manager, `${base}${suffix}`, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000, options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 });
+    }
+  }
+
+  /** Right after a (re)start JetStream may not answer yet: the streams are checked until it does. */
+  async function streamsReady(connection: NatsConnection): Promise<void> {
+    for (let failures = 0; !closed && !connection.isClosed(); failures++) {
+      try {
+        jsm ??= await jetstreamManager(connection);
+        await ensureStreams(jsm);
+        return;
+      } catch (error) {
+        if (failures === 0) options.onStatus?.(`jetstream unavailable: ${(error as Error).message}`);
+        await sleep(backoff(failures));
+      }
+    }
+  }
+
+  function watch(connection: NatsConnection): void {
+    void (async () => {
+      for await (const status of connection.status()) {
+        options.onStatus?.(status.type);
+        if (status.type === 'disconnect') up = false;
+        if (status.type === 'reconnect') {
+          await streamsReady(connection);
+          if (!connection.isClosed() && !closed) markUp();
+        }
+      }
+    })().catch(() => undefined);
+    void connection.closed().then(() => {
+      up = false;
+      if (closed) return;
+      const error = new BusUnavailableError('the connection to NATS was closed for good');
+      for (const s of supervised) s.die(error);
+    });
+  }
+
+  async function open(): Promise<boolean> {
+    try {
+      // noAsyncTraces: the client would otherwise build an Error (a stack trace) for every publish.
+      nc = await connect({ servers: options.url, name: 'rxgate', maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
+    } catch {
+      return false;
+    }
+    if (closed) {
+      await nc.close();
+      return true;
+    }
+    js = jetstream(nc);
+    watch(nc);
+    await streamsReady(nc);
+    if (!closed && !nc.isClosed()) markUp();
+    return true;
+  }
+
+  // NATS may be away at start: the gateway starts anyway (its readiness says the bus is down) and
+  // connects when NATS comes.
+  if (!(await open())) {
+    options.onStatus?.('unavailable; connecting in the background');
+    void (async () => {
+      while (!closed && !(await open())) await sleep(500);
+    })();
+  }
+
   const toDelivered = (m: JsMsg): DeliveredMessage => {
     const headers = fromNatsHeaders(m.headers);
     return { subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data, ...(headers && { headers }) };
@@ -75,10 +182,14 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
 
   return {
     kind: 'nats',
-    connection: nc,
+    get connection() {
+      return nc;
+    },
     streams,
 
     async publish(message: BusMessage): Promise<PublishAck> {
+      if (!up || !js) throw new BusUnavailableError(); // the outbox keeps it; the relay retries
+      if (pendingStarts.size > 0) await Promise.race([Promise.all(pendingStarts), sleep(2_000)]);
       const headers = toNatsHeaders(message.headers);
       const ack = await js.publish(prefix + message.subject, message.data, { msgID: message.msgId, timeout: 5_000, ...(headers && { headers }) });
       return { seq: ack.seq, duplicate: ack.duplicate };
@@ -86,58 +197,139 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
 
     async subscribe(subjectFilter, handler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {
       const stream = streamOf(subjectFilter);
-      const start =
-        subscribeOptions.afterSeq !== undefined
-          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: subscribeOptions.afterSeq + 1 }
-          : { deliver_policy: subscribeOptions.durable ? DeliverPolicy.All : DeliverPolicy.New };
-      // One subject filter (not filter_subjects): works on servers before 2.10 too.
-      const consumer = subscribeOptions.durable
-        ? await durableConsumer(jsm, js, stream, subscribeOptions.durable, prefix + subjectFilter, start, ackWaitMs)
-        : await js.consumers.get(stream, { filter_subjects: prefix + subjectFilter, ...start });
-      const messages = await consumer.consume(subscribeOptions.durable ? { max_messages: 1 } : {});
+      const durable = subscribeOptions.durable;
+      /** The last stream position the handler took; re-created consumers start after it. */
+      let last = subscribeOptions.afterSeq;
+      let consumer: Consumer | undefined;
+      let messages: ConsumerMessages | undefined;
       let handling = 0;
-      const done = (async () => {
-        for await (const m of messages) {
-          if (!subscribeOptions.durable) {
-            handling = 1;
-            await Promise.resolve(handler(toDelivered(m))).catch(() => undefined);
-            handling = 0;
+      let stopped = false;
+      let ended: Error | undefined;
+      let established!: () => void;
+      const firstEstablished = new Promise<void>((resolve) => (established = resolve));
+
+      const create = async (): Promise<Consumer> => {
+        if (durable) {
+          const start = last !== undefined ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 } : { deliver_policy: DeliverPolicy.All };
+          return durableConsumer(jsm!, js!, stream, durable, prefix + subjectFilter, start, ackWaitMs);
+        }
+        const { state } = await jsm!.streams.info(stream);
+        if (last === undefined) last = state.last_seq; // "only new ones": from here on, through every re-creation
+        else if (state.messages > 0 && state.first_seq > last + 1) {
+          throw Object.assign(new Error(`events after position ${last} are no longer kept (the oldest kept is ${state.first_seq})`), { final: true });
+        }
+        // One subject filter (not filter_subjects): works on servers before 2.10 too.
+        return js!.consumers.get(stream, { filter_subjects: prefix + subjectFilter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: last + 1 });
+      };
+
+      const supervisor: Supervised = {
+        renew: () => void messages?.close(),
+        die(error) {
+          if (stopped) return;
+          ended = error;
+          stopped = true;
+          void messages?.close();
+        },
+        close: async () => {
+          stopped = true;
+          await messages?.close();
+          await running;
+        },
+      };
+
+      const handle = async (m: JsMsg) => {
+        if (!durable) {
+          handling = 1;
+          await Promise.resolve(handler(toDelivered(m))).catch(() => undefined);
+          handling = 0;
+          last = m.seq;
+          return;
+        }
+        // Long handlers (retries with backoff) keep the message theirs by reporting progress.
+        const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
+        try {
+          await handler(toDelivered(m));
+          await m.ackAck(); // confirmed by the server: a restart right after cannot redeliver it
+          last = m.seq;
+        } catch {
+          m.nak(redeliveryDelayMs);
+        } finally {
+          clearInterval(keepAlive);
+        }
+      };
+
+      const running = (async () => {
+        let failures = 0;
+        while (!stopped) {
+          await whenUp();
+          if (stopped || closed) break;
+          let current: ConsumerMessages;
+          try {
+            consumer = await create();
+            // A durable holds one message while its handler works (retries and all): no pull, hence no
+            // heartbeat, is outstanding meanwhile, so it is renewed on reconnect only.
+            current = await consumer.consume(durable ? { max_messages: 1 } : { idle_heartbeat: IDLE_HEARTBEAT_MS, expires: PULL_EXPIRES_MS });
+          } catch (error) {
+            failures++;
+            if ((error as { final?: boolean }).final || (up && failures >= MAX_CONSUMER_FAILURES)) {
+              supervisor.die(error as Error);
+              break;
+            }
+            await sleep(backoff(failures));
             continue;
           }
-          // Long handlers (retries with backoff) keep the message theirs by reporting progress.
-          const keepAlive = setInterval(() => m.working(), ackWaitMs / 3);
+          failures = 0;
+          messages = current;
+          established();
+          if (stopped) await current.close();
+          // Two missed heartbeats: the consumer is gone (a restart) or stalled; a new one is made at once.
+          void (async () => {
+            for await (const note of current.status()) if (note.type === 'heartbeats_missed' && note.count >= 2) void current.close();
+          })().catch(() => undefined);
           try {
-            await handler(toDelivered(m));
-            await m.ackAck(); // confirmed by the server: a restart right after cannot redeliver it
+            for await (const m of current) {
+              if (ended) break;
+              await handle(m);
+            }
           } catch {
-            m.nak(redeliveryDelayMs);
-          } finally {
-            clearInterval(keepAlive);
+            // the consumer failed: it is re-created below, from the last handled position
           }
+          messages = undefined;
+          if (!durable && consumer) void consumer.delete().catch(() => undefined); // ephemeral: not left to expire
         }
+        supervised.delete(supervisor);
+        if (ended) subscribeOptions.onEnd?.(ended);
       })();
+      supervised.add(supervisor);
+      if (!up && !durable && last === undefined) {
+        const started = Promise.race([firstEstablished, running]).finally(() => pendingStarts.delete(started));
+        pendingStarts.add(started);
+      }
+      // Connected: the consumer exists when this resolves (a message published after it is delivered).
+      // Not connected: it is made when NATS is back.
+      if (up) await Promise.race([firstEstablished, running]);
+
       return {
-        async close() {
-          await messages.close();
-          await done.catch(() => undefined);
-        },
+        close: () => supervisor.close(),
         async lag() {
+          if (!consumer || !messages || !up) throw new BusUnavailableError();
           const info = await consumer.info();
           // A durable's delivered-but-unacknowledged messages are counted by the server, on every
           // instance; an ephemeral (ordered) consumer acknowledges nothing, so what it holds is counted
           // here (received minus taken by the loop: the iterator's getPending() miscounts when idle).
-          return info.num_pending + (subscribeOptions.durable ? info.num_ack_pending : messages.getReceived() - messages.getProcessed() + handling);
+          return info.num_pending + (durable ? info.num_ack_pending : messages.getReceived() - messages.getProcessed() + handling);
         },
       };
     },
 
     async firstSeq(subjectFilter) {
+      if (!up || !jsm) throw new BusUnavailableError();
       const { state } = await jsm.streams.info(streamOf(subjectFilter));
       return state.messages === 0 ? state.last_seq + 1 : state.first_seq;
     },
 
     async ping() {
-      if (nc.isClosed()) return false;
+      if (!up || !nc || nc.isClosed() || !jsm) return false;
       try {
         await nc.flush();
         await jsm.getAccountInfo();
@@ -148,7 +340,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
     },
 
     async close() {
-      await nc.drain().catch(() => nc.close());
+      closed = true;
+      stopWaiting.abort();
+      for (const wake of upWaiters.splice(0)) wake();
+      await Promise.all([...supervised].map((s) => s.close()));
+      if (nc) await nc.drain().catch(() => nc!.close());
     },
   };
 }

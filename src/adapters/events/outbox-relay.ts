@@ -51,9 +51,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let pruneTimer: NodeJS.Timeout | undefined;
   let listener: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let listenTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let draining: Promise<void> | undefined;
   let again = false;
+  let drainFailures = 0;
+  let listenFailures = 0;
+  /** 100 ms, doubling, at most 1 s: back within a second of the database or the bus being back. */
+  const backoff = (failures: number) => Math.min(100 * 2 ** Math.min(failures, 10), 1_000);
 
   // Hand-written SQL: the drain follows every commit and keeps up with creates (RESULTS.md: drained 0.0 s after 262 creates/s).
   async function drainOnce(): Promise<number> {
@@ -104,8 +110,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           again = false;
           while (!stopped && (await drainOnce()) === batchSize);
         } while (again && !stopped);
+        drainFailures = 0;
       } catch (error) {
-        logger.warn({ err: error }, 'outbox relay could not publish; will retry');
+        // The database or the bus is away: try again soon rather than at the next poll.
+        if (drainFailures === 0) logger.warn({ err: error }, 'outbox relay could not publish; will retry');
+        drainFailures++;
+        if (!stopped && !retryTimer) {
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined;
+            void drain();
+          }, backoff(drainFailures));
+          retryTimer.unref();
+        }
       } finally {
         draining = undefined;
       }
@@ -113,13 +129,50 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return draining;
   }
 
+  /**
+   * The LISTEN connection, opened again (with backoff) whenever it is lost: a database restart ends
+   * it, and without it every event would wait for the safety-net poll.
+   */
+  async function listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on('error', (error) => logger.warn({ err: error }, 'outbox LISTEN connection lost; listening again'));
+    try {
+      await client.connect();
+      client.on('notification', () => void drain());
+      await client.query('LISTEN rxgate_outbox');
+    } catch (error) {
+      client.removeAllListeners('notification');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (stopped) return void (await client.end().catch(() => undefined));
+    client.once('end', () => {
+      if (listener !== client) return;
+      listener = undefined;
+      listenAgain();
+    });
+    listener = client;
+    if (listenFailures > 0) logger.info({ attempts: listenFailures }, 'outbox LISTEN connection back');
+    listenFailures = 0;
+    void drain(); // whatever committed while nobody listened
+  }
+
+  function listenAgain(): void {
+    if (stopped || listenTimer) return;
+    listenTimer = setTimeout(() => {
+      listenTimer = undefined;
+      listen().catch((error: unknown) => {
+        if (listenFailures === 0) logger.warn({ err: error }, 'outbox LISTEN connection failed; polling meanwhile, listening again');
+        listenFailures++;
+        listenAgain();
+      });
+    }, backoff(listenFailures));
+    listenTimer.unref();
+  }
+
   return {
     async start() {
-      listener = new pg.Client({ connectionString: options.databaseUrl });
-      listener.on('notification', () => void drain());
-      listener.on('error', (error) => logger.warn({ err: error }, 'outbox LISTEN connection failed; polling only'));
-      await listener.connect();
-      await listener.query('LISTEN rxgate_outbox');
+      await listen();
       timer = setInterval(() => void drain(), options.pollIntervalMs ?? 2_000);
       timer.unref();
       pruneTimer = setInterval(() => void prune(), 600_000);
@@ -137,7 +190,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (pruneTimer) clearInterval(pruneTimer);
       await drain();
       stopped = true;
-      await listener?.end().catch(() => undefined);
+      if (retryTimer) clearTimeout(retryTimer);
+      if (listenTimer) clearTimeout(listenTimer);
+      const client = listener;
+      listener = undefined;
+      await client?.end().catch(() => undefined);
     },
   };
 }

@@ -21,7 +21,7 @@ import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { eventContext, findPrescription, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
+import { findPrescription, relatedEventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -146,7 +146,7 @@ function withPrescriptionDefaults(dispense: MedicationDispenseResource, prescrip
 }
 
 function dispenseEvent(deps: UseCaseDeps, ctx: RequestContext, type: (typeof EVENT_TYPES)['medicationDispenseCreated' | 'medicationDispenseUpdated'], dispense: MedicationDispenseRecord, prescription: MedicationRequestRecord): EventEnvelope {
-  return buildEvent(ctx, type, { resource: dispense.resource as never, ...eventContext(prescription) }, { eventId: deps.newId(), timestamp: dispense.lastUpdated });
+  return buildEvent(ctx, type, { resource: dispense.resource as never, ...relatedEventContext(prescription) }, { eventId: deps.newId(), timestamp: dispense.lastUpdated });
 }
 
 export interface UpdateDispenseInput {

@@ -15,7 +15,7 @@ import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid } from '../validation.js';
-import { eventContext, movePrescription, prescriptionNotFound } from '../workflow.js';
+import { movePrescription, prescriptionNotFound, relatedEventContext } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface CreateTaskInput {
@@ -53,7 +53,7 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
         const id = deps.newId();
         const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
         await scope.tasks.insert(record);
-        const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...eventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
+        const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...relatedEventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
         await commitEvents(scope, [...moved.events, taskChanged]);
         return { result: { record, replayed: false }, saved: { resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 } };
       },

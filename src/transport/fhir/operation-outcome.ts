@@ -23,6 +23,7 @@ const ISSUE_TYPE: Record<ErrorCode, string> = {
   PRECONDITION_REQUIRED: 'required',
   PRECONDITION_FAILED: 'conflict',
   VALIDATOR_UNAVAILABLE: 'transient',
+  SERVICE_UNAVAILABLE: 'transient',
   RATE_LIMIT_EXCEEDED: 'throttled',
   PAYLOAD_TOO_LARGE: 'too-long',
   UNSUPPORTED_MEDIA_TYPE: 'not-supported',

@@ -11,7 +11,10 @@ const PASS_THROUGH_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUER
  * unknown errors are `INTERNAL` with a masked message. Details appear only when `exposeDetails`.
  */
 export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean, onInternal: (error: unknown) => void): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // A subscription's source failing is wrapped by graphql-ws (its own GraphQLError, no path): its DomainError counts too.
+  const inner = (unwrapped as { originalError?: unknown } | undefined)?.originalError;
+  const original = isDomainError(inner) ? inner : unwrapped;
   const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (isDomainError(original)) {
     return {

@@ -33,7 +33,7 @@ export function inputToResource(input: MedicationRequestInput): MedicationReques
 /** type-graphql builds inputs as class instances with undefined fields; the store wants plain JSON. */
 const stripUndefined = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-export function recordToGraphql(record: MedicationRequestRecord): MedicationRequestType {
+export function recordToGraphql(record: Omit<MedicationRequestRecord, 'workflowVersion'>): MedicationRequestType {
   const r = record.resource;
   const d = r.dispenseRequest;
   return {

@@ -49,6 +49,8 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, CloseCode>> = {
   NOT_ACCEPTABLE: CloseCode.BadRequest,
   VALIDATOR_UNAVAILABLE: CloseCode.TryAgainLater,
   RATE_LIMIT_EXCEEDED: CloseCode.TryAgainLater,
+  // The database or the bus is away for the moment (a restart, a failover): come back shortly.
+  SERVICE_UNAVAILABLE: CloseCode.TryAgainLater,
   INTERNAL: CloseCode.InternalError,
 };
 

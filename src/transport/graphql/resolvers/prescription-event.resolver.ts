@@ -37,6 +37,34 @@ function matcher(filter: PrescriptionEventFilter | undefined) {
   };
 }
 
+/** The GraphQL prescription of a resource carried by an event (as of that event). */
+function prescriptionOf(r: MedicationRequestResource, tenantId: string): MedicationRequestType {
+  const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
+  return recordToGraphql({ id: r.id!, tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, resource: r });
+}
+
+/**
+ * Ends the iteration with `reason()` as an error when there is one (the subscription was interrupted):
+ * graphql-ws sends it to the client. Not an async generator: its `return()` would wait for the pending
+ * `next()`, and a client leaving a quiet subscription would never close it.
+ */
+function endingWith<T>(events: AsyncIterable<T>, reason: () => DomainError | undefined): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = events[Symbol.asyncIterator]();
+      return {
+        async next() {
+          const result = await inner.next();
+          const error = result.done ? reason() : undefined;
+          if (error) throw error;
+          return result;
+        },
+        return: () => inner.return?.() ?? Promise.resolve({ value: undefined, done: true }),
+      };
+    },
+  };
+}
+
 function toMessage(event: LiveEvent): PrescriptionEventMessage {
   const { metadata, payload } = event.envelope;
   const resource = payload.resource as { resourceType: string };
@@ -55,10 +83,12 @@ function toMessage(event: LiveEvent): PrescriptionEventMessage {
     medicationRequestId: payload.medicationRequestId ?? null,
   };
   if (resource.resourceType === 'MedicationRequest') {
-    const r = resource as MedicationRequestResource;
-    const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
-    message.medicationRequest = recordToGraphql({ id: r.id!, tenantId: metadata.tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, workflowVersion: Number((payload.workflow as { version?: unknown } | undefined)?.version ?? 1), resource: r });
-  } else if (resource.resourceType === 'MedicationDispense') {
+    message.medicationRequest = prescriptionOf(resource as MedicationRequestResource, metadata.tenantId);
+  } else if (payload.medicationRequest?.resourceType === 'MedicationRequest') {
+    // A dispense or Task event carries its prescription: delivered from the event, not read per subscriber.
+    message.medicationRequest = prescriptionOf(payload.medicationRequest as unknown as MedicationRequestResource, metadata.tenantId);
+  }
+  if (resource.resourceType === 'MedicationDispense') {
     const d = resource as MedicationDispenseResource;
     message.medicationDispense = dispenseToGraphql({
       id: d.id!,
@@ -82,15 +112,18 @@ export class PrescriptionEventResolver {
     subscribe: async ({ args, context }: { args: Args; context: GraphqlContext }) => {
       if (!context.live) throw new DomainError('BAD_REQUEST', 'Subscriptions are served over graphql-ws on /graphql.');
       assertSearchCriteria(args.filter ?? {}); // the same bounds as a list filter, though only matched in memory
+      let interrupted: DomainError | undefined;
       const events = await context.live.subscribe({
         tenantId: context.ctx.tenantId,
         matches: matcher(args.filter),
         after: parseCursor(args.after),
         bufferSize: context.subscriberBufferSize ?? 1_000,
         onOverflow: () => context.closeConnection?.(CloseCode.SubscriberTooSlow, 'subscriber too slow; resume with your last cursor'),
+        // Events stopped for good: the subscription ends with SERVICE_UNAVAILABLE, the client resumes with `after`.
+        onInterrupted: (error) => (interrupted = error),
       });
       // Each event's websocket delivery (resolve, write the frame) is a span in the event's trace.
-      return spanEach(events, 'graphql-ws deliver', (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }));
+      return spanEach(endingWith(events, () => interrupted), 'graphql-ws deliver', (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }));
     },
   })
   prescriptionEvents(
@@ -111,6 +144,7 @@ export class PrescriptionEventFieldsResolver {
   async medicationRequest(@Root() message: PrescriptionEventMessage, @Ctx() { loaders }: GraphqlContext): Promise<MedicationRequestType | null> {
     if (message.medicationRequest) return message.medicationRequest;
     if (!message.medicationRequestId) return null;
+    // Events written before they carried their prescription: read it (as it is now).
     const record = await loaders.medicationRequest.load(message.medicationRequestId);
     return record ? recordToGraphql(record) : null;
   }

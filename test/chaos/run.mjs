@@ -1,0 +1,442 @@
+// Chaos soak (issue #20): two gateway instances on a PostgreSQL and a NATS of the run's own, under
+// mixed load (creates and full workflows through both doors and both instances, retried with the same
+// Idempotency-Key when an answer is lost) with live subscribers on both instances and both tenants,
+// while it kills one instance with -9, restarts NATS and restarts PostgreSQL. Then it checks what the
+// issue asks and prints one table and `N passed, N failed`. Loopback only; every loop is bounded.
+//
+//   npm run chaos            # the full soak (about 4 minutes)
+//   npm run chaos -- --quick # the short one for CI (about 1.5 minutes)
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createClient } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import WebSocket from 'ws';
+
+const exec = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const quick = process.argv.includes('--quick');
+const PHASE = quick ? { warm: 12_000, between: 8_000, natsDown: 3_000, killDown: 2_000, after: 22_000 } : { warm: 40_000, between: 30_000, natsDown: 15_000, killDown: 5_000, after: 40_000 };
+const WORKERS = quick ? 3 : 8;
+const RECOVERY_MS = 10_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line) => process.stderr.write(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
+const t0 = Date.now();
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+const binary = (name) => [`/usr/local/bin/${name}`, `/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/lib/postgresql/15/bin/${name}`].find(existsSync);
+
+// ── Services of the run's own ─────────────────────────────────────────────────────────────
+
+async function postgres() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rxgate-chaos-pg-'));
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  const run = (file, args) => (asRoot ? exec('runuser', ['-u', 'postgres', '--', file, ...args]) : exec(file, args));
+  if (asRoot) {
+    await chmod(dir, 0o755);
+    await chown(dir, Number((await exec('id', ['-u', 'postgres'])).stdout.trim()), Number((await exec('id', ['-g', 'postgres'])).stdout.trim()));
+  }
+  await run(binary('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const start = () => run(binary('pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`, '-w', 'start']);
+  const stop = () => run(binary('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+  await start();
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, start, stop, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+}
+
+async function nats() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rxgate-chaos-nats-'));
+  const port = await freePort();
+  let child;
+  const start = async () => {
+    child = spawn(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      const ok = await new Promise((resolve) => {
+        const sock = netConnect(port, '127.0.0.1', () => (sock.end(), resolve(true)));
+        sock.on('error', () => resolve(false));
+      });
+      if (ok) return;
+      await sleep(50);
+    }
+    throw new Error('nats-server did not start');
+  };
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return { url: `nats://127.0.0.1:${port}`, start, stop, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+}
+
+// ── Gateway instances ─────────────────────────────────────────────────────────────────────
+
+function instance(name, port, env) {
+  const self = { name, url: `http://127.0.0.1:${port}`, up: false, child: undefined };
+  self.start = async () => {
+    const child = spawn(process.execPath, [path.join(root, 'test/chaos/gateway.mjs')], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    self.child = child;
+    await new Promise((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk) => {
+        buffer += chunk;
+        if (buffer.includes('ready ')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
+    });
+    self.up = true;
+  };
+  self.kill9 = async () => {
+    self.up = false;
+    const exited = new Promise((resolve) => self.child.once('exit', resolve));
+    self.child.kill('SIGKILL');
+    await exited;
+  };
+  self.stop = async () => {
+    if (!self.child || self.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => self.child.once('exit', resolve));
+    self.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000).then(() => self.child.kill('SIGKILL'))]);
+  };
+  return self;
+}
+
+// ── Load ──────────────────────────────────────────────────────────────────────────────────
+
+const responses = []; // { at, status }
+const acknowledged = []; // { tenant, id, at (ack time of the create) }
+const faults = []; // { name, start, end }
+let stopLoad = false;
+
+async function call(instances, build, { okStatuses = [200, 201] } = {}) {
+  const deadline = Date.now() + 90_000;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const live = instances.filter((i) => i.up);
+    const target = live[Math.floor(Math.random() * live.length)] ?? instances[0];
+    const { url, init } = build(target.url);
+    let status = 0;
+    let body;
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+      status = response.status;
+      body = await response.json().catch(() => undefined);
+    } catch {
+      status = 0; // no answer: the instance died or the connection was cut
+    }
+    responses.push({ at: Date.now(), status });
+    if (okStatuses.includes(status)) return { status, body, attempt };
+    if (status === 0 || status >= 500) {
+      await sleep(Math.min(100 * 2 ** attempt, 1_000));
+      continue;
+    }
+    return { status, body, attempt };
+  }
+  throw new Error('a request never got an answer');
+}
+
+const fhir = (token, method, pathname, resource, key) => (base) => ({
+  url: `${base}/fhir/${pathname}`,
+  init: { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...(key ? { 'idempotency-key': key } : {}) }, body: resource ? JSON.stringify(resource) : undefined },
+});
+const gql = (token, query, variables) => (base) => ({
+  url: `${base}/graphql`,
+  init: { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) },
+});
+const task = (focus, code, status) => ({ resourceType: 'Task', status, intent: 'order', code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] }, focus: { reference: `MedicationRequest/${focus}` } });
+const prescription = (patient) => ({
+  resourceType: 'MedicationRequest',
+  status: 'draft',
+  intent: 'order',
+  medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] },
+  subject: { reference: `Patient/${patient}` },
+  requester: { reference: 'Practitioner/chaos' },
+  authoredOn: new Date().toISOString(),
+  dosageInstruction: [{ text: 'one a day' }],
+  dispenseRequest: { performer: { reference: 'Organization/FM664' }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: 1 },
+});
+const CREATE = `mutation($input: MedicationRequestInput!, $key: String) { createMedicationRequest(input: $input, idempotencyKey: $key) { id } }`;
+const TRANSITION = `mutation($id: ID!) { transitionPrescription(id: $id, event: DISPENSE) { id workflowStatus } }`;
+
+async function worker(n, instances, tokens) {
+  const tenant = n % 3 === 2 ? 'tenant-b' : 'tenant-a';
+  const { ehr, pharmacy } = tokens[tenant];
+  for (let round = 0; !stopLoad && round < 100_000; round++) {
+    const key = `chaos-${n}-${round}-${t0}`;
+    const patient = `chaos-${n}-${round % 5}`;
+    let id;
+    if (round % 2 === 0) {
+      const created = await call(instances, fhir(ehr, 'POST', 'MedicationRequest', prescription(patient), key));
+      id = created.body?.id;
+    } else {
+      const input = { subject: { reference: `Patient/${patient}` }, medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] }, dispenseRequest: { performer: { reference: 'Organization/FM664' } } };
+      const created = await call(instances, gql(ehr, CREATE, { input, key }));
+      id = created.body?.data?.createMedicationRequest?.id;
+    }
+    if (!id) continue;
+    acknowledged.push({ tenant, id, at: Date.now() });
+    if (round % 4 === 3) continue; // some stay requested
+    await call(instances, fhir(ehr, 'POST', 'Task', task(id, 'approve', 'completed'), `${key}-approve`));
+    await call(instances, fhir(pharmacy, 'POST', 'Task', task(id, 'fulfill', 'in-progress'), `${key}-process`));
+    // GraphQL's DISPENSE has no idempotency key: a lost answer is retried, and 'already dispensed' (409) is fine.
+    const dispensed = await call(instances, gql(pharmacy, TRANSITION, { id }));
+    if (dispensed.body?.errors && dispensed.body.errors[0]?.extensions?.code !== 'INVALID_TRANSITION') continue;
+    await call(instances, fhir(pharmacy, 'POST', 'Task', task(id, 'fulfill', 'completed'), `${key}-complete`));
+  }
+}
+
+// ── Live subscribers: resume with `after` on the other instance when theirs goes ──────────
+
+const SUBSCRIPTION = `subscription($after: String) { prescriptionEvents(after: $after) { eventId type sequence tenantId medicationRequest { id } } }`;
+
+function liveSubscriber(name, tenant, token, instances, first) {
+  const self = { name, tenant, events: [], resumes: 0, last: undefined, client: undefined, stopped: false };
+  let which = first;
+  const open = () => {
+    if (self.stopped) return;
+    const target = instances[which % instances.length];
+    const client = createClient({ url: `${target.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    self.client = client;
+    let ended = false;
+    const again = () => {
+      if (ended || self.stopped) return;
+      ended = true;
+      void client.dispose();
+      self.resumes++;
+      which++; // resume on the other instance
+      setTimeout(open, 200);
+    };
+    client.on('closed', again);
+    client.subscribe(
+      { query: SUBSCRIPTION, variables: self.last === undefined ? {} : { after: self.last } },
+      {
+        next: (value) => {
+          const e = value.data?.prescriptionEvents;
+          if (value.errors) self.errors = (self.errors ?? 0) + 1;
+          if (!e) return;
+          self.events.push({ ...e, at: Date.now() });
+          self.last = e.sequence;
+        },
+        error: again,
+        complete: again,
+      },
+    );
+  };
+  self.start = async () => {
+    open();
+  };
+  self.stop = async () => {
+    self.stopped = true;
+    await self.client?.dispose();
+  };
+  return self;
+}
+
+// ── The run ───────────────────────────────────────────────────────────────────────────────
+
+async function readyWithin(instances, from) {
+  const times = {};
+  await Promise.all(
+    instances.map(async (i) => {
+      for (let k = 0; k < 600; k++) {
+        const status = await fetch(`${i.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+        if (status === 200) return void (times[i.name] = Date.now() - from);
+        await sleep(100);
+      }
+      times[i.name] = Infinity;
+    }),
+  );
+  return times;
+}
+
+const p50 = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
+};
+
+async function main() {
+  log(`building (tsc); ${quick ? 'quick' : 'full'} run`);
+  await exec(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root });
+  const [database, bus] = await Promise.all([postgres(), nats()]);
+  const { DEVELOPMENT_JWT_SECRET } = await import(path.join(root, 'dist/src/config.js'));
+  const secret = new TextEncoder().encode(DEVELOPMENT_JWT_SECRET);
+  const token = (tenant, persona) => new SignJWT({ sub: `chaos-${persona}`, tenant, persona }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('2h').sign(secret);
+  const tokens = {};
+  for (const tenant of ['tenant-a', 'tenant-b']) tokens[tenant] = { ehr: await token(tenant, 'ehr-backend'), pharmacy: await token(tenant, 'pharmacy-backend') };
+
+  const env = { NODE_ENV: 'test', HOST: '127.0.0.1', DATABASE_URL: database.url, NATS_URL: bus.url, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', NATS_ACK_WAIT_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' };
+  const instances = [instance('A', await freePort(), env), instance('B', await freePort(), env)];
+  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  sql.on('error', () => undefined);
+  const subscribers = [];
+  try {
+    await instances[0].start(); // migrations once, then the second
+    await instances[1].start();
+    log('two instances ready');
+    subscribers.push(
+      liveSubscriber('a@A', 'tenant-a', tokens['tenant-a'].ehr, instances, 0),
+      liveSubscriber('a@B', 'tenant-a', tokens['tenant-a'].ehr, instances, 1),
+      liveSubscriber('b@A', 'tenant-b', tokens['tenant-b'].ehr, instances, 0),
+      liveSubscriber('b@B', 'tenant-b', tokens['tenant-b'].ehr, instances, 1),
+    );
+    for (const s of subscribers) await s.start();
+    await sleep(1_000);
+    const workers = Array.from({ length: WORKERS }, (_, n) => worker(n, instances, tokens));
+    await sleep(PHASE.warm);
+    const preFault = Date.now();
+
+    log('kill -9 of instance B');
+    let start = Date.now();
+    await instances[1].kill9();
+    await sleep(PHASE.killDown);
+    await instances[1].start();
+    faults.push({ name: 'kill -9 B', start, end: Date.now() });
+    faults.at(-1).ready = await readyWithin(instances, faults.at(-1).end);
+    await sleep(PHASE.between);
+
+    log(`NATS stopped for ${PHASE.natsDown / 1000} s`);
+    start = Date.now();
+    await bus.stop();
+    await sleep(PHASE.natsDown);
+    await bus.start();
+    faults.push({ name: 'NATS restart', start, end: Date.now() });
+    faults.at(-1).ready = await readyWithin(instances, faults.at(-1).end);
+    await sleep(PHASE.between);
+
+    log('PostgreSQL restarted (fast)');
+    start = Date.now();
+    await database.stop();
+    await database.start();
+    faults.push({ name: 'PostgreSQL restart', start, end: Date.now() });
+    faults.at(-1).ready = await readyWithin(instances, faults.at(-1).end);
+    await sleep(PHASE.after);
+
+    stopLoad = true;
+    await Promise.all(workers);
+    log('load stopped; waiting for every subscriber to have every event');
+    const outbox = async () => (await sql.query(`SELECT event_id, sequence::text AS sequence, envelope #>> '{metadata,tenantId}' AS tenant, envelope #>> '{metadata,eventType}' AS type, envelope #>> '{payload,event}' AS event, envelope #>> '{payload,medicationRequestId}' AS mr, published_at FROM outbox ORDER BY seq`)).rows;
+    let rows = [];
+    for (let k = 0; k < 300; k++) {
+      rows = await outbox();
+      const unpublished = rows.filter((r) => r.published_at === null).length;
+      const complete = subscribers.every((s) => new Set(s.events.map((e) => e.eventId)).size >= rows.filter((r) => r.tenant === s.tenant).length);
+      if (unpublished === 0 && complete) break;
+      await sleep(100);
+    }
+    await sleep(500); // nothing more may arrive
+    for (const s of subscribers) await s.stop();
+
+    // ── Checks ──
+    const results = [];
+    const check = (name, ok, figure) => results.push({ name, ok, figure });
+    const outboxIds = new Set(rows.map((r) => r.event_id));
+    const createdIds = new Set(rows.filter((r) => r.type.endsWith('medication_request.created.v1')).map((r) => r.mr));
+    const lostAcks = acknowledged.filter((a) => !createdIds.has(a.id)).length;
+    const duplicatePrescriptions = acknowledged.length - new Set(acknowledged.map((a) => a.id)).size;
+    check('every acknowledged create committed once', lostAcks === 0, `${acknowledged.length} acknowledged, ${lostAcks} missing, ${duplicatePrescriptions} answered twice (same key: same resource)`);
+    let lost = 0;
+    let duplicated = 0;
+    let disorder = 0;
+    let crossTenant = 0;
+    for (const s of subscribers) {
+      const expected = rows.filter((r) => r.tenant === s.tenant).map((r) => r.event_id);
+      const seen = new Map();
+      for (const e of s.events) seen.set(e.eventId, (seen.get(e.eventId) ?? 0) + 1);
+      lost += expected.filter((id) => !seen.has(id)).length;
+      duplicated += [...seen.values()].filter((n) => n > 1).length;
+      crossTenant += s.events.filter((e) => e.tenantId !== s.tenant || !outboxIds.has(e.eventId)).length;
+      // The stream's order is the relay's sequence; a prescription's events must keep their commit
+      // (outbox insertion) order in it, and the subscriber must see the stream's order.
+      const position = new Map(rows.map((r, index) => [r.event_id, index]));
+      const lastOf = new Map();
+      for (let k = 0; k < s.events.length; k++) {
+        const e = s.events[k];
+        if (k > 0 && Number(e.sequence) <= Number(s.events[k - 1].sequence)) disorder++;
+        const row = rows[position.get(e.eventId)];
+        if (!row?.mr) continue;
+        if (lastOf.has(row.mr) && position.get(e.eventId) < lastOf.get(row.mr)) disorder++;
+        lastOf.set(row.mr, position.get(e.eventId));
+      }
+    }
+    check('no event lost at any subscriber', lost === 0, `${lost} lost over ${subscribers.length} subscribers (${subscribers.map((s) => `${s.name} ${s.events.length}`).join(', ')})`);
+    check('no event duplicated at any subscriber', duplicated === 0, `${duplicated} duplicated; ${subscribers.reduce((n, s) => n + s.resumes, 0)} resumes with after`);
+    check('commit order at every subscriber', disorder === 0, `${disorder} out of order`);
+    check('no event across tenants', crossTenant === 0, `${crossTenant} foreign events`);
+    const HANDLER = { approve: 'notify-insurance-on-approve', process: 'send-to-pharmacy-on-process', dispense: 'publish-dispensed-notice', complete: 'notify-patient-on-complete' };
+    const expectedRuns = rows.filter((r) => r.type.endsWith('status_changed.v1') && HANDLER[r.event]).map((r) => `${HANDLER[r.event]}/${r.event_id}`);
+    // The actions consumer works through its backlog one event at a time: wait for it (bounded).
+    let runs = [];
+    for (let k = 0, progress = { count: -1, at: Date.now() }; k < 600 && Date.now() - progress.at < 20_000; k++) {
+      runs = (await sql.query(`SELECT handler, event_id::text AS event_id, count(*)::int AS n FROM action_runs GROUP BY handler, event_id`)).rows;
+      if (runs.length >= expectedRuns.length) break;
+      if (runs.length !== progress.count) progress = { count: runs.length, at: Date.now() };
+      if (k % 25 === 0) log(`workflow actions run: ${runs.length} of ${expectedRuns.length}`);
+      await sleep(200);
+    }
+    const ran = new Map(runs.map((r) => [`${r.handler}/${r.event_id}`, r.n]));
+    const missingRuns = expectedRuns.filter((k) => !ran.has(k)).length;
+    const extraRuns = runs.filter((r) => r.n > 1).length + [...ran.keys()].filter((k) => !expectedRuns.includes(k)).length;
+    const dead = (await sql.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n;
+    const firstMissing = rows.find((r) => r.type.endsWith('status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`));
+    if (firstMissing) log(`first event whose action did not run: published ${new Date(firstMissing.published_at).getTime() - t0} ms into the run (faults at ${faults.map((f) => `${f.name} ${f.start - t0}-${f.end - t0}`).join(', ')} ms)`);
+    check('workflow actions exactly once', missingRuns === 0 && extraRuns === 0 && dead === 0, `${expectedRuns.length} expected, ${missingRuns} missing, ${extraRuns} extra, ${dead} dead letters`);
+    const inFault = (at) => faults.some((f) => at >= f.start && at <= f.end + RECOVERY_MS);
+    const fivexx = responses.filter((r) => r.status >= 500 || r.status === 0);
+    const outside = fivexx.filter((r) => !inFault(r.at)).length;
+    check('5xx (or no answer) only during a fault', outside === 0, `${fivexx.length} during faults, ${outside} outside, of ${responses.length} requests`);
+    const slowest = Math.max(...faults.flatMap((f) => Object.values(f.ready)));
+    check('each instance ready within 10 s after each fault', slowest <= RECOVERY_MS, faults.map((f) => `${f.name}: ${Object.entries(f.ready).map(([k, v]) => `${k} ${v} ms`).join(' ')}`).join('; '));
+    const last = faults.at(-1).end + RECOVERY_MS;
+    const latency = (from, to) => {
+      const byId = new Map();
+      for (const s of subscribers) for (const e of s.events) if (e.type.endsWith('medication_request.created.v1') && e.medicationRequest) byId.set(`${s.name}/${e.medicationRequest.id}`, e.at);
+      const values = [];
+      for (const a of acknowledged) if (a.at >= from && a.at < to) for (const s of subscribers.filter((x) => x.tenant === a.tenant)) if (byId.has(`${s.name}/${a.id}`)) values.push(byId.get(`${s.name}/${a.id}`) - a.at);
+      return { p50: p50(values), n: values.length };
+    };
+    const before = latency(0, preFault);
+    const after = latency(last, Infinity);
+    check('delivery latency back to pre-fault p50 ×2 within 10 s of the last fault', after.n > 0 && after.p50 <= Math.max(2 * before.p50, 20), `p50 ack→receipt ${before.p50} ms before faults (n=${before.n}), ${after.p50} ms from 10 s after the last (n=${after.n})`);
+
+    console.log('\n| check | result | figures |\n|---|---|---|');
+    for (const r of results) console.log(`| ${r.name} | ${r.ok ? 'pass' : 'FAIL'} | ${r.figure} |`);
+    console.log(`| faults | | ${faults.map((f) => `${f.name} ${f.end - f.start} ms`).join('; ')} |`);
+    const passed = results.filter((r) => r.ok).length;
+    console.log(`\n${passed} passed, ${results.length - passed} failed`);
+    process.exitCode = passed === results.length ? 0 : 1;
+  } finally {
+    stopLoad = true;
+    for (const s of subscribers) await s.stop().catch(() => undefined);
+    for (const i of instances) await i.stop().catch(() => undefined);
+    await sql.end().catch(() => undefined);
+    await Promise.all([database.cleanup(), bus.cleanup()]);
+  }
+}
+
+const guard = setTimeout(() => {
+  log('the run took too long; giving up');
+  process.exit(2);
+}, quick ? 300_000 : 900_000);
+guard.unref();
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    log(`failed: ${error?.stack ?? error}`);
+    process.exit(2);
+  },
+);
