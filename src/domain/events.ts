@@ -1,16 +1,8 @@
+import { EVENT_TYPES } from './event-catalog.js';
 import type { RequestContext } from './identity.js';
 
-/** Event types of CONTRACT §6. The subject on the bus is `{eventType}.{tenantId}`. */
-export const EVENT_TYPES = {
-  medicationRequestCreated: 'eprescribing.medication_request.created.v1',
-  medicationRequestUpdated: 'eprescribing.medication_request.updated.v1',
-  medicationRequestStatusChanged: 'eprescribing.medication_request.status_changed.v1',
-  medicationRequestCancelled: 'eprescribing.medication_request.cancelled.v1',
-  medicationDispenseCreated: 'eprescribing.medication_dispense.created.v1',
-  medicationDispenseUpdated: 'eprescribing.medication_dispense.updated.v1',
-  taskStatusChanged: 'eprescribing.task.status_changed.v1',
-  subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
-} as const;
+/** Event types the code emits (CONTRACT §6), from `EVENT_CATALOG`. The subject on the bus is `{eventType}.{tenantId}`. */
+export { EVENT_TYPES };
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 export interface EventMetadata {
