@@ -53,7 +53,7 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
           additionalProperties: false,
           required: ['metadata', 'payload'],
           properties: {
-            metadata: { allOf: [ref('#/components/schemas/EventMetadata'), { properties: { eventType: { const: type } } }] },
+            metadata: { allOf: [ref('#/components/schemas/EventMetadata'), { type: 'object', properties: { eventType: { const: type } } }] },
             payload: ref(`#/components/schemas/${type}`),
           },
         },
