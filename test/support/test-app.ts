@@ -16,6 +16,8 @@ export interface TestApp {
   token(tenant: string, persona: Persona, sub?: string): Promise<string>;
   /** Runs SQL on the app's database outside the app (for assertions). */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Every message the gateway has written so far: outbox rows, and what its bus (embedded or NATS) holds. */
+  messages(): Promise<SeenMessage[]>;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async sql(text, params) {
       return (await pool.query(text, params)).rows;
     },
+    messages: () => messagesOf(pool, nats),
     /** Stops the gateway and drops its data; fails if a message it wrote does not match the AsyncAPI document. */
     async close() {
       await app.close();
