@@ -93,8 +93,8 @@ export const INTEGRATION_CHANNELS = {
   'integration.patient.dispensed.v1': integration('Tells the patient the prescription was dispensed.'),
   'integration.patient.completed.v1': integration('Tells the patient the prescription was completed.'),
   'integration.support.failure.v1': integration('Alerts support that a prescription failed at the pharmacy.'),
-  'integration.pharmacy.cancel.v1': integration('Compensation of the pharmacy routing: withdraws the prescription from the pharmacy when it is cancelled or fails (CONTRACT §10).'),
-  'integration.insurance.reversal.v1': integration('Compensation of the insurance notice: reverses it when the prescription is cancelled or fails (CONTRACT §10).'),
+  'integration.pharmacy.cancel.v1': integration('Compensation of the pharmacy routing: withdraws the prescription from the pharmacy when it is cancelled or fails.'),
+  'integration.insurance.reversal.v1': integration('Compensation of the insurance notice: reverses it when the prescription is cancelled or fails.'),
 } satisfies Record<`integration.${string}.v${number}`, ChannelDefinition>;
 
 /** The dead letters of CONTRACT §6 and the commands of §11. */
@@ -146,7 +146,7 @@ export const OPERATION_CHANNELS = {
           title: 'Prescription event',
           required: ['command', 'prescriptionId'],
           properties: {
-            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prescription workflow (CONTRACT §3, §7), e.g. `approve`.' },
+            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prescription workflow, e.g. `approve`.' },
             prescriptionId: text('Id of the MedicationRequest.'),
             ifMatch: { type: 'string', pattern: '^W/"[0-9]+"$', description: 'The version the command applies to; a stale one is `PRECONDITION_FAILED`.' },
             reason: text('Why, as the GraphQL `reason`.'),
@@ -157,7 +157,7 @@ export const OPERATION_CHANNELS = {
           title: 'Prior authorization event',
           required: ['command', 'priorAuthorizationId'],
           properties: {
-            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prior authorization workflow (CONTRACT §9), e.g. `deny`.' },
+            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prior authorization workflow, e.g. `deny`.' },
             priorAuthorizationId: text('Id of the prior authorization (Task).'),
             ifMatch: { type: 'string', pattern: '^W/"[0-9]+"$', description: 'The version the command applies to.' },
             reason: text('Why.'),

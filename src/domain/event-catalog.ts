@@ -130,7 +130,7 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.prior_authorization.status_changed.v1': {
     name: 'priorAuthorizationStatusChanged',
-    summary: 'A prior authorization moved in its workflow (CONTRACT §9); delivered to `prescriptionEvents` through its prescription.',
+    summary: 'A prior authorization moved in its workflow; delivered to `prescriptionEvents` through its prescription.',
     payload: object(['resource', 'event', 'from', 'to', 'medicationRequestId'], { resource: PRIOR_AUTHORIZATION_TASK, ...transition('prior authorization'), ...PRESCRIPTION_CONTEXT }),
     announced: true,
   },
@@ -142,7 +142,7 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.command.accepted.v1': {
     name: 'commandAccepted',
-    summary: 'A command received on `cmd.eprescribing.{tenantId}` was carried out (CONTRACT §11).',
+    summary: 'A command received on `cmd.eprescribing.{tenantId}` was carried out.',
     payload: object(['commandId', 'command'], {
       commandId: text('The command id (its `Nats-Msg-Id`).'),
       command: text('The command, e.g. `approve` or `create`.'),
@@ -153,7 +153,7 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.command.rejected.v1': {
     name: 'commandRejected',
-    summary: 'A command received on `cmd.eprescribing.{tenantId}` was refused, with the error HTTP would have answered (CONTRACT §11).',
+    summary: 'A command received on `cmd.eprescribing.{tenantId}` was refused, with the error HTTP would have answered.',
     payload: object(['commandId', 'command', 'code', 'message'], {
       commandId: text('The command id (its `Nats-Msg-Id`).'),
       command: text('The command as sent.'),
