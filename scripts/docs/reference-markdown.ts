@@ -23,6 +23,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 const code = (value: string) => `\`${value}\``;
+const ANNOUNCED = ' *(announced: not used by this version yet)*';
 
 function errorTable(): string {
   return table(
@@ -69,14 +70,14 @@ function fieldsOf(schema: JsonSchema): string {
 function eventTable(): string {
   return table(
     ['event type', 'when', 'payload fields'],
-    Object.entries(EVENT_CATALOG as Record<string, EventDefinition>).map(([type, d]) => [code(type), `${d.summary}${d.announced ? ' *(announced: not emitted by this version yet)*' : ''}`, fieldsOf(d.payload)]),
+    Object.entries(EVENT_CATALOG as Record<string, EventDefinition>).map(([type, d]) => [code(type), `${d.summary}${d.announced ? ANNOUNCED : ''}`, fieldsOf(d.payload)]),
   );
 }
 
 function channelTable(): string {
   return table(
     ['subject', 'rxgate', 'stream', 'what'],
-    Object.values(BUS_CHANNELS).map((c) => [code(c.address), c.action === 'send' ? 'publishes' : 'consumes', code(c.stream), c.summary]),
+    Object.values(BUS_CHANNELS).map((c) => [code(c.address), c.action === 'send' ? 'publishes' : 'consumes', code(c.stream), `${c.summary}${c.announced ? ANNOUNCED : ''}`]),
   );
 }
 

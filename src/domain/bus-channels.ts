@@ -7,8 +7,8 @@ import type { JsonSchema } from './event-catalog.js';
  * envelope below. Versioned subjects follow the catalogue's rule: a new version is a new entry.
  */
 export interface ChannelDefinition {
-  /** The subject, with `{parameter}` tokens. */
-  address: string;
+  /** The subject, with `{parameter}` tokens; absent, the channel's key is the subject. */
+  address?: string;
   /** Meaning of each `{parameter}` of the address. */
   parameters: Record<string, string>;
   /** `send`: rxgate publishes; `receive`: rxgate consumes. */
@@ -19,42 +19,14 @@ export interface ChannelDefinition {
   /** Message headers (NATS headers). */
   headers?: JsonSchema;
   payload: JsonSchema;
+  /** Named by the contract but not used by this code yet (the workflow engine adds it); documented already. */
+  announced?: true;
 }
 
 const TENANT_ID = 'The tenant the message belongs to (`[A-Za-z0-9_-]{1,64}`).';
 const text = (description: string): JsonSchema => ({ type: 'string', description });
 const nullableText = (description: string): JsonSchema => ({ type: ['string', 'null'], description });
 const TRACEPARENT: JsonSchema = { type: 'string', description: 'W3C trace context of the span that sent the message, when tracing is on.' };
-
-/** The `metadata` of every event envelope (CONTRACT §6). */
-export const EVENT_METADATA_SCHEMA: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['eventId', 'eventType', 'eventSource', 'timestamp', 'sequence', 'tenantId', 'correlationId', 'causationId', 'actor', 'schemaVersion'],
-  properties: {
-    eventId: { type: 'string', format: 'uuid', description: 'Unique id of the event; consumers dedupe by it (delivery is at least once). Also the `Nats-Msg-Id`.' },
-    eventType: text('The versioned event type; the subject is `{eventType}.{tenantId}`.'),
-    eventSource: { const: 'rxgate' },
-    timestamp: { type: 'string', format: 'date-time', description: 'When the change was committed.' },
-    sequence: { type: 'string', pattern: '^[0-9]*$', description: 'Position in the stream, the cursor for `after` and `$replay`; assigned on publish (empty in the outbox).' },
-    tenantId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-    correlationId: text('The `X-Correlation-Id` of the request that caused the event.'),
-    causationId: nullableText('Id of the event or command that caused this one, if any.'),
-    actor: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['sub', 'persona'],
-      properties: { sub: text('The token\'s subject, or `system` for the gateway\'s own moves.'), persona: text('The token\'s persona, or `system`.') },
-    },
-    schemaVersion: { const: 1, description: 'Version of the envelope.' },
-  },
-};
-
-/** Headers of an event on the main stream. */
-export const EVENT_HEADERS_SCHEMA: JsonSchema = {
-  type: 'object',
-  properties: { 'Nats-Msg-Id': text('The event id: JetStream drops a re-publish within its duplicate window.'), traceparent: TRACEPARENT },
-};
 
 /** What a workflow action (or its compensation) tells an outside system. */
 const INTEGRATION_NOTICE: JsonSchema = {
@@ -76,14 +48,14 @@ const INTEGRATION_NOTICE: JsonSchema = {
   },
 };
 
-const integration = (summary: string): ChannelDefinition => ({
-  address: '',
+const integration = (summary: string, announced?: true): ChannelDefinition => ({
   parameters: {},
   action: 'send',
   stream: 'EPRESCRIBING_INTEGRATION',
   summary: `${summary} The message id is \`<action>:<eventId>\`, so a repeat is dropped.`,
   headers: { type: 'object', properties: { traceparent: TRACEPARENT } },
   payload: INTEGRATION_NOTICE,
+  ...(announced && { announced }),
 });
 
 /** Integration notices, keyed by their (versioned) subject. */
@@ -93,8 +65,8 @@ export const INTEGRATION_CHANNELS = {
   'integration.patient.dispensed.v1': integration('Tells the patient the prescription was dispensed.'),
   'integration.patient.completed.v1': integration('Tells the patient the prescription was completed.'),
   'integration.support.failure.v1': integration('Alerts support that a prescription failed at the pharmacy.'),
-  'integration.pharmacy.cancel.v1': integration('Compensation of the pharmacy routing: withdraws the prescription from the pharmacy when it is cancelled or fails.'),
-  'integration.insurance.reversal.v1': integration('Compensation of the insurance notice: reverses it when the prescription is cancelled or fails.'),
+  'integration.pharmacy.cancel.v1': integration('Compensation of the pharmacy routing: withdraws the prescription from the pharmacy when it is cancelled or fails.', true),
+  'integration.insurance.reversal.v1': integration('Compensation of the insurance notice: reverses it when the prescription is cancelled or fails.', true),
 } satisfies Record<`integration.${string}.v${number}`, ChannelDefinition>;
 
 /** The dead letters of CONTRACT §6 and the commands of §11. */
@@ -122,6 +94,7 @@ export const OPERATION_CHANNELS = {
     parameters: { tenantId: TENANT_ID },
     action: 'receive',
     stream: 'EPRESCRIBING_COMMANDS',
+    announced: true,
     summary:
       'A command from a system on the bus, carried out with the same use-cases, persona rules and errors as HTTP (NATS_URL only). ' +
       'The outcome is `eprescribing.command.accepted.v1` or `.rejected.v1`; a body that is not a command is dead-lettered.',
@@ -168,7 +141,7 @@ export const OPERATION_CHANNELS = {
   },
 } satisfies Record<string, ChannelDefinition>;
 
-/** Every channel besides the events, by id (the subject, or its fixed part when it has parameters). */
-export const BUS_CHANNELS: Readonly<Record<string, ChannelDefinition>> = Object.fromEntries(
-  Object.entries({ ...INTEGRATION_CHANNELS, ...OPERATION_CHANNELS }).map(([key, channel]) => [key, { ...channel, address: channel.address || key }]),
+/** Every channel besides the events, by id (the subject, or its fixed part when it has parameters), each with its address. */
+export const BUS_CHANNELS: Readonly<Record<string, ChannelDefinition & { address: string }>> = Object.fromEntries(
+  Object.entries({ ...INTEGRATION_CHANNELS, ...OPERATION_CHANNELS } as Record<string, ChannelDefinition>).map(([key, channel]) => [key, { ...channel, address: channel.address ?? key }]),
 );

@@ -29,6 +29,38 @@ const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema
 const text = (description: string): JsonSchema => ({ type: 'string', description });
 const TIMESTAMP: JsonSchema = { type: 'string', format: 'date-time' };
 
+const TRACEPARENT_HEADER: JsonSchema = { type: 'string', description: 'W3C trace context of the span that sent the message, when tracing is on.' };
+
+/** The `metadata` of every event envelope (CONTRACT §6). */
+export const EVENT_METADATA_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['eventId', 'eventType', 'eventSource', 'timestamp', 'sequence', 'tenantId', 'correlationId', 'causationId', 'actor', 'schemaVersion'],
+  properties: {
+    eventId: { type: 'string', format: 'uuid', description: 'Unique id of the event; consumers dedupe by it (delivery is at least once). Also the `Nats-Msg-Id`.' },
+    eventType: text('The versioned event type; the subject is `{eventType}.{tenantId}`.'),
+    eventSource: { const: 'rxgate' },
+    timestamp: { type: 'string', format: 'date-time', description: 'When the change was committed.' },
+    sequence: { type: 'string', pattern: '^[0-9]*$', description: 'Position in the stream, the cursor for `after` and `$replay`; assigned on publish (empty in the outbox).' },
+    tenantId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    correlationId: text('The `X-Correlation-Id` of the request that caused the event.'),
+    causationId: nullable(text('Id of the event or command that caused this one, if any.')),
+    actor: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sub', 'persona'],
+      properties: { sub: text('The token\'s subject, or `system` for the gateway\'s own moves.'), persona: text('The token\'s persona, or `system`.') },
+    },
+    schemaVersion: { const: 1, description: 'Version of the envelope.' },
+  },
+};
+
+/** Headers of an event on the main stream. */
+export const EVENT_HEADERS_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: { 'Nats-Msg-Id': text('The event id: JetStream drops a re-publish within its duplicate window.'), traceparent: TRACEPARENT_HEADER },
+};
+
 /** A FHIR R4 resource as stored after the change (validated against FHIR R4 when written). */
 const resource = (resourceType: string, what: string): JsonSchema => ({
   type: 'object',
@@ -179,6 +211,3 @@ export const EVENT_TYPES = Object.freeze(
       .map(([type, definition]) => [definition.name, type]),
   ),
 ) as Readonly<Emitted>;
-
-/** The version of a type, from its `.vN` suffix. */
-export const versionOf = (type: string): number => Number(/\.v(\d+)$/.exec(type)?.[1] ?? Number.NaN);

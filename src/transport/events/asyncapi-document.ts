@@ -20,7 +20,7 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
   const messages: Record<string, unknown> = {};
   const schemas: Record<string, JsonSchema> = { EventMetadata: EVENT_METADATA_SCHEMA };
 
-  const add = (id: string, channel: { address: string; summary: string; action: 'send' | 'receive'; parameters: Record<string, string>; stream: string }, message: Record<string, unknown>) => {
+  const add = (id: string, channel: { address: string; summary: string; action: 'send' | 'receive'; parameters: Record<string, string>; stream: string; announced?: true }, message: Record<string, unknown>) => {
     messages[id] = message;
     channels[id] = {
       address: channel.address,
@@ -28,6 +28,8 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
       parameters: parametersOf(channel.address, channel.parameters),
       messages: { [id]: ref(`#/components/messages/${id}`) },
       'x-jetstream-stream': channel.stream,
+      // Named by the contract, not used by this version yet: a consumer may prepare for it.
+      ...(channel.announced && { 'x-announced': true }),
     };
     operations[`${channel.action}.${id}`] = {
       action: channel.action,
@@ -41,7 +43,7 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
     schemas[type] = definition.payload;
     add(
       type,
-      { address: `${type}.{tenantId}`, summary: definition.summary, action: 'send', parameters: {}, stream: 'EPRESCRIBING' },
+      { address: `${type}.{tenantId}`, summary: definition.summary, action: 'send', parameters: {}, stream: 'EPRESCRIBING', announced: definition.announced },
       {
         name: type,
         title: definition.name,
