@@ -222,3 +222,71 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return config;
 }
+
+/** One environment variable `loadConfig` reads, for the reference docs. */
+export interface EnvironmentVariable {
+  name: string;
+  description: string;
+  /** The value that, set explicitly, changes nothing; absent where the default depends on other settings. */
+  default?: string;
+}
+
+/** Every variable `loadConfig` reads (a test keeps this list and the code in step). */
+export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
+  { name: 'NODE_ENV', description: '`production` refuses the development secret and closes CORS; unset is development, but only `development` set explicitly shows error details in responses.' },
+  { name: 'PORT', default: '4000', description: 'HTTP port for everything (GraphQL, websockets, FHIR, health, metrics).' },
+  { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` by default in production.' },
+  { name: 'PUBLIC_BASE_URL', description: 'Absolute URL the gateway is reached at, for FHIR `fullUrl` and links; default: from the request.' },
+  { name: 'DATABASE_URL', description: 'PostgreSQL (`postgres://…`); unset, an embedded PostgreSQL under `DATA_DIR`.' },
+  { name: 'DATA_DIR', description: 'Data of the embedded PostgreSQL; default `.data/` in the project.' },
+  { name: 'DB_POOL_SIZE', default: '20', description: 'Database connections per instance.' },
+  { name: 'MIGRATIONS_RUN', default: 'true', description: 'Run the migrations at start (`false` where `npm run migrate` is a deployment step).' },
+  { name: 'SEED_DEV_DATA', description: 'Create the development tenants; default true outside production.' },
+  { name: 'NATS_URL', description: 'NATS with JetStream (`nats://…`); unset, the embedded bus in PostgreSQL.' },
+  { name: 'NATS_STREAM', default: 'EPRESCRIBING', description: 'Name of the events stream; dead letters and integration messages get `_DLQ` and `_INTEGRATION` after it.' },
+  { name: 'NATS_SUBJECT_PREFIX', default: '', description: 'Prefix of every subject on the wire, ending in `.` (isolates test runs).' },
+  { name: 'NATS_ACK_WAIT_MS', default: '30000', description: 'How long a message stays with an instance that stopped answering before it is redelivered.' },
+  { name: 'COMMANDS_DUPLICATE_WINDOW_MS', default: '120000', description: 'Commands over the bus: JetStream\'s duplicate window of the commands stream (at least 100; the gateway\'s own record of command ids covers the time after it).' },
+  { name: 'COMMANDS_MAX_DELIVERIES', default: '5', description: 'Commands over the bus: deliveries of a command failing unexpectedly before it is dead-lettered.' },
+  { name: 'SLA_PROCESSING_SECONDS', default: '172800', description: 'How long a prescription may wait `approved` for its first fill before `sla_breached` (once) and an alert to support (CONTRACT §7).' },
+  { name: 'TIMER_POLL_MS', default: '1000', description: 'The longest a workflow timer runner sleeps when nothing is due sooner: a timer armed on another instance is seen within it.' },
+  { name: 'AUTH_JWT_SECRET', description: 'HS256 secret of the tokens; outside production the development secret `dev-only-secret-change-me` applies.' },
+  { name: 'AUTH_JWKS_URL', description: 'JWKS of an identity provider: RS256/ES256 tokens are verified against it instead.' },
+  { name: 'AUTH_ISSUER', description: 'Required `iss` of tokens, when set.' },
+  { name: 'AUTH_AUDIENCE', description: 'Required `aud` of tokens, when set.' },
+  { name: 'AUTH_CLOCK_TOLERANCE_SECONDS', default: '30', description: 'Clock skew allowed on `exp` and `nbf`.' },
+  { name: 'AUTH_JWKS_COOLDOWN_MS', default: '30000', description: 'Least time between two fetches of the JWKS (an unknown key id refetches).' },
+  { name: 'CORS_ORIGINS', description: 'Allowed origins (comma-separated), `*` or `none`; default `*` outside production, `none` in production.' },
+  { name: 'BODY_LIMIT_BYTES', default: '1048576', description: 'Largest request body (`PAYLOAD_TOO_LARGE` above).' },
+  { name: 'IDEMPOTENCY_TTL_SECONDS', default: '86400', description: 'How long an Idempotency-Key is remembered.' },
+  { name: 'PHARMACIES_FILE', description: 'The pharmacy directory; default `data/pharmacies.json`.' },
+  { name: 'RXNORM_FILE', description: 'RxNorm codes the local terminology knows; default `data/rxnorm-codes.json`.' },
+  { name: 'TERMINOLOGY_URL', description: 'A FHIR terminology server for `CodeSystem/$validate-code`; unset, the local terminology.' },
+  { name: 'TERMINOLOGY_DEFER', default: 'false', description: 'When the terminology server is down: accept and tag (`true`) or answer 503 `VALIDATOR_UNAVAILABLE`.' },
+  { name: 'TERMINOLOGY_STRICT', default: 'false', description: 'Local terminology: refuse RxNorm codes not in `RXNORM_FILE`.' },
+  { name: 'LOG_LEVEL', description: 'pino level; default `info` (`silent` under `NODE_ENV=test`).' },
+  { name: 'LOG_FORMAT', description: '`pretty` (readable lines) or `json`; default `pretty` in development, `json` otherwise.' },
+  { name: 'GRAPHQL_EXPLORER', description: 'The offline GraphQL explorer at `GET /graphql` for browsers (and, in production, the introspection its docs need); default on outside production, off in production.' },
+  { name: 'OUTBOX_POLL_MS', default: '2000', description: 'Outbox relay poll interval (it is woken by LISTEN/NOTIFY too).' },
+  { name: 'OUTBOX_RETENTION_SECONDS', default: '604800', description: 'How long published outbox rows are kept.' },
+  { name: 'BUS_RETENTION_SECONDS', default: '604800', description: 'How long the event stream keeps events for replay (older cursors are `CURSOR_EXPIRED`).' },
+  { name: 'BUS_MAX_MESSAGES', default: '1000000', description: 'Most events the stream keeps.' },
+  { name: 'SUBSCRIBER_BUFFER_SIZE', default: '1000', description: 'Events a slow live subscriber may have queued before it is disconnected.' },
+  { name: 'RATE_LIMIT_ENABLED', default: 'true', description: 'Per tenant and persona rate limiting (`false` for benchmarks).' },
+  { name: 'RATE_LIMIT_BURST', default: '400', description: 'Bucket size in units (a read costs 1, a search 2, a write 5).' },
+  { name: 'RATE_LIMIT_PER_SECOND', default: '200', description: 'Units refilled per second.' },
+  { name: 'GRAPHQL_MAX_DEPTH', default: '12', description: 'Deepest GraphQL selection (`QUERY_TOO_COMPLEX` above).' },
+  { name: 'GRAPHQL_MAX_ALIASES', default: '30', description: 'Most aliases in a GraphQL document.' },
+  { name: 'GRAPHQL_MAX_COST', default: '25000', description: 'Highest estimated cost of a GraphQL document.' },
+  { name: 'GRAPHQL_MAX_TOKENS', default: '5000', description: 'Most tokens in a GraphQL document.' },
+  { name: 'GRAPHQL_MAX_BATCH', default: '1', description: 'Most operations in one batched GraphQL request.' },
+  { name: 'ACTION_MAX_ATTEMPTS', default: '5', description: 'Attempts of a workflow action before it becomes a dead letter.' },
+  { name: 'ACTION_RETRY_BASE_MS', default: '200', description: 'First backoff between attempts (exponential, full jitter).' },
+  { name: 'ACTION_RETRY_MAX_MS', default: '30000', description: 'Longest backoff between attempts.' },
+  { name: 'SHUTDOWN_TIMEOUT_MS', default: '15000', description: 'How long a stop waits for in-flight work.' },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', description: 'OTLP/HTTP endpoint: tracing is on when set (`/v1/traces` is appended).' },
+  { name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', description: 'OTLP/HTTP traces URL, used as is (instead of the above).' },
+  { name: 'OTEL_SDK_DISABLED', default: 'false', description: '`true` turns tracing off whatever the endpoint.' },
+  { name: 'OTEL_SERVICE_NAME', default: 'rxgate', description: 'Service name of the traces.' },
+  { name: 'OTEL_TRACES_SAMPLER_ARG', default: '1', description: 'Share of traces sampled, 0 to 1.' },
+];

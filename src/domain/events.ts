@@ -1,22 +1,8 @@
+import { EVENT_TYPES } from './event-catalog.js';
 import type { RequestContext } from './identity.js';
 
-/** Event types of CONTRACT §6. The subject on the bus is `{eventType}.{tenantId}`. */
-export const EVENT_TYPES = {
-  medicationRequestCreated: 'eprescribing.medication_request.created.v1',
-  medicationRequestUpdated: 'eprescribing.medication_request.updated.v1',
-  medicationRequestStatusChanged: 'eprescribing.medication_request.status_changed.v1',
-  medicationRequestCancelled: 'eprescribing.medication_request.cancelled.v1',
-  medicationDispenseCreated: 'eprescribing.medication_dispense.created.v1',
-  medicationDispenseUpdated: 'eprescribing.medication_dispense.updated.v1',
-  taskStatusChanged: 'eprescribing.task.status_changed.v1',
-  subscriptionReplayed: 'eprescribing.subscription.replayed.v1',
-  medicationRequestExpired: 'eprescribing.medication_request.expired.v1',
-  medicationRequestSlaBreached: 'eprescribing.medication_request.sla_breached.v1',
-  /** A command received over the bus (CONTRACT §11) took effect, or was already taken (a repeat). */
-  commandAccepted: 'eprescribing.command.accepted.v1',
-  /** A command received over the bus was refused, with the code HTTP would answer. */
-  commandRejected: 'eprescribing.command.rejected.v1',
-} as const;
+/** Event types the code emits (CONTRACT §6), from `EVENT_CATALOG`. The subject on the bus is `{eventType}.{tenantId}`. */
+export { EVENT_TYPES };
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 export interface EventMetadata {

@@ -15,3 +15,5 @@ export * from './subscription.js';
 export * from './rate-limit.js';
 export * from './audit.js';
 export * from './input-limits.js';
+export * from './event-catalog.js';
+export * from './bus-channels.js';

@@ -19,7 +19,8 @@ export const WRITE_PERMISSIONS = {
 
 export type WriteAction = keyof typeof WRITE_PERMISSIONS;
 
-const ACTION_LABEL: Record<WriteAction, string> = {
+/** Each action in words, for refusals and the reference docs. */
+export const ACTION_LABEL: Readonly<Record<WriteAction, string>> = {
   'medication-request.create': 'create a MedicationRequest',
   'medication-request.update': 'update a MedicationRequest',
   'medication-dispense.write': 'write a MedicationDispense',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import pg from 'pg';
@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { startApp, type App, type StartOptions } from '../../src/app.js';
 import { DEVELOPMENT_JWT_SECRET, loadConfig, type Config } from '../../src/config.js';
 import type { Persona } from '../../src/domain/index.js';
+import { createMessageValidator, parseBody, type SeenMessage } from './event-schemas.js';
 
 export interface TestApp {
   app: App;
@@ -15,6 +16,8 @@ export interface TestApp {
   token(tenant: string, persona: Persona, sub?: string): Promise<string>;
   /** Runs SQL on the app's database outside the app (for assertions). */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Every message the gateway has written so far: outbox rows, and what its bus (embedded or NATS) holds. */
+  messages(): Promise<SeenMessage[]>;
   close(): Promise<void>;
 }
 
@@ -50,13 +53,40 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 }
 
 /** NATS settings of a run: a stream and subject prefix of its own, deleted at the end. */
-export function natsSettings(): { env: Record<string, string>; cleanup(): Promise<void> } {
+export function natsSettings(): { env: Record<string, string>; messages(): Promise<SeenMessage[]>; cleanup(): Promise<void> } {
   const natsUrl = inject('natsUrl');
-  if (!natsUrl) return { env: {}, cleanup: async () => undefined };
+  if (!natsUrl) return { env: {}, messages: async () => [], cleanup: async () => undefined };
   const id = randomBytes(5).toString('hex');
   const stream = `RXGATE_T_${id}`;
+  const prefix = `t${id}.`;
   return {
-    env: { NATS_URL: natsUrl, NATS_STREAM: stream, NATS_SUBJECT_PREFIX: `t${id}.` },
+    env: { NATS_URL: natsUrl, NATS_STREAM: stream, NATS_SUBJECT_PREFIX: prefix },
+    /** Every message still in the run's streams, read with an ordered consumer. */
+    async messages() {
+      const nc = await connect({ servers: natsUrl });
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      const seen: SeenMessage[] = [];
+      try {
+        const names: string[] = [];
+        for await (const name of jsm.streams.names()) if (name.startsWith(stream)) names.push(name);
+        for (const name of names) {
+          let left = (await jsm.streams.info(name)).state.messages;
+          const consumer = await js.consumers.get(name);
+          while (left > 0) {
+            const before = left;
+            for await (const m of await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2_000 })) {
+              seen.push({ subject: m.subject.slice(prefix.length), body: parseBody(m.data), source: name });
+              left--;
+            }
+            if (left === before) throw new Error(`stream ${name}: ${left} message(s) could not be read`);
+          }
+        }
+      } finally {
+        await nc.close();
+      }
+      return seen;
+    },
     async cleanup() {
       const nc = await connect({ servers: natsUrl });
       const jsm = await jetstreamManager(nc);
@@ -64,6 +94,22 @@ export function natsSettings(): { env: Record<string, string>; cleanup(): Promis
       await nc.close();
     },
   };
+}
+
+let validator: ReturnType<typeof createMessageValidator> | undefined;
+
+/**
+ * Every message a test's gateway wrote: its outbox, its embedded bus, its NATS streams. Each is
+ * checked against the AsyncAPI document at close, so every event the e2e suite causes is.
+ */
+async function messagesOf(pool: pg.Pool, nats: ReturnType<typeof natsSettings>): Promise<SeenMessage[]> {
+  const outbox = (await pool.query<{ subject: string; envelope: unknown }>('SELECT subject, envelope FROM outbox ORDER BY seq')).rows;
+  const bus = (await pool.query<{ subject: string; data: Buffer }>('SELECT subject, data FROM bus_messages ORDER BY seq')).rows;
+  return [
+    ...outbox.map((row) => ({ subject: row.subject, body: row.envelope, source: 'outbox' })),
+    ...bus.map((row) => ({ subject: row.subject, body: parseBody(row.data), source: 'embedded bus' })),
+    ...(await nats.messages()),
+  ];
 }
 
 export interface TestAppOptions extends StartOptions {
@@ -87,11 +133,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async sql(text, params) {
       return (await pool.query(text, params)).rows;
     },
+    messages: () => messagesOf(pool, nats),
+    /** Stops the gateway and drops its data; fails if a message it wrote does not match the AsyncAPI document. */
     async close() {
       await app.close();
+      const seen = await messagesOf(pool, nats);
       await pool.end();
       await database.drop();
       await nats.cleanup();
+      (validator ??= createMessageValidator()).assertValid(seen);
     },
   };
 }

@@ -12,6 +12,7 @@ import { errorSender } from './errors.js';
 import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
 import { addRequestSpans } from './request-spans.js';
+import { asyncApiRoutes } from './asyncapi.routes.js';
 import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 import { registerWebPages } from './web-pages.js';
 
@@ -136,6 +137,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  await app.register(asyncApiRoutes, { version: options.version });
 
   registerWebPages(app, { config }); // explorer, board, their bundles; before GraphQL (shared path)
   await app.register(fhirPlugin, { prefix: '/fhir', useCases: options.useCases, publicBaseUrl: config.publicBaseUrl, version: options.version, onServerError: (e, r) => logServerError(e, r) });
