@@ -29,7 +29,8 @@ describe('event schemas (AsyncAPI)', () => {
   beforeAll(async () => {
     // Support is down for good: the failure alert becomes a dead letter after three quick attempts.
     t = await startTestApp({
-      env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100' },
+      // A one-second service level, so a prescription left approved emits sla_breached within the test.
+      env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1' },
       integrations: { support: { prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')), alert: async () => undefined } },
     });
     [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
@@ -86,16 +87,29 @@ describe('event schemas (AsyncAPI)', () => {
     expect((await request(fhir('Task'), { token: pharmacy, body: workflowTask(failed.id, 'fulfill', 'in-progress') })).status).toBe(201);
     expect((await request(fhir('Task'), { token: pharmacy, body: workflowTask(failed.id, 'fulfill', 'failed') })).status).toBe(201);
 
+    // Timers: one prescription left approved (sla_breached), one whose validity ends in two seconds (expired).
+    await transition((await created()).id, 'APPROVE', ehr);
+    const expiring = prescription({ patient });
+    expiring.dispenseRequest = { ...expiring.dispenseRequest, validityPeriod: { end: new Date(Date.now() + 2_000).toISOString() } };
+    expect((await request(fhir('MedicationRequest'), { token: ehr, body: expiring })).status).toBe(201);
+
     const replay = await request(fhir(`Subscription/${subscription.body.id}/$replay`), { method: 'POST', token: admin, body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: '0' }] } });
     expect(replay.status).toBe(200);
 
     const expected = [
-      ...Object.values(EVENT_TYPES).map((type) => `${type}.tenant-a`),
+      // Command outcomes come from the bus door (NATS only): test/e2e/bus-commands.test.ts sees them, and
+      // the close of its test app validates them like every other message.
+      ...Object.values(EVENT_TYPES)
+        .filter((type) => !type.startsWith('eprescribing.command.'))
+        .map((type) => `${type}.tenant-a`),
       'integration.insurance.approval.v1',
       'integration.pharmacy.prescription.v1',
       'integration.patient.dispensed.v1',
       'integration.patient.completed.v1',
-      'dlq.eprescribing.alert-support-on-fail.tenant-a',
+      // The failed prescription is compensated (CONTRACT §10).
+      'integration.pharmacy.cancel.v1',
+      'integration.insurance.reversal.v1',
+      'dlq.eprescribing.alertSupport.tenant-a',
     ];
     // Checked once all is on the bus (not only in the outbox): there each event has its stream position.
     const missing = async () => {

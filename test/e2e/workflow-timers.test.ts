@@ -77,7 +77,8 @@ describe('durable timers', () => {
       });
       child.once('exit', (code) => reject(new Error(`the child gateway exited (${code}) before it was ready`)));
     });
-    const validUntil = inSeconds(4);
+    // Far enough ahead that a loaded machine creates and kills before it is due.
+    const validUntil = inSeconds(12);
     const id = await create(url, { validityPeriod: { end: validUntil } });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');

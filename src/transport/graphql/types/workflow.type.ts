@@ -11,13 +11,13 @@ export class WorkflowStateInfo {
 
 @ObjectType({ description: 'One rule of a workflow definition: an event from a state, to a state, by whom, under which guard.' })
 export class WorkflowTransitionInfo {
-  @Field(() => String)
+  @Field(() => String, { description: 'The event, lower case.' })
   event!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'A state it may be sent from.' })
   from!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The state it leads to (when its guard holds).' })
   to!: string;
 
   @Field(() => String, { description: "The persona that may send it, or 'system' (the gateway itself)." })
@@ -29,19 +29,19 @@ export class WorkflowTransitionInfo {
 
 @ObjectType({ description: 'A workflow definition the gateway runs (CONTRACT §10). Instances keep the version they started under.' })
 export class WorkflowDefinitionType {
-  @Field(() => String)
+  @Field(() => String, { description: 'The definition name, e.g. prescription.' })
   name!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Its version; an instance keeps the version it started under.' })
   version!: number;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'What it is for, in a sentence.' })
   description!: string;
 
-  @Field(() => [WorkflowStateInfo])
+  @Field(() => [WorkflowStateInfo], { description: 'Its states, final ones marked.' })
   states!: WorkflowStateInfo[];
 
-  @Field(() => [WorkflowTransitionInfo])
+  @Field(() => [WorkflowTransitionInfo], { description: 'Its rules, one per event and state left.' })
   transitions!: WorkflowTransitionInfo[];
 
   @Field(() => [String], { description: 'Names of its durable timers.' })
@@ -56,25 +56,25 @@ export class WorkflowDefinitionType {
 
 @ObjectType({ description: 'A timer armed for an instance and not yet fired or dropped.' })
 export class WorkflowTimerView {
-  @Field(() => String)
+  @Field(() => String, { description: 'The timer name in the definition.' })
   name!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it fires, unless the state it guards is left first.' })
   dueAt!: Date;
 }
 
 @ObjectType({ description: "An action (or compensation) of an instance: 'pending' (not run yet), 'done', or 'dead-lettered' (gave up; replayable)." })
 export class WorkflowActionView {
-  @Field(() => String)
+  @Field(() => String, { description: 'The action (or compensation) name.' })
   name!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'pending, done or dead-lettered.' })
   status!: string;
 
   @Field(() => Int, { description: 'Attempts recorded (0 while pending).' })
   attempts!: number;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The last error, for a dead-lettered one.' })
   lastError!: string | null;
 }
 
@@ -86,16 +86,16 @@ export class WorkflowInstanceType {
   @Field(() => Int, { description: 'The definition version the instance started under.' })
   version!: number;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The current state, lower case.' })
   state!: string;
 
-  @Field(() => [WorkflowTimerView])
+  @Field(() => [WorkflowTimerView], { description: 'Timers armed and not yet fired or dropped.' })
   timers!: WorkflowTimerView[];
 
-  @Field(() => [WorkflowActionView])
+  @Field(() => [WorkflowActionView], { description: 'Actions its moves triggered, with what became of them.' })
   actions!: WorkflowActionView[];
 
-  @Field(() => [WorkflowActionView])
+  @Field(() => [WorkflowActionView], { description: 'Compensations run at a compensating end (the saga undo).' })
   compensations!: WorkflowActionView[];
 }
 
@@ -107,7 +107,7 @@ export class FillsType {
   @Field(() => Int, { description: 'Dispenses created so far (a fill counts from its dispense, not its hand-over).' })
   dispensed!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Fills still authorized.' })
   remaining!: number;
 
   @Field(() => Date, { nullable: true, description: 'Earliest time the next fill may be processed: the last hand-over plus dispenseInterval.' })
