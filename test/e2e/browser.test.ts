@@ -211,9 +211,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       await panel.getByTestId('workflow-svg').waitFor();
       expect(await toggle.getAttribute('aria-expanded')).toBe('true');
       expect(await panel.getByRole('heading').first().innerText()).toBe(`Workflow prescription v${current.version}`);
-      const drawn = await panel.locator('svg [data-testid="diagram-state"] text').allInnerTexts();
+      const drawn = await panel.locator('svg [data-testid="diagram-state"] text').allTextContents();
       expect(drawn.sort()).toEqual(current.states.map((s) => s.name).sort());
-      expect(await panel.locator('svg .state.final text').allInnerTexts()).toEqual(expect.arrayContaining(current.states.filter((s) => s.final).map((s) => s.name)));
+      expect(await panel.locator('svg .state.final text').allTextContents()).toEqual(expect.arrayContaining(current.states.filter((s) => s.final).map((s) => s.name)));
       expect(await panel.locator('svg path.edge').count()).toBeGreaterThan(0);
       // The text alternative: one row per transition.
       expect(await panel.getByTestId('workflow-transitions').locator('tbody tr').count()).toBe(current.transitions.length);

@@ -316,8 +316,11 @@ class Timeline {
 
   close(): void {
     this.panel.hidden = true;
+    // The card may have been redrawn (its state changed) while open: focus the one now shown for that prescription.
+    const id = this.opener?.closest('li')?.dataset.id ?? this.openId;
+    const opener = this.opener?.isConnected ? this.opener : id ? document.querySelector<HTMLElement>(`li[data-id="${CSS.escape(id)}"] button`) : null;
     this.openId = undefined;
-    this.opener?.focus();
+    opener?.focus();
   }
 
   private async refresh(id: string): Promise<void> {
