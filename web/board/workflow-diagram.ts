@@ -107,8 +107,17 @@ export function renderDiagram(definition: WorkflowDefinition, initial = 'request
       d = `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
       lx = (x1 + x2) / 2;
       ly = (y1 + y2) / 2 - 4;
+    } else if (b.layer === a.layer) {
+      // Within a layer: out of the right side and back in, bowing into the gap to the right of the layer.
+      const x = a.x + BOX.width;
+      const y1 = a.y + BOX.height / 2 + 6;
+      const y2 = b.y + BOX.height / 2 - 6;
+      const bulge = 26 + 10 * Math.round(Math.abs(y2 - y1) / (BOX.height + GAP.y));
+      d = `M${x},${y1} C${x + bulge},${y1} ${x + bulge},${y2} ${x},${y2}`;
+      lx = x + bulge * 0.75 + 4;
+      ly = (y1 + y2) / 2 + 4;
     } else {
-      // Back (or within a layer): from the bottom of one box to the bottom of the other, bowing downwards.
+      // Back: from the bottom of one box to the bottom of the other, bowing downwards.: from the bottom of one box to the bottom of the other, bowing downwards.
       const x1 = a.x + BOX.width / 2 - 10;
       const y1 = a.y + BOX.height;
       const x2 = b.x + BOX.width / 2 + 10;
@@ -119,7 +128,7 @@ export function renderDiagram(definition: WorkflowDefinition, initial = 'request
       ly = dip - 2;
     }
     edges.append(svg('path', { d, class: 'edge', 'marker-end': 'url(#arrow)', 'data-from': from, 'data-to': to }));
-    const text = svg('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': 'middle' });
+    const text = svg('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': b.layer === a.layer ? 'start' : 'middle' });
     texts.forEach((line, index) => text.append(svg('tspan', { x: lx, dy: index === 0 ? -(texts.length - 1) * 11 : 11 }, line)));
     labels.append(text);
   }
