@@ -5,7 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page, type WebSocketR
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransitionDocument } from '../generated/graphql.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
-import { graphql } from '../support/graphql.js';
+import { graphql, rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
@@ -144,10 +144,10 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       await page.reload();
       await signIn(page, 'ehr-backend');
       await page.locator('#live-status[data-status="live"]').waitFor();
-      for (const state of ['REQUESTED', 'APPROVED', 'PROCESSING', 'DISPENSED', 'COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED']) await page.locator(`section[data-state="${state}"]`).waitFor();
+      for (const state of ['REQUESTED', 'APPROVED', 'PROCESSING', 'DISPENSED', 'COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED', 'REFILLABLE', 'EXPIRED']) await page.locator(`section[data-state="${state}"]`).waitFor();
       await page.locator('section[data-state="COMPLETED"] li').first().waitFor();
 
-      const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient: uniquePatient() }) });
+      const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient: uniquePatient(), repeats: 2 }) });
       expect(created.status).toBe(201);
       const shownAt = Date.now();
       const id: string = created.body.id;
@@ -171,6 +171,8 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       expect(subscribed.at(-1)).toEqual({ after: lastSeen });
       await page.locator('#live-status[data-status="live"]').waitFor();
 
+      // Ten columns, REFILLABLE and EXPIRED among them, fit 1280 px without scrolling sideways.
+      expect(await page.locator('#columns').evaluate((columns) => columns.scrollWidth <= columns.clientWidth)).toBe(true);
       await page.screenshot({ path: path.join(shots, 'board.png') });
 
       // The timeline: transitions with actor, and the dispense.
@@ -180,11 +182,46 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       const transitions = await timeline.getByTestId('transitions').innerText();
       expect(transitions).toMatch(/request[\s\S]*approve[\s\S]*by dr-house[\s\S]*process[\s\S]*dispense/);
       await expect.poll(() => timeline.getByTestId('dispenses').innerText()).toContain('completed');
+      // Its fills (1 + 2 repeats allowed, one dispensed), and the workflow definition, version and state it runs under.
+      const instance = (await rawGraphql(t.url, { query: 'query($id: ID!) { medicationRequest(id: $id) { workflow { definition version state } fills { allowed dispensed remaining } } }', variables: { id } }, ehr)).data.medicationRequest;
+      expect(instance.fills).toEqual({ allowed: 3, dispensed: 1, remaining: 2 });
+      expect(await timeline.getByTestId('fills').innerText()).toMatch(/Allowed\s+3\s+Dispensed\s+1\s+Remaining\s+2\s+Next eligible[\s\S]*Valid until/);
+      expect(await timeline.locator('dl').first().innerText()).toContain(`${instance.workflow.definition} v${instance.workflow.version} · dispensed`);
+      await expect.poll(() => timeline.getByTestId('actions').innerText()).toMatch(/sendToPharmacy\s+(pending|done)/);
+      await timeline.getByTestId('compensations').waitFor();
+      await timeline.getByTestId('timers').waitFor();
+      // Completed with fills remaining, it becomes REFILLABLE: the card moves and the open timeline follows.
+      expect((await graphql(t.url, TransitionDocument, { id, event: 'COMPLETE' }, pharmacy)).errors).toBeUndefined();
+      await card('REFILLABLE').waitFor({ timeout: 2_000 });
+      await expect.poll(() => timeline.locator('dl').first().innerText()).toContain(`v${instance.workflow.version} · refillable`);
       await page.screenshot({ path: path.join(shots, 'board-timeline.png') });
       // Keyboard: Escape closes the timeline and gives the focus back to the card.
       await page.keyboard.press('Escape');
       expect(await timeline.isHidden()).toBe(true);
       expect(await page.evaluate("document.activeElement?.closest('li')?.getAttribute('data-id')")).toBe(id);
+
+      // The workflow diagram, opened from the keyboard: an SVG with every state of the current prescription definition.
+      const definitions: Array<{ name: string; version: number; states: Array<{ name: string; final: boolean }>; transitions: unknown[] }> = (await rawGraphql(t.url, { query: '{ workflowDefinitions { name version states { name final } transitions { event } } }' }, ehr)).data.workflowDefinitions;
+      const current = definitions.filter((d) => d.name === 'prescription').sort((a, b) => b.version - a.version)[0];
+      const toggle = page.getByRole('button', { name: 'Workflow diagram' });
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+      await toggle.focus();
+      await page.keyboard.press('Enter');
+      const panel = page.locator('#workflow-diagram');
+      await panel.getByTestId('workflow-svg').waitFor();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      expect(await panel.getByRole('heading').first().innerText()).toBe(`Workflow prescription v${current.version}`);
+      const drawn = await panel.locator('svg [data-testid="diagram-state"] text').allTextContents();
+      expect(drawn.sort()).toEqual(current.states.map((s) => s.name).sort());
+      expect(await panel.locator('svg .state.final text').allTextContents()).toEqual(expect.arrayContaining(current.states.filter((s) => s.final).map((s) => s.name)));
+      expect(await panel.locator('svg path.edge').count()).toBeGreaterThan(0);
+      // The text alternative: one row per transition.
+      expect(await panel.getByTestId('workflow-transitions').locator('tbody tr').count()).toBe(current.transitions.length);
+      expect(await panel.getByTestId('workflow-transitions').innerText()).toContain('fills remain');
+      await page.screenshot({ path: path.join(shots, 'board-workflow.png') });
+      await page.keyboard.press('Escape');
+      expect(await panel.isHidden()).toBe(true);
+      expect(await page.evaluate('document.activeElement?.id')).toBe('workflow-toggle');
       expectOnlyLocalRequests('/ui/board.js');
     } finally {
       await context.close();

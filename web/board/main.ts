@@ -5,6 +5,7 @@ import './board.css';
 import { createClient, type Client } from 'graphql-ws';
 import { GraphqlError, graphqlRequest, graphqlWsUrl } from '../shared/session';
 import { mountSignIn } from '../shared/sign-in';
+import { renderDiagram, transitionsTable, type WorkflowDefinition } from './workflow-diagram';
 
 interface Card {
   id: string;
@@ -40,26 +41,77 @@ const element = <K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '');
 const label = (card: Card) => card.medication.text ?? card.medication.coding[0]?.display ?? card.medication.coding[0]?.code ?? 'Prescription';
 
-// ─── EXTENSION POINT: the workflow definition ────────────────────────────────────────────────────
-// The workflow engine will add `workflowDefinitions { … mermaid }` (and `workflow { … }` on a
-// prescription) to the schema. When it lands, read the states and their order from there and render
-// the mermaid diagram into #workflow-diagram (hidden until then); the timeline gains prior
-// authorization and pending timers from `workflow`. Nothing here depends on those fields yet.
+// ─── The workflow definition ───────────────────────────────────────────────────────────────────────
+// Columns are the PrescriptionStatus enum's values, in its declared order (introspection); the diagram is
+// the current prescription definition (the highest version of `prescription`) from `workflowDefinitions`.
 interface WorkflowView {
   /** States in display order; empty when they cannot be read (columns then appear as states are seen). */
   states: string[];
+  /** The definition new prescriptions run under, when it could be read. */
+  definition?: WorkflowDefinition;
 }
 
 async function loadWorkflow(token: string): Promise<WorkflowView> {
-  try {
-    // Until then the states are the PrescriptionStatus enum, in its declared order.
-    const data = await graphqlRequest<{ __type: { enumValues: Array<{ name: string }> } | null }>(token, '{ __type(name: "PrescriptionStatus") { enumValues { name } } }');
-    return { states: data.__type?.enumValues.map((v) => v.name) ?? [] };
-  } catch {
-    return { states: [] }; // introspection is off (production without GRAPHQL_EXPLORER)
+  const [states, definition] = await Promise.all([
+    graphqlRequest<{ __type: { enumValues: Array<{ name: string }> } | null }>(token, '{ __type(name: "PrescriptionStatus") { enumValues { name } } }').then(
+      (data) => data.__type?.enumValues.map((v) => v.name) ?? [],
+      () => [] as string[], // introspection is off (production without GRAPHQL_EXPLORER)
+    ),
+    graphqlRequest<{ workflowDefinitions: WorkflowDefinition[] }>(token, '{ workflowDefinitions { name version description states { name final } transitions { event from to persona guard } timers actions mermaid } }').then(
+      (data) => data.workflowDefinitions.filter((d) => d.name === 'prescription').sort((a, b) => b.version - a.version)[0],
+      () => undefined,
+    ),
+  ]);
+  return { states, definition };
+}
+
+/** The diagram panel, opened by its button; it holds the SVG, the transitions as a table, and the mermaid text. */
+class DiagramPanel {
+  private readonly panel = $<HTMLElement>('workflow-diagram');
+  private readonly toggle = $<HTMLButtonElement>('workflow-toggle');
+
+  constructor() {
+    this.toggle.addEventListener('click', () => this.show(this.panel.hidden));
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && !this.panel.hidden && this.panel.contains(document.activeElement)) {
+        this.show(false);
+        this.toggle.focus();
+      }
+    });
+  }
+
+  show(open: boolean): void {
+    this.panel.hidden = !open;
+    this.toggle.setAttribute('aria-expanded', String(open));
+    if (open) this.panel.focus();
+  }
+
+  render(definition: WorkflowDefinition | undefined): void {
+    this.show(false);
+    this.toggle.hidden = !definition;
+    if (!definition) {
+      this.panel.replaceChildren();
+      return;
+    }
+    const heading = element('h2', { id: 'workflow-title' }, `Workflow ${definition.name} v${definition.version}`);
+    const scroller = element('div', { class: 'diagram-scroll' });
+    scroller.append(renderDiagram(definition));
+    const table = element('details', { class: 'workflow-text', open: '' });
+    table.append(element('summary', {}, 'Transitions as a table'), transitionsTable(definition));
+    const mermaid = element('details', { class: 'workflow-text' });
+    const copy = element('button', { type: 'button', class: 'action' }, 'Copy');
+    const text = element('pre', { 'data-testid': 'workflow-mermaid' }, definition.mermaid);
+    copy.addEventListener('click', () => {
+      void navigator.clipboard?.writeText(definition.mermaid).then(
+        () => (copy.textContent = 'Copied'),
+        () => window.getSelection()?.selectAllChildren(text), // no clipboard: select it for the user to copy
+      );
+    });
+    mermaid.append(element('summary', {}, 'Mermaid text'), copy, text);
+    const facts = element('p', { class: 'workflow-facts' }, `${definition.description} Timers: ${definition.timers.join(', ') || 'none'}. Actions: ${definition.actions.join(', ') || 'none'}.`);
+    this.panel.replaceChildren(heading, facts, scroller, table, mermaid);
   }
 }
-// ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 class Board {
   private readonly cards = new Map<string, { card: Card; item: HTMLLIElement }>();
@@ -214,6 +266,28 @@ class LiveEvents {
   }
 }
 
+interface WorkflowStep {
+  name: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+}
+interface WorkflowInstance {
+  definition: string;
+  version: number;
+  state: string;
+  timers: Array<{ name: string; dueAt: string }>;
+  actions: WorkflowStep[];
+  compensations: WorkflowStep[];
+}
+interface Fills {
+  allowed: number;
+  dispensed: number;
+  remaining: number;
+  nextEligibleAt: string | null;
+  validUntil: string | null;
+}
+
 class Timeline {
   private openId: string | undefined;
   private opener: HTMLElement | undefined;
@@ -242,17 +316,20 @@ class Timeline {
 
   close(): void {
     this.panel.hidden = true;
+    // The card may have been redrawn (its state changed) while open: focus the one now shown for that prescription.
+    const id = this.opener?.closest('li')?.dataset.id ?? this.openId;
+    const opener = this.opener?.isConnected ? this.opener : id ? document.querySelector<HTMLElement>(`li[data-id="${CSS.escape(id)}"] button`) : null;
     this.openId = undefined;
-    this.opener?.focus();
+    opener?.focus();
   }
 
   private async refresh(id: string): Promise<void> {
     const token = this.token();
     if (!token) return;
     try {
-      const data = await graphqlRequest<{ medicationRequest: (Card & { pharmacy: { name: string } | null; transitions: Array<{ event: string; from: string | null; to: string; actor: string; reason: string | null; at: string }>; dispenses: Array<{ id: string; status: string; quantity: { value: number | null; unit: string | null } | null; whenPrepared: string | null; whenHandedOver: string | null; lastUpdated: string }> }) | null }>(
+      const data = await graphqlRequest<{ medicationRequest: (Card & { pharmacy: { name: string } | null; transitions: Array<{ event: string; from: string | null; to: string; actor: string; reason: string | null; at: string }>; dispenses: Array<{ id: string; status: string; quantity: { value: number | null; unit: string | null } | null; whenPrepared: string | null; whenHandedOver: string | null; lastUpdated: string }>; workflow: WorkflowInstance; fills: Fills }) | null }>(
         token,
-        `query Timeline($id: ID!) { medicationRequest(id: $id) { ${CARD_FIELDS} pharmacy { name } transitions { event from to actor reason at } dispenses { id status quantity { value unit } whenPrepared whenHandedOver lastUpdated } } }`,
+        `query Timeline($id: ID!) { medicationRequest(id: $id) { ${CARD_FIELDS} pharmacy { name } transitions { event from to actor reason at } dispenses { id status quantity { value unit } whenPrepared whenHandedOver lastUpdated } workflow { definition version state timers { name dueAt } actions { name status attempts lastError } compensations { name status attempts lastError } } fills { allowed dispensed remaining nextEligibleAt validUntil } } }`,
         { id },
       );
       if (this.openId !== id) return;
@@ -269,6 +346,31 @@ class Timeline {
       fact('Patient', request.subject.reference ?? '');
       fact('Pharmacy', request.pharmacy?.name ?? '');
       fact('Written', when(request.authoredOn));
+      fact('Workflow', `${request.workflow.definition} v${request.workflow.version} · ${request.workflow.state}`);
+      const fills = element('dl', { 'data-testid': 'fills' });
+      const fill = (term: string, value: string) => fills.append(element('dt', {}, term), element('dd', {}, value));
+      fill('Allowed', String(request.fills.allowed));
+      fill('Dispensed', String(request.fills.dispensed));
+      fill('Remaining', String(request.fills.remaining));
+      fill('Next eligible', request.fills.nextEligibleAt ? when(request.fills.nextEligibleAt) : '—');
+      fill('Valid until', request.fills.validUntil ? when(request.fills.validUntil) : '—');
+      const timers = element('ul', { 'data-testid': 'timers' });
+      for (const timer of request.workflow.timers) {
+        const item = element('li');
+        item.append(element('strong', {}, timer.name), element('span', { class: 'when' }, `due ${when(timer.dueAt)}`));
+        timers.append(item);
+      }
+      if (request.workflow.timers.length === 0) timers.append(element('li', {}, 'None pending.'));
+      const steps = (testid: string, list: WorkflowStep[]) => {
+        const out = element('ul', { 'data-testid': testid });
+        for (const step of list) {
+          const item = element('li', { 'data-status': step.status });
+          item.append(element('strong', {}, step.name), ` ${step.status}`, element('span', { class: 'when' }, `${step.attempts} attempt${step.attempts === 1 ? '' : 's'}${step.lastError ? ` · last error: ${step.lastError}` : ''}`));
+          out.append(item);
+        }
+        if (list.length === 0) out.append(element('li', {}, 'None.'));
+        return out;
+      };
       const transitions = element('ol', { 'data-testid': 'transitions' });
       for (const t of request.transitions) {
         const item = element('li');
@@ -283,8 +385,21 @@ class Timeline {
         dispenses.append(item);
       }
       if (request.dispenses.length === 0) dispenses.append(element('li', {}, 'None yet.'));
-      // Extension point: prior authorization and pending timers come from `workflow { … }` once the engine adds it.
-      this.body.replaceChildren(facts, element('h3', {}, 'Transitions'), transitions, element('h3', {}, 'Dispenses'), dispenses);
+      this.body.replaceChildren(
+        facts,
+        element('h3', {}, 'Fills'),
+        fills,
+        element('h3', {}, 'Transitions'),
+        transitions,
+        element('h3', {}, 'Dispenses'),
+        dispenses,
+        element('h3', {}, 'Pending timers'),
+        timers,
+        element('h3', {}, 'Actions'),
+        steps('actions', request.workflow.actions),
+        element('h3', {}, 'Compensations'),
+        steps('compensations', request.workflow.compensations),
+      );
     } catch (error) {
       this.body.replaceChildren(element('p', { role: 'alert' }, (error as Error).message));
     }
@@ -297,6 +412,7 @@ const status = $('live-status');
 const message = $('board-message');
 const announcer = $('announcer');
 const timeline = new Timeline(() => currentToken);
+const diagram = new DiagramPanel();
 const board = new Board($('columns'), (id, opener) => void timeline.open(id, opener));
 
 /** Prescriptions of the tenant (as listed, plus those created since). */
@@ -322,6 +438,7 @@ async function show(token: string | undefined): Promise<void> {
   timeline.close();
   if (!token) {
     board.reset([]);
+    diagram.render(undefined);
     status.dataset.status = 'idle';
     status.textContent = 'Not connected';
     message.textContent = 'Sign in to see the prescriptions of a tenant.';
@@ -329,6 +446,7 @@ async function show(token: string | undefined): Promise<void> {
   }
   const workflow = await loadWorkflow(token);
   board.reset(workflow.states);
+  diagram.render(workflow.definition);
   const session = new LiveEvents(token, {
     event: (event) => {
       const card = event.medicationRequest;
