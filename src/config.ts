@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadRulesFile } from './adapters/rules/rules-file.js';
+import type { RulesFile } from './domain/index.js';
 
 /** The documented development secret (CONTRACT §1); refused in production. */
 export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me';
@@ -9,6 +11,9 @@ export const PROJECT_ROOT = (() => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
 })();
+
+/** The JSON Schema a `RULES_FILE` is validated against, as the repository publishes it. */
+export const RULES_SCHEMA_FILE = path.join(PROJECT_ROOT, 'schema', 'rules.schema.json');
 
 export interface Config {
   env: 'production' | 'development' | 'test';
@@ -34,6 +39,11 @@ export interface Config {
   pharmaciesFile: string;
   /** RxNorm codes the local terminology knows. */
   rxnormFile: string;
+  /**
+   * Prescribing rules (CONTRACT §8): the shipped controlled-substance list, and the tenant rules of
+   * `RULES_FILE` (read and validated here, so an invalid file stops the start).
+   */
+  prescribingRules: { controlledSubstancesFile: string; rulesFile?: string; tenantRules: RulesFile };
   /** A FHIR terminology server for `CodeSystem/$validate-code`; absent → the local terminology. */
   terminologyUrl?: string;
   /** When the terminology server is down: accept and tag (true) or answer 503 (false). */
@@ -141,6 +151,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
   const sampleRatio = Number(text('OTEL_TRACES_SAMPLER_ARG') ?? '1');
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
+  const rulesFile = text('RULES_FILE');
+  const tenantRules = rulesFile ? loadRulesFile(path.resolve(rulesFile), RULES_SCHEMA_FILE) : { rules: { ruleSets: [] }, problems: [] };
+  problems.push(...tenantRules.problems);
   const publicBaseUrl = text('PUBLIC_BASE_URL')?.replace(/\/+$/, '');
   if (publicBaseUrl && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
 
@@ -161,6 +174,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     seed: bool('SEED_DEV_DATA', !production),
     pharmaciesFile: text('PHARMACIES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'pharmacies.json'),
     rxnormFile: text('RXNORM_FILE') ?? path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json'),
+    prescribingRules: {
+      controlledSubstancesFile: text('CONTROLLED_SUBSTANCES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'controlled-substances.json'),
+      rulesFile: rulesFile && path.resolve(rulesFile),
+      tenantRules: tenantRules.rules,
+    },
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),

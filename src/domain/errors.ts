@@ -6,11 +6,13 @@
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN_WRITE_PERSONA',
+  'EPCS_TWO_FACTOR_REQUIRED',
   'MODULE_NOT_LICENSED',
   'TENANT_ISOLATION_VIOLATION',
   'BAD_REQUEST',
   'QUERY_TOO_COMPLEX',
   'PROFILE_VALIDATION_FAILURE',
+  'PRESCRIBING_RULE_VIOLATION',
   'PRESCRIPTION_NOT_FOUND',
   'PHARMACY_NOT_FOUND',
   'NOT_FOUND',
@@ -37,11 +39,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN_WRITE_PERSONA: 403,
+  EPCS_TWO_FACTOR_REQUIRED: 403,
   MODULE_NOT_LICENSED: 403,
   TENANT_ISOLATION_VIOLATION: 403,
   BAD_REQUEST: 400,
   QUERY_TOO_COMPLEX: 400,
   PROFILE_VALIDATION_FAILURE: 422,
+  PRESCRIBING_RULE_VIOLATION: 422,
   PRESCRIPTION_NOT_FOUND: 422,
   PHARMACY_NOT_FOUND: 422,
   NOT_FOUND: 404,
@@ -67,6 +71,8 @@ export interface Issue {
   /** FHIRPath of the offending element, e.g. `MedicationRequest.subject.reference`. */
   expression?: string;
   diagnostics: string;
+  /** The prescribing rule violated (CONTRACT §8: `details.coding` with system `urn:rxgate:rule`). */
+  rule?: string;
 }
 
 export interface DomainErrorOptions {

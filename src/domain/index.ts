@@ -14,3 +14,4 @@ export * from './subscription.js';
 export * from './rate-limit.js';
 export * from './audit.js';
 export * from './input-limits.js';
+export * from './prescribing-rules.js';
