@@ -52,7 +52,7 @@ describe('controlled-substance list', () => {
   });
 
   it('the schedule extension is set from the list, replacing what a client sent', () => {
-    const sent = { resourceType: 'MedicationRequest', extension: [{ url: 'urn:rxgate:extension:controlled-substance-schedule', valueCode: 'CV' }] } as never;
+    const sent = { resourceType: 'MedicationRequest', extension: [{ url: 'urn:rxgate:extension:controlled-substance-schedule', valueCode: 'CV' }] } as unknown as fhir4.MedicationRequest;
     expect(withScheduleExtension(sent, 'CII').extension).toEqual([{ url: 'urn:rxgate:extension:controlled-substance-schedule', valueCode: 'CII' }]);
     expect(withScheduleExtension(sent, null).extension).toBeUndefined();
   });
