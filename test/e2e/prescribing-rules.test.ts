@@ -143,12 +143,20 @@ describe('us-federal rules on create and update (FHIR and GraphQL)', () => {
     expect(gql.data.medicationRequest.controlledSubstanceSchedule).toBeNull();
   });
 
-  it('an update adding a repeat to a Schedule II prescription is refused and changes nothing', async () => {
+  it('an update or patch adding a repeat to a Schedule II prescription is refused and changes nothing', async () => {
     const created = await createdOver(OXYCODONE);
     const body = { ...created, dispenseRequest: { ...created.dispenseRequest, numberOfRepeatsAllowed: 2 } };
     const updated = await request(fhir(`MedicationRequest/${created.id}`), { method: 'PUT', token: ehr, headers: { 'If-Match': 'W/"1"' }, body });
     expect(updated.status).toBe(422);
     expect(ruleIssues(updated.body)).toEqual([['us-federal.schedule-ii-no-refills', 'MedicationRequest.dispenseRequest.numberOfRepeatsAllowed']]);
+    const patched = await request(fhir(`MedicationRequest/${created.id}`), {
+      method: 'PATCH',
+      token: ehr,
+      headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+      rawBody: JSON.stringify([{ op: 'replace', path: '/dispenseRequest/numberOfRepeatsAllowed', value: 1 }]),
+    });
+    expect(patched.status).toBe(422);
+    expect(ruleIssues(patched.body)).toEqual([['us-federal.schedule-ii-no-refills', 'MedicationRequest.dispenseRequest.numberOfRepeatsAllowed']]);
     expect((await request(fhir(`MedicationRequest/${created.id}`), { token: ehr })).body.meta.versionId).toBe('1');
   });
 });
