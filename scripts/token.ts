@@ -1,5 +1,6 @@
 /**
- * Prints a development token: npm run -s token -- --tenant tenant-a --persona ehr-backend [--sub alice] [--ttl 3600]
+ * Prints a development token: npm run -s token -- --tenant tenant-a --persona ehr-backend [--sub alice] [--ttl 3600] [--amr pwd,otp]
+ * `--amr` sets the RFC 8176 authentication methods (approving a controlled prescription needs two factors).
  * Signed with AUTH_JWT_SECRET, or the documented development secret outside production.
  */
 import { SignJWT } from 'jose';
@@ -17,6 +18,7 @@ options:
   --persona <persona>  ${PERSONAS.join(' | ')} (required)
   --sub <subject>      the token's subject (default: dev-user)
   --ttl <seconds>      lifetime in seconds (default: 3600)
+  --amr <methods>      RFC 8176 authentication methods, comma-separated (e.g. pwd,otp: two factors, for approving controlled substances)
   -h, --help           print this help and exit
 `;
 
@@ -25,6 +27,7 @@ const values = parseCommandLine('token', USAGE, {
   persona: { type: 'string' },
   sub: { type: 'string', default: 'dev-user' },
   ttl: { type: 'string', default: '3600' },
+  amr: { type: 'string' },
 });
 
 const fail = (message: string): never => {
@@ -37,6 +40,9 @@ if (!isPersona(values.persona)) fail(`--persona must be one of ${PERSONAS.join('
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');
 
+const amr = values.amr === undefined ? undefined : values.amr.split(',').map((m) => m.trim()).filter(Boolean);
+if (amr !== undefined && (amr.length === 0 || amr.some((m) => !/^[a-z]{2,32}$/.test(m)))) fail('--amr must be RFC 8176 method names separated by commas (e.g. pwd,otp)');
+
 const config = (() => {
   try {
     return loadConfig();
@@ -46,7 +52,7 @@ const config = (() => {
 })();
 if (!config.auth.secret) fail('no AUTH_JWT_SECRET is configured (tokens for a JWKS deployment come from its identity provider)');
 
-const builder = new SignJWT({ tenant: values.tenant, persona: values.persona })
+const builder = new SignJWT({ tenant: values.tenant, persona: values.persona, ...(amr ? { amr } : {}) })
   .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
   .setSubject(values.sub!)
   .setIssuedAt()

@@ -18,6 +18,8 @@ import { createDirectoryRouter, createPharmacyDirectory } from './adapters/direc
 import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
 import { createMemoryRateLimiter, createSharedRateLimiter } from './adapters/rate-limit/rate-limiters.js';
 import { createLocalTerminology, createRemoteTerminology } from './adapters/validation/terminology.js';
+import { loadControlledSubstances } from './adapters/rules/rules-file.js';
+import { PrescribingRules, US_FEDERAL_RULE_SET } from './domain/index.js';
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
 import { createPostgresBus } from './adapters/events/postgres-bus.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
@@ -166,6 +168,10 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       igValidator,
       terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile, { strict: config.terminologyStrict }),
       terminologyDefer: config.terminologyDefer,
+      prescribingRules: new PrescribingRules(
+        [...loadControlledSubstances(config.prescribingRules.controlledSubstancesFile), ...(config.prescribingRules.tenantRules.controlledSubstances ?? [])],
+        [US_FEDERAL_RULE_SET, ...config.prescribingRules.tenantRules.ruleSets],
+      ),
       // With NATS the deployment has several instances: the buckets then live in PostgreSQL, shared.
       rateLimits: config.rateLimit.enabled
         ? {

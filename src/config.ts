@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadRulesFile } from './adapters/rules/rules-file.js';
+import type { RulesFile } from './domain/index.js';
 
 /** The documented development secret (CONTRACT §1); refused in production. */
 export const DEVELOPMENT_JWT_SECRET = 'dev-only-secret-change-me';
@@ -10,6 +12,9 @@ export const PROJECT_ROOT = (() => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
 })();
+
+/** The JSON Schema a `RULES_FILE` is validated against, as the repository publishes it. */
+export const RULES_SCHEMA_FILE = path.join(PROJECT_ROOT, 'schema', 'rules.schema.json');
 
 export interface Config {
   env: 'production' | 'development' | 'test';
@@ -35,6 +40,11 @@ export interface Config {
   pharmaciesFile: string;
   /** RxNorm codes the local terminology knows. */
   rxnormFile: string;
+  /**
+   * Prescribing rules (CONTRACT §8): the shipped controlled-substance list, and the tenant rules of
+   * `RULES_FILE` (read and validated here, so an invalid file stops the start).
+   */
+  prescribingRules: { controlledSubstancesFile: string; rulesFile?: string; tenantRules: RulesFile };
   /** A FHIR terminology server for `CodeSystem/$validate-code`; absent → the local terminology. */
   terminologyUrl?: string;
   /** When the terminology server is down: accept and tag (true) or answer 503 (false). */
@@ -163,6 +173,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
   const sampleRatio = Number(text('OTEL_TRACES_SAMPLER_ARG') ?? '1');
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
+  const rulesFile = text('RULES_FILE');
+  const tenantRules = rulesFile ? loadRulesFile(path.resolve(rulesFile), RULES_SCHEMA_FILE) : { rules: { ruleSets: [] }, problems: [] };
+  problems.push(...tenantRules.problems);
   const publicBaseUrl = text('PUBLIC_BASE_URL')?.replace(/\/+$/, '');
   if (publicBaseUrl && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) problems.push('PUBLIC_BASE_URL must be an absolute http(s) URL');
 
@@ -184,6 +197,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     seed: bool('SEED_DEV_DATA', !production),
     pharmaciesFile: existingFile('PHARMACIES_FILE', path.join(PROJECT_ROOT, 'data', 'pharmacies.json')),
     rxnormFile: existingFile('RXNORM_FILE', path.join(PROJECT_ROOT, 'data', 'rxnorm-codes.json')),
+    prescribingRules: {
+      controlledSubstancesFile: text('CONTROLLED_SUBSTANCES_FILE') ?? path.join(PROJECT_ROOT, 'data', 'controlled-substances.json'),
+      rulesFile: rulesFile && path.resolve(rulesFile),
+      tenantRules: tenantRules.rules,
+    },
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),
@@ -248,6 +266,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'NATS_ACK_WAIT_MS', default: '30000', description: 'How long a message stays with an instance that stopped answering before it is redelivered.' },
   { name: 'COMMANDS_DUPLICATE_WINDOW_MS', default: '120000', description: 'Commands over the bus: JetStream\'s duplicate window of the commands stream (at least 100; the gateway\'s own record of command ids covers the time after it).' },
   { name: 'COMMANDS_MAX_DELIVERIES', default: '5', description: 'Commands over the bus: deliveries of a command failing unexpectedly before it is dead-lettered.' },
+  { name: 'RULES_FILE', description: 'A JSON file of stricter prescribing rules (and extra controlled-substance codes), validated at start against `schema/rules.schema.json` (CONTRACT §8).' },
+  { name: 'CONTROLLED_SUBSTANCES_FILE', description: 'RxNorm codes with their US DEA schedule; default `data/controlled-substances.json` in the project. A code not listed is treated as not controlled.' },
   { name: 'SLA_PROCESSING_SECONDS', default: '172800', description: 'How long a prescription may wait `approved` for its first fill before `sla_breached` (once) and an alert to support (CONTRACT §7).' },
   { name: 'TIMER_POLL_MS', default: '1000', description: 'The longest a workflow timer runner sleeps when nothing is due sooner: a timer armed on another instance is seen within it.' },
   { name: 'AUTH_JWT_SECRET', description: 'HS256 secret of the tokens; outside production the development secret `dev-only-secret-change-me` applies.' },

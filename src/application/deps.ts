@@ -1,4 +1,5 @@
 import type { ActionLedger, AuditTrail, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, RateLimiter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
+import type { PrescribingRules } from '../domain/index.js';
 import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */
@@ -14,6 +15,8 @@ export interface UseCaseDeps {
   /** Accept (and tag) resources whose codes cannot be checked because the terminology server is down. */
   terminologyDefer: boolean;
   tokens: TokenVerifier;
+  /** Rule sets in force per tenant and the controlled-substance list (CONTRACT §8). */
+  prescribingRules: PrescribingRules;
   clock: Clock;
   newId: () => string;
   /** How long an Idempotency-Key is remembered. @default 86_400 // 24 h (CONTRACT §4) */

@@ -33,6 +33,7 @@ import { transitionPrescription } from './use-cases/transition-prescription.use-
 import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLetters } from './use-cases/workflow-actions.use-case.js';
 import { fireDueTimers } from './use-cases/workflow-timers.use-case.js';
 import { fillsFromDispenses, prescriptionWorkflows, workflowDefinitions } from './use-cases/workflow-inspection.use-case.js';
+import { prescribingRules } from './use-cases/prescribing-rules.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
 export type { AuditSearch } from './use-cases/audit.use-case.js';
@@ -40,6 +41,7 @@ export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
 export type { DispenseCriteria, SeqPageRequest, TaskCriteria } from './use-cases/search-by-sequence.use-case.js';
 export { backoffDelay, type RetryPolicy } from './use-cases/workflow-actions.use-case.js';
+export type { RuleSetView } from './use-cases/prescribing-rules.use-case.js';
 export type { BusCommandInput, BusCommandResult } from './use-cases/bus-command.use-case.js';
 
 type BoundTo<F> = F extends (deps: UseCaseDeps, ...args: infer A) => infer R ? (...args: A) => R : never;
@@ -82,6 +84,7 @@ const USE_CASES = {
   prescriptionWorkflows,
   fillsFromDispenses,
   workflowDefinitions,
+  prescribingRules,
   handleBusCommand,
   listDeadLetters,
   replayDeadLetter,

@@ -62,6 +62,11 @@ export interface MoveRequest<R> {
   reason?: string | null;
   /** The existence failure: `NOT_FOUND` for the instance itself, `PRESCRIPTION_NOT_FOUND` when a Task or dispense links it. */
   missing: (id: string) => Error;
+  /**
+   * Checks on the loaded instance that come before its state (CONTRACT §2: a 403 precedes a 409),
+   * e.g. the two-factor authentication that approving a controlled prescription needs.
+   */
+  admit?: (current: R) => void | Promise<void>;
   /** Extra checks on the loaded instance before it moves (e.g. prior authorization, refill interval). */
   precondition?: (scope: TransactionScope, current: R, to: string) => Promise<void>;
 }
@@ -92,6 +97,7 @@ export async function move<R extends { id: string; versionId: number; resource: 
     const current = await subject.find(scope, request.id);
     if (!current) throw request.missing(request.id);
     checkIfMatch(request.ifMatch, current, { required: false, what: `the ${subject.naming.subject}'s current version` });
+    await request.admit?.(current);
     const moved = await moveLoaded(deps, scope, ctx, subject, current, request);
     return moved && { ...moved, previous: current };
   });

@@ -24,6 +24,7 @@ import {
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { isStoredId } from './stored-id.js';
+import { withPrescribingRules } from './use-cases/medication-request.rules.js';
 import { move, moveLoaded, type Change, type Moved, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
 
 /** The tenant's prescription `id` names, if any; an id that cannot be a stored one names none (and never reaches SQL). */
@@ -133,9 +134,9 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
   },
 };
 
-/** Moves a prescription one step in the caller's transaction (see `move`). */
+/** Moves a prescription one step in the caller's transaction (see `move`), under the prescribing rules (CONTRACT §8). */
 export const movePrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent }): Promise<Moved<MedicationRequestRecord>> =>
-  move(deps, scope, ctx, PRESCRIPTION_SUBJECT, request);
+  move(deps, scope, ctx, PRESCRIPTION_SUBJECT, withPrescribingRules(deps, ctx, request));
 
 /** Moves a prescription already loaded in this transaction; `undefined` when it changed meanwhile. */
 export const moveLoadedPrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, current: MedicationRequestRecord, event: WorkflowEvent, reason: string | null = null) =>

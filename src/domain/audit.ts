@@ -40,7 +40,7 @@ export interface AuditRecord extends AuditEntry {
 }
 
 /** Codes that refuse a caller for who it is: their attempts are audited as `denied`. */
-export const DENIAL_CODES: ReadonlySet<string> = new Set(['FORBIDDEN_WRITE_PERSONA', 'TENANT_ISOLATION_VIOLATION', 'MODULE_NOT_LICENSED']);
+export const DENIAL_CODES: ReadonlySet<string> = new Set(['FORBIDDEN_WRITE_PERSONA', 'TENANT_ISOLATION_VIOLATION', 'MODULE_NOT_LICENSED', 'EPCS_TWO_FACTOR_REQUIRED']);
 
 /** How each committed event reads in the audit trail; `null`: covered by another event of the same write. */
 const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: AuditInteraction; type: AuditedType } | null> = {

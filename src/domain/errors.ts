@@ -6,11 +6,13 @@
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN_WRITE_PERSONA',
+  'EPCS_TWO_FACTOR_REQUIRED',
   'MODULE_NOT_LICENSED',
   'TENANT_ISOLATION_VIOLATION',
   'BAD_REQUEST',
   'QUERY_TOO_COMPLEX',
   'PROFILE_VALIDATION_FAILURE',
+  'PRESCRIBING_RULE_VIOLATION',
   'PRESCRIPTION_NOT_FOUND',
   'PHARMACY_NOT_FOUND',
   'NOT_FOUND',
@@ -39,11 +41,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN_WRITE_PERSONA: 403,
+  EPCS_TWO_FACTOR_REQUIRED: 403,
   MODULE_NOT_LICENSED: 403,
   TENANT_ISOLATION_VIOLATION: 403,
   BAD_REQUEST: 400,
   QUERY_TOO_COMPLEX: 400,
   PROFILE_VALIDATION_FAILURE: 422,
+  PRESCRIBING_RULE_VIOLATION: 422,
   PRESCRIPTION_NOT_FOUND: 422,
   PHARMACY_NOT_FOUND: 422,
   NOT_FOUND: 404,
@@ -79,6 +83,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   PRESCRIPTION_NOT_FOUND: 'A Task or MedicationDispense links a prescription that does not exist for this tenant.',
   PHARMACY_NOT_FOUND: 'The prescription names a pharmacy that is not in the directory.',
   NOT_FOUND: 'No such resource for this tenant (another tenant\'s resources are invisible).',
+  PRESCRIBING_RULE_VIOLATION: 'The prescription breaks a prescribing rule (CONTRACT §8): one issue per rule, its id in `details.coding` (system `urn:rxgate:rule`).',
+  EPCS_TWO_FACTOR_REQUIRED: 'Approving a controlled (Schedule II–V) prescription needs a token whose `amr` shows two authentication factors (21 CFR 1311.115); nothing changed.',
   INVALID_TRANSITION: 'The workflow event is not allowed from the current state; nothing is changed.',
   REFILL_TOO_EARLY: 'The next fill is asked for before the last hand-over plus the dispense interval; the diagnostics (and GraphQL `extensions.earliest`) name the earliest date.',
   UPDATE_NOT_ALLOWED: 'A content update of a prescription that is past `approved`.',
@@ -103,6 +109,8 @@ export interface Issue {
   /** FHIRPath of the offending element, e.g. `MedicationRequest.subject.reference`. */
   expression?: string;
   diagnostics: string;
+  /** The prescribing rule violated (CONTRACT §8: `details.coding` with system `urn:rxgate:rule`). */
+  rule?: string;
 }
 
 export interface DomainErrorOptions {

@@ -15,6 +15,8 @@ export interface Actor {
   sub: string;
   /** `system` is the gateway itself (timers, compensations): never a token's persona. */
   persona: Persona | 'system';
+  /** The token's authentication methods (RFC 8176 `amr`), when it carried them; EPCS approval reads them (CONTRACT §8). */
+  amr?: readonly string[];
 }
 
 /** The gateway acting on its own (CONTRACT §7: actor `system`, persona `system`). */

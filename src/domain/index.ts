@@ -17,3 +17,4 @@ export * from './audit.js';
 export * from './input-limits.js';
 export * from './event-catalog.js';
 export * from './bus-channels.js';
+export * from './prescribing-rules.js';

@@ -11,6 +11,8 @@ export interface TokenClaims {
   sub: string;
   tenant: string;
   persona: Persona;
+  /** RFC 8176 authentication method references, when the token carries `amr`. */
+  amr?: readonly string[];
 }
 
 /** Verifies a bearer token. Rejects (any error) when the token is not acceptable; never returns partial claims. */

@@ -7,6 +7,17 @@ export const SAMPLE_REQUESTS: fhir4.MedicationRequest[] = readFileSync(fileURLTo
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as fhir4.MedicationRequest);
 
+/** RxNorm codes of the shipped controlled-substance list (data/controlled-substances.json). */
+export const CONTROLLED_CODES: ReadonlySet<string> = new Set(
+  (JSON.parse(readFileSync(fileURLToPath(new URL('../../data/controlled-substances.json', import.meta.url)), 'utf8')) as Array<{ code: string }>).map((c) => c.code),
+);
+
+/**
+ * Sample requests of uncontrolled medications: tests that do not pick an `index` get these, so the
+ * prescribing rules of controlled substances (CONTRACT §8) stay out of their way.
+ */
+const UNCONTROLLED_REQUESTS = SAMPLE_REQUESTS.filter((r) => !(r.medicationCodeableConcept?.coding ?? []).some((c) => CONTROLLED_CODES.has(c.code ?? '')));
+
 /** Directory pharmacies of the development seed (data/pharmacies.json). */
 export const PHARMACY_A = 'FM664';
 export const PHARMACY_B = 'FFP01';
@@ -19,7 +30,7 @@ let counter = 0;
  * `repeats` says otherwise (CONTRACT §7: `1 + numberOfRepeatsAllowed` fills).
  */
 export function prescription(overrides: { patient?: string; pharmacy?: string; index?: number; repeats?: number } = {}): fhir4.MedicationRequest {
-  const source = SAMPLE_REQUESTS[(overrides.index ?? counter++) % SAMPLE_REQUESTS.length];
+  const source = overrides.index === undefined ? UNCONTROLLED_REQUESTS[counter++ % UNCONTROLLED_REQUESTS.length] : SAMPLE_REQUESTS[overrides.index % SAMPLE_REQUESTS.length];
   const { id: _id, ...rest } = source;
   return {
     ...rest,

@@ -24,7 +24,7 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
   } catch {
     throw new DomainError('UNAUTHENTICATED', 'The bearer token is not valid (signature, expiry or claims); obtain a new token.');
   }
-  const ctx: RequestContext = { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona }, correlationId: input.correlationId };
+  const ctx: RequestContext = { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona, ...(claims.amr ? { amr: claims.amr } : {}) }, correlationId: input.correlationId };
   // A valid token that is refused at the tenant wall is an attempt worth auditing: who tried is known.
   const deny = (code: 'TENANT_ISOLATION_VIOLATION' | 'MODULE_NOT_LICENSED', message: string, detail: string): never => {
     deps.audit.recordLater([deniedEntry(ctx, code, detail)]);

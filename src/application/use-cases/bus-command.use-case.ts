@@ -4,6 +4,7 @@ import {
   deniedEntry,
   DomainError,
   EVENT_TYPES,
+  RULE_CODE_SYSTEM,
   TENANT_ID_PATTERN,
   type EventEnvelope,
   type EventPayload,
@@ -162,7 +163,9 @@ function operationOutcome(outcome: CommandOutcome): EventPayload['resource'] {
   }
   const details = { coding: [{ system: 'urn:rxgate:error-code', code: outcome.code }] };
   const issues = outcome.issues.length > 0 ? outcome.issues : [{ diagnostics: outcome.message }];
-  return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ severity: 'error', code: 'processing', details, diagnostics: i.diagnostics, ...(i.expression ? { expression: [i.expression] } : {}) })) };
+  // A prescribing-rule issue names its rule after the error code (CONTRACT §8), as over FHIR.
+  const detailsOf = (i: Issue) => (i.rule ? { coding: [...details.coding, { system: RULE_CODE_SYSTEM, code: i.rule }] } : details);
+  return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ severity: 'error', code: 'processing', details: detailsOf(i), diagnostics: i.diagnostics, ...(i.expression ? { expression: [i.expression] } : {}) })) };
 }
 
 /** The outcome's event; built here rather than with `buildEvent`, whose context needs a persona an unproven sender lacks. */
@@ -269,7 +272,7 @@ const rejection = (commandId: string, command: string, error: DomainError): Comm
   outcome: 'rejected',
   code: error.code,
   message: error.message,
-  issues: error.issues.map((i: Issue) => ({ diagnostics: i.diagnostics, ...(i.expression ? { expression: i.expression } : {}) })),
+  issues: error.issues.map((i: Issue) => ({ diagnostics: i.diagnostics, ...(i.expression ? { expression: i.expression } : {}), ...(i.rule ? { rule: i.rule } : {}) })),
 });
 
 // ── The use-case ──────────────────────────────────────────────────────────────────────────────

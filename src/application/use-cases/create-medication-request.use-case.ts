@@ -51,7 +51,7 @@ export async function createMedicationRequest(
 ): Promise<CreateResult<MedicationRequestRecord>> {
   assertPersonaMay(ctx, 'medication-request.create');
   if (input.idempotencyKey !== undefined) assertIdempotencyKey(input.idempotencyKey);
-  const resource = await assertValidMedicationRequest(deps, input.resource);
+  const resource = await assertValidMedicationRequest(deps, ctx, input.resource);
 
   return deps.uow.transaction(ctx.tenantId, (scope) =>
     idempotently<CreateResult<MedicationRequestRecord>>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: resource }, deps.idempotencyTtlSeconds, {

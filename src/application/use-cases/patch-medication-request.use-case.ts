@@ -51,7 +51,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
       await commitEvents(scope, moved.events);
       return moved.record;
     }
-    const resource = await assertValidMedicationRequest(deps, patched);
+    const resource = await assertValidMedicationRequest(deps, ctx, patched);
     return replaceContent(deps, scope, ctx, current, resource, input.ifMatch);
   });
 }

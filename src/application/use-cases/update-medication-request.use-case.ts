@@ -30,7 +30,7 @@ export interface UpdateMedicationRequestInput {
  */
 export async function updateMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, input: UpdateMedicationRequestInput): Promise<MedicationRequestRecord> {
   assertPersonaMay(ctx, 'medication-request.update');
-  const resource = await assertValidMedicationRequest(deps, input.resource);
+  const resource = await assertValidMedicationRequest(deps, ctx, input.resource);
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
     const current = await findPrescription(scope, input.id);
     if (!current) throw notFound(input.id);

@@ -1,14 +1,16 @@
-import { DomainError, ERROR_CODE_SYSTEM, type ErrorCode } from '../../domain/index.js';
+import { DomainError, ERROR_CODE_SYSTEM, RULE_CODE_SYSTEM, type ErrorCode, type Issue } from '../../domain/index.js';
 
 /** FHIR `OperationOutcome.issue.code` (R4 valueset-issue-type) for each rxgate code. */
 const ISSUE_TYPE: Record<ErrorCode, string> = {
   UNAUTHENTICATED: 'login',
   FORBIDDEN_WRITE_PERSONA: 'forbidden',
+  EPCS_TWO_FACTOR_REQUIRED: 'security',
   MODULE_NOT_LICENSED: 'forbidden',
   TENANT_ISOLATION_VIOLATION: 'forbidden',
   BAD_REQUEST: 'invalid',
   QUERY_TOO_COMPLEX: 'too-costly',
   PROFILE_VALIDATION_FAILURE: 'invalid',
+  PRESCRIBING_RULE_VIOLATION: 'business-rule',
   PRESCRIPTION_NOT_FOUND: 'not-found',
   PHARMACY_NOT_FOUND: 'not-found',
   NOT_FOUND: 'not-found',
@@ -38,13 +40,14 @@ const ISSUE_TYPE: Record<ErrorCode, string> = {
 export function toOperationOutcome(error: DomainError): fhir4.OperationOutcome {
   const coding = { system: ERROR_CODE_SYSTEM, code: error.code };
   const severity = error.httpStatus >= 500 ? 'fatal' : 'error';
-  const problems = error.issues.length > 0 ? error.issues : [{ diagnostics: error.message }];
+  const problems: Issue[] = error.issues.length > 0 ? error.issues : [{ diagnostics: error.message }];
   const outcome: fhir4.OperationOutcome = {
     resourceType: 'OperationOutcome',
     issue: problems.map((problem) => ({
       severity,
       code: ISSUE_TYPE[error.code] as fhir4.OperationOutcomeIssue['code'],
-      details: { coding: [coding], text: error.code },
+      // The error code first, then the rule a prescribing-rule issue is about (CONTRACT §8).
+      details: { coding: problem.rule ? [coding, { system: RULE_CODE_SYSTEM, code: problem.rule }] : [coding], text: error.code },
       diagnostics: problem.diagnostics,
       ...(problem.expression ? { expression: [problem.expression] } : {}),
     })),

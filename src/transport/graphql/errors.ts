@@ -23,6 +23,7 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
       extensions: {
         code: original.code,
         ...(original.issues.length > 0 ? { issues: original.issues } : {}),
+        ...(original.issues.some((i) => i.rule) ? { rules: original.issues.flatMap((i) => (i.rule ? [i.rule] : [])) } : {}),
         ...(original.current !== undefined ? { current: original.current } : {}),
         ...original.details,
       },

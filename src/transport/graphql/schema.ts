@@ -13,6 +13,7 @@ import { MedicationRequestResolver } from './resolvers/medication-request.resolv
 import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
 import { WorkflowResolver } from './resolvers/workflow.resolver.js';
+import { PrescribingRulesResolver } from './resolvers/prescribing-rules.resolver.js';
 import { PrescriptionEventFieldsResolver, PrescriptionEventResolver } from './resolvers/prescription-event.resolver.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
@@ -58,7 +59,7 @@ export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
       },
     },
-    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver],
+    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver, PrescribingRulesResolver],
     // Entities reached only through `_entities` (federation), never from Query.
     orphanedTypes: [PatientType, PractitionerType],
     validate: false,

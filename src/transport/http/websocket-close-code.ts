@@ -26,11 +26,13 @@ export enum CloseCode {
 const CLOSE_CODE_OF: Readonly<Record<ErrorCode, CloseCode>> = {
   UNAUTHENTICATED: CloseCode.Unauthorized,
   FORBIDDEN_WRITE_PERSONA: CloseCode.Forbidden,
+  EPCS_TWO_FACTOR_REQUIRED: CloseCode.Forbidden,
   MODULE_NOT_LICENSED: CloseCode.Forbidden,
   TENANT_ISOLATION_VIOLATION: CloseCode.Forbidden,
   BAD_REQUEST: CloseCode.BadRequest,
   QUERY_TOO_COMPLEX: CloseCode.BadRequest,
   PROFILE_VALIDATION_FAILURE: CloseCode.BadRequest,
+  PRESCRIBING_RULE_VIOLATION: CloseCode.BadRequest,
   PRESCRIPTION_NOT_FOUND: CloseCode.BadRequest,
   PHARMACY_NOT_FOUND: CloseCode.BadRequest,
   NOT_FOUND: CloseCode.BadRequest,
