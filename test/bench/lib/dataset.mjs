@@ -20,9 +20,19 @@ export const SQL_IDS = {
   patient: (variable) => `CAST(CAST(md5('pt-' || CAST(:${variable} AS text)) AS uuid) AS text)`,
 };
 
+/**
+ * The source requests, less those of controlled substances (data/controlled-substances.json): the
+ * benchmark measures the gateway, not the prescribing rules, and the synthetic requests of controlled
+ * medications (refills, authoredOn years ago) are refused by them (CONTRACT §8).
+ */
 export function readSource(root) {
+  const controlled = new Set(JSON.parse(readFileSync(path.join(root, 'data/controlled-substances.json'), 'utf8')).map((c) => c.code));
   const text = readFileSync(path.join(root, 'test/bench/data/medication-requests.ndjson'), 'utf8');
-  return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line))
+    .filter((r) => !(r.medicationCodeableConcept?.coding ?? []).some((c) => controlled.has(c.code)));
 }
 
 export function readPharmacies(root) {
@@ -92,11 +102,13 @@ export async function loadDataset({ pool, root, plan, tenant, onProgress }) {
       versionId: 1,
       lastUpdated,
       workflowStatus: domain.INITIAL_STATE,
+      workflowVersion: domain.CURRENT_PRESCRIPTION_WORKFLOW.version,
       resource: domain.materializeMedicationRequest(input, { id, versionId: 1, lastUpdated, workflowStatus: domain.INITIAL_STATE }),
     };
     // A manager that records instead of running: the stores' own SQL and parameters for this row.
     const calls = [];
-    const manager = { query: async (text, values) => void calls.push({ text, values }) ?? [] };
+    // The stores take repositories for their reads; the loader only runs their INSERTs.
+    const manager = { query: async (text, values) => void calls.push({ text, values }) ?? [], getRepository: () => ({}) };
     await createMedicationRequestStore(manager, tenant).insert(record);
     await createHistoryStore(manager, tenant).append({
       record,
