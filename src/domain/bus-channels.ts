@@ -74,7 +74,7 @@ export const INTEGRATION_CHANNELS = {
 export const OPERATION_CHANNELS = {
   'dlq.eprescribing': {
     address: 'dlq.eprescribing.{handler}.{tenantId}',
-    parameters: { handler: 'The action (or command consumer) that gave up, e.g. `notify-insurance-on-approve`.', tenantId: TENANT_ID },
+    parameters: { handler: 'The action (or command consumer) that gave up, e.g. `notifyInsurance`, or `rxgate-commands` for a message that was not a command.', tenantId: TENANT_ID },
     action: 'send',
     stream: 'EPRESCRIBING_DLQ',
     summary: 'An action that still failed after its last attempt; a platform-admin lists and replays it (GraphQL `deadLetters`).',

@@ -338,12 +338,26 @@ async function main() {
       if (unpublished === 0 && complete) break;
       await sleep(100);
     }
-    await sleep(500); // nothing more may arrive
+    // Fence: one marker prescription per tenant, committed after everything else. A subscriber has
+    // everything once its marker arrives; anything arriving after the marker is a late duplicate.
+    const markers = {};
+    for (const tenant of ['tenant-a', 'tenant-b']) {
+      const created = await call(instances, fhir(tokens[tenant].ehr, 'POST', 'MedicationRequest', prescription(`chaos-fence-${tenant}`), `chaos-fence-${tenant}-${t0}`));
+      markers[tenant] = created.body?.id;
+    }
+    const fenced = (s) => s.events.some((e) => e.medicationRequest?.id === markers[s.tenant]);
+    for (let k = 0; k < 300 && !subscribers.every(fenced); k++) await sleep(100);
+    const fencesMissing = subscribers.filter((s) => !fenced(s)).map((s) => s.name);
+    const afterFence = subscribers.reduce((n, s) => n + s.events.slice(s.events.findIndex((e) => e.medicationRequest?.id === markers[s.tenant]) + 1).length, 0);
     for (const s of subscribers) await s.stop();
+    // The markers are not part of the soak's own changes.
+    rows = (await outbox()).filter((r) => !Object.values(markers).includes(r.mr));
+    for (const s of subscribers) s.events = s.events.filter((e) => !Object.values(markers).includes(e.medicationRequest?.id));
 
     // ── Checks ──
     const results = [];
     const check = (name, ok, figure) => results.push({ name, ok, figure });
+    check('every subscriber received its fence (nothing was still in flight)', fencesMissing.length === 0 && afterFence === 0, fencesMissing.length === 0 ? `${afterFence} event(s) after the fence` : `no fence at ${fencesMissing.join(', ')}`);
     const outboxIds = new Set(rows.map((r) => r.event_id));
     const createdIds = new Set(rows.filter((r) => r.type.endsWith('medication_request.created.v1')).map((r) => r.mr));
     const lostAcks = acknowledged.filter((a) => !createdIds.has(a.id)).length;

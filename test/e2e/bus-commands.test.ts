@@ -168,22 +168,23 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     const extra = await send({ command: 'approve', prescriptionId: randomUUID(), priority: 'stat' });
     const anonymous = await send({ command: 'approve', prescriptionId: randomUUID() }, { token: null });
     const seqs = [garbage.seq, unknown.seq, extra.seq, anonymous.seq];
-    const letters = await deadLetters.until((l) => seqs.includes(l.envelope.seq), 4);
-    const reasonOf = (seq: number) => letters.find((l) => l.envelope.seq === seq)?.envelope;
-    expect(reasonOf(garbage.seq)).toMatchObject({ handler: 'rxgate-commands', commandId: garbage.id, subject: 'cmd.eprescribing.tenant-a', error: 'the body is not JSON', attempts: 1 });
-    expect(reasonOf(garbage.seq).body).toBe('{"command": "approve", "prescriptionId": ');
+    const letters = await deadLetters.until((l) => seqs.includes(l.envelope.event?.seq), 4);
+    const reasonOf = (seq: number) => letters.find((l) => l.envelope.event?.seq === seq)?.envelope;
+    expect(reasonOf(garbage.seq)).toMatchObject({ handler: 'rxgate-commands', commandId: garbage.id, event: { subject: 'cmd.eprescribing.tenant-a' }, error: 'the body is not JSON', attempts: 1 });
+    expect(reasonOf(garbage.seq).deadLetterId).toEqual(expect.any(String));
+    expect(reasonOf(garbage.seq).event.body).toBe('{"command": "approve", "prescriptionId": ');
     expect(reasonOf(unknown.seq).error).toMatch(/command "expire" is not one of create, approve/);
     expect(reasonOf(extra.seq).error).toMatch(/'priority'/);
     expect(reasonOf(anonymous.seq).error).toMatch(/no Authorization header/);
     expect(letters.every((l) => l.subject === 'dlq.eprescribing.commands.tenant-a')).toBe(true);
     // The token never reaches the dead-letter stream.
-    expect(reasonOf(unknown.seq).headers).not.toHaveProperty('authorization');
+    expect(reasonOf(unknown.seq).event.headers).not.toHaveProperty('authorization');
     // Acknowledged once, never delivered again; the door goes on with the next command.
     await create();
     const consumer = await jsm.consumers.info(commandsStream(), 'rxgate-commands');
     expect(consumer.ack_floor.stream_seq).toBeGreaterThanOrEqual(anonymous.seq);
     expect(consumer.num_redelivered).toBe(0);
-    expect(deadLetters.received.filter((l) => seqs.includes(l.envelope.seq))).toHaveLength(4);
+    expect(deadLetters.received.filter((l) => seqs.includes(l.envelope.event?.seq))).toHaveLength(4);
     expect(outcomes.received.filter((r) => [garbage.id, unknown.id, extra.id, anonymous.id].includes(r.envelope.payload.commandId))).toEqual([]);
   });
 
@@ -192,7 +193,7 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     let sent;
     try {
       sent = await send({ command: 'create', resource: prescription() });
-      const [letter] = await deadLetters.until((l) => l.envelope.seq === sent!.seq);
+      const [letter] = await deadLetters.until((l) => l.envelope.event?.seq === sent!.seq);
       expect(letter.envelope).toMatchObject({ commandId: sent.id, attempts: 2 });
       expect(letter.envelope.error).toMatch(/failed unexpectedly on each of 2 deliveries; last error: .*bus_commands/);
     } finally {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prescription, uniquePatient } from '../support/fixtures.js';
+import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -25,13 +25,7 @@ const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const FINAL = new Set(['completed', 'cancelled', 'expired', 'failed', 'rejected']);
 type Op = 'process' | 'dispense' | 'dispenseAndHandOver' | 'complete' | 'cancel' | 'expire';
 
-const task = (id: string, code: string, status: string) => ({
-  resourceType: 'Task',
-  status,
-  intent: 'order',
-  code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] },
-  focus: { reference: `MedicationRequest/${id}` },
-});
+const task = workflowTask;
 const dispense = (id: string, handedOver: boolean) => ({
   resourceType: 'MedicationDispense',
   status: handedOver ? 'completed' : 'in-progress',

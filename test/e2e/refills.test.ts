@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prescription, uniquePatient } from '../support/fixtures.js';
+import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -17,13 +17,7 @@ afterAll(async () => t?.close());
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
-const task = (id: string, code: string, status: string) => ({
-  resourceType: 'Task',
-  status,
-  intent: 'order',
-  code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] },
-  focus: { reference: `MedicationRequest/${id}` },
-});
+const task = workflowTask;
 const dispense = (id: string, quantity = 30, handedOver: string | undefined = new Date().toISOString()) => ({
   resourceType: 'MedicationDispense',
   status: 'completed',

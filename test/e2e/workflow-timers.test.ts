@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { prescription, uniquePatient } from '../support/fixtures.js';
+import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
 import { createTestDatabase, natsSettings, tokenFor } from '../support/test-app.js';
 
@@ -35,13 +35,7 @@ async function start(env: Record<string, string>): Promise<App> {
   return app;
 }
 
-const task = (id: string, code: string, status: string) => ({
-  resourceType: 'Task',
-  status,
-  intent: 'order',
-  code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] },
-  focus: { reference: `MedicationRequest/${id}` },
-});
+const task = workflowTask;
 
 async function create(url: string, extra: Partial<fhir4.MedicationRequestDispenseRequest> = {}, repeats = 0): Promise<string> {
   const body = prescription({ patient: uniquePatient(), repeats });

@@ -45,6 +45,15 @@ export function createMessageValidator(document: Record<string, unknown> = build
     return { id, pattern, parameters, validate };
   });
 
+  const received = new Set(
+    Object.values(document.operations as Record<string, { action: string; channel: { $ref: string } }>)
+      .filter((operation) => operation.action === 'receive')
+      .map((operation) => operation.channel.$ref.replace('#/channels/', '')),
+  );
+
+  /** True for a message on a channel rxgate receives (commands): sent by others, not by the gateway. */
+  const inbound = (message: SeenMessage) => channels.some((channel) => received.has(channel.id) && channel.pattern.test(message.subject));
+
   /** The problems of one message; none when it is documented and valid. */
   function problemsOf(message: SeenMessage): string[] {
     const where = `${message.source} ${message.subject}`;
@@ -66,7 +75,9 @@ export function createMessageValidator(document: Record<string, unknown> = build
     problemsOf,
     /** Throws, naming every problem (up to 20), unless every message is documented and valid. */
     assertValid(messages: SeenMessage[]): void {
-      const problems = messages.flatMap(problemsOf);
+      // What others send rxgate (commands) is judged by the gateway itself, which dead-letters what does
+      // not fit (a test sends malformed commands on purpose): only what rxgate publishes must validate.
+      const problems = messages.filter((m) => !inbound(m)).flatMap(problemsOf);
       if (problems.length > 0) {
         throw new Error(`${problems.length} message(s) do not match the AsyncAPI document (docs/asyncapi.json):\n  ${problems.slice(0, 20).join('\n  ')}`);
       }

@@ -299,7 +299,7 @@ describe('the commands consumer', () => {
     await expect(deliver()).resolves.toBeUndefined();
     await expect(deliver({ subject: 'cmd.eprescribing.tenant-a.extra', seq: 8 })).resolves.toBeUndefined();
     expect(letters()).toEqual([
-      { subject: 'dlq.eprescribing.commands.tenant-a', msgId: 'command:7', body: expect.objectContaining({ handler: 'rxgate-commands', error: 'the body is not JSON', commandId: 'cmd-1', seq: 7, headers: { 'nats-msg-id': 'cmd-1' } }) },
+      { subject: 'dlq.eprescribing.commands.tenant-a', msgId: 'command:7', body: expect.objectContaining({ handler: 'rxgate-commands', error: 'the body is not JSON', commandId: 'cmd-1', deadLetterId: expect.any(String), event: expect.objectContaining({ seq: 7, headers: { 'nats-msg-id': 'cmd-1' } }) }) },
       { subject: 'dlq.eprescribing.commands.unknown', msgId: 'command:8', body: expect.objectContaining({ error: expect.stringMatching(/is not cmd\.eprescribing\.\{tenant\}/) }) },
     ]);
   });

@@ -41,15 +41,14 @@ export function startCommandsConsumer(options: CommandsConsumerOptions): Promise
     const { authorization: _token, ...headers } = command.headers;
     const body = Buffer.from(command.data).toString('utf8');
     const data = Buffer.from(
+      // The dead-letter message of the AsyncAPI document (`dlq.eprescribing`): `event` is the message that was not a command.
       JSON.stringify({
         handler: COMMANDS_CONSUMER,
         error: reason,
         attempts: command.delivery,
+        deadLetterId: options.newId(),
         commandId: command.headers['nats-msg-id'] ?? null,
-        subject: command.subject,
-        seq: command.seq,
-        headers,
-        body: body.length > MAX_KEPT_BODY ? body.slice(0, MAX_KEPT_BODY) : body,
+        event: { subject: command.subject, seq: command.seq, headers, body: body.length > MAX_KEPT_BODY ? body.slice(0, MAX_KEPT_BODY) : body },
       }),
     );
     await bus.publish({ subject: `dlq.eprescribing.commands.${tenant ?? 'unknown'}`, msgId: `command:${command.seq}`, data });
