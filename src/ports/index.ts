@@ -420,7 +420,8 @@ export interface SubscribeOptions {
   afterSeq?: number;
   /**
    * Name of a durable consumer: its position survives restarts and is shared by every instance
-   * (each message is handled by one of them). The handler's resolve acknowledges the message; a
+   * (each message is handled by one of them, one message at a time across all of them, in stream
+   * order: a message is not delivered before the one ahead of it is acknowledged). The handler's resolve acknowledges the message; a
    * throw has it delivered again after a delay. Without a name the subscription is ephemeral and a
    * throwing handler's message is skipped.
    */

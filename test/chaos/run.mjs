@@ -61,9 +61,10 @@ async function postgres() {
 async function nats() {
   const dir = await mkdtemp(path.join(tmpdir(), 'rxgate-chaos-nats-'));
   const port = await freePort();
+  const monitorPort = await freePort();
   let child;
   const start = async () => {
-    child = spawn(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    child = spawn(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir], { stdio: 'ignore' });
     for (let i = 0; i < 200; i++) {
       const ok = await new Promise((resolve) => {
         const sock = netConnect(port, '127.0.0.1', () => (sock.end(), resolve(true)));
@@ -82,7 +83,12 @@ async function nats() {
     await exited;
   };
   await start();
-  return { url: `nats://127.0.0.1:${port}`, start, stop, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+  // The durable consumers' state as the server sees it, for the report when actions stall.
+  const consumers = async () => {
+    const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?accounts=true&consumers=true`)).json();
+    return jsz.account_details?.flatMap((a) => a.stream_detail?.flatMap((st) => (st.consumer_detail ?? []).filter((c) => c.name.startsWith("rxgate")).map((c) => ({ stream: st.name, name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, waiting: c.num_waiting, delivered: c.delivered?.stream_seq, ackFloor: c.ack_floor?.stream_seq }))) ?? []) ?? [];
+  };
+  return { url: `nats://127.0.0.1:${port}`, start, stop, consumers, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
 }
 
 // ── Gateway instances ─────────────────────────────────────────────────────────────────────
@@ -121,6 +127,7 @@ function instance(name, port, env) {
 
 const responses = []; // { at, status }
 const acknowledged = []; // { tenant, id, at (ack time of the create) }
+const expiring = []; // { tenant, id } of prescriptions approved and left until their validity ends
 const faults = []; // { name, start, end }
 let stopLoad = false;
 
@@ -180,8 +187,10 @@ async function worker(n, instances, tokens) {
     const key = `chaos-${n}-${round}-${t0}`;
     const patient = `chaos-${n}-${round % 5}`;
     let id;
-    if (round % 2 === 0) {
-      const created = await call(instances, fhir(ehr, 'POST', 'MedicationRequest', prescription(patient), key));
+    if (round % 2 === 0 || round % 8 === 7) {
+      const resource = prescription(patient);
+      if (round % 8 === 7) resource.dispenseRequest.validityPeriod = { start: new Date().toISOString(), end: new Date(Date.now() + 3_000 + (round % 5) * 1_000).toISOString() };
+      const created = await call(instances, fhir(ehr, 'POST', 'MedicationRequest', resource, key));
       id = created.body?.id;
     } else {
       const input = { subject: { reference: `Patient/${patient}` }, medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] }, dispenseRequest: { performer: { reference: 'Organization/FM664' } } };
@@ -190,8 +199,18 @@ async function worker(n, instances, tokens) {
     }
     if (!id) continue;
     acknowledged.push({ tenant, id, at: Date.now() });
-    if (round % 4 === 3) continue; // some stay requested
+    if (round % 8 === 3) continue; // some stay requested
     await call(instances, fhir(ehr, 'POST', 'Task', task(id, 'approve', 'completed'), `${key}-approve`));
+    if (round % 8 === 5) {
+      // Cancelled after approval: the insurance notice is reversed (a compensation).
+      await call(instances, fhir(ehr, 'POST', 'Task', task(id, 'abort', 'completed'), `${key}-cancel`));
+      continue;
+    }
+    if (round % 8 === 7) {
+      // Approved and left: its validity ends in a few seconds and the engine's timer expires it.
+      expiring.push({ tenant, id });
+      continue;
+    }
     await call(instances, fhir(pharmacy, 'POST', 'Task', task(id, 'fulfill', 'in-progress'), `${key}-process`));
     // GraphQL's DISPENSE has no idempotency key: a lost answer is retried, and 'already dispensed' (409) is fine.
     const dispensed = await call(instances, gql(pharmacy, TRANSITION, { id }));
@@ -297,6 +316,13 @@ async function main() {
     for (const s of subscribers) await s.start();
     await sleep(1_000);
     const workers = Array.from({ length: WORKERS }, (_, n) => worker(n, instances, tokens));
+    // Progress of the actions consumer through the run, so a stall can be placed against the faults.
+    const actionsProgress = setInterval(() => {
+      sql.query('SELECT count(*)::int AS n FROM action_runs').then(
+        (r) => log(`action runs so far: ${r.rows[0].n}`),
+        () => undefined,
+      );
+    }, 5_000);
     await sleep(PHASE.warm);
     const preFault = Date.now();
 
@@ -327,9 +353,13 @@ async function main() {
     await sleep(PHASE.after);
 
     stopLoad = true;
+    clearInterval(actionsProgress);
     await Promise.all(workers);
+    // The last validity periods end a few seconds after the load: wait (bounded) until no expiry timer is pending.
+    const pendingExpiries = async () => (await sql.query(`SELECT count(*)::int AS n FROM workflow_timers WHERE name = 'expiry' AND settled_at IS NULL`)).rows[0].n;
+    for (let k = 0; k < 300 && (await pendingExpiries()) > 0; k++) await sleep(100);
     log('load stopped; waiting for every subscriber to have every event');
-    const outbox = async () => (await sql.query(`SELECT event_id, sequence::text AS sequence, envelope #>> '{metadata,tenantId}' AS tenant, envelope #>> '{metadata,eventType}' AS type, envelope #>> '{payload,event}' AS event, envelope #>> '{payload,medicationRequestId}' AS mr, published_at FROM outbox ORDER BY seq`)).rows;
+    const outbox = async () => (await sql.query(`SELECT event_id, sequence::text AS sequence, envelope #>> '{metadata,tenantId}' AS tenant, envelope #>> '{metadata,eventType}' AS type, envelope #>> '{payload,event}' AS event, envelope #>> '{payload,to}' AS to, envelope #>> '{payload,medicationRequestId}' AS mr, published_at FROM outbox ORDER BY seq`)).rows;
     let rows = [];
     for (let k = 0; k < 300; k++) {
       rows = await outbox();
@@ -391,24 +421,55 @@ async function main() {
     check('no event duplicated at any subscriber', duplicated === 0, `${duplicated} duplicated; ${subscribers.reduce((n, s) => n + s.resumes, 0)} resumes with after`);
     check('commit order at every subscriber', disorder === 0, `${disorder} out of order`);
     check('no event across tenants', crossTenant === 0, `${crossTenant} foreign events`);
-    const HANDLER = { approve: 'notify-insurance-on-approve', process: 'send-to-pharmacy-on-process', dispense: 'publish-dispensed-notice', complete: 'notify-patient-on-complete' };
-    const expectedRuns = rows.filter((r) => r.type.endsWith('status_changed.v1') && HANDLER[r.event]).map((r) => `${HANDLER[r.event]}/${r.event_id}`);
+    // The actions an event runs come from the definition the load's prescriptions start under, so the
+    // check follows the definition instead of restating it (it once listed the first round's names).
+    const { CURRENT_PRESCRIPTION_WORKFLOW } = await import(path.join(root, 'dist/src/domain/workflows/prescription.js'));
+    const HANDLER = Object.fromEntries(CURRENT_PRESCRIPTION_WORKFLOW.actions.flatMap((a) => [a.on].flat().filter((on) => on.event).map((on) => [on.event, a.name])));
+    const COMPENSATION = Object.fromEntries(CURRENT_PRESCRIPTION_WORKFLOW.actions.filter((a) => a.compensation).map((a) => [a.name, a.compensation]));
+    const expectedRuns = rows.filter((r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event]).map((r) => `${HANDLER[r.event]}/${r.event_id}`);
+    // Compensations (the saga's undo): a prescription that reaches a compensating state gets, keyed by
+    // that change's event, the compensation of every action that ran for it before, once.
+    const changes = rows.filter((r) => r.type.endsWith('medication_request.status_changed.v1'));
+    const expectedCompensations = [];
+    for (const r of changes.filter((c) => CURRENT_PRESCRIPTION_WORKFLOW.states[c.to]?.compensating)) {
+      const earlier = changes.filter((c) => c.mr === r.mr && Number(c.sequence) < Number(r.sequence) && HANDLER[c.event] && COMPENSATION[HANDLER[c.event]]);
+      for (const c of earlier) expectedCompensations.push(`${COMPENSATION[HANDLER[c.event]]}/${r.event_id}`);
+    }
     // The actions consumer works through its backlog one event at a time: wait for it (bounded).
     let runs = [];
     for (let k = 0, progress = { count: -1, at: Date.now() }; k < 600 && Date.now() - progress.at < 20_000; k++) {
       runs = (await sql.query(`SELECT handler, event_id::text AS event_id, count(*)::int AS n FROM action_runs GROUP BY handler, event_id`)).rows;
-      if (runs.length >= expectedRuns.length) break;
+      const done = new Set(runs.map((r) => `${r.handler}/${r.event_id}`));
+      if ([...expectedRuns, ...expectedCompensations].every((key) => done.has(key))) break;
       if (runs.length !== progress.count) progress = { count: runs.length, at: Date.now() };
-      if (k % 25 === 0) log(`workflow actions run: ${runs.length} of ${expectedRuns.length}`);
+      if (k % 25 === 0) log(`workflow actions and compensations run: ${runs.length} of ${expectedRuns.length + expectedCompensations.length}`);
       await sleep(200);
     }
     const ran = new Map(runs.map((r) => [`${r.handler}/${r.event_id}`, r.n]));
     const missingRuns = expectedRuns.filter((k) => !ran.has(k)).length;
-    const extraRuns = runs.filter((r) => r.n > 1).length + [...ran.keys()].filter((k) => !expectedRuns.includes(k)).length;
+    const actionRuns = runs.filter((r) => !Object.values(COMPENSATION).includes(r.handler));
+    const extraRuns = actionRuns.filter((r) => r.n > 1).length + actionRuns.filter((r) => !expectedRuns.includes(`${r.handler}/${r.event_id}`)).length;
     const dead = (await sql.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n;
-    const firstMissing = rows.find((r) => r.type.endsWith('status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`));
+    const firstMissing = rows.find((r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`));
+    if (missingRuns > 0) {
+      const byEvent = {};
+      for (const r of rows) if (r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`)) byEvent[r.event] = (byEvent[r.event] ?? 0) + 1;
+      log(`missing action runs by event: ${JSON.stringify(byEvent)}; ran by handler: ${JSON.stringify(runs.reduce((n, r) => ({ ...n, [r.handler]: (n[r.handler] ?? 0) + 1 }), {}))}`);
+    }
+    if (missingRuns > 0) log(`durable consumers: ${JSON.stringify(await bus.consumers().catch((error) => String(error)))}`);
     if (firstMissing) log(`first event whose action did not run: published ${new Date(firstMissing.published_at).getTime() - t0} ms into the run (faults at ${faults.map((f) => `${f.name} ${f.start - t0}-${f.end - t0}`).join(', ')} ms)`);
     check('workflow actions exactly once', missingRuns === 0 && extraRuns === 0 && dead === 0, `${expectedRuns.length} expected, ${missingRuns} missing, ${extraRuns} extra, ${dead} dead letters`);
+    const compensationRuns = runs.filter((r) => Object.values(COMPENSATION).includes(r.handler));
+    const missingCompensations = expectedCompensations.filter((k) => !ran.has(k)).length;
+    const extraCompensations = compensationRuns.filter((r) => r.n > 1 || !expectedCompensations.includes(`${r.handler}/${r.event_id}`)).length;
+    check('compensations exactly once', expectedCompensations.length > 0 && missingCompensations === 0 && extraCompensations === 0, `${expectedCompensations.length} expected (cancelled or expired after approval), ${missingCompensations} missing, ${extraCompensations} extra`);
+    // Timers: every prescription left to expire expired exactly once (none lost, none fired twice across the kill).
+    const expires = new Map();
+    for (const c of changes.filter((c) => c.event === 'expire')) expires.set(c.mr, (expires.get(c.mr) ?? 0) + 1);
+    const timersLost = expiring.filter((e) => !expires.has(e.id)).length;
+    const timersTwice = [...expires.values()].filter((n) => n > 1).length;
+    const fired = (await sql.query(`SELECT count(*)::int AS n, count(DISTINCT instance_id)::int AS instances FROM workflow_timers WHERE name = 'expiry' AND outcome = 'fired'`)).rows[0];
+    check('expiry timers fired exactly once', expiring.length > 0 && timersLost === 0 && timersTwice === 0 && fired.n === fired.instances, `${expiring.length} prescriptions left to expire, ${timersLost} not expired, ${timersTwice} expired twice; ${fired.n} timers fired for ${fired.instances} prescriptions`);
     const inFault = (at) => faults.some((f) => at >= f.start && at <= f.end + RECOVERY_MS);
     const fivexx = responses.filter((r) => r.status >= 500 || r.status === 0);
     const outside = fivexx.filter((r) => !inFault(r.at)).length;

@@ -191,6 +191,38 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await again.close();
   });
 
+  it('a durable shared by two instances hands out one message at a time, in stream order, a failing one holding back those behind it', async () => {
+    const { bus, reopen } = await openAll();
+    const other = await reopen();
+    const s = subject('dispensed');
+    const name = `contract-${randomBytes(3).toString('hex')}`;
+    const handled: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let failures = 0;
+    const done = collector(6);
+    const handler = () => async (m: DeliveredMessage) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      try {
+        // Handlers that take a while: a second message handed out meanwhile would overlap this one.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (decode(m) === 'm2' && failures++ < 2) throw new Error('not yet');
+        handled.push(decode(m));
+        done.handler(m);
+      } finally {
+        inFlight--;
+      }
+    };
+    const subs = [await bus.subscribe(s, handler(), { durable: name }), await other.subscribe(s, handler(), { durable: name })];
+    for (let i = 0; i < 6; i++) await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode(`m${i}`) });
+    await done.done;
+    expect(handled).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(most).toBe(1);
+    expect(failures).toBe(3);
+    for (const sub of subs) await sub.close();
+  });
+
   it('reports a consumer’s lag: matching messages not yet handled, durable or not, back to 0 once handled', async () => {
     const bus = await open();
     for (const durable of [undefined, `lag-${randomBytes(3).toString('hex')}`]) {

@@ -368,7 +368,9 @@ async function durableConsumer(
   ackWaitMs: number,
 ) {
   try {
-    await jsm.consumers.info(stream, name);
+    const { config } = await jsm.consumers.info(stream, name);
+    // Consumers made before one-at-a-time delivery keep their config on the server until told.
+    if (config.max_ack_pending !== 1) await jsm.consumers.update(stream, name, { max_ack_pending: 1 });
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
     await jsm.consumers.add(stream, {
@@ -377,6 +379,10 @@ async function durableConsumer(
       filter_subject: filterSubject,
       ack_wait: ackWaitMs * 1_000_000,
       max_deliver: -1,
+      // One message in flight across every instance: a durable's handler sees the stream in order
+      // (a saga's compensation must see the actions of earlier events settled, even when another
+      // instance ran them or one of them is being retried), as the embedded bus's single holder does.
+      max_ack_pending: 1,
       ...start,
     });
   }
