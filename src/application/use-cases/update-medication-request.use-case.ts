@@ -13,7 +13,8 @@ import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { currentFills, eventContext, findPrescription, notFound } from '../workflow.js';
+import { currentFills, eventContext, findPrescription, notFound, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { applyEditTimerChanges } from '../workflow-engine.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -25,7 +26,7 @@ export interface UpdateMedicationRequestInput {
 
 /**
  * Replaces a prescription's content. Never changes its workflow state (CONTRACT §4): `status`
- * and the workflow extension in the body are ignored. Checks run in the contract's order:
+ * and the workflow extension in the body are ignored; timers whose instant the content sets move. Checks run in the contract's order:
  * persona, validation, existence, If-Match (428, then 412), state (409).
  */
 export async function updateMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, input: UpdateMedicationRequestInput): Promise<MedicationRequestRecord> {
@@ -66,6 +67,8 @@ export async function replaceContent(
     throw stale((await scope.medicationRequests.findById(current.id)) ?? current);
   }
   await scope.history.append({ record, transition: null });
+  // The content may move a timer's instant (a new validity end moves the expiry), in this transaction.
+  await applyEditTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, current, record, now);
   await commitEvents(scope, [
     buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
   ]);
