@@ -19,6 +19,7 @@ import {
   type WorkflowState,
   validityEndOf,
   fillsOf,
+  withFillsExtension,
   type Fills,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
@@ -73,6 +74,20 @@ export const fillsAllowed = (record: Pick<MedicationRequestRecord, 'workflowVers
 /** The fills of a prescription, from the dispenses stored in this transaction (CONTRACT §7: one source of truth). */
 export async function currentFills(scope: TransactionScope, record: Pick<MedicationRequestRecord, 'id' | 'workflowVersion' | 'resource'>): Promise<Fills> {
   return fillsOf(fillsAllowed(record), await scope.dispenses.fillSummary(record.id), record.resource.dispenseRequest, validityEndOf(record.resource));
+}
+
+/**
+ * Prescriptions as a read serves them: the `fills` extension derived from the dispenses stored now
+ * (CONTRACT §7: one source of truth). The copy written with each version goes stale when a later
+ * edit of a dispense changes its `whenHandedOver`, which moves `nextEligible` without a new version.
+ */
+export async function withCurrentFills(scope: TransactionScope, records: readonly MedicationRequestRecord[]): Promise<MedicationRequestRecord[]> {
+  if (records.length === 0) return [];
+  const summaries = await scope.dispenses.fillSummaries(records.map((r) => r.id));
+  return records.map((record) => ({
+    ...record,
+    resource: withFillsExtension(record.resource, fillsOf(fillsAllowed(record), summaries.get(record.id)!, record.resource.dispenseRequest, validityEndOf(record.resource))),
+  }));
 }
 
 /** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
