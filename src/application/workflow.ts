@@ -19,6 +19,7 @@ import {
   type WorkflowState,
   validityEndOf,
   fillsOf,
+  legalEvents,
   withFillsExtension,
   type Fills,
 } from '../domain/index.js';
@@ -96,9 +97,13 @@ async function prescriptionFacts(scope: TransactionScope, record: MedicationRequ
   return { fillsAllowed: fills.allowed, fillsDispensed: fills.dispensed, validUntil: fills.validUntil, now };
 }
 
-/** CONTRACT §7: a refill may not be processed before the last fill's hand-over plus `dispenseInterval`. */
+/**
+ * CONTRACT §7: a refill may not be processed before the last fill's hand-over plus `dispenseInterval`.
+ * Which states a refill starts from is the definition's business: before the first fill there is no
+ * hand-over, so `nextEligible` is null and nothing is refused.
+ */
 async function refillInterval(scope: TransactionScope, current: MedicationRequestRecord, change: Change): Promise<void> {
-  if (change.event !== 'process' || change.from !== 'refillable') return;
+  if (change.event !== 'process') return;
   const { nextEligible } = await currentFills(scope, current);
   if (nextEligible && nextEligible > change.at) {
     throw new DomainError('REFILL_TOO_EARLY', `The next fill may be processed from ${nextEligible.toISOString()} (the dispense interval after the last hand-over).`, {
@@ -148,6 +153,10 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
     return types.map((type) => buildEvent(ctx, type, payload, { eventId: newId(), timestamp: change.at }));
   },
 };
+
+/** Whether the prescription's own definition lets `event` leave its current state (guards aside). */
+export const prescriptionAllows = (record: MedicationRequestRecord, event: WorkflowEvent): boolean =>
+  legalEvents(PRESCRIPTION_SUBJECT.definitionOf(record), record.workflowStatus).includes(event);
 
 /** Moves a prescription one step in the caller's transaction (see `move`), under the prescribing rules (CONTRACT §8). */
 export const movePrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent }): Promise<Moved<MedicationRequestRecord>> =>
