@@ -63,12 +63,14 @@ export async function replaceContent(
     lastUpdated: now,
     resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus, fills: await currentFills(scope, { ...current, resource }) }),
   };
+  // The content may move a timer's instant (a new validity end moves the expiry), in this transaction.
+  // Timer rows first, then the prescription: the order in which a firing timer locks them, so an edit
+  // racing the old expiry waits for it (and then answers 412) instead of deadlocking with it.
+  await applyEditTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, current, record, now);
   if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) {
     throw stale((await scope.medicationRequests.findById(current.id)) ?? current);
   }
   await scope.history.append({ record, transition: null });
-  // The content may move a timer's instant (a new validity end moves the expiry), in this transaction.
-  await applyEditTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, current, record, now);
   await commitEvents(scope, [
     buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
   ]);
