@@ -63,6 +63,8 @@ async function lateness(client, ids) {
 export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteErrors, children }) {
   const { burst, pending, paced, pacedRate, timeoutMs } = sizes;
   const client = new pg.Client({ connectionString: benchUrl });
+  // A connection cut off (the database dropped under the run) fails the next query, not the process.
+  client.on('error', (error) => log(`timers: database connection lost: ${error.message}`));
   await client.connect();
   const gateway = await startGateway({ root, env: gatewayEnv });
   children.push(gateway);
