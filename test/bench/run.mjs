@@ -17,7 +17,7 @@ import { runHttp } from './lib/http-load.mjs';
 import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
-import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
+import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
 import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { runTimers } from './lib/timers.mjs';
 
@@ -26,7 +26,8 @@ const USAGE = `usage: npm run bench [-- options]
 
 Builds the gateway, runs it against PostgreSQL (BENCH_DATABASE_URL, default 127.0.0.1:5432) and NATS
 (BENCH_NATS_URL, default 127.0.0.1:4222), or the embedded runtime when they do not answer, measures it
-beside baselines taken in the same run, and writes test/bench/RESULTS.md.
+beside baselines taken in the same run, and writes test/bench/RESULTS.md. It creates and drops the
+database and streams named by BENCH_NAME (default rxgate_bench).
 
 options:
   --quick              every scenario once, cut down (CI's smoke test, under 2 minutes)
@@ -35,7 +36,7 @@ options:
   --soak-seconds <n>   length of the soak (full run: 120)
   --rows <n>           prescriptions loaded before measuring (full run: 100000)
   --out <file>         write the report there instead of test/bench/RESULTS.md
-  --keep-database      keep the rxgate_bench database afterwards
+  --keep-database      keep the benchmark database afterwards
   --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
   -h, --help           print this help and exit
 `;
@@ -116,7 +117,7 @@ async function main() {
   log(`database: ${services.postgres}; bus: ${services.nats}`);
   const gatewayEnv = {
     DATABASE_URL: services.benchUrl,
-    ...(services.natsUrl ? { NATS_URL: services.natsUrl, NATS_STREAM, NATS_SUBJECT_PREFIX: 'rxgatebench.' } : {}),
+    ...(services.natsUrl ? { NATS_URL: services.natsUrl, NATS_STREAM, NATS_SUBJECT_PREFIX } : {}),
   };
   const tokens = { ehr: await tokenFor('ehr-backend'), pharmacy: await tokenFor('pharmacy-backend') };
   const source = readSource(ROOT);
@@ -208,7 +209,7 @@ async function main() {
   const pgbench = new Map();
   const pgbenchAvailable = await pgbenchVersion();
   if (pgbenchAvailable) {
-    await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
+    await adminQuery(services.adminUrl, `CREATE DATABASE ${PGBENCH_DB} TEMPLATE ${BENCH_DB}`);
     for (const [name, script] of scripts) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
@@ -216,7 +217,7 @@ async function main() {
         pgbench.set(`${name}:${c}`, noteErrors(`pgbench ${name} c=${c}`, { label: `pgbench ${name}`, concurrency: c, ...result }));
       }
     }
-    await adminQuery(services.adminUrl, 'DROP DATABASE rxgate_bench_pgbench WITH (FORCE)');
+    await adminQuery(services.adminUrl, `DROP DATABASE ${PGBENCH_DB} WITH (FORCE)`);
   } else log('pgbench not found: database baselines not measured');
 
   // 3. The gateway under load.
