@@ -69,8 +69,8 @@ if (args.only !== undefined && args.only !== 'timers') {
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 200, pacedRate: 100, timeoutMs: 120_000 } }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 1_000, pacedRate: 100, timeoutMs: 600_000 } };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 } }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 } };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
