@@ -2,6 +2,7 @@ import {
   assertMove,
   assertTextWithinBounds,
   timerChanges,
+  timerChangesOnEdit,
   type EventEnvelope,
   type Facts,
   type Naming,
@@ -147,6 +148,34 @@ export async function applyTimerChanges<R extends { id: string; versionId: numbe
     return dueAt ? [{ id: deps.newId(), workflow: definition.name, instanceId: record.id, name: timer.name, dueAt }] : [];
   });
   if (timers.length > 0) await scope.timers.arm(timers);
+}
+
+/**
+ * After an edit of an instance's content in the same state (a prescription's PUT or PATCH), moves
+ * the timers whose due instant the edit changed (e.g. `validityPeriod.end` for the expiry), in the
+ * edit's transaction: the engine decides which, from the definition and the facts before and after.
+ */
+export async function applyEditTimerChanges<R extends { id: string; versionId: number; resource: unknown }, F extends Facts>(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  subject: WorkflowSubject<R, F>,
+  before: R,
+  after: R,
+  now: Date,
+): Promise<void> {
+  const definition = subject.definitionOf(after);
+  const state = subject.stateOf(after);
+  if (!definition.timers.some((t) => t.armedIn.includes(state))) return;
+  const pending = (await scope.timers.pendingOf([after.id])).get(after.id) ?? [];
+  const { drop, arm } = timerChangesOnEdit(definition, state, {
+    before: await subject.facts(scope, before, now),
+    after: await subject.facts(scope, after, now),
+    pending,
+    now,
+    settings: deps.workflowSettings,
+  });
+  if (drop.length > 0) await scope.timers.drop(after.id, drop, now);
+  if (arm.length > 0) await scope.timers.arm(arm.map(({ timer, dueAt }) => ({ id: deps.newId(), workflow: definition.name, instanceId: after.id, name: timer.name, dueAt })));
 }
 
 function lazy<T>(load: () => Promise<T>): () => Promise<T> {

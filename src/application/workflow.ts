@@ -19,6 +19,8 @@ import {
   type WorkflowState,
   validityEndOf,
   fillsOf,
+  legalEvents,
+  withFillsExtension,
   type Fills,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
@@ -75,15 +77,33 @@ export async function currentFills(scope: TransactionScope, record: Pick<Medicat
   return fillsOf(fillsAllowed(record), await scope.dispenses.fillSummary(record.id), record.resource.dispenseRequest, validityEndOf(record.resource));
 }
 
+/**
+ * Prescriptions as a read serves them: the `fills` extension derived from the dispenses stored now
+ * (CONTRACT §7: one source of truth). The copy written with each version goes stale when a later
+ * edit of a dispense changes its `whenHandedOver`, which moves `nextEligible` without a new version.
+ */
+export async function withCurrentFills(scope: TransactionScope, records: readonly MedicationRequestRecord[]): Promise<MedicationRequestRecord[]> {
+  if (records.length === 0) return [];
+  const summaries = await scope.dispenses.fillSummaries(records.map((r) => r.id));
+  return records.map((record) => ({
+    ...record,
+    resource: withFillsExtension(record.resource, fillsOf(fillsAllowed(record), summaries.get(record.id)!, record.resource.dispenseRequest, validityEndOf(record.resource))),
+  }));
+}
+
 /** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
 async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {
   const fills = await currentFills(scope, record);
   return { fillsAllowed: fills.allowed, fillsDispensed: fills.dispensed, validUntil: fills.validUntil, now };
 }
 
-/** CONTRACT §7: a refill may not be processed before the last fill's hand-over plus `dispenseInterval`. */
+/**
+ * CONTRACT §7: a refill may not be processed before the last fill's hand-over plus `dispenseInterval`.
+ * Which states a refill starts from is the definition's business: before the first fill there is no
+ * hand-over, so `nextEligible` is null and nothing is refused.
+ */
 async function refillInterval(scope: TransactionScope, current: MedicationRequestRecord, change: Change): Promise<void> {
-  if (change.event !== 'process' || change.from !== 'refillable') return;
+  if (change.event !== 'process') return;
   const { nextEligible } = await currentFills(scope, current);
   if (nextEligible && nextEligible > change.at) {
     throw new DomainError('REFILL_TOO_EARLY', `The next fill may be processed from ${nextEligible.toISOString()} (the dispense interval after the last hand-over).`, {
@@ -133,6 +153,10 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
     return types.map((type) => buildEvent(ctx, type, payload, { eventId: newId(), timestamp: change.at }));
   },
 };
+
+/** Whether the prescription's own definition lets `event` leave its current state (guards aside). */
+export const prescriptionAllows = (record: MedicationRequestRecord, event: WorkflowEvent): boolean =>
+  legalEvents(PRESCRIPTION_SUBJECT.definitionOf(record), record.workflowStatus).includes(event);
 
 /** Moves a prescription one step in the caller's transaction (see `move`), under the prescribing rules (CONTRACT §8). */
 export const movePrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent }): Promise<Moved<MedicationRequestRecord>> =>

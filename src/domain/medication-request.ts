@@ -208,6 +208,16 @@ export function materializeMedicationRequest(input: MedicationRequestResource, m
   return resource;
 }
 
+/**
+ * The resource with its `fills` extension replaced by `fills` (CONTRACT §7): fills are derived from
+ * the dispenses stored, so a read shows them as they are now, not as when the version was written.
+ */
+export function withFillsExtension(resource: MedicationRequestResource, fills: Fills): MedicationRequestResource {
+  const extension = resource.extension ?? [];
+  const at = extension.findIndex((e) => e.url === FILLS_EXTENSION);
+  return { ...resource, extension: at < 0 ? [...extension, fillsExtension(fills)] : extension.map((e, i) => (i === at ? fillsExtension(fills) : e)) };
+}
+
 function withoutServerMeta(meta: fhir4.Meta | undefined): fhir4.Meta {
   if (!meta) return {};
   const { versionId: _v, lastUpdated: _l, ...rest } = meta;

@@ -181,6 +181,32 @@ export function timerChanges<S extends string>(definition: WorkflowDefinition<S>
   };
 }
 
+/**
+ * Timers of `state` that an edit of the instance's content (not its state) moves: those whose due
+ * instant differs between the facts before and after the edit. Each is dropped where pending and
+ * armed again at its new instant, or not at all when it has none now (e.g. a validity end removed).
+ * A timer keeps the moment it was armed (`pending[].armedAt`; `now` for one not pending), so a due
+ * time counted from arming (a service level) does not move, and one already fired is not armed again.
+ */
+export function timerChangesOnEdit<S extends string, F extends Facts>(
+  definition: WorkflowDefinition<S, string, F>,
+  state: S,
+  edit: { before: F; after: F; pending: ReadonlyArray<{ name: string; armedAt: Date }>; now: Date; settings: Readonly<Record<string, number>> },
+): { drop: string[]; arm: Array<{ timer: TimerSpec<S, string, F>; dueAt: Date }> } {
+  const drop: string[] = [];
+  const arm: Array<{ timer: TimerSpec<S, string, F>; dueAt: Date }> = [];
+  for (const timer of definition.timers.filter((t) => t.armedIn.includes(state))) {
+    const pending = edit.pending.find((p) => p.name === timer.name);
+    const armedAt = pending?.armedAt ?? edit.now;
+    const before = timer.due({ facts: edit.before, armedAt, settings: edit.settings });
+    const after = timer.due({ facts: edit.after, armedAt, settings: edit.settings });
+    if (before?.getTime() === after?.getTime()) continue;
+    if (pending) drop.push(timer.name);
+    if (after) arm.push({ timer, dueAt: after });
+  }
+  return { drop, arm };
+}
+
 /** The actions a committed change (or a timer's emission) triggers. */
 export function actionsFor(definition: WorkflowDefinition, change: { event?: string; from?: string | null; to?: string; emitted?: string }): ActionSpec[] {
   return definition.actions.filter((action) =>

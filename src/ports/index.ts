@@ -199,6 +199,8 @@ export interface MedicationDispenseStore {
   search(query: MedicationDispenseQuery): Promise<SeqPage<MedicationDispenseRecord>>;
   /** How many dispenses the prescription has (CONTRACT §7: a fill counts from its dispense), and its last hand-over. */
   fillSummary(prescriptionId: string): Promise<FillSummary>;
+  /** {@link fillSummary} of several prescriptions in one statement (a page of reads); every id answered. */
+  fillSummaries(prescriptionIds: readonly string[]): Promise<Map<string, FillSummary>>;
 }
 
 export interface TaskQuery extends SeqPageQuery {

@@ -17,22 +17,26 @@ import { runHttp } from './lib/http-load.mjs';
 import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
-import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
+import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
 import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+import { runTimers } from './lib/timers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: npm run bench [-- options]
 
 Builds the gateway, runs it against PostgreSQL (BENCH_DATABASE_URL, default 127.0.0.1:5432) and NATS
 (BENCH_NATS_URL, default 127.0.0.1:4222), or the embedded runtime when they do not answer, measures it
-beside baselines taken in the same run, and writes test/bench/RESULTS.md.
+beside baselines taken in the same run, and writes test/bench/RESULTS.md. It creates and drops the
+database and streams named by BENCH_NAME (default rxgate_bench).
 
 options:
   --quick              every scenario once, cut down (CI's smoke test, under 2 minutes)
+  --only timers        load the data, then run only the workflow-timers scenario (report to a temp
+                       file unless --out)
   --soak-seconds <n>   length of the soak (full run: 120)
   --rows <n>           prescriptions loaded before measuring (full run: 100000)
   --out <file>         write the report there instead of test/bench/RESULTS.md
-  --keep-database      keep the rxgate_bench database afterwards
+  --keep-database      keep the benchmark database afterwards
   --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
   -h, --help           print this help and exit
 `;
@@ -41,6 +45,7 @@ try {
   ({ values: args } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
       'soak-seconds': { type: 'string' },
       rows: { type: 'string' },
       out: { type: 'string' },
@@ -57,11 +62,15 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+if (args.only !== undefined && args.only !== 'timers') {
+  process.stderr.write(`bench: --only knows one scenario, timers (not '${args.only}')\n\n${USAGE}`);
+  process.exit(2);
+}
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 } }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 } };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -108,7 +117,7 @@ async function main() {
   log(`database: ${services.postgres}; bus: ${services.nats}`);
   const gatewayEnv = {
     DATABASE_URL: services.benchUrl,
-    ...(services.natsUrl ? { NATS_URL: services.natsUrl, NATS_STREAM, NATS_SUBJECT_PREFIX: 'rxgatebench.' } : {}),
+    ...(services.natsUrl ? { NATS_URL: services.natsUrl, NATS_STREAM, NATS_SUBJECT_PREFIX } : {}),
   };
   const tokens = { ehr: await tokenFor('ehr-backend'), pharmacy: await tokenFor('pharmacy-backend') };
   const source = readSource(ROOT);
@@ -129,6 +138,13 @@ async function main() {
   await pool.end();
   const loadSeconds = (Date.now() - loadStarted) / 1000;
   log(`pre-loaded ${rows.toLocaleString('en-US')} prescriptions of ${patients.toLocaleString('en-US')} patients in ${loadSeconds.toFixed(1)} s`);
+  const timersScenario = () => runTimers({ root: ROOT, gatewayEnv, benchUrl: services.benchUrl, sizes: PROFILE.timers, log, noteErrors, children });
+  if (args.only === 'timers') {
+    await capture.stop();
+    children.splice(children.indexOf(capture), 1);
+    noteErrors('capture gateway log', { errors: capture.errors.length, detail: capture.errors[0] });
+    return writeReport({ sections: [await timersScenario()], targets: [], appendix: '', loadSeconds, rows, patients, pgbenchAvailable: undefined, work });
+  }
 
   // Pages of pharmacy queues show real nesting: a third of each queue's first 50 taken to completed.
   const pagePharmacies = [...plan.perPharmacy.entries()].filter(([, n]) => n >= 50).map(([id]) => id).slice(0, PROFILE.pagePharmacies);
@@ -193,7 +209,7 @@ async function main() {
   const pgbench = new Map();
   const pgbenchAvailable = await pgbenchVersion();
   if (pgbenchAvailable) {
-    await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
+    await adminQuery(services.adminUrl, `CREATE DATABASE ${PGBENCH_DB} TEMPLATE ${BENCH_DB}`);
     for (const [name, script] of scripts) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
@@ -201,7 +217,7 @@ async function main() {
         pgbench.set(`${name}:${c}`, noteErrors(`pgbench ${name} c=${c}`, { label: `pgbench ${name}`, concurrency: c, ...result }));
       }
     }
-    await adminQuery(services.adminUrl, 'DROP DATABASE rxgate_bench_pgbench WITH (FORCE)');
+    await adminQuery(services.adminUrl, `DROP DATABASE ${PGBENCH_DB} WITH (FORCE)`);
   } else log('pgbench not found: database baselines not measured');
 
   // 3. The gateway under load.
@@ -260,16 +276,25 @@ async function main() {
   await soakGateway.stop();
   children.splice(children.indexOf(soakGateway), 1);
   noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
+  sections.push(await timersScenario());
   sections.push(tracing);
 
   // 4. Report.
+  const targets = (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE });
+  const appendix = `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
+    .map(([name, s]) => `<details><summary>${name} (${s.roundTrips} round trips)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
+    .join('\n')}`;
+  return writeReport({ sections, targets, appendix, loadSeconds, rows, patients, pgbenchAvailable, work });
+}
+
+async function writeReport({ sections, targets, appendix, loadSeconds, rows, patients, pgbenchAvailable, work }) {
   const machine = describeMachine();
   const commit = git('rev-parse', '--short', 'HEAD');
   const dirty = git('status', '--porcelain', '--untracked-files=no');
   const totalSeconds = (Date.now() - started) / 1000;
   const busy = sections.flatMap((section) => section.rows.map((row) => row.machineBusyPercent)).filter((v) => v !== undefined);
   const report = renderReport({
-    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
+    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${args.only ? ` — only ${args.only}` : ''}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
     status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
     conditions: [
       `Commit ${commit}${dirty ? ' with uncommitted changes in the working tree (other work in progress was built and measured)' : ''}; ${new Date().toISOString()}; the run took ${Math.round(totalSeconds)} s.`,
@@ -281,13 +306,11 @@ async function main() {
       'Ratios are to the baseline measured in this same run: pgbench running the SQL captured from the gateway\'s own requests (appendix), the bare graphql-ws server, or the FHIR create. Absolute figures on a shared 2-core machine drift between runs; ratios less so. A single run is one sample.',
     ],
     sections,
-    targets: (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE }),
-    appendix: `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
-      .map(([name, s]) => `<details><summary>${name} (${s.roundTrips} round trips)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
-      .join('\n')}`,
+    targets,
+    appendix,
   });
   console.log(`\n${report}`);
-  const out = args.out ? path.resolve(args.out) : args.quick ? path.join(tmpdir(), 'rxgate-bench-RESULTS-quick.md') : path.join(ROOT, 'test/bench/RESULTS.md');
+  const out = args.out ? path.resolve(args.out) : args.quick || args.only ? path.join(tmpdir(), `rxgate-bench-RESULTS-${args.only ?? 'quick'}.md`) : path.join(ROOT, 'test/bench/RESULTS.md');
   await writeFile(out, report);
   log(`written to ${out}`);
   await rm(work, { recursive: true, force: true });

@@ -82,6 +82,39 @@ describe('refills', () => {
     expect(next.valueDateTime).toContain(earliest);
   });
 
+  it('fills follow a later edit of a hand-over: nextEligible moves with whenHandedOver on FHIR read and search and in GraphQL, and agrees with REFILL_TOO_EARLY', async () => {
+    const id = await create(1, { dispenseInterval: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } });
+    expect((await request(fhir('Task'), { token: pharmacy, body: task(id, 'fulfill', 'in-progress') })).status).toBe(201);
+    const made = await request(fhir('MedicationDispense'), { token: pharmacy, body: dispense(id, 30, new Date().toISOString()) });
+    expect(made.status).toBe(201);
+    const before = await request(fhir(`MedicationRequest/${id}`), { token: pharmacy });
+    // The pharmacy corrects the hand-over: it was 20 days ago, so the refill is due 20 days sooner.
+    const handedOver = new Date(Date.now() - 20 * 86_400_000);
+    const edited = await request(fhir(`MedicationDispense/${made.body.id}`), {
+      method: 'PUT',
+      token: pharmacy,
+      headers: { 'if-match': made.headers.get('etag')! },
+      body: { ...made.body, whenHandedOver: handedOver.toISOString() },
+    });
+    expect(edited.status).toBe(200);
+    const earliest = new Date(handedOver.getTime() + 30 * 86_400_000).toISOString();
+    const nextEligibleOf = (resource: any) =>
+      resource.extension.find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills').extension.find((e: { url: string }) => e.url === 'nextEligible')?.valueDateTime;
+
+    const read = await request(fhir(`MedicationRequest/${id}`), { token: pharmacy });
+    expect(nextEligibleOf(read.body)).toBe(earliest);
+    const searched = await request(fhir(`MedicationRequest?_id=${id}`), { token: pharmacy });
+    expect(nextEligibleOf(searched.body.entry[0].resource)).toBe(earliest);
+    const gql = await rawGraphql(t.url, { query: `{ medicationRequest(id: "${id}") { fills { nextEligibleAt } resource } }` }, pharmacy);
+    expect(new Date(gql.data.medicationRequest.fills.nextEligibleAt).toISOString()).toBe(earliest);
+    expect(nextEligibleOf(gql.data.medicationRequest.resource)).toBe(earliest);
+    const early = await request(fhir('Task'), { token: pharmacy, body: task(id, 'fulfill', 'in-progress') });
+    expect([early.status, outcomeCode(early.body)]).toEqual([409, 'REFILL_TOO_EARLY']);
+    expect(early.body.issue[0].diagnostics).toContain(earliest);
+    // The edit is the dispense's new version, not the prescription's.
+    expect(read.body.meta.versionId).toBe(before.body.meta.versionId);
+  });
+
   it('a dispense above the per-fill quantity is 422 at MedicationDispense.quantity and stores nothing', async () => {
     const id = await create(1);
     expect((await request(fhir('Task'), { token: pharmacy, body: task(id, 'fulfill', 'in-progress') })).status).toBe(201);

@@ -11,6 +11,7 @@ import {
   senderOf,
   statesOf,
   timerChanges,
+  timerChangesOnEdit,
   toMermaid,
   WORKFLOW_EVENTS,
   type PrescriptionFacts,
@@ -132,6 +133,28 @@ describe('the engine, on a test workflow', () => {
     expect(timerChanges(door, 'shut', 'open')).toMatchObject({ arm: [{ name: 'autoclose' }], drop: [] });
     expect(timerChanges(door, 'open', 'shut')).toEqual({ arm: [], drop: ['autoclose'] });
     expect(timerChanges(door, null, 'shut')).toEqual({ arm: [], drop: [] });
+  });
+
+  it('an edit moves only the timers whose instant it changed, keeping when each was armed', () => {
+    const v2 = PRESCRIPTION_WORKFLOWS[1];
+    const now = new Date('2026-01-01T00:00:00Z');
+    const facts = (validUntil: string | null): PrescriptionFacts => ({ fillsAllowed: 1, fillsDispensed: 0, validUntil: validUntil === null ? null : new Date(validUntil), now });
+    const armedAt = new Date('2025-12-31T00:00:00Z');
+    const pending = [
+      { name: 'expiry', armedAt },
+      { name: 'processingServiceLevel', armedAt },
+    ];
+    const edit = (before: string | null, after: string | null, p = pending) => {
+      const { drop, arm } = timerChangesOnEdit(v2, 'approved', { before: facts(before), after: facts(after), pending: p, now, settings: {} });
+      return { drop, arm: arm.map(({ timer, dueAt }) => [timer.name, dueAt.toISOString()]) };
+    };
+    expect(edit('2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z')).toEqual({ drop: ['expiry'], arm: [['expiry', '2026-03-01T00:00:00.000Z']] });
+    expect(edit('2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z')).toEqual({ drop: [], arm: [] });
+    expect(edit('2026-02-01T00:00:00Z', null)).toEqual({ drop: ['expiry'], arm: [] });
+    expect(edit(null, '2026-02-01T00:00:00Z', pending.slice(1))).toEqual({ drop: [], arm: [['expiry', '2026-02-01T00:00:00.000Z']] });
+    // The service level counts from arming: no edit moves it, and one already fired is not armed again.
+    expect(edit('2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', [])).toEqual({ drop: [], arm: [['expiry', '2026-03-01T00:00:00.000Z']] });
+    expect(timerChangesOnEdit(v2, 'processing', { before: facts('2026-02-01T00:00:00Z'), after: facts(null), pending: [], now, settings: {} })).toEqual({ drop: [], arm: [] });
   });
 
   it('finds actions by event, by change and by emission', () => {

@@ -21,7 +21,7 @@ import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { findPrescription, relatedEventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionNotFound } from '../workflow.js';
+import { findPrescription, relatedEventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionAllows, prescriptionNotFound } from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -157,7 +157,7 @@ export interface UpdateDispenseInput {
 
 /**
  * Replaces a dispense's content (allowed at any time, with If-Match). Setting `whenHandedOver`
- * for the first time completes a prescription that is `dispensed` (CONTRACT §3).
+ * for the first time completes a prescription whose state allows `complete` (CONTRACT §3: `dispensed`).
  */
 export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestContext, input: UpdateDispenseInput): Promise<DispenseResult> {
   assertPersonaMay(ctx, 'medication-dispense.write');
@@ -196,7 +196,7 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
 
     const events = [dispenseEvent(deps, ctx, EVENT_TYPES.medicationDispenseUpdated, record, prescription)];
     let latest = prescription;
-    if (resource.whenHandedOver && !current.resource.whenHandedOver && prescription.workflowStatus === 'dispensed') {
+    if (resource.whenHandedOver && !current.resource.whenHandedOver && prescriptionAllows(prescription, 'complete')) {
       assertPersonaMayTransition(ctx.actor, 'complete');
       const completed = await movePrescription(deps, scope, ctx, { id: prescription.id, event: 'complete', missing: notFound });
       latest = completed.record;

@@ -3,13 +3,18 @@ import type { HistoryPosition, MedicationRequestQuery, SearchPosition, SortKey }
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
-import { notFound } from '../workflow.js';
+import { notFound, withCurrentFills } from '../workflow.js';
 
 // Re-exported: the use-cases have long imported it from here.
 export { isStoredId };
 
 export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<MedicationRequestRecord> {
-  const record = isStoredId(id) ? await deps.uow.read(ctx.tenantId, (scope) => scope.medicationRequests.findById(id)) : undefined;
+  const record = isStoredId(id)
+    ? await deps.uow.read(ctx.tenantId, async (scope) => {
+        const found = await scope.medicationRequests.findById(id);
+        return found && (await withCurrentFills(scope, [found]))[0];
+      })
+    : undefined;
   if (!record) throw notFound(id);
   return record;
 }
@@ -17,7 +22,7 @@ export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContex
 /** Batch load for DataLoaders: answers in the order of `ids`, `undefined` where not visible. */
 export async function getMedicationRequestsByIds(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<MedicationRequestRecord | undefined>> {
   const valid = ids.filter(isStoredId);
-  const records = await deps.uow.read(ctx.tenantId, (scope) => scope.medicationRequests.findByIds(valid));
+  const records = await deps.uow.read(ctx.tenantId, async (scope) => withCurrentFills(scope, await scope.medicationRequests.findByIds(valid)));
   const byId = new Map(records.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id));
 }
@@ -104,9 +109,11 @@ export async function searchMedicationRequests(deps: UseCaseDeps, ctx: RequestCo
   const ids = criteria.ids?.filter((id) => FHIR_ID.test(id) && isStoredId(id));
   if (criteria.ids && ids!.length === 0) return { items: [], ...(page.withTotal ? { total: 0 } : {}) };
 
-  const result = await deps.uow.read(ctx.tenantId, (scope) =>
-    scope.medicationRequests.search({ ...criteria, ...(ids ? { ids } : {}), sort, descending, after, limit, withTotal: page.withTotal }),
-  );
+  const result = await deps.uow.read(ctx.tenantId, async (scope) => {
+    const found = await scope.medicationRequests.search({ ...criteria, ...(ids ? { ids } : {}), sort, descending, after, limit, withTotal: page.withTotal });
+    const current = await withCurrentFills(scope, found.items.map((item) => item.record));
+    return { ...found, items: found.items.map((item, i) => ({ ...item, record: current[i] })) };
+  });
   const items = result.items.map(({ record, position }) => ({ record, cursor: encodeCursor(position) }));
   return {
     items,

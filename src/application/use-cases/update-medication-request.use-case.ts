@@ -13,7 +13,8 @@ import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { currentFills, eventContext, findPrescription, notFound } from '../workflow.js';
+import { currentFills, eventContext, findPrescription, notFound, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { applyEditTimerChanges } from '../workflow-engine.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 
 export interface UpdateMedicationRequestInput {
@@ -25,7 +26,7 @@ export interface UpdateMedicationRequestInput {
 
 /**
  * Replaces a prescription's content. Never changes its workflow state (CONTRACT §4): `status`
- * and the workflow extension in the body are ignored. Checks run in the contract's order:
+ * and the workflow extension in the body are ignored; timers whose instant the content sets move. Checks run in the contract's order:
  * persona, validation, existence, If-Match (428, then 412), state (409).
  */
 export async function updateMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, input: UpdateMedicationRequestInput): Promise<MedicationRequestRecord> {
@@ -62,6 +63,10 @@ export async function replaceContent(
     lastUpdated: now,
     resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus, fills: await currentFills(scope, { ...current, resource }) }),
   };
+  // The content may move a timer's instant (a new validity end moves the expiry), in this transaction.
+  // Timer rows first, then the prescription: the order in which a firing timer locks them, so an edit
+  // racing the old expiry waits for it (and then answers 412) instead of deadlocking with it.
+  await applyEditTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, current, record, now);
   if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) {
     throw stale((await scope.medicationRequests.findById(current.id)) ?? current);
   }

@@ -38,9 +38,11 @@ export function renderReport({ title, status, conditions, sections, targets, app
     for (const note of section.notes ?? []) out.push(`- ${note}`);
     if (section.notes?.length) out.push('');
   }
-  out.push('## Targets (issue 8)', '', '| target | measured | verdict |', '| --- | --- | --- |');
-  for (const t of targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**'} |`);
-  out.push('');
+  if (targets.length > 0) {
+    out.push('## Targets (issue 8)', '', '| target | measured | verdict |', '| --- | --- | --- |');
+    for (const t of targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**'} |`);
+    out.push('');
+  }
   if (appendix) out.push(appendix);
   return out.join('\n');
 }

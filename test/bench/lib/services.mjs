@@ -6,9 +6,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
-export const BENCH_DB = 'rxgate_bench';
-export const PGBENCH_DB = 'rxgate_bench_pgbench';
-export const NATS_STREAM = 'RXGATE_BENCH';
+/**
+ * What a run creates and drops is named from BENCH_NAME (default rxgate_bench): two runs on one
+ * machine with different names keep apart instead of dropping each other's database and streams.
+ */
+const NAME = process.env.BENCH_NAME || 'rxgate_bench';
+if (!/^[a-z][a-z0-9_]{0,40}$/.test(NAME)) throw new Error(`BENCH_NAME must be lower-case letters, digits and _ (got '${NAME}')`);
+export const BENCH_DB = NAME;
+export const PGBENCH_DB = `${NAME}_pgbench`;
+export const NATS_STREAM = NAME.toUpperCase();
+export const NATS_SUBJECT_PREFIX = `${NAME.replaceAll('_', '')}.`;
 const NATS_STREAMS = [NATS_STREAM, `${NATS_STREAM}_DLQ`, `${NATS_STREAM}_INTEGRATION`, `${NATS_STREAM}_COMMANDS`];
 
 const withDatabase = (url, name) => {
