@@ -1,6 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PrescriptionPriorAuthorizationDocument,
@@ -11,7 +8,8 @@ import {
   TransitionDocument,
   type PriorAuthorizationEvent,
 } from '../generated/graphql.js';
-import { prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
+import { websocketSubscription, workflowTask } from '../support/fixtures.js';
+import { paPrescription, priorAuthorizationRulesFile } from '../support/prior-authorization.js';
 import { graphql, errorCodes } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
@@ -22,34 +20,8 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * engine, its link to the prescription, its personas, its appeal window.
  */
 
-const EPOGEN = '205923'; // epoetin alfa: a classic PA medication, not controlled
 const PA_CODE = 'urn:rxgate:task-code|prior-authorization';
 const STATE_SYSTEM = 'urn:rxgate:prior-authorization-state';
-
-/** A tenant rules file marking the medication for prior authorization (CONTRACT §8). */
-export function priorAuthorizationRulesFile(): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'rxgate-pa-')), 'rules.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      ruleSets: [
-        {
-          id: 'tenant-a-payer',
-          version: '1',
-          tenants: ['tenant-a'],
-          rules: [{ id: 'tenant-a.epoetin-pa', description: 'Epoetin alfa needs the payer\'s prior authorization.', citation: 'tenant-a payer formulary', rxnormCodes: [EPOGEN], requiresPriorAuthorization: true }],
-        },
-      ],
-    }),
-  );
-  return file;
-}
-
-/** A prescription of a medication that needs PA. */
-export function paPrescription(priority?: fhir4.MedicationRequest['priority']): fhir4.MedicationRequest {
-  const body = prescription({ patient: uniquePatient() });
-  return { ...body, medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: EPOGEN, display: 'Epoetin alfa' }] }, ...(priority ? { priority } : {}) };
-}
 
 let t: TestApp;
 let ehr: string;
