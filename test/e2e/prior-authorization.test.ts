@@ -43,9 +43,11 @@ async function createPrescription(priority?: fhir4.MedicationRequest['priority']
   return created.body.id;
 }
 
-async function approve(id: string): Promise<void> {
+/** Approves over FHIR; answers the id of the workflow Task that did it. */
+async function approve(id: string): Promise<string> {
   const approved = await request(fhir('Task'), { token: ehr, body: workflowTask(id, 'approve', 'completed') });
   expect(approved.status, JSON.stringify(approved.body)).toBe(201);
+  return approved.body.id;
 }
 
 /** The PA Task of a prescription, found by search (code + focus). */
@@ -120,8 +122,11 @@ describe('over FHIR: submitted → in-review → pended → in-review → approv
 
   it('a PATCH that changes anything but businessStatus, or names a state no event reaches, is INVALID_TRANSITION; without If-Match 428', async () => {
     const id = await createPrescription();
-    await approve(id);
+    const approveTask = await approve(id);
     const pa = await paTaskOf(id);
+    // A Task that moved the prescription is written once: not a PA, not patchable.
+    const workflowPatch = await request(fhir(`Task/${approveTask}`), { method: 'PATCH', token: ehr, headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/status', value: 'rejected' }] });
+    expect([workflowPatch.status, outcomeCode(workflowPatch.body)]).toEqual([405, 'METHOD_NOT_ALLOWED']);
     const other = await request(fhir(`Task/${pa.body.id}`), { method: 'PATCH', token: payer, headers: { 'if-match': pa.etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/priority', value: 'stat' }] });
     expect([other.status, outcomeCode(other.body)]).toEqual([409, 'INVALID_TRANSITION']);
     const skip = await patchState(pa.body.id, 'approved', payer, pa.etag);

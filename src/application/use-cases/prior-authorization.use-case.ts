@@ -97,7 +97,9 @@ export async function patchPriorAuthorization(deps: UseCaseDeps, ctx: RequestCon
     throw new DomainError('FORBIDDEN_WRITE_PERSONA', `Persona '${ctx.actor.persona}' may not move a prior authorization; allowed: ${[...senders].filter((s) => s !== 'system').join(', ')}.`);
   }
   const operations = assertPatchDocument(input.patch);
-  const current = await deps.uow.read(ctx.tenantId, (scope) => findPriorAuthorization(scope, input.id));
+  const [current, task] = await deps.uow.read(ctx.tenantId, async (scope) => [await findPriorAuthorization(scope, input.id), isStoredId(input.id) ? await scope.tasks.findById(input.id) : undefined] as const);
+  // A Task that moved a prescription records a move that happened: it is written once (CONTRACT §3).
+  if (!current && task) throw new DomainError('METHOD_NOT_ALLOWED', `Task/${input.id} records a prescription's workflow move and is never changed; only a prior authorization Task moves by PATCH.`);
   if (!current) throw priorAuthorizationNotFound(input.id);
   let patched: Record<string, unknown>;
   try {
