@@ -1,14 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { createTestDatabase, natsSettings, tokenFor } from '../support/test-app.js';
+import { childLines, gatewayDatabase } from '../support/child-gateway.js';
+import { tokenFor } from '../support/test-app.js';
 import { paPrescription, priorAuthorizationRulesFile } from '../support/prior-authorization.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,16 +24,7 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
 });
 
-async function database(extra: Record<string, string> = {}) {
-  const db = await createTestDatabase();
-  const nats = natsSettings();
-  cleanup.push(() => db.drop(), () => nats.cleanup());
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  cleanup.push(() => client.end());
-  const env = { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, OUTBOX_POLL_MS: '200', RATE_LIMIT_ENABLED: 'false', TIMER_POLL_MS: '200', RULES_FILE: priorAuthorizationRulesFile(), ...nats.env, ...extra };
-  return { env, sql: async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[] };
-}
+const database = (extra: Record<string, string> = {}) => gatewayDatabase(cleanup, { RULES_FILE: priorAuthorizationRulesFile(), ...extra });
 
 async function createAndApprove(url: string): Promise<string> {
   const ehr = await tokenFor('tenant-a', 'ehr-backend');
@@ -80,26 +71,6 @@ describe('the decision deadline (PA_STANDARD_SECONDS)', () => {
   }, 120_000);
 });
 
-/** Lines a child prints, awaited one pattern at a time. */
-function lines(child: ChildProcess) {
-  const seen: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) {
-      seen.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
-    }
-  });
-  return (pattern: RegExp) => {
-    const found = seen.find((l) => pattern.test(l));
-    return found ? Promise.resolve(found) : new Promise<string>((resolve) => waiters.push({ pattern, resolve }));
-  };
-}
-
 describe('cancel, then the gateway dies before the compensation', () => {
   beforeAll(async () => {
     // The killed gateway runs the compiled code in a process of its own.
@@ -112,7 +83,7 @@ describe('cancel, then the gateway dies before the compensation', () => {
     // and actions run in stream order, so the cancel's compensations wait behind it until the kill.
     const child = spawn(process.execPath, [`${root}test/support/gateway-child.mjs`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     cleanup.push(async () => child.kill('SIGKILL'));
-    const next = lines(child);
+    const next = childLines(child);
     const url = (await next(/^ready /)).slice('ready '.length);
 
     const prescriptionId = await createAndApprove(url);
