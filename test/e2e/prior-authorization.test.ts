@@ -339,4 +339,19 @@ describe('cancelling the prescription withdraws its PA (the link compensation)',
     expect(rows).toEqual([{ event: 'submit', actor: 'system' }, { event: 'withdraw', actor: 'system' }]);
     await expect.poll(async () => (await t.sql(`SELECT 1 FROM action_runs WHERE handler = 'withdrawPriorAuthorization' AND instance_id = $1`, [id])).length, { timeout: 10_000 }).toBe(1);
   });
+
+  it('the expiry of the prescription withdraws its open PA the same way', async () => {
+    const body = paPrescription();
+    body.dispenseRequest = { ...body.dispenseRequest, validityPeriod: { end: new Date(Date.now() + 8_000).toISOString() } };
+    const created = await request(fhir('MedicationRequest'), { token: ehr, body });
+    expect(created.status).toBe(201);
+    await approve(created.body.id);
+    const pa = await paTaskOf(created.body.id);
+    await expect.poll(async () => (await graphql(t.url, PriorAuthorizationDocument, { id: pa.body.id }, payer)).data?.priorAuthorization?.transitions.at(-1), { timeout: 30_000, interval: 200 }).toMatchObject({
+      event: 'withdraw',
+      to: 'withdrawn',
+      actor: 'system',
+      reason: 'The prescription was expired (expire).',
+    });
+  });
 });
