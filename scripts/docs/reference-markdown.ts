@@ -51,7 +51,7 @@ function personaTable(): string {
         .join('; ') || '—',
       [
         ...[...new Set(moves.filter((m) => m.persona === persona).map((m) => m.event))].map(code),
-        ...[...new Set(paMoves.filter((m) => m.persona === persona).map((m) => m.event))].map((e) => `PA ${code(e)}`),
+        ...[...new Set([...(CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.creation.sender === persona ? [CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.creation.event] : []), ...paMoves.filter((m) => m.persona === persona).map((m) => m.event)])].map((e) => `PA ${code(e)}`),
       ].join(', ') || '—',
     ]),
   );
