@@ -78,9 +78,10 @@ export interface Config {
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   /**
    * Durations the workflow definitions' timers read (CONTRACT §7): `slaProcessingSeconds` is how long
-   * a prescription may wait `approved` before the service-level breach.
+   * a prescription may wait `approved` before the service-level breach; the `pa…` ones are the prior
+   * authorization's decision deadlines by urgency and its appeal window (CONTRACT §9).
    */
-  workflowSettings: { slaProcessingSeconds: number };
+  workflowSettings: { slaProcessingSeconds: number; paUrgentSeconds: number; paStandardSeconds: number; paAppealSeconds: number };
   /** The longest a timer runner sleeps when nothing is due sooner (a timer armed on another instance is seen this late at most). */
   timerPollMs: number;
   shutdownTimeoutMs: number;
@@ -231,7 +232,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       baseDelayMs: int('ACTION_RETRY_BASE_MS', 200, 0),
       maxDelayMs: int('ACTION_RETRY_MAX_MS', 30_000, 0),
     },
-    workflowSettings: { slaProcessingSeconds: int('SLA_PROCESSING_SECONDS', 172_800, 1) },
+    workflowSettings: {
+      slaProcessingSeconds: int('SLA_PROCESSING_SECONDS', 172_800, 1),
+      paUrgentSeconds: int('PA_URGENT_SECONDS', 259_200, 1),
+      paStandardSeconds: int('PA_STANDARD_SECONDS', 604_800, 1),
+      paAppealSeconds: int('PA_APPEAL_SECONDS', 2_592_000, 1),
+    },
     timerPollMs: int('TIMER_POLL_MS', 1_000, 10, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
     tracing: { otlpTracesUrl, serviceName: text('OTEL_SERVICE_NAME') ?? 'rxgate', sampleRatio: Number.isNaN(sampleRatio) ? 1 : sampleRatio },
@@ -269,6 +275,9 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'RULES_FILE', description: 'A JSON file of stricter prescribing rules (and extra controlled-substance codes), validated at start against `schema/rules.schema.json` (CONTRACT §8).' },
   { name: 'CONTROLLED_SUBSTANCES_FILE', description: 'RxNorm codes with their US DEA schedule; default `data/controlled-substances.json` in the project. A code not listed is treated as not controlled.' },
   { name: 'SLA_PROCESSING_SECONDS', default: '172800', description: 'How long a prescription may wait `approved` for its first fill before `sla_breached` (once) and an alert to support (CONTRACT §7).' },
+  { name: 'PA_URGENT_SECONDS', default: '259200', description: 'Prior authorization: a decision on an urgent PA is due this long after submission (72 h); past it `deadline_breached` (once) and an alert to support, state unchanged (CONTRACT §9).' },
+  { name: 'PA_STANDARD_SECONDS', default: '604800', description: 'Prior authorization: a decision on a standard PA is due this long after submission (7 days) (CONTRACT §9).' },
+  { name: 'PA_APPEAL_SECONDS', default: '2592000', description: 'Prior authorization: how long a denied PA may be appealed (30 days); then the gateway closes it (CONTRACT §9).' },
   { name: 'TIMER_POLL_MS', default: '1000', description: 'The longest a workflow timer runner sleeps when nothing is due sooner: a timer armed on another instance is seen within it.' },
   { name: 'AUTH_JWT_SECRET', description: 'HS256 secret of the tokens; outside production the development secret `dev-only-secret-change-me` applies.' },
   { name: 'AUTH_JWKS_URL', description: 'JWKS of an identity provider: RS256/ES256 tokens are verified against it instead.' },

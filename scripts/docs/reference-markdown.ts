@@ -8,6 +8,7 @@ import {
   HTTP_STATUS,
   PERSONAS,
   CURRENT_PRESCRIPTION_WORKFLOW,
+  CURRENT_PRIOR_AUTHORIZATION_WORKFLOW,
   WRITE_PERMISSIONS,
   type EventDefinition,
   type JsonSchema,
@@ -32,13 +33,14 @@ function errorTable(): string {
 }
 
 /** The workflow's moves by persona: the one place besides WRITE_PERMISSIONS that grants writes. */
-/** The moves of the current prescription workflow, one row per rule (a guarded event has several), from its definition. */
-function workflowRights(): Array<{ persona: Persona | 'system'; event: string; from: readonly string[]; to: string; guard?: string }> {
-  return CURRENT_PRESCRIPTION_WORKFLOW.transitions.map((t) => ({ persona: t.sender, event: t.event, from: t.from, to: t.to, ...('guard' in t && t.guard ? { guard: t.guard.name } : {}) }));
+/** The moves of a current workflow definition, one row per rule (a guarded event has several), from the definition. */
+function workflowRights(definition: { transitions: ReadonlyArray<{ sender: string; event: string; from: readonly string[]; to: string; guard?: { name: string } }> } = CURRENT_PRESCRIPTION_WORKFLOW): Array<{ persona: Persona | 'system'; event: string; from: readonly string[]; to: string; guard?: string }> {
+  return definition.transitions.map((t) => ({ persona: t.sender as Persona | 'system', event: t.event, from: t.from, to: t.to, ...(t.guard ? { guard: t.guard.name } : {}) }));
 }
 
 function personaTable(): string {
   const moves = workflowRights();
+  const paMoves = workflowRights(CURRENT_PRIOR_AUTHORIZATION_WORKFLOW);
   return table(
     ['persona', 'may', 'workflow events it sends'],
     PERSONAS.map((persona) => [
@@ -47,15 +49,18 @@ function personaTable(): string {
         .filter((action) => (WRITE_PERMISSIONS[action] as readonly Persona[]).includes(persona))
         .map((action) => ACTION_LABEL[action])
         .join('; ') || '—',
-      [...new Set(moves.filter((m) => m.persona === persona).map((m) => m.event))].map(code).join(', ') || '—',
+      [
+        ...[...new Set(moves.filter((m) => m.persona === persona).map((m) => m.event))].map(code),
+        ...[...new Set([...(CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.creation.sender === persona ? [CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.creation.event] : []), ...paMoves.filter((m) => m.persona === persona).map((m) => m.event)])].map((e) => `PA ${code(e)}`),
+      ].join(', ') || '—',
     ]),
   );
 }
 
-function workflowTable(): string {
+function workflowTable(definition = CURRENT_PRESCRIPTION_WORKFLOW as Parameters<typeof workflowRights>[0]): string {
   return table(
     ['event', 'from', 'to', 'persona', 'when'],
-    workflowRights().map((m) => [code(m.event), m.from.map(code).join(', '), code(m.to), code(m.persona), m.guard ?? 'always']),
+    workflowRights(definition).map((m) => [code(m.event), m.from.map(code).join(', '), code(m.to), code(m.persona), m.guard ?? 'always']),
   );
 }
 
@@ -117,6 +122,14 @@ ${personaTable()}
 ### Prescription workflow
 
 ${workflowTable()}
+
+### Prior authorization workflow
+
+Created by \`submit\` (the EHR's \`submitPriorAuthorization\`, or the gateway when it approves a prescription
+that needs PA); the gateway sends \`close\` when the appeal window of a denied PA passes, and \`withdraw\`
+when the prescription is cancelled or expires (CONTRACT §9).
+
+${workflowTable(CURRENT_PRIOR_AUTHORIZATION_WORKFLOW as Parameters<typeof workflowRights>[0])}
 
 ## Events
 

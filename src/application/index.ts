@@ -34,8 +34,20 @@ import { handleWorkflowEvent, listDeadLetters, replayDeadLetter, replayDeadLette
 import { fireDueTimers } from './use-cases/workflow-timers.use-case.js';
 import { fillsFromDispenses, prescriptionWorkflows, workflowDefinitions } from './use-cases/workflow-inspection.use-case.js';
 import { prescribingRules } from './use-cases/prescribing-rules.use-case.js';
+import {
+  getPriorAuthorization,
+  patchPriorAuthorization,
+  priorAuthorizationEvent,
+  priorAuthorizationsByIds,
+  priorAuthorizationsOfPrescriptions,
+  priorAuthorizationTransitions,
+  priorAuthorizationWorkflows,
+  submitPriorAuthorization,
+} from './use-cases/prior-authorization.use-case.js';
 
 export type { UseCaseDeps } from './deps.js';
+export { actionSubjects } from './workflow-subjects.js';
+export type { PriorAuthorizationInstance } from './prior-authorization.js';
 export type { AuditSearch } from './use-cases/audit.use-case.js';
 export { etagOf } from './etag.js';
 export { MAX_PAGE_SIZE, type MedicationRequestCriteria, type Page, type PageRequest } from './use-cases/read-medication-requests.use-case.js';
@@ -85,6 +97,14 @@ const USE_CASES = {
   fillsFromDispenses,
   workflowDefinitions,
   prescribingRules,
+  submitPriorAuthorization,
+  priorAuthorizationEvent,
+  patchPriorAuthorization,
+  getPriorAuthorization,
+  priorAuthorizationsByIds,
+  priorAuthorizationsOfPrescriptions,
+  priorAuthorizationTransitions,
+  priorAuthorizationWorkflows,
   handleBusCommand,
   listDeadLetters,
   replayDeadLetter,

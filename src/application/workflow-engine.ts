@@ -12,6 +12,7 @@ import {
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { checkIfMatch, retryOnConflict } from './versioned-write.js';
+import { MOVE_HOOKS } from './workflow-links.js';
 
 /**
  * The application's half of the workflow engine (CONTRACT §10): one `move` for every workflow.
@@ -53,6 +54,20 @@ export interface WorkflowSubject<R extends { id: string; versionId: number; reso
   write(scope: TransactionScope, ctx: RequestContext, current: R, change: Change): Promise<R | undefined>;
   /** The events announcing `change` (status_changed, then any specific one such as cancelled). */
   events(ctx: RequestContext, record: R, change: Change, ids: () => string): EventEnvelope[];
+}
+
+/**
+ * What a linked workflow does when an instance of `workflow` moves (CONTRACT §9, §10): declared
+ * beside the linked workflow and listed in `workflow-links.ts`, so the watched workflow's own code
+ * stays unaware of it.
+ */
+export interface MoveHook<R = never> {
+  /** The definition name whose instances it watches. */
+  workflow: string;
+  /** Refuses a move the definition allows (throws), after the move's own checks, before anything is written. */
+  before?(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, current: R, change: Change): Promise<void>;
+  /** Runs after the move is written, in its transaction; answers the events of what it did. */
+  after?(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, record: R, change: Change): Promise<EventEnvelope[]>;
 }
 
 export interface MoveRequest<R> {
@@ -122,10 +137,14 @@ export async function moveLoaded<R extends { id: string; versionId: number; reso
   const change: Change = { event: request.event, from, to: rule.to, reason: request.reason ?? null, at: now };
   await subject.beforeMove?.(scope, current, change);
   await request.precondition?.(scope, current, rule.to);
+  const hooks = (MOVE_HOOKS as ReadonlyArray<MoveHook<R>>).filter((h) => h.workflow === definition.name);
+  for (const hook of hooks) await hook.before?.(deps, scope, ctx, current, change);
   const record = await subject.write(scope, ctx, current, change);
   if (!record) return undefined;
   await applyTimerChanges(deps, scope, subject, record, from, rule.to, now);
-  return { record, events: subject.events(ctx, record, change, deps.newId) };
+  const linked: EventEnvelope[] = [];
+  for (const hook of hooks) linked.push(...((await hook.after?.(deps, scope, ctx, record, change)) ?? []));
+  return { record, events: [...subject.events(ctx, record, change, deps.newId), ...linked] };
 }
 
 /** Arms the timers of the state entered and drops those of the state left, in the transition's transaction. */

@@ -60,6 +60,9 @@ const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: Audi
   // A command's outcome changes nothing itself: its effect's events are audited in the same transaction.
   [EVENT_TYPES.commandAccepted]: null,
   [EVENT_TYPES.commandRejected]: null,
+  // A PA's moves (its submission included) are writes of its Task.
+  [EVENT_TYPES.priorAuthorizationStatusChanged]: { action: 'U', interaction: 'transition', type: 'Task' },
+  [EVENT_TYPES.priorAuthorizationDeadlineBreached]: null,
 };
 
 /**

@@ -162,13 +162,11 @@ export const EVENT_CATALOG = {
     name: 'priorAuthorizationStatusChanged',
     summary: 'A prior authorization moved in its workflow; delivered to `prescriptionEvents` through its prescription.',
     payload: object(['resource', 'event', 'from', 'to', 'medicationRequestId'], { resource: PRIOR_AUTHORIZATION_TASK, ...transition('prior authorization'), ...PRESCRIPTION_CONTEXT }),
-    announced: true,
   },
   'eprescribing.prior_authorization.deadline_breached.v1': {
     name: 'priorAuthorizationDeadlineBreached',
     summary: 'A prior authorization was not decided by its deadline (PA_URGENT_SECONDS or PA_STANDARD_SECONDS after submission); published once, state unchanged.',
     payload: object(['resource', 'medicationRequestId'], { resource: PRIOR_AUTHORIZATION_TASK, ...PRESCRIPTION_CONTEXT }),
-    announced: true,
   },
   'eprescribing.command.accepted.v1': {
     name: 'commandAccepted',

@@ -1,5 +1,5 @@
 /** Who is calling, as proven by the token (CONTRACT §1). */
-export const PERSONAS = ['ehr-backend', 'pharmacy-backend', 'platform-admin'] as const;
+export const PERSONAS = ['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend'] as const;
 export type Persona = (typeof PERSONAS)[number];
 
 export const isPersona = (value: unknown): value is Persona =>

@@ -18,3 +18,4 @@ export * from './input-limits.js';
 export * from './event-catalog.js';
 export * from './bus-channels.js';
 export * from './prescribing-rules.js';
+export * from './prior-authorization.js';

@@ -1,6 +1,7 @@
 import { DomainError } from './errors.js';
 import type { Persona, RequestContext } from './identity.js';
 import { PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
+import { PRIOR_AUTHORIZATION_WORKFLOWS } from './workflows/prior-authorization.js';
 
 /**
  * Write permissions of CONTRACT §1 — the only place that says which persona may write what.
@@ -55,7 +56,13 @@ const personasOf = (...actions: WriteAction[]): readonly Persona[] => [...new Se
 export const RESOURCE_WRITERS: Readonly<Record<string, readonly Persona[]>> = {
   MedicationRequest: personasOf('medication-request.create', 'medication-request.update'),
   MedicationDispense: personasOf('medication-dispense.write'),
-  Task: [...new Set(PRESCRIPTION_WORKFLOWS.flatMap((d) => d.transitions.flatMap((t) => ('task' in t && t.task && t.sender !== 'system' ? [t.sender as Persona] : []))))],
+  Task: [
+    ...new Set([
+      ...PRESCRIPTION_WORKFLOWS.flatMap((d) => d.transitions.flatMap((t) => ('task' in t && t.task && t.sender !== 'system' ? [t.sender as Persona] : []))),
+      // A prior authorization is a Task moved by PATCH (CONTRACT §9): its senders write it.
+      ...PRIOR_AUTHORIZATION_WORKFLOWS.flatMap((d) => d.transitions.flatMap((t) => (t.sender !== 'system' ? [t.sender as Persona] : []))),
+    ]),
+  ],
   Subscription: personasOf('subscription.register', 'subscription.replay'),
 };
 

@@ -1,5 +1,6 @@
 import type { Issue } from './errors.js';
 import { isObject, parseReference } from './fhir.js';
+import { PRIOR_AUTHORIZATION_TASK_SYSTEM } from './prior-authorization.js';
 import { PRESCRIPTION_WORKFLOWS, type WorkflowEvent } from './workflows/prescription.js';
 
 export const TASK_CODE_SYSTEM = 'http://hl7.org/fhir/CodeSystem/task-code';
@@ -25,7 +26,8 @@ export interface TaskRecord {
 const TASK_STATUSES = ['draft', 'requested', 'received', 'accepted', 'rejected', 'ready', 'cancelled', 'in-progress', 'on-hold', 'failed', 'completed', 'entered-in-error'];
 const TASK_INTENTS = ['unknown', 'proposal', 'plan', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option'];
 
-export const taskCodeOf = (task: TaskResource): string | undefined => task.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM)?.code;
+/** The Task's code: a workflow Task's (CONTRACT §3) or a prior authorization's (§9, its own system). */
+export const taskCodeOf = (task: TaskResource): string | undefined => task.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM || c.system === PRIOR_AUTHORIZATION_TASK_SYSTEM)?.code;
 
 /** The workflow event a Task asks for, or `undefined` when its code and status move nothing. */
 export function taskEvent(task: TaskResource): WorkflowEvent | undefined {

@@ -1,13 +1,37 @@
 import type { EventEnvelope } from './events.js';
 import { actionsFor, compensationsFor, type WorkflowDefinition } from './workflow-engine.js';
 import { PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
+import { PRIOR_AUTHORIZATION_WORKFLOWS } from './workflows/prior-authorization.js';
 
 /**
  * The workflows whose actions run from the event stream, by name. An event's payload names the
  * workflow and version of its instance (`payload.workflow`); events written before the engine
  * carried none and belong to version 1 of the prescription workflow.
  */
-export const WORKFLOW_DEFINITIONS: readonly WorkflowDefinition[] = [...(PRESCRIPTION_WORKFLOWS as unknown as WorkflowDefinition[])];
+export const WORKFLOW_DEFINITIONS: readonly WorkflowDefinition[] = [
+  ...(PRESCRIPTION_WORKFLOWS as unknown as WorkflowDefinition[]),
+  ...(PRIOR_AUTHORIZATION_WORKFLOWS as unknown as WorkflowDefinition[]),
+];
+
+/**
+ * A link between two workflows (CONTRACT §9, §10): an instance of `child` belongs to an instance of
+ * `parent`. When the parent reaches a compensating end, `compensation` runs for it like the
+ * compensations of its own actions (durably, once per event), and undoes the child.
+ */
+export interface WorkflowLink {
+  parent: string;
+  child: string;
+  compensation: string;
+}
+
+/** PA `submit` ↔ withdraw (CONTRACT §10): a cancelled or expired prescription withdraws its open PA. */
+export const WORKFLOW_LINKS: readonly WorkflowLink[] = [{ parent: 'prescription', child: 'prior-authorization', compensation: 'withdrawPriorAuthorization' }];
+
+/** The compensations of the links whose parent is `definition`, when `to` is one of its compensating ends. */
+export function linkCompensationsFor(definition: WorkflowDefinition, to: string): string[] {
+  if (!definition.states[to]?.compensating) return [];
+  return WORKFLOW_LINKS.filter((l) => l.parent === definition.name).map((l) => l.compensation);
+}
 
 export function definitionFor(ref: { name?: unknown; version?: unknown } | undefined): WorkflowDefinition | undefined {
   const name = typeof ref?.name === 'string' ? ref.name : 'prescription';
@@ -17,7 +41,7 @@ export function definitionFor(ref: { name?: unknown; version?: unknown } | undef
 
 /** Every action and compensation name any definition declares (the handler registry must cover them). */
 export const ACTION_NAMES: readonly string[] = [
-  ...new Set(WORKFLOW_DEFINITIONS.flatMap((d) => d.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])]))),
+  ...new Set([...WORKFLOW_DEFINITIONS.flatMap((d) => d.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])])), ...WORKFLOW_LINKS.map((l) => l.compensation)]),
 ];
 
 export { actionsFor, compensationsFor };

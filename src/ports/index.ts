@@ -2,7 +2,7 @@
  * The ports of rxgate: what use-cases need from the outside world. Adapters in `src/adapters`
  * implement them; use-cases and transports import only from here and from `src/domain`.
  */
-import type { AuditEntry, AuditRecord, EventEnvelope, FillSummary, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type { AuditEntry, AuditRecord, EventEnvelope, FillSummary, Issue, MedicationDispenseRecord, SubscriptionRecord, MedicationRequestRecord, Persona, TaskRecord, TransitionRecord, WorkflowState, PriorAuthorizationRecord, PriorAuthorizationTransition } from '../domain/index.js';
 
 // ── Identity ───────────────────────────────────────────────────────────────────────────────
 
@@ -208,12 +208,30 @@ export interface TaskQuery extends SeqPageQuery {
   focusIds?: string[];
   statuses?: string[];
   codes?: string[];
+  /** `businessStatus` codes (a PA's state). */
+  businessStatuses?: string[];
 }
 
 export interface TaskStore {
   insert(record: TaskRecord): Promise<void>;
   findById(id: string): Promise<TaskRecord | undefined>;
   search(query: TaskQuery): Promise<SeqPage<TaskRecord>>;
+}
+
+/**
+ * Prior authorizations of one tenant (CONTRACT §9): Tasks that are workflow instances. Every write
+ * also records the version with the transition that made it.
+ */
+export interface PriorAuthorizationStore {
+  insert(record: PriorAuthorizationRecord, transition: PriorAuthorizationTransition): Promise<void>;
+  findById(id: string): Promise<PriorAuthorizationRecord | undefined>;
+  findByIds(ids: readonly string[]): Promise<PriorAuthorizationRecord[]>;
+  /** The newest PA of each prescription (by submission), if it has one. */
+  latestOf(prescriptionIds: readonly string[]): Promise<Map<string, PriorAuthorizationRecord>>;
+  /** Writes `record` only if the stored version is still `expectedVersion`; answers whether it did. */
+  updateIfVersion(record: PriorAuthorizationRecord, expectedVersion: number, transition: PriorAuthorizationTransition): Promise<boolean>;
+  /** Every transition of each PA, oldest first. */
+  transitionsOf(ids: readonly string[]): Promise<Map<string, PriorAuthorizationTransition[]>>;
 }
 
 /** What an idempotent request left behind, enough to answer it again identically. */
@@ -305,6 +323,7 @@ export interface TransactionScope {
   history: MedicationRequestHistory;
   dispenses: MedicationDispenseStore;
   tasks: TaskStore;
+  priorAuthorizations: PriorAuthorizationStore;
   subscriptions: SubscriptionStore;
   idempotency: IdempotencyStore;
   outbox: OutboxWriter;

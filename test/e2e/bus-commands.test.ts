@@ -3,7 +3,9 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusSubscription, DeliveredMessage } from '../../src/ports/index.js';
+import { PriorAuthorizationDocument, SubmitPriorAuthorizationDocument } from '../generated/graphql.js';
 import { prescription } from '../support/fixtures.js';
+import { graphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { signToken, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -120,6 +122,32 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     expect(read.body.meta.versionId).toBe('2');
     const rows = await t.sql<{ outcome: string; version: number }>(`SELECT outcome, version FROM bus_commands WHERE tenant_id = 'tenant-a' AND command_id = $1`, [commandId]);
     expect(rows).toEqual([{ outcome: 'accepted', version: 2 }]);
+  });
+
+  it('a payer’s approve over the bus moves a prior authorization (CONTRACT §9, §11); the same command id twice acts once', async () => {
+    const { id } = await create();
+    const payer = await t.token('tenant-a', 'payer-backend');
+    const submitted = await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId: id }, ehr);
+    const paId = submitted.data!.submitPriorAuthorization.id;
+    const review = await send({ command: 'review', priorAuthorizationId: paId, ifMatch: 'W/"1"' }, { token: payer });
+    expect((await outcomeOf(review.id))[0].payload).toMatchObject({ command: 'review', reference: `Task/${paId}`, version: 2, etag: 'W/"2"' });
+    // The EHR may not decide: the same persona rules as HTTP.
+    const forbidden = await send({ command: 'approve', priorAuthorizationId: paId }, { token: ehr });
+    expect((await outcomeOf(forbidden.id))[0].payload).toMatchObject({ command: 'approve', code: 'FORBIDDEN_WRITE_PERSONA' });
+
+    const commandId = randomUUID();
+    const command = { command: 'approve', priorAuthorizationId: paId, reason: 'meets criteria' };
+    const acks = await Promise.all([send(command, { id: commandId, token: payer }), send(command, { id: commandId, token: payer })]);
+    expect(acks.map((a) => a.duplicate).sort()).toEqual([false, true]);
+    const [first] = await outcomeOf(commandId);
+    expect(first.payload).toMatchObject({ command: 'approve', reference: `Task/${paId}`, version: 3, repeated: false });
+    let repeat = await send(command, { id: commandId, token: payer });
+    while (repeat.duplicate) repeat = await send(command, { id: commandId, token: payer });
+    const [, again] = await outcomeOf(commandId, 2);
+    expect(again.payload).toMatchObject({ reference: `Task/${paId}`, version: 3, repeated: true });
+    const read = await graphql(t.url, PriorAuthorizationDocument, { id: paId }, payer);
+    expect(read.data?.priorAuthorization).toMatchObject({ state: 'APPROVED', etag: 'W/"3"' });
+    expect(read.data!.priorAuthorization!.transitions.filter((tr) => tr.event === 'approve')).toHaveLength(1);
   });
 
   it('rejects a forged token with UNAUTHENTICATED, under the subject’s tenant', async () => {

@@ -1,37 +1,16 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { childLines } from '../support/child-gateway.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
 import { createTestDatabase, natsSettings, tokenFor } from '../support/test-app.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Lines a child prints, awaited one pattern at a time. */
-function lines(child: ChildProcess) {
-  const seen: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) {
-      seen.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
-    }
-  });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the child gateway exited (code ${code}) before printing what the test waits for`))));
-  exited.catch(() => undefined);
-  return (pattern: RegExp) => {
-    const found = seen.find((l) => pattern.test(l));
-    return found ? Promise.resolve(found) : Promise.race([new Promise<string>((resolve) => waiters.push({ pattern, resolve })), exited]);
-  };
-}
 
 describe('crash in the middle of an action’s retries', () => {
   beforeAll(async () => {
@@ -63,7 +42,7 @@ describe('crash in the middle of an action’s retries', () => {
 
     const child = spawn(process.execPath, [`${root}test/support/gateway-child.mjs`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     cleanup.push(async () => child.kill('SIGKILL'));
-    const next = lines(child);
+    const next = childLines(child);
     const url = (await next(/^ready /)).slice('ready '.length);
 
     const ehr = await tokenFor('tenant-a', 'ehr-backend');

@@ -32,6 +32,7 @@ beforeAll(async () => {
     'ehr-backend': await t.token('tenant-a', 'ehr-backend'),
     'pharmacy-backend': await t.token('tenant-a', 'pharmacy-backend'),
     'platform-admin': await t.token('tenant-a', 'platform-admin'),
+    'payer-backend': await t.token('tenant-a', 'payer-backend'),
   };
 });
 afterAll(async () => {

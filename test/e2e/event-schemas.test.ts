@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../../src/config.js';
 import { EVENT_TYPES } from '../../src/domain/index.js';
 import type { IntegrationNotice } from '../../src/ports/index.js';
 import { buildAsyncApiDocument } from '../../src/transport/events/asyncapi-document.js';
-import { TransitionDocument } from '../generated/graphql.js';
+import { PriorAuthorizationEventDocument, SubmitPriorAuthorizationDocument, TransitionDocument } from '../generated/graphql.js';
 import { createMessageValidator } from '../support/event-schemas.js';
 import { prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
@@ -30,7 +30,8 @@ describe('event schemas (AsyncAPI)', () => {
     // Support is down for good: the failure alert becomes a dead letter after three quick attempts.
     t = await startTestApp({
       // A one-second service level, so a prescription left approved emits sla_breached within the test.
-      env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1' },
+      // A one-second PA decision deadline too, so an undecided prior authorization emits deadline_breached.
+      env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1', PA_STANDARD_SECONDS: '1' },
       integrations: { support: { prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')), alert: async () => undefined } },
     });
     [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
@@ -92,6 +93,13 @@ describe('event schemas (AsyncAPI)', () => {
     const expiring = prescription({ patient });
     expiring.dispenseRequest = { ...expiring.dispenseRequest, validityPeriod: { end: new Date(Date.now() + 2_000).toISOString() } };
     expect((await request(fhir('MedicationRequest'), { token: ehr, body: expiring })).status).toBe(201);
+
+    // A prior authorization (CONTRACT §9), submitted and reviewed, then left undecided past its deadline.
+    const authorized = await created();
+    const submitted = await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId: authorized.id }, ehr);
+    expect(submitted.errors).toBeUndefined();
+    const reviewed = await graphql(t.url, PriorAuthorizationEventDocument, { id: submitted.data!.submitPriorAuthorization.id, event: 'REVIEW' }, await t.token('tenant-a', 'payer-backend'));
+    expect(reviewed.errors).toBeUndefined();
 
     const replay = await request(fhir(`Subscription/${subscription.body.id}/$replay`), { method: 'POST', token: admin, body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: '0' }] } });
     expect(replay.status).toBe(200);

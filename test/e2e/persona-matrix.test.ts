@@ -4,6 +4,9 @@ import type { Persona } from '../../src/domain/index.js';
 import {
   CreateDispenseDocument,
   CreatePrescriptionDocument,
+  PriorAuthorizationEventDocument,
+  SubmitPriorAuthorizationDocument,
+  type PriorAuthorizationEvent,
   DeadLettersDocument,
   ReplayDeadLetterDocument,
   ReplayDeadLettersDocument,
@@ -34,52 +37,65 @@ const NOT_OFFERED = 'METHOD_NOT_ALLOWED';
 /**
  * CONTRACT §1's table, written out by hand — deliberately not computed from
  * src/domain/permissions.ts or the workflow table, so that the code drifting from the contract
- * fails here. Columns: ehr-backend, pharmacy-backend, platform-admin.
+ * fails here. Columns: ehr-backend, pharmacy-backend, platform-admin, payer-backend.
  */
 const EXPECTED = {
   // create / update / cancel MedicationRequest: ehr-backend
-  'FHIR POST MedicationRequest': [ALLOW, DENY, DENY],
-  'FHIR PUT MedicationRequest': [ALLOW, DENY, DENY],
-  'FHIR PATCH MedicationRequest (content)': [ALLOW, DENY, DENY],
-  'FHIR PATCH MedicationRequest (status cancelled)': [ALLOW, DENY, DENY],
-  'GraphQL createMedicationRequest': [ALLOW, DENY, DENY],
-  'GraphQL updateMedicationRequest': [ALLOW, DENY, DENY],
-  'GraphQL transitionPrescription CANCEL': [ALLOW, DENY, DENY],
-  'FHIR POST Task abort/completed (cancel)': [ALLOW, DENY, DENY],
+  'FHIR POST MedicationRequest': [ALLOW, DENY, DENY, DENY],
+  'FHIR PUT MedicationRequest': [ALLOW, DENY, DENY, DENY],
+  'FHIR PATCH MedicationRequest (content)': [ALLOW, DENY, DENY, DENY],
+  'FHIR PATCH MedicationRequest (status cancelled)': [ALLOW, DENY, DENY, DENY],
+  'GraphQL createMedicationRequest': [ALLOW, DENY, DENY, DENY],
+  'GraphQL updateMedicationRequest': [ALLOW, DENY, DENY, DENY],
+  'GraphQL transitionPrescription CANCEL': [ALLOW, DENY, DENY, DENY],
+  'FHIR POST Task abort/completed (cancel)': [ALLOW, DENY, DENY, DENY],
   // approve, reject: ehr-backend
-  'GraphQL transitionPrescription APPROVE': [ALLOW, DENY, DENY],
-  'GraphQL transitionPrescription REJECT': [ALLOW, DENY, DENY],
-  'FHIR POST Task approve/completed (approve)': [ALLOW, DENY, DENY],
-  'FHIR POST Task approve/rejected (reject)': [ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription APPROVE': [ALLOW, DENY, DENY, DENY],
+  'GraphQL transitionPrescription REJECT': [ALLOW, DENY, DENY, DENY],
+  'FHIR POST Task approve/completed (approve)': [ALLOW, DENY, DENY, DENY],
+  'FHIR POST Task approve/rejected (reject)': [ALLOW, DENY, DENY, DENY],
   // process, dispense, complete, fail: pharmacy-backend
-  'GraphQL transitionPrescription PROCESS': [DENY, ALLOW, DENY],
-  'GraphQL transitionPrescription DISPENSE': [DENY, ALLOW, DENY],
-  'GraphQL transitionPrescription COMPLETE': [DENY, ALLOW, DENY],
-  'GraphQL transitionPrescription FAIL': [DENY, ALLOW, DENY],
-  'FHIR POST Task fulfill/in-progress (process)': [DENY, ALLOW, DENY],
-  'FHIR POST Task fulfill/completed (complete)': [DENY, ALLOW, DENY],
-  'FHIR POST Task fulfill/failed (fail)': [DENY, ALLOW, DENY],
+  'GraphQL transitionPrescription PROCESS': [DENY, ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription DISPENSE': [DENY, ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription COMPLETE': [DENY, ALLOW, DENY, DENY],
+  'GraphQL transitionPrescription FAIL': [DENY, ALLOW, DENY, DENY],
+  'FHIR POST Task fulfill/in-progress (process)': [DENY, ALLOW, DENY, DENY],
+  'FHIR POST Task fulfill/completed (complete)': [DENY, ALLOW, DENY, DENY],
+  'FHIR POST Task fulfill/failed (fail)': [DENY, ALLOW, DENY, DENY],
   // create / update MedicationDispense: pharmacy-backend
-  'FHIR POST MedicationDispense': [DENY, ALLOW, DENY],
-  'FHIR PUT MedicationDispense': [DENY, ALLOW, DENY],
-  'GraphQL createMedicationDispense': [DENY, ALLOW, DENY],
-  'GraphQL updateMedicationDispense': [DENY, ALLOW, DENY],
+  'FHIR POST MedicationDispense': [DENY, ALLOW, DENY, DENY],
+  'FHIR PUT MedicationDispense': [DENY, ALLOW, DENY, DENY],
+  'GraphQL createMedicationDispense': [DENY, ALLOW, DENY, DENY],
+  'GraphQL updateMedicationDispense': [DENY, ALLOW, DENY, DENY],
   // register Subscription: ehr-backend, pharmacy-backend
-  'FHIR POST Subscription': [ALLOW, ALLOW, DENY],
+  'FHIR POST Subscription': [ALLOW, ALLOW, DENY, DENY],
   // replay a Subscription, list or replay dead letters: platform-admin
-  'FHIR POST Subscription/$replay': [DENY, DENY, ALLOW],
-  'GraphQL deadLetters': [DENY, DENY, ALLOW],
-  'GraphQL replayDeadLetter': [DENY, DENY, ALLOW],
-  'GraphQL replayDeadLetters': [DENY, DENY, ALLOW],
+  'FHIR POST Subscription/$replay': [DENY, DENY, ALLOW, DENY],
+  'GraphQL deadLetters': [DENY, DENY, ALLOW, DENY],
+  'GraphQL replayDeadLetter': [DENY, DENY, ALLOW, DENY],
+  'GraphQL replayDeadLetters': [DENY, DENY, ALLOW, DENY],
   // Not offered at all (CapabilityStatement): 405 — except to a persona that writes nothing of the
-  // type, refused first (CONTRACT §2: persona before interaction; platform-admin sends no workflow event).
-  'FHIR PUT Task': [NOT_OFFERED, NOT_OFFERED, DENY],
-  'FHIR PUT Subscription': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
-  'FHIR POST Organization': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
-} as const satisfies Record<string, readonly [Outcome, Outcome, Outcome]>;
+  // type, refused first (CONTRACT §2: persona before interaction; platform-admin sends no workflow event,
+  // payer-backend registers no Subscription).
+  'FHIR PUT Task': [NOT_OFFERED, NOT_OFFERED, DENY, NOT_OFFERED],
+  'FHIR PUT Subscription': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED, DENY],
+  'FHIR POST Organization': [NOT_OFFERED, NOT_OFFERED, NOT_OFFERED, NOT_OFFERED],
+  // Prior authorization (CONTRACT §9): the EHR submits, provides information, appeals and withdraws;
+  // the payer reviews and decides, and writes nothing else.
+  'GraphQL submitPriorAuthorization': [ALLOW, DENY, DENY, DENY],
+  'GraphQL priorAuthorizationEvent REVIEW': [DENY, DENY, DENY, ALLOW],
+  'GraphQL priorAuthorizationEvent APPROVE': [DENY, DENY, DENY, ALLOW],
+  'GraphQL priorAuthorizationEvent DENY': [DENY, DENY, DENY, ALLOW],
+  'GraphQL priorAuthorizationEvent PEND': [DENY, DENY, DENY, ALLOW],
+  'GraphQL priorAuthorizationEvent PROVIDE_INFO': [ALLOW, DENY, DENY, DENY],
+  'GraphQL priorAuthorizationEvent APPEAL': [ALLOW, DENY, DENY, DENY],
+  'GraphQL priorAuthorizationEvent WITHDRAW': [ALLOW, DENY, DENY, DENY],
+  'FHIR PATCH Task businessStatus in-review (review)': [DENY, DENY, DENY, ALLOW],
+  'FHIR PATCH Task businessStatus in-review (provide-info)': [ALLOW, DENY, DENY, DENY],
+} as const satisfies Record<string, readonly [Outcome, Outcome, Outcome, Outcome]>;
 
 type DoorName = keyof typeof EXPECTED;
-const COLUMNS: readonly Persona[] = ['ehr-backend', 'pharmacy-backend', 'platform-admin'];
+const COLUMNS: readonly Persona[] = ['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend'];
 
 /** What a door answered, in the terms of CONTRACT §2. */
 interface Answer {
@@ -109,8 +125,8 @@ beforeAll(async () => {
   // One attempt, and an outside system that stays down: a failed prescription leaves a dead letter.
   fake.fail('support', Infinity);
   t = await startTestApp({ env: { ACTION_MAX_ATTEMPTS: '1', ACTION_RETRY_BASE_MS: '0', ACTION_RETRY_MAX_MS: '0' }, integrations: fake.integrations });
-  const [ehr, pharmacy, admin] = await Promise.all(COLUMNS.map((persona) => t.token('tenant-a', persona)));
-  tokens = { 'ehr-backend': ehr, 'pharmacy-backend': pharmacy, 'platform-admin': admin };
+  const [ehr, pharmacy, admin, payer] = await Promise.all(COLUMNS.map((persona) => t.token('tenant-a', persona)));
+  tokens = { 'ehr-backend': ehr, 'pharmacy-backend': pharmacy, 'platform-admin': admin, 'payer-backend': payer };
   await prescriptionIn(t.url, 'failed', { ehr, pharmacy });
   deadLetterId = await vi.waitFor(
     async () => {
@@ -167,6 +183,43 @@ const transition = (state: ReachableState, event: Parameters<typeof gqlEvent>[0]
 });
 
 const noTarget = async (): Promise<Target> => ({ id: '', etag: '' });
+
+/** A prior authorization of a fresh prescription, moved along `path` (CONTRACT §9), with its current etag. */
+async function paIn(path: Array<[PriorAuthorizationEvent, 'ehr-backend' | 'payer-backend']>): Promise<Target> {
+  const { id: prescriptionId } = await inState('requested');
+  const submitted = await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId }, tokens['ehr-backend']);
+  let pa = submitted.data!.submitPriorAuthorization;
+  for (const [event, persona] of path) pa = (await graphql(t.url, PriorAuthorizationEventDocument, { id: pa.id, event }, tokens[persona])).data!.priorAuthorizationEvent;
+  return { id: pa.id, etag: pa.etag };
+}
+
+const PA_PATHS: Record<PriorAuthorizationEvent, Array<[PriorAuthorizationEvent, 'ehr-backend' | 'payer-backend']>> = {
+  REVIEW: [],
+  APPROVE: [['REVIEW', 'payer-backend']],
+  DENY: [['REVIEW', 'payer-backend']],
+  PEND: [['REVIEW', 'payer-backend']],
+  PROVIDE_INFO: [['REVIEW', 'payer-backend'], ['PEND', 'payer-backend']],
+  APPEAL: [['REVIEW', 'payer-backend'], ['DENY', 'payer-backend']],
+  WITHDRAW: [],
+};
+
+const paEvent = (event: PriorAuthorizationEvent): Door => ({
+  prepare: () => paIn(PA_PATHS[event]),
+  attempt: async (token, target) => fromGraphql(await graphql(t.url, PriorAuthorizationEventDocument, { id: target.id, event, ifMatch: target.etag }, token)),
+});
+
+const patchPa = (path: Array<[PriorAuthorizationEvent, 'ehr-backend' | 'payer-backend']>, state: string): Door => ({
+  prepare: () => paIn(path),
+  attempt: async (token, { id, etag }) =>
+    fromFhir(
+      await request(fhir(`Task/${id}`), {
+        method: 'PATCH',
+        token,
+        headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
+        body: [{ op: 'replace', path: '/businessStatus', value: { coding: [{ system: 'urn:rxgate:prior-authorization-state', code: state }], text: state } }],
+      }),
+    ),
+});
 
 const DOORS: Record<DoorName, Door> = {
   'FHIR POST MedicationRequest': {
@@ -266,6 +319,19 @@ const DOORS: Record<DoorName, Door> = {
     prepare: subscription,
     attempt: async (token, { id, etag, body }) => fromFhir(await request(fhir(`Subscription/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'off' } })),
   },
+  'GraphQL submitPriorAuthorization': {
+    prepare: () => inState('requested'),
+    attempt: async (token, { id }) => fromGraphql(await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId: id }, token)),
+  },
+  'GraphQL priorAuthorizationEvent REVIEW': paEvent('REVIEW'),
+  'GraphQL priorAuthorizationEvent APPROVE': paEvent('APPROVE'),
+  'GraphQL priorAuthorizationEvent DENY': paEvent('DENY'),
+  'GraphQL priorAuthorizationEvent PEND': paEvent('PEND'),
+  'GraphQL priorAuthorizationEvent PROVIDE_INFO': paEvent('PROVIDE_INFO'),
+  'GraphQL priorAuthorizationEvent APPEAL': paEvent('APPEAL'),
+  'GraphQL priorAuthorizationEvent WITHDRAW': paEvent('WITHDRAW'),
+  'FHIR PATCH Task businessStatus in-review (review)': patchPa([], 'in-review'),
+  'FHIR PATCH Task businessStatus in-review (provide-info)': patchPa(PA_PATHS.PROVIDE_INFO, 'in-review'),
   'FHIR POST Organization': {
     prepare: noTarget,
     attempt: async (token) => fromFhir(await request(fhir('Organization'), { token, body: { resourceType: 'Organization', name: 'Not in the directory' } })),
@@ -288,7 +354,7 @@ const CELLS = (Object.keys(EXPECTED) as DoorName[]).flatMap((door) =>
 
 describe('every persona × every write door (CONTRACT §1)', () => {
   test('the matrix covers every persona of the contract and every door with a test', () => {
-    expect([...COLUMNS].sort()).toEqual(['ehr-backend', 'pharmacy-backend', 'platform-admin']);
+    expect([...COLUMNS].sort()).toEqual(['ehr-backend', 'payer-backend', 'pharmacy-backend', 'platform-admin']);
     expect(Object.keys(DOORS).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 

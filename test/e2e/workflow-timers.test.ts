@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { createTestDatabase, natsSettings, tokenFor } from '../support/test-app.js';
+import { gatewayDatabase } from '../support/child-gateway.js';
+import { tokenFor } from '../support/test-app.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,16 +18,7 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
 });
 
-async function database() {
-  const db = await createTestDatabase();
-  const nats = natsSettings();
-  cleanup.push(() => db.drop(), () => nats.cleanup());
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  cleanup.push(() => client.end());
-  const env = { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, OUTBOX_POLL_MS: '200', RATE_LIMIT_ENABLED: 'false', TIMER_POLL_MS: '200', ...nats.env };
-  return { env, sql: async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[] };
-}
+const database = () => gatewayDatabase(cleanup);
 
 async function start(env: Record<string, string>): Promise<App> {
   const app = await startApp(loadConfig(env));

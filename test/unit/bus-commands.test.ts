@@ -91,6 +91,15 @@ function fakeTargets(behaviour: { fail?: unknown } = {}) {
       if (behaviour.fail) throw behaviour.fail;
       return write(deps, ctx, input.id);
     }) as unknown as CommandTargets['transitionPrescription'],
+    priorAuthorizationEvent: (async (deps: UseCaseDeps, ctx: RequestContext, input: { id: string }) => {
+      calls.push({ useCase: 'priorAuthorizationEvent', ctx, input });
+      if (behaviour.fail) throw behaviour.fail;
+      return deps.uow.transaction(ctx.tenantId, async (scope) => {
+        const resource = { resourceType: 'Task', id: input.id, meta: { versionId: String(version++) } };
+        await scope.outbox.append([buildEvent(ctx, EVENT_TYPES.priorAuthorizationStatusChanged, { resource }, { eventId: deps.newId(), timestamp: new Date() })]);
+        return resource;
+      });
+    }) as unknown as NonNullable<CommandTargets['priorAuthorizationEvent']>,
   };
   return { targets, calls };
 }
@@ -144,8 +153,22 @@ describe('a bus command body', () => {
 // ── The command table ───────────────────────────────────────────────────────────────────────
 
 describe('the command table', () => {
-  it('has create and the workflow events of CONTRACT §3 a caller may send, nothing else', () => {
-    expect(Object.keys(BUS_COMMANDS).sort()).toEqual(['approve', 'cancel', 'complete', 'create', 'dispense', 'fail', 'process', 'reject']);
+  it('has create and the workflow events of CONTRACT §3 and §9 a caller may send, nothing else', () => {
+    expect(Object.keys(BUS_COMMANDS).sort()).toEqual(['appeal', 'approve', 'cancel', 'complete', 'create', 'deny', 'dispense', 'fail', 'pend', 'process', 'provide-info', 'reject', 'review', 'withdraw']);
+  });
+
+  it.each(['review', 'approve', 'deny', 'pend', 'provide-info', 'appeal', 'withdraw'])('maps %s with priorAuthorizationId to priorAuthorizationEvent, reporting the Task', async (command) => {
+    const { deps } = fakeDeps();
+    const { targets, calls } = fakeTargets();
+    const result = await runBusCommand(deps, input({ command, priorAuthorizationId: 'pa-7', ifMatch: 'W/"2"', reason: 'why' }), targets);
+    expect(calls.map((c) => [c.useCase, c.input])).toEqual([['priorAuthorizationEvent', { id: 'pa-7', event: command, ifMatch: 'W/"2"', reason: 'why' }]]);
+    expect(result).toMatchObject({ outcome: 'accepted', reference: 'Task/pa-7' });
+  });
+
+  it('refuses approve naming both a prescription and a prior authorization, or neither: not a command', () => {
+    expect(parseBusCommand(input({ command: 'approve', prescriptionId: 'rx-1', priorAuthorizationId: 'pa-1' }))).toMatchObject({ ok: false });
+    expect(parseBusCommand(input({ command: 'approve' }))).toMatchObject({ ok: false });
+    expect(parseBusCommand(input({ command: 'close', priorAuthorizationId: 'pa-1' }))).toMatchObject({ ok: false });
   });
 
   it('maps create to createMedicationRequest with the resource', async () => {

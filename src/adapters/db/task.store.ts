@@ -33,6 +33,7 @@ export function createTaskStore(manager: EntityManager, tenantId: string): TaskS
       if (query.focusIds) where.push(`focus_id = ANY(${params.bind(query.focusIds)}::uuid[])`);
       if (query.statuses) where.push(`status = ANY(${params.bind(query.statuses)}::text[])`);
       if (query.codes) where.push(`code = ANY(${params.bind(query.codes)}::text[])`);
+      if (query.businessStatuses) where.push(`business_status = ANY(${params.bind(query.businessStatuses)}::text[])`);
       return seqPage(manager, { entity: TaskEntity, select: RECORD_COLUMNS, where, params }, query, toRecord);
     },
   };

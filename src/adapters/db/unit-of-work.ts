@@ -5,6 +5,7 @@ import { createCommandLedger } from './bus-command.store.js';
 import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
 import { createSubscriptionStore } from './subscription.store.js';
+import { createPriorAuthorizationStore } from './prior-authorization.store.js';
 import { createTaskStore } from './task.store.js';
 import { createWorkflowTimerStore } from './workflow-timer.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
@@ -20,6 +21,7 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
     history: createHistoryStore(manager, tenantId),
     dispenses: createMedicationDispenseStore(manager, tenantId),
     tasks: createTaskStore(manager, tenantId),
+    priorAuthorizations: createPriorAuthorizationStore(manager, tenantId),
     subscriptions: createSubscriptionStore(manager, tenantId),
     idempotency: createIdempotencyStore(manager, tenantId),
     outbox: createOutboxWriter(manager),

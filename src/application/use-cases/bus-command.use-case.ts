@@ -12,6 +12,8 @@ import {
   type Issue,
   type RequestContext,
   type WorkflowEvent,
+  PRIOR_AUTHORIZATION_CLIENT_EVENTS,
+  type PriorAuthorizationEvent,
 } from '../../domain/index.js';
 import type { CommandOutcome, TransactionScope, UnitOfWork } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -20,6 +22,7 @@ import { IDEMPOTENCY_KEY_PATTERN } from '../idempotency.js';
 import { authenticate } from './authenticate.use-case.js';
 import { createMedicationRequest } from './create-medication-request.use-case.js';
 import { transitionPrescription } from './transition-prescription.use-case.js';
+import { priorAuthorizationEvent } from './prior-authorization.use-case.js';
 
 // ── The command table (CONTRACT §11) ────────────────────────────────────────────────────────
 
@@ -27,16 +30,17 @@ import { transitionPrescription } from './transition-prescription.use-case.js';
 export interface CommandTargets {
   createMedicationRequest: typeof createMedicationRequest;
   transitionPrescription: typeof transitionPrescription;
+  priorAuthorizationEvent?: typeof priorAuthorizationEvent;
 }
 
-const USE_CASE_TARGETS: CommandTargets = { createMedicationRequest, transitionPrescription };
+const USE_CASE_TARGETS: CommandTargets = { createMedicationRequest, transitionPrescription, priorAuthorizationEvent };
 
 /** One command: the JSON Schema of its body (beside `command`), and the use-case call it makes. */
 export interface BusCommandSpec<Body> {
   /** JSON Schema of the body's members other than `command`; any other member makes it not a command. */
-  body: { properties: Record<string, object>; required: readonly string[] };
+  body: { properties: Record<string, object>; required: readonly string[]; /** Alternatives of required members (one of them must be present). */ oneOf?: ReadonlyArray<{ required: readonly string[] }> };
   /** The resource type whose reference and version an accepted outcome reports (the last one the command's transaction wrote). */
-  reports: 'MedicationRequest';
+  reports: 'MedicationRequest' | 'Task' | ((body: Body) => 'MedicationRequest' | 'Task');
   /** The use-case call, with the persona rules and errors it has over HTTP. */
   run(to: CommandTargets, deps: UseCaseDeps, ctx: RequestContext, body: Body): Promise<unknown>;
 }
@@ -61,12 +65,32 @@ const prescriptionEvent = (event: WorkflowEvent): BusCommandSpec<PrescriptionEve
   run: (to, deps, ctx, body) => to.transitionPrescription(deps, ctx, { id: body.prescriptionId, event, ifMatch: body.ifMatch, reason: body.reason ?? null }),
 });
 
-/**
- * Every command the bus accepts, one entry each. A command not listed here (e.g. `expire`, which
- * only the system sends) is not a command. Prior-authorization events, when they come, are entries
- * of their own with `priorAuthorizationId`.
- */
-export const BUS_COMMANDS = {
+interface PriorAuthorizationEventBody {
+  priorAuthorizationId: string;
+  ifMatch?: string;
+  reason?: string | null;
+}
+
+const EVENT_BODY = { ifMatch: { type: 'string' }, reason: { type: ['string', 'null'] } };
+
+/** An event of CONTRACT §9 sent to a prior authorization: `{ priorAuthorizationId, ifMatch?, reason? }`. */
+const priorAuthorizationCommand = (event: PriorAuthorizationEvent): BusCommandSpec<PriorAuthorizationEventBody> => ({
+  body: { properties: { priorAuthorizationId: { type: 'string', minLength: 1 }, ...EVENT_BODY }, required: ['priorAuthorizationId'] },
+  reports: 'Task',
+  run: (to, deps, ctx, body) => (to.priorAuthorizationEvent ?? priorAuthorizationEvent)(deps, ctx, { id: body.priorAuthorizationId, event, ifMatch: body.ifMatch, reason: body.reason ?? null }),
+});
+
+/** An event both workflows have (`approve`): the body's id member says which instance it is for. */
+function eitherWorkflow(prescription: BusCommandSpec<PrescriptionEventBody>, pa: BusCommandSpec<PriorAuthorizationEventBody>): BusCommandSpec<PrescriptionEventBody | PriorAuthorizationEventBody> {
+  const isPa = (body: PrescriptionEventBody | PriorAuthorizationEventBody): body is PriorAuthorizationEventBody => 'priorAuthorizationId' in body;
+  return {
+    body: { properties: { ...prescription.body.properties, ...pa.body.properties }, required: [], oneOf: [{ required: prescription.body.required }, { required: pa.body.required }] },
+    reports: (body) => (isPa(body) ? 'Task' : 'MedicationRequest'),
+    run: (to, deps, ctx, body) => (isPa(body) ? pa.run(to, deps, ctx, body) : prescription.run(to, deps, ctx, body)),
+  };
+}
+
+const PRESCRIPTION_COMMANDS = {
   create: {
     body: { properties: { resource: { type: 'object' } }, required: ['resource'] },
     reports: 'MedicationRequest',
@@ -81,7 +105,23 @@ export const BUS_COMMANDS = {
   fail: prescriptionEvent('fail'),
 } satisfies Record<string, BusCommandSpec<never>>;
 
-export type BusCommandName = keyof typeof BUS_COMMANDS;
+/**
+ * Every command the bus accepts, one entry each: the prescription's (CONTRACT §3, §7) and the prior
+ * authorization's client events (§9, derived from its definition). A command not listed here (e.g.
+ * `expire` or `close`, which only the system sends) is not a command.
+ */
+export const BUS_COMMANDS: Record<string, BusCommandSpec<never>> = {
+  ...PRESCRIPTION_COMMANDS,
+  ...Object.fromEntries(
+    PRIOR_AUTHORIZATION_CLIENT_EVENTS.map((event) => {
+      const pa = priorAuthorizationCommand(event);
+      const shared = (PRESCRIPTION_COMMANDS as unknown as Record<string, BusCommandSpec<PrescriptionEventBody>>)[event];
+      return [event, (shared ? eitherWorkflow(shared, pa) : pa) as BusCommandSpec<never>];
+    }),
+  ),
+};
+
+export type BusCommandName = string;
 
 /** The JSON Schema of a command body, built from the table: one `oneOf` branch per command, told apart by `command`. */
 export function busCommandSchema(commands: Record<string, BusCommandSpec<never>> = BUS_COMMANDS): object {
@@ -93,6 +133,7 @@ export function busCommandSchema(commands: Record<string, BusCommandSpec<never>>
     oneOf: Object.entries(commands).map(([name, spec]) => ({
       properties: { command: { const: name }, ...spec.body.properties },
       required: ['command', ...spec.body.required],
+      ...(spec.body.oneOf ? { oneOf: spec.body.oneOf.map((o) => ({ required: [...o.required] })) } : {}),
       additionalProperties: false,
     })),
   };
@@ -309,7 +350,8 @@ export async function runBusCommand(deps: UseCaseDeps, input: BusCommandInput, t
   if (prior) return emitAgain(deps, sender, prior);
 
   const spec: BusCommandSpec<never> = BUS_COMMANDS[name];
-  const enlisted = enlisting(deps.uow, commandId, name, spec.reports, () => sender, deps);
+  const reports = typeof spec.reports === 'function' ? spec.reports(body as never) : spec.reports;
+  const enlisted = enlisting(deps.uow, commandId, name, reports, () => sender, deps);
   try {
     await spec.run(to, { ...deps, uow: enlisted.uow }, ctx, body as never);
   } catch (error) {

@@ -56,7 +56,7 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
   });
 }
 
-function assertPatchDocument(patch: unknown): Operation[] {
+export function assertPatchDocument(patch: unknown): Operation[] {
   if (!Array.isArray(patch) || patch.length === 0) throw new DomainError('BAD_REQUEST', 'A JSON Patch is a non-empty array of operations (RFC 6902).');
   const error = jsonpatch.validate(patch as Operation[]);
   if (error) throw new DomainError('BAD_REQUEST', `Invalid JSON Patch operation ${error.index ?? ''}: ${error.name}.`);

@@ -1,6 +1,8 @@
-import { actionsFor, assertPersonaMay, assertSearchCriteria, compensationsFor, definitionFor, DomainError, EVENT_TYPES, instanceOf, type EventEnvelope, type RequestContext } from '../../domain/index.js';
+import { actionsFor, assertPersonaMay, assertSearchCriteria, compensationsFor, definitionFor, DomainError, instanceOf, linkCompensationsFor, type EventEnvelope, type RequestContext } from '../../domain/index.js';
 import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
+import { STATUS_CHANGED_TYPES } from '../workflow-subjects.js';
+import { withdrawLinkedPriorAuthorization } from './prior-authorization.use-case.js';
 
 /** Retries of a workflow action: exponential backoff with full jitter, bounded attempts. */
 export interface RetryPolicy {
@@ -21,7 +23,7 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
  * What each action and compensation a definition names does, by name (CONTRACT §6, §10). A unit
  * test holds this registry to the definitions: every name they declare has a handler here.
  */
-export const ACTION_HANDLERS: Readonly<Record<string, (integrations: Integrations, notice: IntegrationNotice) => Promise<void>>> = {
+export const ACTION_HANDLERS: Readonly<Record<string, (integrations: Integrations, notice: IntegrationNotice, deps: UseCaseDeps) => Promise<void>>> = {
   notifyInsurance: (i, n) => i.insurance.approvalGranted(n),
   reverseInsuranceNotice: (i, n) => i.insurance.approvalReversed(n),
   sendToPharmacy: (i, n) => i.pharmacy.sendPrescription(n),
@@ -30,12 +32,14 @@ export const ACTION_HANDLERS: Readonly<Record<string, (integrations: Integration
   notifyPatientCompleted: (i, n) => i.patient.prescriptionCompleted(n),
   // A failed fill and a breached deadline both page support; the notice's event says which.
   alertSupport: (i, n) => (n.event === 'fail' ? i.support.prescriptionFailed(n) : i.support.alert(n)),
+  // The link's compensation (CONTRACT §9, §10): a cancelled or expired prescription withdraws its open PA, once.
+  withdrawPriorAuthorization: (_i, n, deps) => withdrawLinkedPriorAuthorization(deps, n),
 };
 
-function deliver(integrations: Integrations, action: string, notice: IntegrationNotice): Promise<void> {
+function deliver(deps: UseCaseDeps, action: string, notice: IntegrationNotice): Promise<void> {
   const handler = ACTION_HANDLERS[action];
   if (!handler) throw new Error(`no handler is registered for action ${action}`);
-  return handler(integrations, notice);
+  return handler(deps.integrations, notice, deps);
 }
 
 function noticeOf(envelope: EventEnvelope): IntegrationNotice {
@@ -69,14 +73,14 @@ export async function handleWorkflowEvent(deps: UseCaseDeps, envelope: EventEnve
   const definition = definitionFor(payload.workflow as { name?: unknown; version?: unknown } | undefined);
   if (!definition) return;
   const instanceId = instanceOf(envelope);
-  if (metadata.eventType === EVENT_TYPES.medicationRequestStatusChanged) {
+  if (STATUS_CHANGED_TYPES.has(metadata.eventType)) {
     const change = { event: String(payload.event), from: payload.from ?? null, to: String(payload.to) };
     for (const action of actionsFor(definition, change)) await runAction(deps, action.name, envelope, instanceId);
     // The saga's undo (CONTRACT §10): actions of this instance that completed, undone newest first.
     // Actions run in stream order on one consumer, so those of earlier events have settled by now.
     if (instanceId && definition.states[change.to]?.compensating) {
       const completed = await deps.ledger.completedFor(metadata.tenantId, instanceId);
-      for (const compensation of compensationsFor(definition, change.to, completed)) await runAction(deps, compensation, envelope, instanceId);
+      for (const compensation of [...compensationsFor(definition, change.to, completed), ...linkCompensationsFor(definition, change.to)]) await runAction(deps, compensation, envelope, instanceId);
     }
   } else if (typeof payload.emitted === 'string') {
     for (const action of actionsFor(definition, { emitted: payload.emitted })) await runAction(deps, action.name, envelope, instanceId);
@@ -84,14 +88,14 @@ export async function handleWorkflowEvent(deps: UseCaseDeps, envelope: EventEnve
 }
 
 async function runAction(deps: UseCaseDeps, action: string, envelope: EventEnvelope, instanceId: string | undefined): Promise<void> {
-  const { ledger, integrations, actions } = deps;
+  const { ledger, actions } = deps;
   const eventId = envelope.metadata.eventId;
   if (await ledger.isDone(action, eventId)) return;
   const notice = noticeOf(envelope);
   let lastError: unknown;
   for (let attempt = 1; attempt <= actions.retry.maxAttempts; attempt++) {
     try {
-      await deliver(integrations, action, notice);
+      await deliver(deps, action, notice);
       await ledger.markDone({ handler: action, eventId, tenantId: notice.tenantId, attempts: attempt, instanceId });
       return;
     } catch (error) {
@@ -142,7 +146,7 @@ async function replay(deps: UseCaseDeps, deadLetter: DeadLetter): Promise<DeadLe
   if (deadLetter.resolvedAt) return deadLetter;
   if (!ACTION_HANDLERS[deadLetter.handler]) return deps.ledger.recordFailedReplay(deadLetter, `no action named ${deadLetter.handler} exists any more`);
   try {
-    await deliver(deps.integrations, deadLetter.handler, noticeOf(deadLetter.envelope));
+    await deliver(deps, deadLetter.handler, noticeOf(deadLetter.envelope));
   } catch (error) {
     return deps.ledger.recordFailedReplay(deadLetter, describe(error));
   }

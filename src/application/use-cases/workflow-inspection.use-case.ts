@@ -1,4 +1,4 @@
-import { actionsFor, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
+import { actionsFor, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, WORKFLOW_LINKS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
 import type { ActionRun } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
@@ -52,24 +52,40 @@ export function workflowDefinitions(_deps: UseCaseDeps): DefinitionView[] {
  */
 export async function prescriptionWorkflows(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<InstanceView | undefined>> {
   const stored = ids.filter(isStoredId);
-  const [records, timers] = await deps.uow.read(ctx.tenantId, async (scope) => [await scope.medicationRequests.findByIds(stored), await scope.timers.pendingOf(stored)] as const);
-  const runs = await deps.ledger.runsFor(ctx.tenantId, stored);
+  const [records, transitions] = await deps.uow.read(ctx.tenantId, async (scope) => [await scope.medicationRequests.findByIds(stored), await scope.history.transitionsOf(stored)] as const);
   const byId = new Map(records.map((r) => [r.id, r]));
-  const transitions = await deps.uow.read(ctx.tenantId, (scope) => scope.history.transitionsOf(stored));
-  return ids.map((id) => {
+  return instanceViews(deps, ctx, ids.map((id) => {
     const record = byId.get(id);
-    if (!record) return undefined;
-    const definition = PRESCRIPTION_SUBJECT.definitionOf(record) as unknown as WorkflowDefinition;
-    const compensationNames = new Set(definition.actions.flatMap((a) => (a.compensation ? [a.compensation] : [])));
+    return record && { id, definition: PRESCRIPTION_SUBJECT.definitionOf(record) as unknown as WorkflowDefinition, state: record.workflowStatus, transitions: transitions.get(id) ?? [] };
+  }));
+}
+
+/** An instance of any workflow, as loaded by its subject, for {@link instanceViews}. */
+export interface LoadedInstance {
+  id: string;
+  definition: WorkflowDefinition;
+  state: string;
+  transitions: ReadonlyArray<{ event: string; from: string | null; to: string }>;
+}
+
+/** The views of instances of any workflow: their pending timers and what the action ledger says (one read each for the page). */
+export async function instanceViews(deps: UseCaseDeps, ctx: RequestContext, instances: ReadonlyArray<LoadedInstance | undefined>): Promise<Array<InstanceView | undefined>> {
+  const ids = instances.flatMap((i) => (i ? [i.id] : []));
+  const timers = await deps.uow.read(ctx.tenantId, (scope) => scope.timers.pendingOf(ids));
+  const runs = await deps.ledger.runsFor(ctx.tenantId, ids);
+  return instances.map((instance) => {
+    if (!instance) return undefined;
+    const { id, definition } = instance;
+    const compensationNames = new Set([...definition.actions.flatMap((a) => (a.compensation ? [a.compensation] : [])), ...WORKFLOW_LINKS.filter((l) => l.parent === definition.name).map((l) => l.compensation)]);
     const recorded = runs.get(id) ?? [];
     // What the definition says should have run for the moves made so far; the ledger says how it went.
-    const expected = (transitions.get(id) ?? []).flatMap((t) => actionsFor(definition, { event: t.event, from: t.from, to: t.to }).map((a) => a.name));
+    const expected = instance.transitions.flatMap((t) => actionsFor(definition, { event: t.event, from: t.from, to: t.to }).map((a) => a.name));
     const view = (name: string) => statusOf(name, recorded.filter((r) => r.handler === name));
     const names = [...new Set([...expected, ...recorded.map((r) => r.handler)])];
     return {
       definition: definition.name,
       version: definition.version,
-      state: record.workflowStatus,
+      state: instance.state,
       timers: (timers.get(id) ?? []).map((t) => ({ name: t.name, dueAt: t.dueAt })),
       actions: names.filter((n) => !compensationNames.has(n)).map(view),
       compensations: names.filter((n) => compensationNames.has(n)).map(view),

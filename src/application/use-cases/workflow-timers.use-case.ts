@@ -1,8 +1,9 @@
-import { DomainError, SYSTEM_ACTOR, type EventEnvelope, type RequestContext, type WorkflowEvent } from '../../domain/index.js';
+import { DomainError, SYSTEM_ACTOR, type EventEnvelope, type RequestContext } from '../../domain/index.js';
 import type { PendingTimer, TimerQueue, TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import { emittedEvent, moveLoadedPrescription, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { moveLoaded } from '../workflow-engine.js';
+import { WORKFLOW_SUBJECTS } from '../workflow-subjects.js';
 
 /** What happened to one due timer. */
 export type TimerOutcome = { id: string; outcome: 'fired' | 'dropped'; lateMs: number } | { id: string; outcome: 'taken' };
@@ -28,14 +29,16 @@ export async function fireTimer(deps: UseCaseDeps, due: { id: string; tenantId: 
 
 /** The events firing `timer` commits, or `undefined` when it no longer applies (dropped). */
 async function effectOf(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, timer: PendingTimer): Promise<EventEnvelope[] | undefined> {
-  if (timer.workflow !== 'prescription') throw new Error(`timer ${timer.id}: no workflow named ${timer.workflow}`);
-  const record = await PRESCRIPTION_SUBJECT.find(scope, timer.instanceId);
+  const workflow = WORKFLOW_SUBJECTS[timer.workflow];
+  if (!workflow) throw new Error(`timer ${timer.id}: no workflow named ${timer.workflow}`);
+  const { subject } = workflow;
+  const record = await subject.find(scope, timer.instanceId);
   if (!record) return undefined;
-  const spec = PRESCRIPTION_SUBJECT.definitionOf(record).timers.find((t) => t.name === timer.name);
-  if (!spec || !spec.armedIn.includes(record.workflowStatus)) return undefined;
-  if ('emit' in spec.fires) return [emittedEvent(ctx, record, spec.fires.emit, timer.name, deps.clock.now(), deps.newId)];
+  const spec = subject.definitionOf(record).timers.find((t) => t.name === timer.name);
+  if (!spec || !spec.armedIn.includes(subject.stateOf(record))) return undefined;
+  if ('emit' in spec.fires) return [workflow.emittedEvent(ctx, record as never, spec.fires.emit, timer.name, deps.clock.now(), deps.newId)];
   try {
-    const moved = await moveLoadedPrescription(deps, scope, ctx, record, spec.fires.event as WorkflowEvent);
+    const moved = await moveLoaded(deps, scope, ctx, subject, record, { event: spec.fires.event });
     // The row is locked by the claim's transaction only for timers; a concurrent writer may still win: fire again next poll.
     if (!moved) throw new DomainError('PRECONDITION_FAILED', `timer ${timer.id}: the instance changed while it fired`);
     return moved.events;

@@ -1,17 +1,14 @@
 import type { Logger } from 'pino';
-import type { UseCases } from '../../application/index.js';
-import { EVENT_TYPES, type EventEnvelope } from '../../domain/index.js';
+import { actionSubjects, type UseCases } from '../../application/index.js';
+import type { EventEnvelope } from '../../domain/index.js';
 import type { BusSubscription, DeliveredMessage, EventBus } from '../../ports/index.js';
 import { consumeSpan } from '../../tracing.js';
 
 /** Durable consumer name: shared by every instance, so each event's actions run on one of them. */
 export const WORKFLOW_ACTIONS_CONSUMER = 'rxgate-workflow-actions';
 
-/** The event types whose actions run here, by durable consumer name. */
-const ACTION_SUBJECTS: Record<string, string> = {
-  [WORKFLOW_ACTIONS_CONSUMER]: EVENT_TYPES.medicationRequestStatusChanged,
-  [`${WORKFLOW_ACTIONS_CONSUMER}-sla-breached`]: EVENT_TYPES.medicationRequestSlaBreached,
-};
+/** The event types whose actions run here, by durable consumer name: every workflow's transitions and timer emissions. */
+const ACTION_SUBJECTS: Record<string, string> = actionSubjects(WORKFLOW_ACTIONS_CONSUMER);
 
 /**
  * The stream door of the workflow: every committed status change reaches `handleWorkflowEvent`

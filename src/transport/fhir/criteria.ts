@@ -1,4 +1,4 @@
-import { DomainError, parseReference, performerReferencesOf, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
+import { businessStatusOf, DomainError, parseReference, performerReferencesOf, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
 import type { DateBound } from '../../ports/index.js';
 import { parseMedicationDispenseSearch, parseMedicationRequestSearch, parseTaskSearch, queryParamsOf } from './search-params.js';
 
@@ -94,7 +94,7 @@ export function compileCriteria(criteria: string): CompiledCriteria {
         matches: (resource) => {
           if (resource.resourceType !== 'Task') return false;
           const t = resource as unknown as fhir4.Task;
-          return oneOf(c.ids, t.id) && oneOf(c.focusIds, parseReference(t.focus?.reference, 'MedicationRequest')) && oneOf(c.statuses, t.status) && oneOf(c.codes, taskCodeOf(t));
+          return oneOf(c.ids, t.id) && oneOf(c.focusIds, parseReference(t.focus?.reference, 'MedicationRequest')) && oneOf(c.statuses, t.status) && oneOf(c.codes, taskCodeOf(t)) && oneOf(c.businessStatuses, businessStatusOf(t));
         },
       };
     }

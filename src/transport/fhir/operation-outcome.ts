@@ -16,6 +16,7 @@ const ISSUE_TYPE: Record<ErrorCode, string> = {
   NOT_FOUND: 'not-found',
   INVALID_TRANSITION: 'business-rule',
   REFILL_TOO_EARLY: 'business-rule',
+  PRIOR_AUTHORIZATION_REQUIRED: 'business-rule',
   UPDATE_NOT_ALLOWED: 'business-rule',
   MULTIPLE_MATCHES: 'multiple-matches',
   METHOD_NOT_ALLOWED: 'not-supported',

@@ -39,7 +39,7 @@ export const MEDICATION_DISPENSE_PARAMETERS = {
   _id: 'token',
 } as const;
 
-export const TASK_PARAMETERS = { focus: 'reference', status: 'token', code: 'token', _id: 'token' } as const;
+export const TASK_PARAMETERS = { focus: 'reference', status: 'token', code: 'token', 'business-status': 'token', _id: 'token' } as const;
 
 export const ORGANIZATION_PARAMETERS = { name: 'string', type: 'token' } as const;
 
@@ -201,6 +201,7 @@ export function parseTaskSearch(params: QueryParams, lenient: boolean): { criter
     focus: (v, n) => (criteria.focusIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
     status: (v, n) => (criteria.statuses = list(n, v)),
     code: (v, n) => (criteria.codes = codes(n, v)),
+    'business-status': (v, n) => (criteria.businessStatuses = codes(n, v)),
     _id: (v, n) => (criteria.ids = list(n, v)),
   }, page);
   return { criteria, page };

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UseCases } from '../../application/index.js';
+import { DomainError } from '../../domain/index.js';
 import { pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import { headerValue, sendCreatedOrUpdated } from './medication-request.routes.js';
@@ -12,7 +13,7 @@ const TYPE = 'Task';
 export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined): FhirResourceModule {
   return {
     type: TYPE,
-    interactions: ['create', 'read', 'search-type'],
+    interactions: ['create', 'read', 'patch', 'search-type'],
     searchParams: TASK_PARAMETERS,
     register(app: FastifyInstance) {
       const base = (request: FastifyRequest) => fhirBase(request, publicBaseUrl);
@@ -26,6 +27,15 @@ export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined
         reply.header('Location', `${base(request)}/${TYPE}/${record.id}/_history/${record.versionId}`);
         if (replayed) reply.header('Idempotent-Replayed', 'true');
         return sendCreatedOrUpdated(request, versionHeaders(reply, record), 201, record, 'created');
+      });
+
+      // A prior authorization moves by a change of its businessStatus (CONTRACT §9); workflow Tasks are written once.
+      app.patch<{ Params: { id: string } }>(`/${TYPE}/:id`, async (request, reply) => {
+        if (!String(request.headers['content-type'] ?? '').startsWith('application/json-patch+json')) {
+          throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes application/json-patch+json (RFC 6902).');
+        }
+        const record = await useCases.patchPriorAuthorization(request.ctx!, { id: request.params.id, patch: request.body, ifMatch: headerValue(request, 'if-match') });
+        return sendFhir(versionHeaders(reply, record), 200, record.resource);
       });
 
       app.get<{ Params: { id: string } }>(`/${TYPE}/:id`, async (request, reply) => {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import type { UseCases } from '../../application/index.js';
+import type { PriorAuthorizationInstance, UseCases } from '../../application/index.js';
 import type { InstanceView } from '../../application/use-cases/workflow-inspection.use-case.js';
-import type { MedicationDispenseRecord, MedicationRequestRecord, RequestContext, TransitionRecord } from '../../domain/index.js';
+import type { MedicationDispenseRecord, MedicationRequestRecord, PriorAuthorizationTransition, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import type { CloseCode } from '../http/websocket-close-code.js';
@@ -22,6 +22,10 @@ export interface GraphqlContext {
     medicationDispense: DataLoader<string, MedicationDispenseRecord | undefined>;
     dispensesOfPrescription: DataLoader<string, MedicationDispenseRecord[]>;
     prescriptionWorkflow: DataLoader<string, InstanceView | undefined>;
+    priorAuthorization: DataLoader<string, PriorAuthorizationInstance | undefined>;
+    priorAuthorizationOfPrescription: DataLoader<string, PriorAuthorizationInstance | undefined>;
+    priorAuthorizationTransitions: DataLoader<string, PriorAuthorizationTransition[]>;
+    priorAuthorizationWorkflow: DataLoader<string, InstanceView | undefined>;
   };
 }
 
@@ -36,6 +40,10 @@ export function createGraphqlContext(useCases: UseCases, ctx: RequestContext): G
       medicationDispense: new DataLoader((ids) => useCases.getMedicationDispensesByIds(ctx, ids)),
       dispensesOfPrescription: new DataLoader((ids) => useCases.dispensesOfPrescriptions(ctx, ids)),
       prescriptionWorkflow: new DataLoader((ids) => useCases.prescriptionWorkflows(ctx, ids)),
+      priorAuthorization: new DataLoader((ids) => useCases.priorAuthorizationsByIds(ctx, ids)),
+      priorAuthorizationOfPrescription: new DataLoader((ids) => useCases.priorAuthorizationsOfPrescriptions(ctx, ids)),
+      priorAuthorizationTransitions: new DataLoader((ids) => useCases.priorAuthorizationTransitions(ctx, ids)),
+      priorAuthorizationWorkflow: new DataLoader((ids) => useCases.priorAuthorizationWorkflows(ctx, ids)),
     },
   };
 }

@@ -14,6 +14,7 @@ import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
 import { WorkflowResolver } from './resolvers/workflow.resolver.js';
 import { PrescribingRulesResolver } from './resolvers/prescribing-rules.resolver.js';
+import { MedicationRequestPriorAuthorizationResolver, PriorAuthorizationResolver } from './resolvers/prior-authorization.resolver.js';
 import { PrescriptionEventFieldsResolver, PrescriptionEventResolver } from './resolvers/prescription-event.resolver.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
@@ -59,7 +60,7 @@ export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
       },
     },
-    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver, PrescribingRulesResolver],
+    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver, PrescribingRulesResolver, PriorAuthorizationResolver, MedicationRequestPriorAuthorizationResolver],
     // Entities reached only through `_entities` (federation), never from Query.
     orphanedTypes: [PatientType, PractitionerType],
     validate: false,

@@ -38,6 +38,7 @@ const CLOSE_CODE_OF: Readonly<Record<ErrorCode, CloseCode>> = {
   NOT_FOUND: CloseCode.BadRequest,
   INVALID_TRANSITION: CloseCode.BadRequest,
   REFILL_TOO_EARLY: CloseCode.BadRequest,
+  PRIOR_AUTHORIZATION_REQUIRED: CloseCode.BadRequest,
   UPDATE_NOT_ALLOWED: CloseCode.BadRequest,
   MULTIPLE_MATCHES: CloseCode.BadRequest,
   METHOD_NOT_ALLOWED: CloseCode.BadRequest,

@@ -14,6 +14,7 @@ import { OutboxEntity } from './outbox.entity.js';
 import { RateBucketEntity } from './rate-bucket.entity.js';
 import { RelayStateEntity } from './relay-state.entity.js';
 import { SubscriptionEntity } from './subscription.entity.js';
+import { TaskHistoryEntity } from './task-history.entity.js';
 import { TaskEntity } from './task.entity.js';
 import { TenantEntity } from './tenant.entity.js';
 import { WorkflowTimerEntity } from './workflow-timer.entity.js';
@@ -36,6 +37,7 @@ export {
   RelayStateEntity,
   SubscriptionEntity,
   TaskEntity,
+  TaskHistoryEntity,
   TenantEntity,
   WorkflowTimerEntity,
 };
@@ -62,6 +64,7 @@ export const ENTITIES = [
   RelayStateEntity,
   SubscriptionEntity,
   TaskEntity,
+  TaskHistoryEntity,
   TenantEntity,
   WorkflowTimerEntity,
 ];
