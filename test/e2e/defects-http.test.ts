@@ -302,7 +302,7 @@ describe('issue #14 item 1: one HTTP error sender', () => {
     });
     // A route of the server's own (like /healthz), refused the way the rate limiter refuses.
     server.app.get('/limited', async () => {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', 'Slow down.', { headers: { 'Retry-After': '7', 'RateLimit-Remaining': '0' } });
+      throw new DomainError('RATE_LIMIT_EXCEEDED', 'Slow down.', { retryAfterSeconds: 7, rateLimit: { limit: 10, remaining: 0, resetSeconds: 9 } });
     });
     const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
     try {

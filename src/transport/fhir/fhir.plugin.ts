@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
+import { httpStatusOf, rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertJsonAcceptable, sendFhir } from './http.js';
@@ -54,10 +55,10 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
   app.addHook('preHandler', async (request, reply) => {
     if (!request.ctx) return;
     const kind = request.method !== 'GET' ? 'write' : (request.params as { id?: string }).id !== undefined && !request.routeOptions.url?.endsWith('/_history') ? 'read' : 'search';
-    reply.headers(await options.useCases.admitRequest(request.ctx, kind));
+    reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, kind)));
   });
 
-  app.setErrorHandler(errorSender((reply, error) => sendFhir(reply, error.httpStatus, toOperationOutcome(error)), options.onServerError));
+  app.setErrorHandler(errorSender((reply, error) => sendFhir(reply, httpStatusOf(error), toOperationOutcome(error)), options.onServerError));
   app.setNotFoundHandler(async (request) => {
     throw new DomainError('NOT_FOUND', `No FHIR endpoint at ${request.method} ${request.url.split('?')[0]}.`);
   });
