@@ -24,16 +24,19 @@ export interface FhirPluginOptions {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Every resource the facade serves: its routes and its CapabilityStatement entry. */
+export const fhirResourceModules = (useCases: UseCases, publicBaseUrl?: string): FhirResourceModule[] => [
+  medicationRequestModule(useCases, publicBaseUrl),
+  medicationDispenseModule(useCases, publicBaseUrl),
+  taskModule(useCases, publicBaseUrl),
+  organizationModule(useCases, publicBaseUrl),
+  subscriptionModule(useCases, publicBaseUrl),
+  auditEventModule(useCases, publicBaseUrl),
+];
+
 /** The FHIR R4 facade under `/fhir` (CONTRACT §4). */
 export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: FastifyInstance, options) => {
-  const modules: FhirResourceModule[] = [
-    medicationRequestModule(options.useCases, options.publicBaseUrl),
-    medicationDispenseModule(options.useCases, options.publicBaseUrl),
-    taskModule(options.useCases, options.publicBaseUrl),
-    organizationModule(options.useCases, options.publicBaseUrl),
-    subscriptionModule(options.useCases, options.publicBaseUrl),
-    auditEventModule(options.useCases, options.publicBaseUrl),
-  ];
+  const modules = fhirResourceModules(options.useCases, options.publicBaseUrl);
   const known = new Set(modules.map((m) => m.type));
   const capability = capabilityStatement(modules, options.version);
 
