@@ -1,6 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { CLIENT_EVENTS, type WorkflowEvent } from '../../../domain/index.js';
+import { CLIENT_EVENTS, type WorkflowEvent } from '#domain/index.js';
 import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
 import { Connection } from './connection.type.js';
 

@@ -1,6 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_STATES, type WorkflowState } from '../../../domain/index.js';
+import { WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 import { Connection } from './connection.type.js';
 
