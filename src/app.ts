@@ -28,6 +28,7 @@ import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-re
 import { createUseCases, type UseCases } from './application/index.js';
 import { createLiveEvents, type LiveEvents } from './application/live-events.js';
 import { createActionLedger } from './adapters/db/action-ledger.js';
+import { createOperationalReadings } from './adapters/db/operational-readings.js';
 import { createBusIntegrations } from './adapters/events/bus-integrations.js';
 import { startWorkflowActionsConsumer, WORKFLOW_ACTIONS_CONSUMER } from './transport/events/workflow-actions.consumer.js';
 import { COMMANDS_CONSUMER, startCommandsConsumer } from './transport/events/commands.consumer.js';
@@ -257,7 +258,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       onInternalError: (error: unknown, correlationId: string) => logger.error({ err: error, reqId: correlationId }, 'unexpected error on the FHIR websocket channel'),
     });
     operational = registerOperationalMetrics(metrics.registry, {
-      dataSource,
+      readings: createOperationalReadings(dataSource),
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
       live: () => live.stats(),
       consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag(), ...(commandsConsumer && { [COMMANDS_CONSUMER]: () => commandsConsumer.lag() }) },

@@ -7,7 +7,7 @@
  * carry request data: no query text, no URL query, no resource, no token.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { isDomainError } from './domain/index.js';
+import { isDomainError, isServerFault } from './domain/index.js';
 import type { DeliveredMessage, MessageHeaders } from './ports/index.js';
 
 /** Instrumentation scope of rxgate's spans. */
@@ -35,7 +35,7 @@ export function startSpan(name: string, options: SpanOptions = {}): Span {
 export function recordError(span: Span, error: unknown): void {
   if (isDomainError(error)) {
     span.setAttribute('rxgate.error_code', error.code);
-    if (error.httpStatus < 500) return;
+    if (!isServerFault(error.code)) return;
   }
   span.recordException(error instanceof Error ? error : String(error));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });

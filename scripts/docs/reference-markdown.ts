@@ -5,7 +5,6 @@ import {
   ERROR_CODES,
   ERROR_MEANINGS,
   EVENT_CATALOG,
-  HTTP_STATUS,
   PERSONAS,
   CURRENT_PRESCRIPTION_WORKFLOW,
   CURRENT_PRIOR_AUTHORIZATION_WORKFLOW,
@@ -15,6 +14,7 @@ import {
   type Persona,
   type WriteAction,
 } from '../../src/domain/index.js';
+import { HTTP_STATUS } from '../../src/transport/http/error-status.js';
 
 /** A markdown table; cells have `|` escaped and line breaks folded. */
 export function table(header: string[], rows: string[][]): string {

@@ -52,6 +52,19 @@ export const READ_AUDITS: Record<string, ReadAudit> = {
   dispensesOfPrescriptions: { interaction: 'search-type', type: 'MedicationDispense', ids: nestedIds },
 };
 
+/**
+ * FHIR resource types readable through the facade whose reads are deliberately not audited, and
+ * why: CONTRACT §1 audits the reads of prescriptions and dispenses. A readable type in neither
+ * {@link READ_AUDITS} nor here fails test/unit/audit-coverage.test.ts, so a new resource cannot
+ * leave its reads unaudited by omission.
+ */
+export const READS_NOT_AUDITED: Readonly<Record<string, string>> = {
+  Organization: 'the pharmacy directory: shared by every tenant, no patient data',
+  AuditEvent: 'the audit trail itself, searched by a platform-admin',
+  Task: 'a workflow request naming a prescription, not its content; its creation is audited',
+  Subscription: "a client's notification channel; its creation and replays are audited",
+};
+
 const isContext = (value: unknown): value is RequestContext =>
   typeof value === 'object' && value !== null && typeof (value as RequestContext).tenantId === 'string' && typeof (value as RequestContext).actor === 'object';
 

@@ -32,7 +32,7 @@ export interface LiveSubscribeOptions {
 /** What a subscriber is told when its events stopped; it resumes from its last cursor. */
 export const liveInterrupted = (cause: unknown) =>
   new DomainError('SERVICE_UNAVAILABLE', 'Live events were interrupted (the event bus lost this subscription); subscribe again with `after` set to the sequence of the last event you received.', {
-    headers: { 'Retry-After': '1' },
+    retryAfterSeconds: 1,
     cause,
   });
 

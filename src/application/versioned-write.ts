@@ -16,7 +16,7 @@ interface Versioned {
 export function stale(current: Versioned, what = 'the current version'): DomainError {
   return new DomainError('PRECONDITION_FAILED', `If-Match is stale: ${what} is ${etagOf(current.versionId)}; re-read and retry.`, {
     current: current.resource,
-    headers: { ETag: etagOf(current.versionId) },
+    currentVersionId: current.versionId,
   });
 }
 

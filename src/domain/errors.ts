@@ -1,7 +1,8 @@
 /**
  * The one error vocabulary of rxgate (CONTRACT §2). Every failure a caller can act on is a
- * `DomainError` with one of these codes; each transport maps the code exactly once
- * (FHIR → OperationOutcome + HTTP status, GraphQL → `extensions.code`, websocket → close code).
+ * `DomainError` with one of these codes and the facts a caller can act on; each transport maps the
+ * code exactly once (HTTP → status and headers in `transport/http/error-status.ts`, FHIR →
+ * OperationOutcome, GraphQL → `extensions.code`, websocket → close code).
  */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
@@ -38,40 +39,24 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** HTTP status of each code. The FHIR facade answers with it; GraphQL uses it for 401/400 only. */
-export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN_WRITE_PERSONA: 403,
-  EPCS_TWO_FACTOR_REQUIRED: 403,
-  MODULE_NOT_LICENSED: 403,
-  TENANT_ISOLATION_VIOLATION: 403,
-  BAD_REQUEST: 400,
-  QUERY_TOO_COMPLEX: 400,
-  PROFILE_VALIDATION_FAILURE: 422,
-  PRESCRIBING_RULE_VIOLATION: 422,
-  PRESCRIPTION_NOT_FOUND: 422,
-  PHARMACY_NOT_FOUND: 422,
-  NOT_FOUND: 404,
-  INVALID_TRANSITION: 409,
-  REFILL_TOO_EARLY: 409,
-  PRIOR_AUTHORIZATION_REQUIRED: 409,
-  UPDATE_NOT_ALLOWED: 409,
-  MULTIPLE_MATCHES: 412,
-  METHOD_NOT_ALLOWED: 405,
-  CURSOR_EXPIRED: 410,
-  IDEMPOTENCY_KEY_CONFLICT: 409,
-  IDEMPOTENCY_KEY_IN_FLIGHT: 409,
-  PRECONDITION_REQUIRED: 428,
-  PRECONDITION_FAILED: 412,
-  VALIDATOR_UNAVAILABLE: 503,
-  /** The database or the event bus is away for the moment (a restart, a failover); carries `Retry-After`. */
-  SERVICE_UNAVAILABLE: 503,
-  RATE_LIMIT_EXCEEDED: 429,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  NOT_ACCEPTABLE: 406,
-  INTERNAL: 500,
-};
+/**
+ * Codes that are the gateway's own failure rather than the caller's (a dependency away, the
+ * unexpected): traces record them as failures, transports show them as such (HTTP 5xx).
+ */
+const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['VALIDATOR_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'INTERNAL']);
+
+/** Whether `code` is the gateway's failure (see {@link SERVER_FAULTS}); unknown codes count as such. */
+export const isServerFault = (code: string): boolean => !(ERROR_CODES as readonly string[]).includes(code) || SERVER_FAULTS.has(code as ErrorCode);
+
+/** A tenant and persona's request budget as it stands after a request (CONTRACT §2). */
+export interface RateLimitBudget {
+  /** Units the bucket holds when full. */
+  limit: number;
+  /** Units left. */
+  remaining: number;
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number;
+}
 
 /** What each code means to a caller, in a sentence (CONTRACT §2); the reference docs print it. */
 export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
@@ -121,8 +106,12 @@ export interface DomainErrorOptions {
   issues?: Issue[];
   /** The current state of the resource, for `PRECONDITION_FAILED` (FHIR puts it in `contained`). */
   current?: unknown;
-  /** Headers the transport should add (e.g. the current ETag). */
-  headers?: Record<string, string>;
+  /** The version of `current`, for `PRECONDITION_FAILED` (HTTP shows it as the ETag). */
+  currentVersionId?: number;
+  /** Seconds after which trying again may succeed (`RATE_LIMIT_EXCEEDED`, `SERVICE_UNAVAILABLE`; HTTP: `Retry-After`). */
+  retryAfterSeconds?: number;
+  /** The spent budget, for `RATE_LIMIT_EXCEEDED` (HTTP: the `RateLimit-*` headers). */
+  rateLimit?: RateLimitBudget;
   /** Facts a client can act on, machine-readable (GraphQL `extensions`), e.g. `earliest` of `REFILL_TOO_EARLY`. */
   details?: Record<string, string>;
   cause?: unknown;
@@ -141,7 +130,9 @@ export const MAX_ERROR_MESSAGE_LENGTH = 1_000;
 export class DomainError extends Error {
   readonly issues: Issue[];
   readonly current?: unknown;
-  readonly headers: Record<string, string>;
+  readonly currentVersionId?: number;
+  readonly retryAfterSeconds?: number;
+  readonly rateLimit?: RateLimitBudget;
   readonly details: Record<string, string>;
 
   constructor(
@@ -154,12 +145,10 @@ export class DomainError extends Error {
     this.name = 'DomainError';
     this.issues = options.issues ?? [];
     this.current = options.current;
-    this.headers = options.headers ?? {};
+    this.currentVersionId = options.currentVersionId;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.rateLimit = options.rateLimit;
     this.details = options.details ?? {};
-  }
-
-  get httpStatus(): number {
-    return HTTP_STATUS[this.code];
   }
 }
 

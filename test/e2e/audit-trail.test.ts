@@ -1,24 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PrescriptionDocument, PrescriptionsDocument, TransitionDocument } from '../generated/graphql.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
 let adminB: string;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   ehr = await t.token('tenant-a', 'ehr-backend', 'dr-audit');
   pharmacy = await t.token('tenant-a', 'pharmacy-backend', 'pharm-audit');
   admin = await t.token('tenant-a', 'platform-admin', 'root-a');
   adminB = await t.token('tenant-b', 'platform-admin', 'root-b');
 });
-afterAll(async () => t?.close());
 
 const auditSearch = (query: string, token = admin) => request(`${t.url}/fhir/AuditEvent?${query}`, { token });
 const entityRefs = (bundle: any): string[] => bundle.entry.map((e: any) => e.resource.entity[0].what?.reference);

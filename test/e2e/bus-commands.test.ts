@@ -8,6 +8,7 @@ import { prescription } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { signToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 const natsUrl = inject('natsUrl');
 
@@ -234,11 +235,7 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
 });
 
 describe.skipIf(natsUrl)('commands over the bus in embedded mode', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => t?.close());
+  const t = useTestApp();
 
   it('has no door: no commands consumer runs (there is no stream to give a publisher a PubAck)', async () => {
     const metrics = await fetch(`${t.url}/metrics`).then((r) => r.text());

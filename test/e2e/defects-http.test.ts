@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DispensePerformers1763700000007 } from '../../migrations/1763700000007-dispense-performers.js';
 import { StatementCounter } from '../../src/adapters/db/statement-counter.js';
 import { DomainError, PERFORMER_TYPES, type Persona } from '../../src/domain/index.js';
@@ -17,26 +17,22 @@ import { TransitionDocument } from '../generated/graphql.js';
 import { PHARMACY_A, prescription, uniquePatient, websocketSubscription } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
 /** Issue #13 (items 1, 2, 3, 5, 6) and issue #14 item 1 (the one HTTP error sender), each through the door where it was seen. */
 
-let t: TestApp;
 let tokens: Record<Persona, string>;
 const fhir = (p: string) => `${t.url}/fhir/${p}`;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   tokens = {
     'ehr-backend': await t.token('tenant-a', 'ehr-backend'),
     'pharmacy-backend': await t.token('tenant-a', 'pharmacy-backend'),
     'platform-admin': await t.token('tenant-a', 'platform-admin'),
     'payer-backend': await t.token('tenant-a', 'payer-backend'),
   };
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 const ehrAndPharmacy = () => ({ ehr: tokens['ehr-backend'], pharmacy: tokens['pharmacy-backend'] });
@@ -303,7 +299,7 @@ describe('issue #14 item 1: one HTTP error sender', () => {
     });
     // A route of the server's own (like /healthz), refused the way the rate limiter refuses.
     server.app.get('/limited', async () => {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', 'Slow down.', { headers: { 'Retry-After': '7', 'RateLimit-Remaining': '0' } });
+      throw new DomainError('RATE_LIMIT_EXCEEDED', 'Slow down.', { retryAfterSeconds: 7, rateLimit: { limit: 10, remaining: 0, resetSeconds: 9 } });
     });
     const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
     try {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { EVENT_TYPES } from '../../src/domain/index.js';
 import type { IntegrationNotice } from '../../src/ports/index.js';
@@ -11,7 +11,7 @@ import { prescription, uniquePatient, websocketSubscription, workflowTask } from
 import { graphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /**
  * Every subject the gateway writes during a whole workflow — driven through both doors, with a
@@ -19,7 +19,13 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * message validates against its schema.
  */
 describe('event schemas (AsyncAPI)', () => {
-  let t: TestApp;
+  // Support is down for good: the failure alert becomes a dead letter after three quick attempts.
+  const t = useTestApp({
+    // A one-second service level, so a prescription left approved emits sla_breached within the test.
+    // A one-second PA decision deadline too, so an undecided prior authorization emits deadline_breached.
+    env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1', PA_STANDARD_SECONDS: '1' },
+    integrations: { support: { prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')), alert: async () => undefined } },
+  });
   let ehr: string;
   let pharmacy: string;
   let admin: string;
@@ -27,16 +33,8 @@ describe('event schemas (AsyncAPI)', () => {
   const fhir = (p: string) => `${t.url}/fhir/${p}`;
 
   beforeAll(async () => {
-    // Support is down for good: the failure alert becomes a dead letter after three quick attempts.
-    t = await startTestApp({
-      // A one-second service level, so a prescription left approved emits sla_breached within the test.
-      // A one-second PA decision deadline too, so an undecided prior authorization emits deadline_breached.
-      env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1', PA_STANDARD_SECONDS: '1' },
-      integrations: { support: { prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')), alert: async () => undefined } },
-    });
     [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
   });
-  afterAll(async () => t?.close());
 
   it('serves the AsyncAPI document at /asyncapi.json without a token', async () => {
     const response = await fetch(`${t.url}/asyncapi.json`);

@@ -179,7 +179,7 @@ describe.runIf(installed)('live delivery across restarts of its servers', () => 
     );
     await pg.start();
     expect(outcome).toBeInstanceOf(DomainError);
-    expect(outcome).toMatchObject({ code: 'SERVICE_UNAVAILABLE', headers: { 'Retry-After': '1' } });
+    expect(outcome).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 1 });
     expect((await inTenantTransaction(app.dataSource, 'tenant-a', (manager) => manager.query('SELECT 3 AS n')))[0].n).toBe(3);
   }, 60_000);
 

@@ -5,7 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createOutboxRelay } from '../../src/adapters/events/outbox-relay.js';
 import { startApp } from '../../src/app.js';
@@ -13,14 +13,11 @@ import { loadConfig } from '../../src/config.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { createTestDatabase, startTestApp, tokenFor, type TestApp } from '../support/test-app.js';
+import { createTestDatabase, tokenFor } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 describe('the process killed between publish and mark', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => t?.close());
+  const t = useTestApp();
 
   it('re-publishes on restart; the bus drops the repeat and subscribers see the event once', async () => {
     const ehr = await tokenFor('tenant-a', 'ehr-backend');

@@ -9,20 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
-let t: TestApp;
+const t = useTestApp();
 let ehr: string;
 let pharmacy: string;
 const stops: Array<() => Promise<unknown>> = [];
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
-  await t?.close();
 });
 
 const FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])';

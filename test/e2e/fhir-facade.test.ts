@@ -5,19 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectValidFhir } from '../support/fhir-schema.js';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
 });
-afterAll(async () => t?.close());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/fhir-r4-examples/${name}`, import.meta.url), 'utf8'));

@@ -1,19 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, signToken, type TestApp } from '../support/test-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '../support/test-app.js';
 import { outcomeCode, request, type JsonResponse } from '../support/http.js';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
-let t: TestApp;
 let ehrA: string;
 let pharmacyA: string;
 let ehrB: string;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehrA, pharmacyA, ehrB] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-b', 'ehr-backend')]);
 });
-afterAll(async () => t?.close());
 
 const mr = (path = '') => `${t.url}/fhir/MedicationRequest${path}`;
 

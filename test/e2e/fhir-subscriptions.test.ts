@@ -1,20 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TransitionDocument } from '../generated/graphql.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
 });
-afterAll(async () => t?.close());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 const subscription = (criteria: string, type = 'websocket') => ({ resourceType: 'Subscription', status: 'requested', reason: 'pharmacy queue', criteria, channel: { type } });

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createFhirSchemaValidator } from '../../src/adapters/validation/fhir-schema-validator.js';
 import { validateMedicationRequest } from '../../src/domain/index.js';
 import { prescription } from '../support/fixtures.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /**
  * Random and mutated input at both doors, seeded and reproducible (FUZZ_SEED, FUZZ_RUNS). The
@@ -12,16 +12,14 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_121);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 
-let t: TestApp;
 let ehr: string;
 let existing: string;
+const t = useTestApp({ env: { LOG_LEVEL: process.env.FUZZ_LOG ?? 'silent' } });
 beforeAll(async () => {
-  t = await startTestApp({ env: { LOG_LEVEL: process.env.FUZZ_LOG ?? 'silent' } });
   ehr = await t.token('tenant-a', 'ehr-backend');
   const created = await fetch(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(prescription()) });
   existing = ((await created.json()) as { id: string }).id;
 });
-afterAll(async () => t?.close());
 
 const hostileKeys = fc.constantFrom('__proto__', 'constructor', 'prototype', 'resourceType', 'id', 'meta', 'status', 'extension', 'dispenseRequest', 'subject', '');
 const anyJson = fc.jsonValue({ maxDepth: 4 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CreatePrescriptionDocument,
   PharmaciesDocument,
@@ -11,18 +11,16 @@ import {
 import { PHARMACY_A, uniquePatient } from '../support/fixtures.js';
 import { errorCodes, graphql, rawGraphql, type GraphqlResponse } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
-let t: TestApp;
 let ehrA: string;
 let ehrB: string;
 let pharmacyA: string;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehrA, ehrB, pharmacyA] = await Promise.all([t.token('tenant-a', 'ehr-backend', 'alice'), t.token('tenant-b', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const input = (patient = uniquePatient(), overrides: Partial<MedicationRequestInput> = {}): MedicationRequestInput => ({
   subject: { reference: `Patient/${patient}` },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { WorkflowState } from '../../src/domain/index.js';
 import { MAX_SEARCH_VALUE_LENGTH, MAX_STRING_LENGTH } from '../../src/domain/input-limits.js';
 import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
@@ -7,7 +7,7 @@ import { storedCounts } from '../support/footprint.js';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn, type ReachableState } from '../support/workflow.js';
 
 /**
@@ -22,15 +22,13 @@ const HUGE = 'x'.repeat(100_000);
 /** Past the search bound, but under Node's 16 KB limit on the request line and headers. */
 const LONG = 'y'.repeat(MAX_SEARCH_VALUE_LENGTH + 1);
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
 });
-afterAll(async () => t?.close());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { CreatePrescriptionDocument, TransitionDocument } from '../generated/graphql.js';
@@ -6,16 +6,15 @@ import { PHARMACY_A, prescription, uniquePatient } from '../support/fixtures.js'
 import { graphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const short = (type: string) => type.replace(/^eprescribing\.|\.v1$/g, '');
 

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 // yaml is in the dev tree already (Vite, GraphQL Code Generator); no dependency of its own.
 import { parse as parseYaml } from 'yaml';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** The operator's view (deploy/observability) must only speak of metrics the gateway exports. */
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -34,13 +34,11 @@ function dashboardExpressions(dashboard: any): string[] {
   return [...targets, ...templates];
 }
 
-let t: TestApp;
 let exported: Set<string>;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   exported = exportedSeries((await request(`${t.url}/metrics`)).body as string);
 });
-afterAll(async () => t?.close());
 
 describe('the operator’s view against a real /metrics scrape', () => {
   it('the Grafana dashboard parses and queries only metrics the gateway exports', () => {

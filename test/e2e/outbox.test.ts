@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../../src/domain/index.js';
 import type { DeliveredMessage } from '../../src/ports/index.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => t?.close());
+const t = useTestApp();
 
 describe('transactional outbox', () => {
   it('commits an event with each change and the relay delivers it to the bus, in order, with the contract envelope', async () => {

@@ -1,12 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { lastFillLimit } from '../../src/domain/index.js';
 import { PHARMACY_A, prescription, uniquePatient } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { signToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { signToken } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** CONTRACT §8 through both doors: the us-federal rules, EPCS two-factor approval, a tenant's RULES_FILE. */
 
@@ -30,7 +31,6 @@ writeFileSync(
   }),
 );
 
-let t: TestApp;
 let ehr: string;
 let ehrPwd: string;
 let ehrTwoFactor: string;
@@ -40,8 +40,8 @@ let ehrB: string;
 
 const ehrWith = (amr: string[] | undefined, tenant = 'tenant-a') => signToken({ sub: 'dr-epcs', tenant, persona: 'ehr-backend', ...(amr ? { amr } : {}) }, { expiresIn: 600 });
 
+const t = useTestApp({ env: { RULES_FILE: rulesFile } });
 beforeAll(async () => {
-  t = await startTestApp({ env: { RULES_FILE: rulesFile } });
   [ehr, ehrPwd, ehrTwoFactor, ehrMfa, pharmacy, ehrB] = await Promise.all([
     ehrWith(undefined),
     ehrWith(['pwd']),
@@ -51,7 +51,6 @@ beforeAll(async () => {
     ehrWith(['pwd', 'otp'], 'tenant-b'),
   ]);
 });
-afterAll(async () => t?.close());
 
 const fhir = (p: string) => `${t.url}/fhir/${p}`;
 const day = (d: Date) => d.toISOString().slice(0, 10);

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { prescription } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 // 12 units, refilled at 1 per second: two writes (5 each) pass, the third is refused.
 const LIMITS = { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_BURST: '12', RATE_LIMIT_PER_SECOND: '1' };
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp({ env: LIMITS });
-});
-afterAll(async () => t?.close());
+const t = useTestApp({ env: LIMITS });
 
 describe('rate limits per tenant and persona, FHIR and GraphQL together', () => {
   it('answers 429 RATE_LIMIT_EXCEEDED with Retry-After and RateLimit headers once the bucket is empty', async () => {

@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /**
  * Every code block of the README runs as written against a started gateway, so the README cannot
@@ -43,13 +43,11 @@ function readmeBlocks(): Block[] {
 }
 
 const blocks = readmeBlocks();
-let t: TestApp;
 let address: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   address = new URL(t.url).host;
 });
-afterAll(async () => t?.close());
 
 const here = (code: string) => code.replaceAll('localhost:4000', address);
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /**
  * Fuzzed refill sequences (CONTRACT §7): random interleavings of process, dispense, complete, cancel
@@ -12,14 +12,12 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  * prescription has ended, and every change is one more version.
  */
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
+const t = useTestApp({ env: { TIMER_POLL_MS: '50' } });
 beforeAll(async () => {
-  t = await startTestApp({ env: { TIMER_POLL_MS: '50' } });
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const FINAL = new Set(['completed', 'cancelled', 'expired', 'failed', 'rejected']);

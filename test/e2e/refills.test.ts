@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** Fills and refills (CONTRACT §7): FF then RF, the refillable state, the interval, the per-fill quantity, and fills that match the dispenses. */
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const fhir = (path: string) => `${t.url}/fhir/${path}`;

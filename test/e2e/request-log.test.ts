@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** At the default level (info), each request leaves exactly one line: method, route, status, duration, correlation id. */
 const entries: Array<Record<string, unknown>> = [];
-let t: TestApp;
-beforeAll(async () => {
-  const logger = createLogger({ level: 'info' }, { write: (line: string) => void entries.push(JSON.parse(line)) });
-  t = await startTestApp({ logger });
-});
-afterAll(async () => t?.close());
+const t = useTestApp({ logger: createLogger({ level: 'info' }, { write: (line: string) => void entries.push(JSON.parse(line)) }) });
 
 const linesFor = (correlationId: string) => entries.filter((e) => e.reqId === correlationId && e.msg === 'request');
 

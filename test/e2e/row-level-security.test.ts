@@ -9,7 +9,7 @@ import { createTaskStore } from '../../src/adapters/db/task.store.js';
 import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
 /**
@@ -17,12 +17,11 @@ import { prescriptionIn } from '../support/workflow.js';
  * security still shows a tenant nothing of another. Runs on whichever database the suite runs on
  * (embedded PostgreSQL, or the real one in CI's second pass).
  */
-let t: TestApp;
+const t = useTestApp();
 let db: DataSource;
 let tenantTables: string[];
 
 beforeAll(async () => {
-  t = await startTestApp();
   db = await createDataSource({ url: t.databaseUrl, poolSize: 2 }).initialize();
   // Both tenants get a row in every tenant table: a completed prescription (history, dispense, outbox,
   // audit), an idempotent create, a Task, a Subscription and a command over the bus.
@@ -50,7 +49,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.destroy();
-  await t?.close();
 });
 
 const asTenant = <T>(tenant: string, sql: string, params: unknown[] = []) => inTenantTransaction(db, tenant, (m) => m.query(sql, params) as Promise<T>);

@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 // Issue 14: `X-Tenant-Id` is read by one rule on every door (HTTP FHIR and GraphQL, graphql-ws,
 // the FHIR websocket): every name given must be the token's tenant; repeating it is harmless.
 
-let t: TestApp;
 let token: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   token = await t.token('tenant-a', 'ehr-backend');
 });
-afterAll(async () => t?.close());
 
 type Outcome = 'accepted' | 'TENANT_ISOLATION_VIOLATION' | string;
 const ws = () => t.url.replace('http', 'ws');

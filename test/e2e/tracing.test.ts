@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { traceLogFields } from '../../src/tracing.js';
 import { TransitionDocument } from '../generated/graphql.js';
@@ -12,7 +12,7 @@ import { rawGraphql } from '../support/graphql.js';
 import { print } from 'graphql';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 const exporter = new InMemorySpanExporter();
 const logLines: Array<Record<string, unknown>> = [];
@@ -27,15 +27,13 @@ const logStream = new Writable({
   },
 });
 
-let t: TestApp;
+// The gateway's logger, at debug so each request writes a line, with the mixin app.ts adds when tracing is on.
+const t = useTestApp({ spanExporter: exporter, logger: createLogger({ level: 'debug', mixin: traceLogFields }, logStream) });
 let ehr: string;
 let pharmacy: string;
 beforeAll(async () => {
-  // The gateway's logger, at debug so each request writes a line, with the mixin app.ts adds when tracing is on.
-  t = await startTestApp({ spanExporter: exporter, logger: createLogger({ level: 'debug', mixin: traceLogFields }, logStream) });
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const PATIENT_NAME = 'Zebedee Quillfeather';
 

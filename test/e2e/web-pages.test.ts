@@ -1,19 +1,16 @@
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawGraphql } from '../support/graphql.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 const page = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', ...headers } });
 const mint = (url: string, body: unknown) => fetch(`${url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('web pages: the offline explorer, the board and "sign in as" (issue 19)', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => t?.close());
+  const t = useTestApp();
 
   it('serves the explorer to a browser at GET /graphql before authentication, from its own bundles only', async () => {
     const response = await page(`${t.url}/graphql`);

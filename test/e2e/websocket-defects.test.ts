@@ -1,24 +1,21 @@
 import { createClient, type Client } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger } from '../../src/logger.js';
 import { prescription, uniquePatient, websocketSubscription } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 // Issue 13, items 4 and 7: defects seen through the websocket doors, each driven through that door.
 
 const logLines: Array<{ level: number; msg?: string }> = [];
-let t: TestApp;
+const t = useTestApp({ logger: createLogger({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) }) });
 let ehr: string;
 let admin: string;
 beforeAll(async () => {
-  const logger = createLogger({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
-  t = await startTestApp({ logger });
   [ehr, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'platform-admin')]);
 });
-afterAll(async () => t?.close());
 afterEach(() => vi.restoreAllMocks());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;

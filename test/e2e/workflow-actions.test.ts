@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../../src/ports/index.js';
 import { DeadLettersDocument, ReplayDeadLetterDocument, ReplayDeadLettersDocument, TransitionDocument } from '../generated/graphql.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { errorCodes, graphql } from '../support/graphql.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
 const ACTION_ENV = { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100' };
 
 describe('default integration adapters', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ env: ACTION_ENV });
-  });
-  afterAll(async () => t?.close());
+  const t = useTestApp({ env: ACTION_ENV });
 
   it('publish each action to its own subject on the bus, once per event', async () => {
     const received: Array<{ subject: string; notice: any }> = [];
@@ -47,16 +43,14 @@ describe('default integration adapters', () => {
 });
 
 describe('retries, dead letters and replay', () => {
-  let t: TestApp;
   const fake = fakeIntegrations();
   let ehr: string;
   let pharmacy: string;
   let admin: string;
+  const t = useTestApp({ env: ACTION_ENV, integrations: fake.integrations });
   beforeAll(async () => {
-    t = await startTestApp({ env: ACTION_ENV, integrations: fake.integrations });
     [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
   });
-  afterAll(async () => t?.close());
 
   const actionRuns = async (handler: string, id: string) =>
     (await t.sql<{ attempts: number }>(`SELECT r.attempts FROM action_runs r JOIN outbox o ON o.event_id = r.event_id WHERE r.handler = $1 AND o.envelope #>> '{payload,medicationRequestId}' = $2`, [handler, id]));

@@ -1,21 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CURRENT_PRESCRIPTION_WORKFLOW, toMermaid } from '../../src/domain/index.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** Inspection (CONTRACT §10) and versions: an instance keeps the definition version it started under. */
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
 });
-afterAll(async () => t?.close());
 
 const move = async (id: string, event: string, token: string) => {
   const answer = await rawGraphql(t.url, { query: `mutation { transitionPrescription(id: "${id}", event: ${event}) { workflowStatus } }` }, token);

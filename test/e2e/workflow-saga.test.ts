@@ -1,23 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DeadLettersDocument, ReplayDeadLetterDocument, TransitionDocument } from '../generated/graphql.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 
 /** Compensations (CONTRACT §10): at a compensating end, the actions that completed are undone newest first, durably. */
 
 const fake = fakeIntegrations();
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
+const t = useTestApp({ env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100' }, integrations: fake.integrations });
 beforeAll(async () => {
-  t = await startTestApp({ env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100' }, integrations: fake.integrations });
   [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
 });
-afterAll(async () => t?.close());
 
 async function move(id: string, event: 'APPROVE' | 'PROCESS' | 'DISPENSE' | 'COMPLETE' | 'CANCEL', token: string): Promise<void> {
   const moved = await graphql(t.url, TransitionDocument, { id, event }, token);

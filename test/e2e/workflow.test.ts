@@ -1,22 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_EVENTS, CURRENT_PRESCRIPTION_WORKFLOW, legalEvents as legalIn, type WorkflowState } from '../../src/domain/index.js';
 import { CreateDispenseDocument, DispensesDocument, TransitionDocument, UpdateDispenseDocument } from '../generated/graphql.js';
 import { PHARMACY_A, prescription, uniquePatient } from '../support/fixtures.js';
 import { errorCodes, graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/use-test-app.js';
 import { gqlEvent, PATH_TO, PERSONA_OF, prescriptionIn, type ClientEvent, type ReachableState } from '../support/workflow.js';
 
 const legalEvents = (state: WorkflowState) => legalIn(CURRENT_PRESCRIPTION_WORKFLOW, state);
 
-let t: TestApp;
 let ehr: string;
 let pharmacy: string;
 let admin: string;
 let ehrB: string;
 
+const t = useTestApp();
 beforeAll(async () => {
-  t = await startTestApp();
   [ehr, pharmacy, admin, ehrB] = await Promise.all([
     t.token('tenant-a', 'ehr-backend', 'dr-alice'),
     t.token('tenant-a', 'pharmacy-backend', 'pharm-bob'),
@@ -24,7 +23,6 @@ beforeAll(async () => {
     t.token('tenant-b', 'ehr-backend'),
   ]);
 });
-afterAll(async () => t?.close());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 const tokens = () => ({ ehr, pharmacy });

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { generatedDocs } from '../../scripts/docs/generated-docs.js';
 import { buildReferenceMarkdown, table } from '../../scripts/docs/reference-markdown.js';
 import { ENVIRONMENT_VARIABLES, loadConfig, PROJECT_ROOT } from '../../src/config.js';
-import { ERROR_CODES, EVENT_CATALOG, HTTP_STATUS, PERSONAS } from '../../src/domain/index.js';
+import { ERROR_CODES, EVENT_CATALOG, PERSONAS } from '../../src/domain/index.js';
+import { HTTP_STATUS } from '../../src/transport/http/error-status.js';
 
 /** The names `loadConfig` reads from an environment holding `values`, whether it succeeds or not. */
 function variablesRead(values: Record<string, string>): Set<string> {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../../migrations/index.js';
+import { MIGRATIONS } from '#migrations/index.js';
 import { classifyConnectionErrors } from './database-errors.js';
 import { ENTITIES } from './entities/index.js';
 

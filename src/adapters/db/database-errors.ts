@@ -26,7 +26,7 @@ export function isConnectionError(error: unknown, depth = 0): boolean {
 /** The database is away for the moment: 503 `SERVICE_UNAVAILABLE` with `Retry-After` (CONTRACT §2). */
 export function databaseUnavailable(cause: unknown): DomainError {
   return new DomainError('SERVICE_UNAVAILABLE', `The database is unavailable for the moment (a restart or a failover); retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`, {
-    headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
     cause,
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
+import { httpStatusOf, rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertJsonAcceptable, sendFhir } from './http.js';
@@ -23,16 +24,19 @@ export interface FhirPluginOptions {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Every resource the facade serves: its routes and its CapabilityStatement entry. */
+export const fhirResourceModules = (useCases: UseCases, publicBaseUrl?: string): FhirResourceModule[] => [
+  medicationRequestModule(useCases, publicBaseUrl),
+  medicationDispenseModule(useCases, publicBaseUrl),
+  taskModule(useCases, publicBaseUrl),
+  organizationModule(useCases, publicBaseUrl),
+  subscriptionModule(useCases, publicBaseUrl),
+  auditEventModule(useCases, publicBaseUrl),
+];
+
 /** The FHIR R4 facade under `/fhir` (CONTRACT §4). */
 export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: FastifyInstance, options) => {
-  const modules: FhirResourceModule[] = [
-    medicationRequestModule(options.useCases, options.publicBaseUrl),
-    medicationDispenseModule(options.useCases, options.publicBaseUrl),
-    taskModule(options.useCases, options.publicBaseUrl),
-    organizationModule(options.useCases, options.publicBaseUrl),
-    subscriptionModule(options.useCases, options.publicBaseUrl),
-    auditEventModule(options.useCases, options.publicBaseUrl),
-  ];
+  const modules = fhirResourceModules(options.useCases, options.publicBaseUrl);
   const known = new Set(modules.map((m) => m.type));
   const capability = capabilityStatement(modules, options.version);
 
@@ -54,10 +58,10 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
   app.addHook('preHandler', async (request, reply) => {
     if (!request.ctx) return;
     const kind = request.method !== 'GET' ? 'write' : (request.params as { id?: string }).id !== undefined && !request.routeOptions.url?.endsWith('/_history') ? 'read' : 'search';
-    reply.headers(await options.useCases.admitRequest(request.ctx, kind));
+    reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, kind)));
   });
 
-  app.setErrorHandler(errorSender((reply, error) => sendFhir(reply, error.httpStatus, toOperationOutcome(error)), options.onServerError));
+  app.setErrorHandler(errorSender((reply, error) => sendFhir(reply, httpStatusOf(error), toOperationOutcome(error)), options.onServerError));
   app.setNotFoundHandler(async (request) => {
     throw new DomainError('NOT_FOUND', `No FHIR endpoint at ${request.method} ${request.url.split('?')[0]}.`);
   });

@@ -1,4 +1,5 @@
 import { DomainError, ERROR_CODE_SYSTEM, RULE_CODE_SYSTEM, type ErrorCode, type Issue } from '../../domain/index.js';
+import { httpStatusOf } from '../http/error-status.js';
 
 /** FHIR `OperationOutcome.issue.code` (R4 valueset-issue-type) for each rxgate code. */
 const ISSUE_TYPE: Record<ErrorCode, string> = {
@@ -40,7 +41,7 @@ const ISSUE_TYPE: Record<ErrorCode, string> = {
  */
 export function toOperationOutcome(error: DomainError): fhir4.OperationOutcome {
   const coding = { system: ERROR_CODE_SYSTEM, code: error.code };
-  const severity = error.httpStatus >= 500 ? 'fatal' : 'error';
+  const severity = httpStatusOf(error) >= 500 ? 'fatal' : 'error';
   const problems: Issue[] = error.issues.length > 0 ? error.issues : [{ diagnostics: error.message }];
   const outcome: fhir4.OperationOutcome = {
     resourceType: 'OperationOutcome',

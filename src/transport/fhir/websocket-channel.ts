@@ -7,6 +7,7 @@ import { openSubscriptionDelivery } from '../../application/use-cases/subscripti
 import type { RequestContext } from '../../domain/index.js';
 import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { toDomainError } from '../http/errors.js';
+import { httpStatusOf } from '../http/error-status.js';
 import { CloseCode } from '../http/websocket-close-code.js';
 import { compileCriteria } from './criteria.js';
 import { FHIR_JSON } from './http.js';
@@ -78,7 +79,7 @@ export function createFhirWebsocketChannel(options: {
           const refusal = toDomainError(error);
           if (refusal.code === 'INTERNAL') onInternalError(error, correlationIdOf(request));
           const body = JSON.stringify(toOperationOutcome(refusal));
-          const status = refusal.httpStatus;
+          const status = httpStatusOf(refusal);
           socket.end(
             `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\nX-Correlation-Id: ${correlationIdOf(request)}\r\n` +
               `Content-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -4,6 +4,7 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { UseCases } from '../../application/index.js';
+import { rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
@@ -92,7 +93,7 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: 
       if (Array.isArray(request.body) && (options.bounds.maxBatch <= 1 || request.body.length > options.bounds.maxBatch)) {
         throw new DomainError('QUERY_TOO_COMPLEX', options.bounds.maxBatch <= 1 ? 'Batched operations are not accepted; send one operation per request.' : `At most ${options.bounds.maxBatch} operations may be batched in one request.`);
       }
-      if (request.ctx && request.method !== 'OPTIONS') reply.headers(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query)));
+      if (request.ctx && request.method !== 'OPTIONS') reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query))));
     },
     handler: withOperationSpan(
       fastifyApolloHandler(options.apollo, {

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import { getOperationAST } from 'graphql';
-import { HTTP_STATUS, type ErrorCode } from '../../domain/index.js';
+import { isServerFault } from '../../domain/index.js';
 import { inSpan, SpanKind, startSpan } from '../../tracing.js';
 
 /** Spans opened for a GraphQL operation, which the Apollo plugin below may name. */
@@ -20,7 +20,7 @@ function recordErrors(span: Span, errors: readonly GraphQLFormattedError[] | und
   if (!errors?.length) return;
   const codes = [...new Set(errors.map((e) => String(e.extensions?.code ?? 'INTERNAL')))];
   span.setAttribute('rxgate.error_codes', codes);
-  if (codes.some((code) => (HTTP_STATUS[code as ErrorCode] ?? 500) >= 500)) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (codes.some(isServerFault)) span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
 /**

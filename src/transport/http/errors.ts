@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, isDomainError } from '../../domain/index.js';
+import { errorHeaders, httpStatusOf } from './error-status.js';
 
 interface FrameworkError {
   code?: string;
@@ -45,16 +46,17 @@ export const MAX_DISCARDED_BODY_BYTES = 64 * 1_048_576;
 
 /**
  * The one HTTP error sender (root routes, FHIR, GraphQL): anything thrown becomes a `DomainError`,
- * a 5xx cause goes to `onServerError` (the client sees nothing of it), the error's headers are kept
- * (`Retry-After`, `ETag`), what is left of the request body is read first, and `render` writes the body.
+ * a 5xx cause goes to `onServerError` (the client sees nothing of it), the error's headers are sent
+ * (`Retry-After`, `ETag`: `errorHeaders`), what is left of the request body is read first, and `render` writes the body.
  */
 export function errorSender(render: ErrorRenderer, onServerError: (error: unknown, request: FastifyRequest) => void) {
   return async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const domainError = toDomainError(error);
-    if (domainError.httpStatus >= 500) onServerError(error, request);
-    reply.headers(domainError.headers);
+    const status = httpStatusOf(domainError);
+    if (status >= 500) onServerError(error, request);
+    reply.headers(errorHeaders(domainError));
     if (!(await discardUnreadBody(request.raw))) reply.header('connection', 'close');
-    return render(reply.code(domainError.httpStatus), domainError);
+    return render(reply.code(status), domainError);
   };
 }
 

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TimerOutcome } from '../../application/use-cases/workflow-timers.use-case.js';
-import type { DataSource } from 'typeorm';
+import type { DatabasePoolState, OperationalReadings, OperationalSnapshot } from '../../ports/index.js';
 
 export interface OperationalSources {
-  dataSource: DataSource;
+  /** The outbox, dead-letter and pool figures of the database. */
+  readings: OperationalReadings;
   /** Open websocket connections, GraphQL and FHIR. */
   connections(): { graphql: number; fhir: number };
   live(): { subscribers: number; delivered: number; dropped: number };
@@ -35,23 +36,16 @@ function followingCounter(registry: Registry, name: string, help: string, read: 
  */
 export function registerOperationalMetrics(registry: Registry, sources: OperationalSources) {
   // prom-client collects every metric at once: the gauges below share one read of the database per scrape.
-  type Pool = { totalCount: number; idleCount: number; waitingCount: number };
-  type Outbox = { backlog: number; age: number; deadLetters: Array<{ handler: string; n: number }> };
-  let reading: Promise<Outbox | undefined> | undefined;
-  let pool: Pool | undefined;
-  const snapshot = (): Promise<Outbox | undefined> => {
+  let reading: Promise<OperationalSnapshot | undefined> | undefined;
+  let pool: DatabasePoolState | undefined;
+  const snapshot = (): Promise<OperationalSnapshot | undefined> => {
     if (reading) return reading;
     // The pool as the scrape found it, before the scrape's own queries queue on it (pg-pool counts a
     // query as waiting for a tick even when a connection is idle).
-    const master = (sources.dataSource.driver as unknown as { master?: Pool }).master;
-    pool = master && { totalCount: master.totalCount, idleCount: master.idleCount, waitingCount: master.waitingCount };
-    return (reading = (async (): Promise<Outbox | undefined> => {
+    pool = sources.readings.pool();
+    return (reading = (async (): Promise<OperationalSnapshot | undefined> => {
       try {
-        const [row] = (await sources.dataSource.query(
-          `SELECT count(*)::int AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE published_at IS NULL`,
-        )) as Array<{ n: number; age: number }>;
-        const deadLetters = (await sources.dataSource.query(`SELECT handler, count(*)::int AS n FROM dead_letters WHERE resolved_at IS NULL GROUP BY handler`)) as Array<{ handler: string; n: number }>;
-        return { backlog: row.n, age: Number(row.age), deadLetters };
+        return await sources.readings.snapshot();
       } catch {
         return undefined;
       } finally {
@@ -65,7 +59,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
     registers: [registry],
     async collect() {
       const s = await snapshot();
-      if (s) this.set(s.backlog);
+      if (s) this.set(s.outboxBacklog);
     },
   });
   new Gauge({
@@ -74,7 +68,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
     registers: [registry],
     async collect() {
       const s = await snapshot();
-      if (s) this.set(s.age);
+      if (s) this.set(s.oldestUnpublishedSeconds);
     },
   });
   new Gauge({
@@ -86,7 +80,7 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       const s = await snapshot();
       if (!s) return;
       this.reset();
-      for (const d of s.deadLetters) this.set({ handler: d.handler }, d.n);
+      for (const d of s.openDeadLetters) this.set({ handler: d.handler }, d.n);
     },
   });
   new Gauge({

@@ -1,5 +1,5 @@
 import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Issue } from '../../../domain/index.js';
+import type { Issue } from '#domain/index.js';
 
 /** `bus_commands` (BusCommands): the first outcome of each command id received over the bus (CONTRACT §11). */
 @Entity({ name: 'bus_commands' })

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
-import type { EventEnvelope } from '../../../domain/index.js';
+import type { EventEnvelope } from '#domain/index.js';
 
 /** `dead_letters` (Workflow): events a workflow action gave up on, until replayed. */
 @Entity({ name: 'dead_letters' })

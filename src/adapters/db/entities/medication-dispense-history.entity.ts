@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { MedicationDispenseRecord } from '../../../domain/index.js';
+import type { MedicationDispenseRecord } from '#domain/index.js';
 
 /** `medication_dispense_history` (Workflow): every version of a dispense. */
 @Entity({ name: 'medication_dispense_history' })

@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import type { MedicationDispenseRecord } from '../../../domain/index.js';
+import type { MedicationDispenseRecord } from '#domain/index.js';
 import { TenantEntity } from './tenant.entity.js';
 
 /** `medication_dispenses` (Workflow). */

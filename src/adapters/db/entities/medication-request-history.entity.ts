@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { MedicationRequestResource, TransitionRecord } from '../../../domain/index.js';
+import type { MedicationRequestResource, TransitionRecord } from '#domain/index.js';
 
 /** `medication_request_history` (InitialSchema): every version of a prescription. */
 @Entity({ name: 'medication_request_history' })

@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import type { MedicationRequestResource } from '../../../domain/index.js';
+import type { MedicationRequestResource } from '#domain/index.js';
 import { TenantEntity } from './tenant.entity.js';
 
 /** `medication_requests` (InitialSchema): search columns derived from the resource by one mapper. */

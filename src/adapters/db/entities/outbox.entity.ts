@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
-import type { EventEnvelope } from '../../../domain/index.js';
+import type { EventEnvelope } from '#domain/index.js';
 
 /** `outbox` (InitialSchema, LiveEvents, TraceContext): events written with the change that caused them. */
 @Entity({ name: 'outbox' })

@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, PrimaryColumn } from 'typeorm';
-import type { SubscriptionRecord } from '../../../domain/index.js';
+import type { SubscriptionRecord } from '#domain/index.js';
 import { TenantEntity } from './tenant.entity.js';
 
 /** `subscriptions` (LiveEvents): FHIR Subscriptions with the cursor of the last event each delivered. */

@@ -1,5 +1,5 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import type { TaskRecord } from '../../../domain/index.js';
+import type { TaskRecord } from '#domain/index.js';
 import { TenantEntity } from './tenant.entity.js';
 
 /** `tasks` (Workflow): workflow Tasks, written once; prior authorizations (PriorAuthorization), which move. */

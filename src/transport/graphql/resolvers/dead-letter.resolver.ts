@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { DeadLetter } from '../../../ports/index.js';
+import type { DeadLetter } from '#ports/index.js';
 import type { GraphqlContext } from '../context.js';
 import { DeadLetterFilter, DeadLetterType, ReplayResult } from '../types/dead-letter.type.js';
 

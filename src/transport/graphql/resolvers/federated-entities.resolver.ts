@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { MedicationRequestCriteria } from '../../../application/index.js';
+import type { MedicationRequestCriteria } from '#application/index.js';
 import type { GraphqlContext } from '../context.js';
 import { filterToCriteria, recordToGraphql } from '../medication-request.mapper.js';
 import { PatientType, PractitionerType } from '../types/federated-entities.type.js';

@@ -6,7 +6,7 @@ import { MedicationRequestConnection, MedicationRequestType, PrescriptionTransit
 import { PharmacyType } from '../types/pharmacy.type.js';
 import { MedicationDispenseType, PrescriptionEvent } from '../types/medication-dispense.type.js';
 import { dispenseToGraphql } from '../medication-dispense.mapper.js';
-import type { WorkflowEvent } from '../../../domain/index.js';
+import type { WorkflowEvent } from '#domain/index.js';
 
 /** Prescriptions over GraphQL: each resolver parses, calls one use-case and maps. */
 @Resolver(() => MedicationRequestType)

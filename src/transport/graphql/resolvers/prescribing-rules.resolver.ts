@@ -1,5 +1,5 @@
 import { Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
-import { scheduleExtensionOf, type MedicationRequestResource } from '../../../domain/index.js';
+import { scheduleExtensionOf, type MedicationRequestResource } from '#domain/index.js';
 import type { GraphqlContext } from '../context.js';
 import { MedicationRequestType } from '../types/medication-request.type.js';
 import { PrescribingRuleSetType } from '../types/prescribing-rules.type.js';

@@ -1,9 +1,9 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
-import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '../../../domain/index.js';
-import type { LiveEvent } from '../../../application/live-events.js';
+import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '#domain/index.js';
+import type { LiveEvent } from '#application/live-events.js';
 import type { GraphqlContext } from '../context.js';
 import { CloseCode } from '../../http/websocket-close-code.js';
-import { spanEach } from '../../../tracing.js';
+import { spanEach } from '#src/tracing.js';
 import { dispenseToGraphql } from '../medication-dispense.mapper.js';
 import { recordToGraphql } from '../medication-request.mapper.js';
 import { MedicationRequestType } from '../types/medication-request.type.js';

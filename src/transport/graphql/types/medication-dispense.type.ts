@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { CLIENT_EVENTS, type WorkflowEvent } from '../../../domain/index.js';
+import { CLIENT_EVENTS, type WorkflowEvent } from '#domain/index.js';
 import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
-import { PageInfo } from './page-info.type.js';
+import { Connection } from './connection.type.js';
 
 /** The events a client may send, as a GraphQL enum, derived from the workflow's definitions (the gateway's own, like `expire`, are not offered). */
 export const PrescriptionEvent = Object.fromEntries(CLIENT_EVENTS.map((e) => [e.toUpperCase(), e])) as Record<Uppercase<WorkflowEvent>, WorkflowEvent>;
@@ -85,23 +85,5 @@ export class MedicationDispenseFilter {
   status?: string;
 }
 
-@ObjectType({ description: 'One dispense in a page, with its cursor.' })
-export class MedicationDispenseEdge {
-  @Field(() => String, { description: 'Opaque cursor of this item.' })
-  cursor!: string;
-
-  @Field(() => MedicationDispenseType, { description: 'The dispense.' })
-  node!: MedicationDispenseType;
-}
-
 @ObjectType({ description: 'A page of dispenses (Relay connection).' })
-export class MedicationDispenseConnection {
-  @Field(() => [MedicationDispenseEdge], { description: 'The dispenses of this page.' })
-  edges!: MedicationDispenseEdge[];
-
-  @Field(() => PageInfo, { description: 'Paging information.' })
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: 'Number of dispenses matching the filter, over all pages.' })
-  totalCount!: number;
-}
+export class MedicationDispenseConnection extends Connection(MedicationDispenseType, { typeName: 'MedicationDispense', singular: 'dispense', plural: 'dispenses' }) {}

@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_STATES, type WorkflowState } from '../../../domain/index.js';
+import { WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
-import { PageInfo } from './page-info.type.js';
+import { Connection } from './connection.type.js';
 
 /** The workflow's states as a GraphQL enum (upper-case names, lower-case values), derived from its definitions. */
 export const PrescriptionStatus = Object.fromEntries(WORKFLOW_STATES.map((s) => [s.toUpperCase(), s])) as Record<Uppercase<WorkflowState>, WorkflowState>;
@@ -78,23 +78,5 @@ export class MedicationRequestType {
   pharmacyId!: string | null;
 }
 
-@ObjectType({ description: 'One prescription in a page, with its cursor.' })
-export class MedicationRequestEdge {
-  @Field(() => String, { description: 'Opaque cursor of this item; pass it as `after` to continue.' })
-  cursor!: string;
-
-  @Field(() => MedicationRequestType, { description: 'The prescription.' })
-  node!: MedicationRequestType;
-}
-
 @ObjectType({ description: 'A page of prescriptions (Relay connection).' })
-export class MedicationRequestConnection {
-  @Field(() => [MedicationRequestEdge], { description: 'The prescriptions of this page.' })
-  edges!: MedicationRequestEdge[];
-
-  @Field(() => PageInfo, { description: 'Paging information.' })
-  pageInfo!: PageInfo;
-
-  @Field(() => Int, { description: 'Number of prescriptions matching the filter, over all pages.' })
-  totalCount!: number;
-}
+export class MedicationRequestConnection extends Connection(MedicationRequestType, { typeName: 'MedicationRequest', singular: 'prescription', plural: 'prescriptions' }) {}

@@ -1,0 +1,5 @@
+/** Port of time. */
+
+export interface Clock {
+  now(): Date;
+}
