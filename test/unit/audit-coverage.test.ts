@@ -29,8 +29,8 @@ describe('audit coverage of reads (CONTRACT §1)', () => {
 
   it('every GraphQL type carrying a FHIR resource is audited when read, or says why not', async () => {
     const schema = await buildGraphqlSchema();
-    // The graph names FHIR types after them, but for the pharmacy directory's Organization.
-    const fhirTypeOf: Record<string, string> = { Pharmacy: 'Organization' };
+    // The graph names FHIR types after them, but for the pharmacy directory's Organization and the PA's Task.
+    const fhirTypeOf: Record<string, string> = { Pharmacy: 'Organization', PriorAuthorization: 'Task' };
     // Read structurally: type-graphql's schema may come from the other (CommonJS) copy of graphql.
     const carriers = Object.values(schema.getTypeMap())
       .filter((type) => !type.name.startsWith('__') && 'getFields' in type && String((type.getFields() as Record<string, { type: unknown }>).resource?.type).replace(/[[\]!]/g, '') === 'JSON')
