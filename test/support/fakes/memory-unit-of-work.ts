@@ -77,7 +77,7 @@ export function createMemoryUnitOfWork(options: { clock: Clock }): MemoryUnitOfW
       async due(now, limit) {
         return pending()
           .filter((t) => t.dueAt <= now)
-          .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+          .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
           .slice(0, limit)
           .map((t) => ({ id: t.id, tenantId: t.tenantId, dueAt: t.dueAt }));
       },
