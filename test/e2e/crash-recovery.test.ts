@@ -22,7 +22,11 @@ function lines(child: ChildProcess) {
     buffer = parts.pop()!;
     for (const line of parts) {
       seen.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
+      for (const w of [...waiters]) {
+        if (!w.pattern.test(line)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
     }
   });
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the child gateway exited (code ${code}) before printing what the test waits for`))));

@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { createUnitOfWork } from '../../src/adapters/db/unit-of-work.js';
 import { createTimerQueue } from '../../src/adapters/db/workflow-timer.store.js';
-import { buildEvent, EVENT_TYPES, materializeMedicationRequest, type MedicationDispenseRecord, type MedicationRequestRecord, type TaskRecord, type TransitionRecord } from '../../src/domain/index.js';
+import {
+  buildEvent,
+  EVENT_TYPES,
+  materializeMedicationRequest,
+  type MedicationDispenseRecord,
+  type MedicationRequestRecord,
+  type TaskRecord,
+  type TransitionRecord,
+} from '../../src/domain/index.js';
 import type { TimerQueue, TransactionScope, UnitOfWork } from '../../src/ports/index.js';
 import { createMemoryUnitOfWork } from '../support/fakes/index.js';
 import { prescription, workflowTask } from '../support/fixtures.js';
@@ -245,11 +255,15 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       const first = await read((s) => s.medicationRequests.search({ patientId: patient, sort: 'seq', descending: false, limit: 2, withTotal: true }));
       expect(first.items.map((i) => i.record.id)).toEqual([records[0].id, records[1].id]);
       expect(first).toMatchObject({ hasMore: true, total: 3 });
-      const second = await read((s) => s.medicationRequests.search({ patientId: patient, sort: 'seq', descending: false, after: first.items[1].position, limit: 2, withTotal: false }));
+      const second = await read((s) =>
+        s.medicationRequests.search({ patientId: patient, sort: 'seq', descending: false, after: first.items[1].position, limit: 2, withTotal: false }),
+      );
       expect(second.items.map((i) => i.record.id)).toEqual([records[2].id]);
       expect(second.hasMore).toBe(false);
       expect(second.total).toBeUndefined();
-      const approved = await read((s) => s.medicationRequests.search({ patientId: patient, workflowStatuses: ['approved'], sort: 'seq', descending: true, limit: 10, withTotal: true }));
+      const approved = await read((s) =>
+        s.medicationRequests.search({ patientId: patient, workflowStatuses: ['approved'], sort: 'seq', descending: true, limit: 10, withTotal: true }),
+      );
       expect(approved.items.map((i) => i.record.id)).toEqual([records[1].id]);
       const newestFirst = await read((s) => s.medicationRequests.search({ patientId: patient, sort: 'seq', descending: true, limit: 10, withTotal: false }));
       expect(newestFirst.items.map((i) => i.record.id)).toEqual([records[2].id, records[1].id, records[0].id]);
@@ -279,7 +293,8 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       const since = at(3_600_000);
       const record = prescriptionRecord({ lastUpdated: since });
       await tx(async (s) => {
-        for (const v of [1, 2, 3]) await s.history.append({ record: { ...record, versionId: v, lastUpdated: new Date(since.getTime() + v * 1000) }, transition: null });
+        for (const v of [1, 2, 3])
+          await s.history.append({ record: { ...record, versionId: v, lastUpdated: new Date(since.getTime() + v * 1000) }, transition: null });
       });
       const first = await read((s) => s.history.listAll({ since, limit: 2, withTotal: true }));
       expect(first.items.map((i) => i.record.versionId)).toEqual([3, 2]);
@@ -295,7 +310,12 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       const prescriptionId = randomUUID();
       const v1 = dispenseRecord(prescriptionId, { status: 'in-progress' });
       await tx((s) => s.dispenses.insert(v1));
-      const v2: MedicationDispenseRecord = { ...v1, versionId: 2, lastUpdated: at(1000), resource: { ...v1.resource, status: 'completed', meta: { versionId: '2' } } };
+      const v2: MedicationDispenseRecord = {
+        ...v1,
+        versionId: 2,
+        lastUpdated: at(1000),
+        resource: { ...v1.resource, status: 'completed', meta: { versionId: '2' } },
+      };
       expect(await tx((s) => s.dispenses.updateIfVersion(v2, 1))).toBe(true);
       expect(await tx((s) => s.dispenses.updateIfVersion({ ...v2, versionId: 3 }, 1))).toBe(false);
       expect(await read((s) => s.dispenses.findById(v1.id))).toEqual(v2);
@@ -371,7 +391,15 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
         criteria: 'MedicationRequest?patient=Patient/p-1',
         error: null,
         cursor: null,
-        resource: { resourceType: 'Subscription' as const, id, meta: { versionId: '1', lastUpdated: created.toISOString() }, status: 'requested' as const, reason: 'test', criteria: 'MedicationRequest?patient=Patient/p-1', channel: { type: 'websocket' as const } },
+        resource: {
+          resourceType: 'Subscription' as const,
+          id,
+          meta: { versionId: '1', lastUpdated: created.toISOString() },
+          status: 'requested' as const,
+          reason: 'test',
+          criteria: 'MedicationRequest?patient=Patient/p-1',
+          channel: { type: 'websocket' as const },
+        },
       };
       await tx((s) => s.subscriptions.insert(record));
       expect(await read((s) => s.subscriptions.findById(id))).toEqual(record);
@@ -389,7 +417,15 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
   });
 
   describe('idempotency keys', () => {
-    const record = (key: string, requestHash = 'h1') => ({ key, operation: 'MedicationRequest.create', requestHash, resourceType: 'MedicationRequest', resourceId: randomUUID(), versionId: 1, statusCode: 201 });
+    const record = (key: string, requestHash = 'h1') => ({
+      key,
+      operation: 'MedicationRequest.create',
+      requestHash,
+      resourceType: 'MedicationRequest',
+      resourceId: randomUUID(),
+      versionId: 1,
+      statusCode: 201,
+    });
 
     it('are saved with the transaction, found until they expire, and replaced by a later save', async () => {
       const key = `k-${randomUUID()}`;
@@ -428,7 +464,13 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
   describe('outbox', () => {
     it('holds the events of committed transactions in order, and none of rolled-back ones', async () => {
       const ctx = { tenantId: TENANT, actor: { sub: 'u', persona: 'ehr-backend' as const }, correlationId: 'c' };
-      const event = () => buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: { resourceType: 'MedicationRequest' }, medicationRequestId: randomUUID() }, { eventId: randomUUID(), timestamp: new Date() });
+      const event = () =>
+        buildEvent(
+          ctx,
+          EVENT_TYPES.medicationRequestUpdated,
+          { resource: { resourceType: 'MedicationRequest' }, medicationRequestId: randomUUID() },
+          { eventId: randomUUID(), timestamp: new Date() },
+        );
       const [a, b, dropped, c] = [event(), event(), event(), event()];
       await tx((s) => s.outbox.append([a, b]));
       await expect(
@@ -440,7 +482,11 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       await tx((s) => s.outbox.append([]));
       await tx((s) => s.outbox.append([c]));
       const ids = await storage.outboxIds();
-      expect(ids.filter((id) => [a, b, dropped, c].some((e) => e.metadata.eventId === id))).toEqual([a.metadata.eventId, b.metadata.eventId, c.metadata.eventId]);
+      expect(ids.filter((id) => [a, b, dropped, c].some((e) => e.metadata.eventId === id))).toEqual([
+        a.metadata.eventId,
+        b.metadata.eventId,
+        c.metadata.eventId,
+      ]);
     });
   });
 
@@ -504,7 +550,13 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
   describe('bus command ledger', () => {
     it('keeps the first outcome per command id; a second record fails its transaction', async () => {
       const commandId = `cmd-${randomUUID()}`;
-      const accepted = { commandId, command: 'createMedicationRequest', outcome: 'accepted' as const, reference: `MedicationRequest/${randomUUID()}`, version: 1 };
+      const accepted = {
+        commandId,
+        command: 'createMedicationRequest',
+        outcome: 'accepted' as const,
+        reference: `MedicationRequest/${randomUUID()}`,
+        version: 1,
+      };
       expect(await read((s) => s.commands.find(commandId))).toBeUndefined();
       await tx(async (s) => {
         await s.commands.claim(commandId);
@@ -512,9 +564,18 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       });
       expect(await read((s) => s.commands.find(commandId))).toEqual(accepted);
       expect(await read((s) => s.commands.find(commandId), OTHER)).toBeUndefined();
-      await expect(tx((s) => s.commands.record({ commandId, command: 'x', outcome: 'rejected', code: 'BAD_REQUEST', message: 'm', issues: [] }))).rejects.toThrow();
+      await expect(
+        tx((s) => s.commands.record({ commandId, command: 'x', outcome: 'rejected', code: 'BAD_REQUEST', message: 'm', issues: [] })),
+      ).rejects.toThrow();
       expect(await read((s) => s.commands.find(commandId))).toEqual(accepted);
-      const rejected = { commandId: `cmd-${randomUUID()}`, command: 'x', outcome: 'rejected' as const, code: 'PROFILE_VALIDATION_FAILURE', message: 'invalid', issues: [{ expression: 'MedicationRequest.subject', diagnostics: 'required' }] };
+      const rejected = {
+        commandId: `cmd-${randomUUID()}`,
+        command: 'x',
+        outcome: 'rejected' as const,
+        code: 'PROFILE_VALIDATION_FAILURE',
+        message: 'invalid',
+        issues: [{ expression: 'MedicationRequest.subject', diagnostics: 'required' }],
+      };
       await tx((s) => s.commands.record(rejected));
       expect(await read((s) => s.commands.find(rejected.commandId))).toEqual(rejected);
     });

@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
 import { loadControlledSubstances } from '../../../src/adapters/rules/rules-file.js';
 import { createFhirSchemaValidator } from '../../../src/adapters/validation/fhir-schema-validator.js';
 import type { UseCaseDeps } from '../../../src/application/index.js';
-import { PrescribingRules, US_FEDERAL_RULE_SET, type AuditEntry, type Persona, type RequestContext } from '../../../src/domain/index.js';
-import type { ActionLedger, CodeCheck, DeadLetter, IgValidator, IntegrationNotice, Integrations, Pharmacy, TerminologyClient } from '../../../src/ports/index.js';
+import { type AuditEntry, type Persona, PrescribingRules, type RequestContext, US_FEDERAL_RULE_SET } from '../../../src/domain/index.js';
+import type {
+  ActionLedger,
+  CodeCheck,
+  DeadLetter,
+  IgValidator,
+  IntegrationNotice,
+  Integrations,
+  Pharmacy,
+  TerminologyClient,
+} from '../../../src/ports/index.js';
 import { TerminologyUnavailableError } from '../../../src/ports/index.js';
 import { createMemoryUnitOfWork, type MemoryUnitOfWork } from './memory-unit-of-work.js';
 
@@ -35,7 +45,10 @@ const dataFile = (name: string) => fileURLToPath(new URL(`../../../data/${name}`
 
 /** Pharmacies of data/pharmacies.json (the development seed), so fixtures' `Organization/FM664` resolves. */
 const PHARMACIES: ReadonlyMap<string, Pharmacy> = new Map(
-  (JSON.parse(readFileSync(dataFile('pharmacies.json'), 'utf8')) as fhir4.Organization[]).map((o) => [o.id!, { id: o.id!, name: o.name ?? o.id!, resource: o }]),
+  (JSON.parse(readFileSync(dataFile('pharmacies.json'), 'utf8')) as fhir4.Organization[]).map((o) => [
+    o.id!,
+    { id: o.id!, name: o.name ?? o.id!, resource: o },
+  ]),
 );
 
 let schemaValidator: IgValidator | undefined;
@@ -69,11 +82,13 @@ export function createMemoryActionLedger(): ActionLedger {
     async markDone(entry) {
       done.set(doneKey(entry.handler, entry.eventId), entry);
     },
-    completedFor: async (tenantId, instanceId) => [...done.values()].filter((d) => d.tenantId === tenantId && d.instanceId === instanceId).map((d) => d.handler),
+    completedFor: async (tenantId, instanceId) =>
+      [...done.values()].filter((d) => d.tenantId === tenantId && d.instanceId === instanceId).map((d) => d.handler),
     async runsFor(tenantId, instanceIds) {
       const out = new Map<string, Array<{ handler: string; status: 'done' | 'dead-lettered'; attempts: number; lastError: string | null }>>();
       for (const d of done.values()) {
-        if (d.tenantId === tenantId && d.instanceId && instanceIds.includes(d.instanceId)) out.set(d.instanceId, [...(out.get(d.instanceId) ?? []), { handler: d.handler, status: 'done', attempts: d.attempts, lastError: null }]);
+        if (d.tenantId === tenantId && d.instanceId && instanceIds.includes(d.instanceId))
+          out.set(d.instanceId, [...(out.get(d.instanceId) ?? []), { handler: d.handler, status: 'done', attempts: d.attempts, lastError: null }]);
       }
       return out;
     },
@@ -85,7 +100,13 @@ export function createMemoryActionLedger(): ActionLedger {
     },
     listDeadLetters: async (tenantId, filter) =>
       [...dead.values()]
-        .filter((d) => d.tenantId === tenantId && (filter.includeResolved || d.resolvedAt === null) && (!filter.handler || d.handler === filter.handler) && (!filter.eventType || d.eventType === filter.eventType))
+        .filter(
+          (d) =>
+            d.tenantId === tenantId &&
+            (filter.includeResolved || d.resolvedAt === null) &&
+            (!filter.handler || d.handler === filter.handler) &&
+            (!filter.eventType || d.eventType === filter.eventType),
+        )
         .slice(0, filter.limit),
     findDeadLetter: async (tenantId, id) => [...dead.values()].find((d) => d.tenantId === tenantId && d.id === id),
     async resolve(letter, attempts) {
@@ -127,7 +148,10 @@ export function createFakeDeps(overrides: Partial<UseCaseDeps> = {}): FakeDeps {
   const auditedLater: AuditEntry[] = [];
   const pharmacies = {
     findByIds: async (ids: readonly string[]) => ids.flatMap((id) => (PHARMACIES.has(id) ? [PHARMACIES.get(id)!] : [])),
-    search: async () => ({ items: [...PHARMACIES.values()].map((record) => ({ record, position: { name: record.name.toLowerCase(), id: record.id } })), hasMore: false }),
+    search: async () => ({
+      items: [...PHARMACIES.values()].map((record) => ({ record, position: { name: record.name.toLowerCase(), id: record.id } })),
+      hasMore: false,
+    }),
   };
   const deps: FakeDeps = {
     uow: createMemoryUnitOfWork({ clock }),
@@ -151,7 +175,11 @@ export function createFakeDeps(overrides: Partial<UseCaseDeps> = {}): FakeDeps {
     workflowSettings: {},
     ledger: createMemoryActionLedger(),
     integrations: createRecordingIntegrations(),
-    actions: { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } as UseCaseDeps['actions']['retry'], sleep: async () => undefined, publishDeadLetter: async () => undefined },
+    actions: {
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } as UseCaseDeps['actions']['retry'],
+      sleep: async () => undefined,
+      publishDeadLetter: async () => undefined,
+    },
     ...overrides,
   } as FakeDeps;
   return deps;

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
+
 import {
-  performerReferencesOf,
-  searchTermsOf,
-  subjectOf,
   type AuditRecord,
   type EventEnvelope,
   type MedicationDispenseRecord,
   type MedicationRequestRecord,
+  performerReferencesOf,
+  searchTermsOf,
+  subjectOf,
   type SubscriptionRecord,
   type TaskRecord,
   type TransitionRecord,
@@ -161,7 +162,11 @@ export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransac
         );
       });
       const sortValue = (row: Sequenced<MedicationRequestRecord>): number | null =>
-        query.sort === 'seq' ? row.seq : query.sort === 'lastUpdated' ? row.record.lastUpdated.getTime() : (searchTermsOf(row.record.resource).authoredOn?.getTime() ?? null);
+        query.sort === 'seq'
+          ? row.seq
+          : query.sort === 'lastUpdated'
+            ? row.record.lastUpdated.getTime()
+            : (searchTermsOf(row.record.resource).authoredOn?.getTime() ?? null);
       // PostgreSQL sorts NULL after every value ascending (and first descending).
       const compare = (a: Sequenced<MedicationRequestRecord>, b: Sequenced<MedicationRequestRecord>): number => {
         const [va, vb] = [sortValue(a), sortValue(b)];
@@ -182,7 +187,12 @@ export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransac
       return {
         items: page.slice(0, query.limit).map((row) => {
           const v = sortValue(row);
-          const position: SearchPosition = { sort: query.sort, descending: query.descending, value: query.sort === 'seq' || v === null ? null : new Date(v).toISOString(), seq: String(row.seq) };
+          const position: SearchPosition = {
+            sort: query.sort,
+            descending: query.descending,
+            value: query.sort === 'seq' || v === null ? null : new Date(v).toISOString(),
+            seq: String(row.seq),
+          };
           return { record: copy(row.record), position };
         }),
         hasMore: page.length > query.limit,
@@ -196,7 +206,9 @@ export function memoryHistory(db: MemoryTables, tx: MemoryTransaction, tenantId:
   const table = db.history;
   const mine = () => tx.rows(table).filter((r) => r.record.tenantId === tenantId);
   const newestFirst = (a: Sequenced<MedicationRequestRecord>, b: Sequenced<MedicationRequestRecord>) =>
-    b.record.lastUpdated.getTime() - a.record.lastUpdated.getTime() || (b.record.id < a.record.id ? -1 : b.record.id > a.record.id ? 1 : 0) || b.record.versionId - a.record.versionId;
+    b.record.lastUpdated.getTime() - a.record.lastUpdated.getTime() ||
+    (b.record.id < a.record.id ? -1 : b.record.id > a.record.id ? 1 : 0) ||
+    b.record.versionId - a.record.versionId;
   return {
     async append({ record, transition }) {
       tx.insert(table, key(tenantId, record.id, record.versionId), { record: copy({ ...record, tenantId }), transition: copy(transition), seq: db.nextSeq() });
@@ -217,10 +229,15 @@ export function memoryHistory(db: MemoryTables, tx: MemoryTransaction, tenantId:
         .sort(newestFirst);
       const before = query.before;
       const page = before
-        ? all.filter((r) => newestFirst(r, { seq: 0, record: { ...r.record, lastUpdated: new Date(before.lastUpdated), id: before.id, versionId: before.version } }) > 0)
+        ? all.filter(
+            (r) => newestFirst(r, { seq: 0, record: { ...r.record, lastUpdated: new Date(before.lastUpdated), id: before.id, versionId: before.version } }) > 0,
+          )
         : all;
       return {
-        items: page.slice(0, query.limit).map((r) => ({ record: copy(r.record), position: { lastUpdated: r.record.lastUpdated.toISOString(), id: r.record.id, version: r.record.versionId } })),
+        items: page.slice(0, query.limit).map((r) => ({
+          record: copy(r.record),
+          position: { lastUpdated: r.record.lastUpdated.toISOString(), id: r.record.id, version: r.record.versionId },
+        })),
         hasMore: page.length > query.limit,
         ...(query.withTotal ? { total: all.length } : {}),
       };
@@ -239,7 +256,8 @@ export function memoryHistory(db: MemoryTables, tx: MemoryTransaction, tenantId:
 export function memoryDispenseStore(db: MemoryTables, tx: MemoryTransaction, tenantId: string): MedicationDispenseStore {
   const table = db.dispenses;
   const mine = () => tx.rows(table).filter((r) => r.record.tenantId === tenantId);
-  const appendHistory = (record: MedicationDispenseRecord) => tx.insert(db.dispenseHistory, key(tenantId, record.id, record.versionId), copy({ ...record, tenantId }));
+  const appendHistory = (record: MedicationDispenseRecord) =>
+    tx.insert(db.dispenseHistory, key(tenantId, record.id, record.versionId), copy({ ...record, tenantId }));
   return {
     async insert(record) {
       tx.insert(table, key(tenantId, record.id), { record: copy({ ...record, tenantId }), seq: db.nextSeq() });
@@ -339,7 +357,14 @@ export function memorySubscriptionStore(db: MemoryTables, tx: MemoryTransaction,
       const current = tx.get(table, rowKey);
       if (!current) return undefined;
       const versionId = current.versionId + 1;
-      const next: SubscriptionRecord = { ...current, status, error, versionId, lastUpdated: at, resource: { ...current.resource, meta: { ...current.resource.meta, versionId: String(versionId), lastUpdated: at.toISOString() } } };
+      const next: SubscriptionRecord = {
+        ...current,
+        status,
+        error,
+        versionId,
+        lastUpdated: at,
+        resource: { ...current.resource, meta: { ...current.resource.meta, versionId: String(versionId), lastUpdated: at.toISOString() } },
+      };
       tx.put(table, rowKey, copy(next));
       return copy(next);
     },
@@ -403,7 +428,9 @@ export function memoryAuditStore(db: MemoryTables, tx: MemoryTransaction, tenant
             (criteria.actor === undefined || r.actor === criteria.actor) &&
             (criteria.outcome === undefined || r.outcome === criteria.outcome) &&
             (criteria.recorded ?? []).every((b) => within(r.recorded, b)) &&
-            (!criteria.before || r.recorded < criteria.before.recorded || (r.recorded.getTime() === criteria.before.recorded.getTime() && Number(r.id) < Number(criteria.before.id))),
+            (!criteria.before ||
+              r.recorded < criteria.before.recorded ||
+              (r.recorded.getTime() === criteria.before.recorded.getTime() && Number(r.id) < Number(criteria.before.id))),
         )
         .sort((a, b) => b.recorded.getTime() - a.recorded.getTime() || Number(b.id) - Number(a.id))
         .slice(0, criteria.limit + 1)
@@ -422,7 +449,8 @@ export function memoryTimerStore(db: MemoryTables, tx: MemoryTransaction, tenant
       for (const t of timers) tx.insert(table, t.id, { ...copy(t), tenantId, armedAt: clock.now(), settledAt: null, outcome: null });
     },
     async drop(instanceId, names, at) {
-      for (const t of mine()) if (t.instanceId === instanceId && names.includes(t.name) && t.settledAt === null) tx.put(table, t.id, { ...t, settledAt: at, outcome: 'dropped' });
+      for (const t of mine())
+        if (t.instanceId === instanceId && names.includes(t.name) && t.settledAt === null) tx.put(table, t.id, { ...t, settledAt: at, outcome: 'dropped' });
     },
     async claim(id) {
       const timer = tx.get(table, id);

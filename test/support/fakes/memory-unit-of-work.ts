@@ -11,9 +11,9 @@ import {
   memoryMedicationRequestStore,
   memoryOutboxWriter,
   memorySubscriptionStore,
+  MemoryTables,
   memoryTaskStore,
   memoryTimerStore,
-  MemoryTables,
 } from './memory-stores.js';
 
 /** The in-memory `UnitOfWork`, with what a test may inspect of the data committed through it. */

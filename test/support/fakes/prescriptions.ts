@@ -31,7 +31,10 @@ export const PATH_TO: Readonly<Record<WorkflowState, readonly WorkflowEvent[]>> 
 };
 
 /** Creates a prescription (as the EHR) in `tenantId`; `repeats` refills after the first fill. */
-export async function createPrescription(deps: FakeDeps, options: { repeats?: number; tenantId?: string; resource?: fhir4.MedicationRequest } = {}): Promise<MedicationRequestRecord> {
+export async function createPrescription(
+  deps: FakeDeps,
+  options: { repeats?: number; tenantId?: string; resource?: fhir4.MedicationRequest } = {},
+): Promise<MedicationRequestRecord> {
   const resource = options.resource ?? prescription({ repeats: options.repeats ?? 0 });
   return (await createMedicationRequest(deps, contextOf('ehr-backend', options.tenantId), { resource })).record;
 }

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
+
 import { idempotently, requestHash } from '../../../src/application/idempotency.js';
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { createMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';
 import { EVENT_TYPES } from '../../../src/domain/index.js';
-import { prescription } from '../../support/fixtures.js';
 import { codeOf, contextOf, createFakeDeps, prescriptionIn, stored } from '../../support/fakes/index.js';
+import { prescription } from '../../support/fixtures.js';
 
 /** CONTRACT §4: Idempotency-Key → fingerprint → claim → replay or run → save, through the use-cases. */
 describe('idempotent creates', () => {
   const ehr = () => contextOf('ehr-backend');
-  const createdEvents = (deps: ReturnType<typeof createFakeDeps>) => deps.uow.outbox().filter((e) => e.metadata.eventType === EVENT_TYPES.medicationRequestCreated);
+  const createdEvents = (deps: ReturnType<typeof createFakeDeps>) =>
+    deps.uow.outbox().filter((e) => e.metadata.eventType === EVENT_TYPES.medicationRequestCreated);
 
   it('the same key with the same body answers the first result again, creating nothing more', async () => {
     const deps = createFakeDeps();
@@ -38,14 +40,19 @@ describe('idempotent creates', () => {
     const deps = createFakeDeps();
     await createMedicationRequest(deps, ehr(), { resource: prescription(), idempotencyKey: 'order-3' });
     const outbox = deps.uow.outbox().length;
-    expect(await codeOf(createMedicationRequest(deps, ehr(), { resource: prescription({ repeats: 2 }), idempotencyKey: 'order-3' }))).toBe('IDEMPOTENCY_KEY_CONFLICT');
+    expect(await codeOf(createMedicationRequest(deps, ehr(), { resource: prescription({ repeats: 2 }), idempotencyKey: 'order-3' }))).toBe(
+      'IDEMPOTENCY_KEY_CONFLICT',
+    );
     expect(deps.uow.outbox()).toHaveLength(outbox);
   });
 
   it('keys are per tenant: another tenant may use the same key for another body', async () => {
     const deps = createFakeDeps();
     await createMedicationRequest(deps, contextOf('ehr-backend', 'tenant-a'), { resource: prescription(), idempotencyKey: 'shared' });
-    const other = await createMedicationRequest(deps, contextOf('ehr-backend', 'tenant-b'), { resource: prescription({ repeats: 1 }), idempotencyKey: 'shared' });
+    const other = await createMedicationRequest(deps, contextOf('ehr-backend', 'tenant-b'), {
+      resource: prescription({ repeats: 1 }),
+      idempotencyKey: 'shared',
+    });
     expect(other.replayed).toBe(false);
   });
 
@@ -88,7 +95,12 @@ describe('idempotent creates', () => {
   it('dispenses replay too: the same key and body dispense once', async () => {
     const deps = createFakeDeps();
     const record = await prescriptionIn(deps, 'processing');
-    const resource = { resourceType: 'MedicationDispense', status: 'in-progress', authorizingPrescription: [{ reference: `MedicationRequest/${record.id}` }], medicationCodeableConcept: record.resource.medicationCodeableConcept };
+    const resource = {
+      resourceType: 'MedicationDispense',
+      status: 'in-progress',
+      authorizingPrescription: [{ reference: `MedicationRequest/${record.id}` }],
+      medicationCodeableConcept: record.resource.medicationCodeableConcept,
+    };
     const pharmacy = contextOf('pharmacy-backend');
     const first = await createMedicationDispense(deps, pharmacy, { resource, idempotencyKey: 'fill-1' });
     const again = await createMedicationDispense(deps, pharmacy, { resource, idempotencyKey: 'fill-1' });
@@ -96,7 +108,9 @@ describe('idempotent creates', () => {
     expect(again.dispense).toEqual(first.dispense);
     expect((await deps.uow.read('tenant-a', (s) => s.dispenses.fillSummary(record.id))).count).toBe(1);
     expect((await stored(deps, record.id))!.workflowStatus).toBe('dispensed');
-    expect(await codeOf(createMedicationDispense(deps, pharmacy, { resource: { ...resource, status: 'completed' }, idempotencyKey: 'fill-1' }))).toBe('IDEMPOTENCY_KEY_CONFLICT');
+    expect(await codeOf(createMedicationDispense(deps, pharmacy, { resource: { ...resource, status: 'completed' }, idempotencyKey: 'fill-1' }))).toBe(
+      'IDEMPOTENCY_KEY_CONFLICT',
+    );
   });
 });
 
@@ -116,7 +130,12 @@ describe('idempotently (the one routine)', () => {
     const deps = createFakeDeps();
     let runs = 0;
     const call = (save: boolean) =>
-      deps.uow.transaction('t', (s) => idempotently(s, { operation: 'op', key: 'k', payload: { a: 1 } }, 60, { replay: async () => undefined, run: async () => ({ result: ++runs, saved: save ? saved : undefined }) }));
+      deps.uow.transaction('t', (s) =>
+        idempotently(s, { operation: 'op', key: 'k', payload: { a: 1 } }, 60, {
+          replay: async () => undefined,
+          run: async () => ({ result: ++runs, saved: save ? saved : undefined }),
+        }),
+      );
     await call(false);
     expect(deps.uow.tables.idempotency.committed.size).toBe(0);
     await call(true);
@@ -131,7 +150,9 @@ describe('idempotently (the one routine)', () => {
 
   it('a failed run rolls back with its transaction: the key is not saved', async () => {
     const deps = createFakeDeps();
-    const failing = deps.uow.transaction('t', (s) => idempotently(s, { operation: 'op', key: 'k', payload: {} }, 60, { replay: async () => 'x', run: () => Promise.reject(new Error('boom')) }));
+    const failing = deps.uow.transaction('t', (s) =>
+      idempotently(s, { operation: 'op', key: 'k', payload: {} }, 60, { replay: async () => 'x', run: () => Promise.reject(new Error('boom')) }),
+    );
     await expect(failing).rejects.toThrow('boom');
     expect(deps.uow.tables.idempotency.committed.size).toBe(0);
     expect(deps.uow.counts().rolledBack).toBe(1);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+
 import { etagOf } from '../../../src/application/etag.js';
 import { updateMedicationRequest } from '../../../src/application/use-cases/update-medication-request.use-case.js';
 import { checkIfMatch, retryOnConflict } from '../../../src/application/versioned-write.js';
 import { DomainError } from '../../../src/domain/index.js';
-import { prescription } from '../../support/fixtures.js';
 import { codeOf, contextOf, createFakeDeps, createPrescription, prescriptionIn, send, stored } from '../../support/fakes/index.js';
+import { prescription } from '../../support/fixtures.js';
 
 /** CONTRACT §4 (FHIR R4 http.html#concurrency): If-Match on updates and conditional transitions. */
 describe('If-Match on update', () => {
@@ -15,7 +16,9 @@ describe('If-Match on update', () => {
     const deps = createFakeDeps();
     const record = await createPrescription(deps);
     for (const ifMatch of [undefined, '', '  ']) {
-      expect(await codeOf(updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(record.resource, 'x'), ifMatch }))).toBe('PRECONDITION_REQUIRED');
+      expect(await codeOf(updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(record.resource, 'x'), ifMatch }))).toBe(
+        'PRECONDITION_REQUIRED',
+      );
     }
     expect(await stored(deps, record.id)).toEqual(record);
   });
@@ -25,7 +28,9 @@ describe('If-Match on update', () => {
     const record = await createPrescription(deps);
     const v2 = await updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(record.resource, 'first'), ifMatch: etagOf(1) });
     expect(v2.versionId).toBe(2);
-    const error = await updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(record.resource, 'lost'), ifMatch: etagOf(1) }).catch((e: unknown) => e);
+    const error = await updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(record.resource, 'lost'), ifMatch: etagOf(1) }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).code).toBe('PRECONDITION_FAILED');
     expect((error as DomainError).current).toEqual(v2.resource);
@@ -48,7 +53,9 @@ describe('If-Match on update', () => {
   it('content may change only while requested or approved (UPDATE_NOT_ALLOWED after)', async () => {
     const deps = createFakeDeps();
     const record = await prescriptionIn(deps, 'processing');
-    expect(await codeOf(updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(prescription(), 'late'), ifMatch: etagOf(record.versionId) }))).toBe('UPDATE_NOT_ALLOWED');
+    expect(
+      await codeOf(updateMedicationRequest(deps, ehr(), { id: record.id, resource: withNote(prescription(), 'late'), ifMatch: etagOf(record.versionId) })),
+    ).toBe('UPDATE_NOT_ALLOWED');
   });
 });
 

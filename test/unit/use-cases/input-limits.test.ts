@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
+
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { searchMedicationRequests } from '../../../src/application/use-cases/read-medication-requests.use-case.js';
 import { DomainError, MAX_SEARCH_VALUE_LENGTH, MAX_STRING_LENGTH } from '../../../src/domain/index.js';
-import { prescription } from '../../support/fixtures.js';
 import { contextOf, createFakeDeps, createPrescription, fhirSchemaValidator, send, stored } from '../../support/fakes/index.js';
+import { prescription } from '../../support/fixtures.js';
 
 /** The string bounds of `domain/input-limits` as the use-cases apply them (issue #7, item 5). */
 describe('input limits through the use-cases', () => {
   const over = (n: number) => 'x'.repeat(n + 1);
-  const failure = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => e as DomainError);
+  const failure = (call: Promise<unknown>) =>
+    call.then(
+      () => undefined,
+      (e: unknown) => e as DomainError,
+    );
 
   it('an oversized string in a prescription is 422 naming its FHIRPath, alone, before anything is stored', async () => {
     // The real FHIR structure validator: the size check must come first and keep it from describing the string again.
@@ -39,10 +44,17 @@ describe('input limits through the use-cases', () => {
 
   it('a search value over the bound is 400 BAD_REQUEST before the store is asked', async () => {
     const deps = createFakeDeps();
-    const error = await failure(searchMedicationRequests(deps, contextOf('pharmacy-backend'), { patientId: over(MAX_SEARCH_VALUE_LENGTH) }, { limit: 10, withTotal: false }));
+    const error = await failure(
+      searchMedicationRequests(deps, contextOf('pharmacy-backend'), { patientId: over(MAX_SEARCH_VALUE_LENGTH) }, { limit: 10, withTotal: false }),
+    );
     expect(error?.code).toBe('BAD_REQUEST');
     expect(deps.uow.counts()).toEqual({ committed: 0, rolledBack: 0 });
-    const page = await searchMedicationRequests(deps, contextOf('pharmacy-backend'), { patientId: 'y'.repeat(MAX_SEARCH_VALUE_LENGTH) }, { limit: 10, withTotal: true });
+    const page = await searchMedicationRequests(
+      deps,
+      contextOf('pharmacy-backend'),
+      { patientId: 'y'.repeat(MAX_SEARCH_VALUE_LENGTH) },
+      { limit: 10, withTotal: true },
+    );
     expect(page.total).toBe(0);
   });
 });

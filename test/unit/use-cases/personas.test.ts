@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
+
 import { authorizeWrite } from '../../../src/application/use-cases/authorize-write.use-case.js';
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { createMedicationDispense, updateMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';
 import { transitionPrescription } from '../../../src/application/use-cases/transition-prescription.use-case.js';
 import { updateMedicationRequest } from '../../../src/application/use-cases/update-medication-request.use-case.js';
-import { PERSONAS, personaMay, RESOURCE_WRITERS, WRITE_PERMISSIONS, type Persona, type WriteAction } from '../../../src/domain/index.js';
+import { type Persona, personaMay, PERSONAS, RESOURCE_WRITERS, WRITE_PERMISSIONS, type WriteAction } from '../../../src/domain/index.js';
+import { codeOf, contextOf, createFakeDeps, createPrescription, type FakeDeps, prescriptionIn, send } from '../../support/fakes/index.js';
 import { CONTROLLED_CODES, prescription, SAMPLE_REQUESTS } from '../../support/fixtures.js';
-import { codeOf, contextOf, createFakeDeps, createPrescription, prescriptionIn, send, type FakeDeps } from '../../support/fakes/index.js';
 
 /**
  * CONTRACT §1 through the use-cases: who may write what. The expected personas are written out
@@ -42,8 +43,12 @@ describe('write permissions', () => {
 
   it('a refusal by authorizeWrite is audited as denied, with the code', () => {
     const deps = createFakeDeps();
-    expect(() => authorizeWrite(deps, contextOf('pharmacy-backend'), 'medication-request.create')).toThrow(expect.objectContaining({ code: 'FORBIDDEN_WRITE_PERSONA' }));
-    expect(() => authorizeWrite(deps, contextOf('platform-admin'), { resourceType: 'MedicationDispense' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN_WRITE_PERSONA' }));
+    expect(() => authorizeWrite(deps, contextOf('pharmacy-backend'), 'medication-request.create')).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN_WRITE_PERSONA' }),
+    );
+    expect(() => authorizeWrite(deps, contextOf('platform-admin'), { resourceType: 'MedicationDispense' })).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN_WRITE_PERSONA' }),
+    );
     expect(() => authorizeWrite(deps, contextOf('ehr-backend'), { resourceType: 'Organization' })).not.toThrow();
     expect(deps.auditedLater.map((e) => [e.outcome, e.outcomeCode, e.persona])).toEqual([
       ['denied', 'FORBIDDEN_WRITE_PERSONA', 'pharmacy-backend'],
@@ -54,10 +59,22 @@ describe('write permissions', () => {
 
 describe('use-cases refuse a persona before anything else', () => {
   const WRITES: Array<[string, Persona, (deps: FakeDeps, persona: Persona) => Promise<unknown>]> = [
-    ['create a prescription', 'ehr-backend', (deps, persona) => createMedicationRequest(deps, contextOf(persona), { resource: { resourceType: 'not even valid' } })],
-    ['update a prescription', 'ehr-backend', (deps, persona) => updateMedicationRequest(deps, contextOf(persona), { id: 'missing', resource: {}, ifMatch: undefined })],
+    [
+      'create a prescription',
+      'ehr-backend',
+      (deps, persona) => createMedicationRequest(deps, contextOf(persona), { resource: { resourceType: 'not even valid' } }),
+    ],
+    [
+      'update a prescription',
+      'ehr-backend',
+      (deps, persona) => updateMedicationRequest(deps, contextOf(persona), { id: 'missing', resource: {}, ifMatch: undefined }),
+    ],
     ['create a dispense', 'pharmacy-backend', (deps, persona) => createMedicationDispense(deps, contextOf(persona), { resource: {} })],
-    ['update a dispense', 'pharmacy-backend', (deps, persona) => updateMedicationDispense(deps, contextOf(persona), { id: 'missing', resource: {}, ifMatch: undefined })],
+    [
+      'update a dispense',
+      'pharmacy-backend',
+      (deps, persona) => updateMedicationDispense(deps, contextOf(persona), { id: 'missing', resource: {}, ifMatch: undefined }),
+    ],
   ];
   for (const [what, allowed, write] of WRITES) {
     for (const persona of PERSONAS.filter((p) => p !== allowed)) {

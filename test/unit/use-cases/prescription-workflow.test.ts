@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+
 import { createMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';
 import { transitionPrescription } from '../../../src/application/use-cases/transition-prescription.use-case.js';
 import { fireDueTimers } from '../../../src/application/use-cases/workflow-timers.use-case.js';
 import { EVENT_TYPES, PERSONAS, WORKFLOW_EVENTS, WORKFLOW_STATES, type WorkflowEvent, type WorkflowState } from '../../../src/domain/index.js';
-import { prescription } from '../../support/fixtures.js';
 import { codeOf, contextOf, createFakeDeps, createPrescription, prescriptionIn, send, SENDER, stored } from '../../support/fakes/index.js';
+import { prescription } from '../../support/fixtures.js';
 
 /**
  * The prescription workflow through its use-cases, against the in-memory fakes: every event from
@@ -130,7 +131,11 @@ describe('prescription workflow use-cases: complete picks refillable or complete
   it('a refill before the dispense interval has passed is REFILL_TOO_EARLY, and allowed after it', async () => {
     const deps = createFakeDeps();
     const resource = prescription({ repeats: 1 });
-    resource.dispenseRequest = { ...resource.dispenseRequest, expectedSupplyDuration: undefined, dispenseInterval: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } };
+    resource.dispenseRequest = {
+      ...resource.dispenseRequest,
+      expectedSupplyDuration: undefined,
+      dispenseInterval: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' },
+    };
     let record = await createPrescription(deps, { resource });
     for (const event of ['approve', 'process'] as const) record = await send(deps, record.id, event);
     const dispense = {
