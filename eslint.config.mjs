@@ -47,6 +47,10 @@ export default defineConfig(
   {
     // Import order: auto-fixable (`eslint --fix`), so it is never argued about by hand.
     plugins: { 'simple-import-sort': simpleImportSort },
-    rules: { 'simple-import-sort/imports': 'error', 'simple-import-sort/exports': 'error' },
+    rules: {
+      // One block as the tree writes it (no blank lines): side-effect imports, node:, packages, then relative paths.
+      'simple-import-sort/imports': ['error', { groups: [['^\\u0000', '^node:', '^@?\\w', '^', '^\\.']] }],
+      'simple-import-sort/exports': 'error',
+    },
   },
 );

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { createUnitOfWork } from '../../src/adapters/db/unit-of-work.js';
 import { createTimerQueue } from '../../src/adapters/db/workflow-timer.store.js';

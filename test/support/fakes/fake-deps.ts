@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
 import { loadControlledSubstances } from '../../../src/adapters/rules/rules-file.js';
 import { createFhirSchemaValidator } from '../../../src/adapters/validation/fhir-schema-validator.js';
 import type { UseCaseDeps } from '../../../src/application/index.js';

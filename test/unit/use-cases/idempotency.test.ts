@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { idempotently, requestHash } from '../../../src/application/idempotency.js';
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { createMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { etagOf } from '../../../src/application/etag.js';
 import { updateMedicationRequest } from '../../../src/application/use-cases/update-medication-request.use-case.js';
 import { checkIfMatch, retryOnConflict } from '../../../src/application/versioned-write.js';

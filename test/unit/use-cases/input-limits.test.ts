@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { searchMedicationRequests } from '../../../src/application/use-cases/read-medication-requests.use-case.js';
 import { DomainError, MAX_SEARCH_VALUE_LENGTH, MAX_STRING_LENGTH } from '../../../src/domain/index.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { authorizeWrite } from '../../../src/application/use-cases/authorize-write.use-case.js';
 import { createMedicationRequest } from '../../../src/application/use-cases/create-medication-request.use-case.js';
 import { createMedicationDispense, updateMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';

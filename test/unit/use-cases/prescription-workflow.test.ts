@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-
 import { createMedicationDispense } from '../../../src/application/use-cases/medication-dispense.use-case.js';
 import { transitionPrescription } from '../../../src/application/use-cases/transition-prescription.use-case.js';
 import { fireDueTimers } from '../../../src/application/use-cases/workflow-timers.use-case.js';
