@@ -17,7 +17,6 @@ import type {
   Clock,
   CommandLedger,
   CommandOutcome,
-  DateBound,
   IdempotencyRecord,
   IdempotencyStore,
   MedicationDispenseStore,
@@ -33,6 +32,7 @@ import type {
   TransactionLocks,
   WorkflowTimerStore,
 } from '../../../src/ports/index.js';
+import { within } from '../../../src/transport/fhir/criteria.js';
 import { MemoryTable, type MemoryTransaction } from './memory-database.js';
 
 /**
@@ -83,23 +83,6 @@ export class MemoryTables {
   }
 }
 
-const within = (value: Date | null, bound: DateBound): boolean => {
-  if (value === null) return false;
-  const t = value.getTime();
-  switch (bound.op) {
-    case 'eq':
-      return t >= bound.low.getTime() && t < bound.high.getTime();
-    case 'ge':
-      return t >= bound.low.getTime();
-    case 'gt':
-      return t >= bound.high.getTime();
-    case 'le':
-      return t < bound.high.getTime();
-    case 'lt':
-      return t < bound.low.getTime();
-  }
-};
-
 /** A keyset page ordered by insertion, as `seqPage` answers it. */
 function seqPage<T>(rows: Array<Sequenced<T>>, query: SeqPageQuery): SeqPage<T> {
   const sorted = [...rows].sort((a, b) => a.seq - b.seq);
@@ -114,27 +97,34 @@ function seqPage<T>(rows: Array<Sequenced<T>>, query: SeqPageQuery): SeqPage<T> 
 const key = (...parts: Array<string | number>) => parts.join('/');
 const oneOf = <T>(values: readonly T[] | undefined, value: T) => values === undefined || values.includes(value);
 
+/** Insert, look-up and the tenant's rows of a table of sequenced records keyed by tenant and id. */
+function sequencedRecords<T extends { id: string; tenantId: string }>(
+  db: MemoryTables,
+  tx: MemoryTransaction,
+  table: MemoryTable<Sequenced<T>>,
+  tenantId: string,
+) {
+  return {
+    insert: (record: T) => tx.insert(table, key(tenantId, record.id), { record: copy({ ...record, tenantId }), seq: db.nextSeq() }),
+    find: (id: string): T | undefined => {
+      const row = tx.get(table, key(tenantId, id));
+      return row && copy(row.record);
+    },
+    mine: () => tx.rows(table).filter((r) => r.record.tenantId === tenantId),
+  };
+}
+
 export function memoryLocks(tx: MemoryTransaction): TransactionLocks {
   return { lock: (name) => tx.locks.acquire(tx, `advisory:${name}`) };
 }
 
 export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransaction, tenantId: string): MedicationRequestStore {
   const table = db.medicationRequests;
-  const mine = () => tx.rows(table).filter((r) => r.record.tenantId === tenantId);
+  const { insert, find, mine } = sequencedRecords(db, tx, table, tenantId);
   return {
-    async insert(record) {
-      tx.insert(table, key(tenantId, record.id), { record: copy({ ...record, tenantId }), seq: db.nextSeq() });
-    },
-    async findById(id) {
-      const row = tx.get(table, key(tenantId, id));
-      return row && copy(row.record);
-    },
-    async findByIds(ids) {
-      return ids.flatMap((id) => {
-        const row = tx.get(table, key(tenantId, id));
-        return row ? [copy(row.record)] : [];
-      });
-    },
+    insert: async (record) => insert(record),
+    findById: async (id) => find(id),
+    findByIds: async (ids) => ids.flatMap((id) => find(id) ?? []),
     async updateIfVersion(record, expectedVersion) {
       const rowKey = key(tenantId, record.id);
       // An UPDATE waits for a concurrent writer of the row, then sees its committed version.
@@ -156,8 +146,8 @@ export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransac
           (query.requester === undefined || terms.requester === query.requester) &&
           (query.identifierTerm === undefined || terms.identifiers.includes(query.identifierTerm)) &&
           (query.codeTerm === undefined || terms.codes.includes(query.codeTerm)) &&
-          (query.authoredOn ?? []).every((b) => within(terms.authoredOn, b)) &&
-          (query.lastUpdated ?? []).every((b) => within(record.lastUpdated, b))
+          within(terms.authoredOn, query.authoredOn) &&
+          within(record.lastUpdated, query.lastUpdated)
         );
       });
       const sortValue = (row: Sequenced<MedicationRequestRecord>): number | null =>
@@ -301,7 +291,7 @@ export function memoryDispenseStore(db: MemoryTables, tx: MemoryTransaction, ten
           (query.pharmacyId === undefined || (parseReference(r.performer?.[0]?.actor?.reference, 'Organization') ?? null) === query.pharmacyId) &&
           (query.performers === undefined || refs.some((ref) => query.performers!.includes(ref))) &&
           oneOf(query.statuses, r.status) &&
-          (query.whenHandedOver ?? []).every((b) => within(r.whenHandedOver ? new Date(r.whenHandedOver) : null, b))
+          within(r.whenHandedOver ? new Date(r.whenHandedOver) : null, query.whenHandedOver)
         );
       });
       return seqPage(rows, query);
@@ -315,26 +305,18 @@ export function memoryDispenseStore(db: MemoryTables, tx: MemoryTransaction, ten
 }
 
 export function memoryTaskStore(db: MemoryTables, tx: MemoryTransaction, tenantId: string): TaskStore {
-  const table = db.tasks;
+  const { insert, find, mine } = sequencedRecords(db, tx, db.tasks, tenantId);
   return {
-    async insert(record) {
-      tx.insert(table, key(tenantId, record.id), { record: copy({ ...record, tenantId }), seq: db.nextSeq() });
-    },
-    async findById(id) {
-      const row = tx.get(table, key(tenantId, id));
-      return row && copy(row.record);
-    },
+    insert: async (record) => insert(record),
+    findById: async (id) => find(id),
     async search(query) {
-      const rows = tx
-        .rows(table)
-        .filter(
-          ({ record }) =>
-            record.tenantId === tenantId &&
-            oneOf(query.ids, record.id) &&
-            oneOf(query.focusIds, record.focusId) &&
-            oneOf(query.statuses, record.resource.status) &&
-            oneOf(query.codes, taskCodeOf(record.resource) ?? ''),
-        );
+      const rows = mine().filter(
+        ({ record }) =>
+          oneOf(query.ids, record.id) &&
+          oneOf(query.focusIds, record.focusId) &&
+          oneOf(query.statuses, record.resource.status) &&
+          oneOf(query.codes, taskCodeOf(record.resource) ?? ''),
+      );
       return seqPage(rows, query);
     },
   };
@@ -426,7 +408,7 @@ export function memoryAuditStore(db: MemoryTables, tx: MemoryTransaction, tenant
             (!criteria.entity || (r.entity?.id === criteria.entity.id && (!criteria.entity.type || r.entity.type === criteria.entity.type))) &&
             (criteria.actor === undefined || r.actor === criteria.actor) &&
             (criteria.outcome === undefined || r.outcome === criteria.outcome) &&
-            (criteria.recorded ?? []).every((b) => within(r.recorded, b)) &&
+            within(r.recorded, criteria.recorded) &&
             (!criteria.before ||
               r.recorded < criteria.before.recorded ||
               (r.recorded.getTime() === criteria.before.recorded.getTime() && Number(r.id) < Number(criteria.before.id))),

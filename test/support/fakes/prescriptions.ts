@@ -2,32 +2,18 @@ import { createMedicationRequest } from '../../../src/application/use-cases/crea
 import { transitionPrescription } from '../../../src/application/use-cases/transition-prescription.use-case.js';
 import { DomainError, type MedicationRequestRecord, type WorkflowEvent, type WorkflowState } from '../../../src/domain/index.js';
 import { prescription } from '../fixtures.js';
+import { PATH_TO as CLIENT_PATHS, PERSONA_OF } from '../workflow-paths.js';
 import { contextOf, type FakeDeps } from './fake-deps.js';
 
 /** Who sends each event (CONTRACT §1, §7), so a test can drive a prescription without naming personas. */
-export const SENDER: Readonly<Record<WorkflowEvent, 'ehr-backend' | 'pharmacy-backend' | 'system'>> = {
-  approve: 'ehr-backend',
-  reject: 'ehr-backend',
-  cancel: 'ehr-backend',
-  process: 'pharmacy-backend',
-  dispense: 'pharmacy-backend',
-  complete: 'pharmacy-backend',
-  fail: 'pharmacy-backend',
-  expire: 'system',
-};
+export const SENDER: Readonly<Record<WorkflowEvent, 'ehr-backend' | 'pharmacy-backend' | 'system'>> = { ...PERSONA_OF, expire: 'system' };
 
 /** The events that take a new prescription to each state of workflow version 2 (CONTRACT §3, §7). */
 export const PATH_TO: Readonly<Record<WorkflowState, readonly WorkflowEvent[]>> = {
-  requested: [],
-  approved: ['approve'],
-  rejected: ['reject'],
-  cancelled: ['cancel'],
+  ...CLIENT_PATHS,
+  // With a repeat left, the first fill's completion leads here.
+  refillable: CLIENT_PATHS.completed,
   expired: ['expire'],
-  processing: ['approve', 'process'],
-  failed: ['approve', 'process', 'fail'],
-  dispensed: ['approve', 'process', 'dispense'],
-  refillable: ['approve', 'process', 'dispense', 'complete'],
-  completed: ['approve', 'process', 'dispense', 'complete'],
 };
 
 /** Creates a prescription (as the EHR) in `tenantId`; `repeats` refills after the first fill. */
