@@ -2,8 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     // A beforeAll starts a gateway (database, migrations, schema): over 60 s on a 2-core machine shared with other work.
@@ -13,5 +11,21 @@ export default defineConfig({
     // e2e files each start their own gateway (and database); two at a time suits a 2-core machine.
     maxWorkers: 2,
     env: { NODE_ENV: 'test', APOLLO_TELEMETRY_DISABLED: 'true' },
+    // Unit tests (no server, in-memory fakes) run first, as their own group: a broken rule fails in
+    // seconds. Global setup (the embedded database, the web assets) belongs to the other group only,
+    // but every project's setup runs before the first test, so the unit group never delays the rest.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { captureStatements } from './lib/capture.mjs';
 import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { loadDataset, patientId, planDataset, readPharmacies, readSource, requestId, SQL_IDS } from './lib/dataset.mjs';
-import { histogram, startGateway, tokenFor } from './lib/gateway.mjs';
+import { startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
 import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';

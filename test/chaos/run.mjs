@@ -144,7 +144,7 @@ async function call(instances, build, { okStatuses = [200, 201] } = {}) {
       status = response.status;
       body = await response.json().catch(() => undefined);
     } catch {
-      status = 0; // no answer: the instance died or the connection was cut
+      // No answer (status stays 0): the instance died or the connection was cut.
     }
     responses.push({ at: Date.now(), status });
     if (okStatuses.includes(status)) return { status, body, attempt };

@@ -23,7 +23,11 @@ async function collect(t: TestApp, filter: string) {
   const waiters: Array<{ test: (r: Received[]) => boolean; resolve: () => void }> = [];
   const sub: BusSubscription = await t.app.bus.subscribe(filter, (m: DeliveredMessage) => {
     received.push({ subject: m.subject, envelope: JSON.parse(Buffer.from(m.data).toString('utf8')) });
-    for (const w of [...waiters]) if (w.test(received)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.test(received)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   });
   return {
     received,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, test } from 'vitest';
-import type { WorkflowState } from '../../src/domain/index.js';
 import { MAX_SEARCH_VALUE_LENGTH, MAX_STRING_LENGTH } from '../../src/domain/input-limits.js';
 import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
 import { storedCounts } from '../support/footprint.js';

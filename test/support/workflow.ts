@@ -1,36 +1,11 @@
-import type { WorkflowEvent, WorkflowState } from '../../src/domain/index.js';
+import type { WorkflowEvent } from '../../src/domain/index.js';
 import { TransitionDocument, type PrescriptionEvent } from '../generated/graphql.js';
 import { prescription } from './fixtures.js';
 import { graphql } from './graphql.js';
 import { request } from './http.js';
+import { PATH_TO, PERSONA_OF, type ReachableState } from './workflow-paths.js';
 
-/** States a client can reach alone (CONTRACT §3); `refillable` needs repeats and `expired` time. */
-export type ReachableState = Exclude<WorkflowState, 'refillable' | 'expired'>;
-
-/** Events that lead from a new prescription to each state (CONTRACT §3). */
-export const PATH_TO: Record<ReachableState, ClientEvent[]> = {
-  requested: [],
-  approved: ['approve'],
-  rejected: ['reject'],
-  cancelled: ['cancel'],
-  processing: ['approve', 'process'],
-  failed: ['approve', 'process', 'fail'],
-  dispensed: ['approve', 'process', 'dispense'],
-  completed: ['approve', 'process', 'dispense', 'complete'],
-};
-
-/** Events a client sends (`expire` is the gateway's own). */
-export type ClientEvent = Exclude<WorkflowEvent, 'expire'>;
-
-export const PERSONA_OF: Record<ClientEvent, 'ehr-backend' | 'pharmacy-backend'> = {
-  approve: 'ehr-backend',
-  reject: 'ehr-backend',
-  cancel: 'ehr-backend',
-  process: 'pharmacy-backend',
-  dispense: 'pharmacy-backend',
-  complete: 'pharmacy-backend',
-  fail: 'pharmacy-backend',
-};
+export { type ClientEvent, PATH_TO, PERSONA_OF, type ReachableState } from './workflow-paths.js';
 
 export const gqlEvent = (event: WorkflowEvent) => event.toUpperCase() as PrescriptionEvent;
 

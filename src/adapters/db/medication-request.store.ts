@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { MedicationRequestRecord } from '../../domain/index.js';
-import type { MedicationRequestQuery, MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
+import type { MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
 import { dateCondition, Params } from './seq-page.js';
 import { insertStatement, setList } from './entity-columns.js';
 import { MedicationRequestEntity } from './entities/index.js';

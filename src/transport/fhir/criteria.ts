@@ -9,7 +9,7 @@ export interface CompiledCriteria {
 }
 
 /** FHIR R4 search.html#prefix on a value with an implicit range [low, high), as the stores do in SQL. */
-function within(value: Date | null | undefined, bounds: DateBound[] | undefined): boolean {
+export function within(value: Date | null | undefined, bounds: DateBound[] | undefined): boolean {
   if (!bounds) return true;
   if (!value) return false;
   const t = value.getTime();

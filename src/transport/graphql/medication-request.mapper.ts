@@ -4,7 +4,7 @@ import type { MedicationRequestCriteria } from '../../application/index.js';
 import { bareId, pharmacyIdOf, type MedicationRequestRecord, type MedicationRequestResource, type WorkflowState } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { MedicationRequestFilter, MedicationRequestInput } from './types/medication-request.input.js';
-import type { MedicationRequestType, PrescriptionStatus } from './types/medication-request.type.js';
+import type { MedicationRequestType } from './types/medication-request.type.js';
 import type { PharmacyType } from './types/pharmacy.type.js';
 
 /** GraphQL input → the FHIR resource the use-cases validate and store (one rule set for both doors). */

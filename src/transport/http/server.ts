@@ -91,7 +91,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, (request, body, done) => {
-    jsonParser(request, body as string, (error: Error | null, value?: unknown) => {
+    // Callback style: the parser answers through `done`, never through a promise.
+    void jsonParser(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error, undefined);
       // Deeply nested JSON is refused before anything walks it (validators recurse).
       if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(new DomainError('BAD_REQUEST', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);

@@ -108,7 +108,13 @@ export async function loadDataset({ pool, root, plan, tenant, onProgress }) {
     // A manager that records instead of running: the stores' own SQL and parameters for this row.
     const calls = [];
     // The stores take repositories for their reads; the loader only runs their INSERTs.
-    const manager = { query: async (text, values) => void calls.push({ text, values }) ?? [], getRepository: () => ({}) };
+    const manager = {
+      query: async (text, values) => {
+        calls.push({ text, values });
+        return [];
+      },
+      getRepository: () => ({}),
+    };
     await createMedicationRequestStore(manager, tenant).insert(record);
     await createHistoryStore(manager, tenant).append({
       record,
