@@ -35,7 +35,7 @@ describe('write permissions', () => {
     expect(RESOURCE_WRITERS).toEqual({
       MedicationRequest: ['ehr-backend'],
       MedicationDispense: ['pharmacy-backend'],
-      Task: ['ehr-backend', 'pharmacy-backend'],
+      Task: ['ehr-backend', 'pharmacy-backend', 'payer-backend'], // the payer moves a PA Task (CONTRACT §9)
       Subscription: ['ehr-backend', 'pharmacy-backend', 'platform-admin'],
     });
   });
