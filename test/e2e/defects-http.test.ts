@@ -79,7 +79,7 @@ describe('issue #13 item 2: a body that is not JSON answers 415 on every POST, P
     }
     writes.push({ method: 'POST', path: `Subscription/${randomUUID()}/$replay`, persona: 'platform-admin' });
     expect(writes.map((w) => `${w.method} ${w.path.split('/')[0]}`).sort()).toEqual(
-      ['PATCH MedicationRequest', 'POST MedicationDispense', 'POST MedicationRequest', 'POST Subscription', 'POST Subscription', 'POST Task', 'PUT MedicationDispense', 'PUT MedicationRequest'].sort(),
+      ['PATCH MedicationRequest', 'PATCH Task', 'POST MedicationDispense', 'POST MedicationRequest', 'POST Subscription', 'POST Subscription', 'POST Task', 'PUT MedicationDispense', 'PUT MedicationRequest'].sort(),
     );
     for (const write of writes) {
       expect(write.persona, write.path).toBeDefined();
