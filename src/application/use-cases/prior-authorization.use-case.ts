@@ -157,6 +157,13 @@ export async function priorAuthorizationWorkflows(deps: UseCaseDeps, ctx: Reques
   }));
 }
 
+/** Whether the prescription has a PA the link's compensation would withdraw (no ledger entry for nothing to undo). */
+export const hasOpenLinkedPriorAuthorization = (deps: UseCaseDeps, tenantId: string, prescriptionId: string): Promise<boolean> =>
+  deps.uow.read(tenantId, async (scope) => {
+    const pa = isStoredId(prescriptionId) ? await priorAuthorizationOf(scope, prescriptionId) : undefined;
+    return pa !== undefined && isOpenPriorAuthorization(pa);
+  });
+
 /**
  * The compensation of the prescription link (CONTRACT §9, §10): withdraws the prescription's PA
  * if it is still open. Run once per event by the action runner; run again after a crash it finds

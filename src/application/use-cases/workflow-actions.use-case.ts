@@ -2,7 +2,7 @@ import { actionsFor, assertPersonaMay, assertSearchCriteria, compensationsFor, d
 import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { STATUS_CHANGED_TYPES } from '../workflow-subjects.js';
-import { withdrawLinkedPriorAuthorization } from './prior-authorization.use-case.js';
+import { hasOpenLinkedPriorAuthorization, withdrawLinkedPriorAuthorization } from './prior-authorization.use-case.js';
 
 /** Retries of a workflow action: exponential backoff with full jitter, bounded attempts. */
 export interface RetryPolicy {
@@ -34,6 +34,11 @@ export const ACTION_HANDLERS: Readonly<Record<string, (integrations: Integration
   alertSupport: (i, n) => (n.event === 'fail' ? i.support.prescriptionFailed(n) : i.support.alert(n)),
   // The link's compensation (CONTRACT §9, §10): a cancelled or expired prescription withdraws its open PA, once.
   withdrawPriorAuthorization: (_i, n, deps) => withdrawLinkedPriorAuthorization(deps, n),
+};
+
+/** A link's compensation runs only where the linked instance has something to undo (its child exists and is open). */
+const LINK_COMPENSATION_APPLIES: Readonly<Record<string, (deps: UseCaseDeps, tenantId: string, parentId: string) => Promise<boolean>>> = {
+  withdrawPriorAuthorization: hasOpenLinkedPriorAuthorization,
 };
 
 function deliver(deps: UseCaseDeps, action: string, notice: IntegrationNotice): Promise<void> {
@@ -80,7 +85,11 @@ export async function handleWorkflowEvent(deps: UseCaseDeps, envelope: EventEnve
     // Actions run in stream order on one consumer, so those of earlier events have settled by now.
     if (instanceId && definition.states[change.to]?.compensating) {
       const completed = await deps.ledger.completedFor(metadata.tenantId, instanceId);
-      for (const compensation of [...compensationsFor(definition, change.to, completed), ...linkCompensationsFor(definition, change.to)]) await runAction(deps, compensation, envelope, instanceId);
+      for (const compensation of compensationsFor(definition, change.to, completed)) await runAction(deps, compensation, envelope, instanceId);
+      for (const compensation of linkCompensationsFor(definition, change.to)) {
+        const applies = LINK_COMPENSATION_APPLIES[compensation];
+        if (!applies || (await applies(deps, metadata.tenantId, instanceId))) await runAction(deps, compensation, envelope, instanceId);
+      }
     }
   } else if (typeof payload.emitted === 'string') {
     for (const action of actionsFor(definition, { emitted: payload.emitted })) await runAction(deps, action.name, envelope, instanceId);
