@@ -18,7 +18,7 @@ import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, NATS_STREAM, prepareServices } from './lib/services.mjs';
-import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: npm run bench [-- options]
@@ -34,6 +34,8 @@ options:
   --out <file>         write the report there instead of test/bench/RESULTS.md
   --keep-database      keep the rxgate_bench database afterwards
   --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
+  --only <list>        run only these scenarios, comma-separated, for quick measuring (the report says so):
+                       create, read, search, gqlCreate, gqlPage, workflow, live, liveFiltered, idle, soak, tracing
   -h, --help           print this help and exit
 `;
 let args;
@@ -46,6 +48,7 @@ try {
       out: { type: 'string' },
       'keep-database': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -57,11 +60,20 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+const SCENARIO_KEYS = ['create', 'read', 'search', 'gqlCreate', 'gqlPage', 'workflow', 'live', 'liveFiltered', 'idle', 'soak', 'tracing'];
+const only = args.only ? new Set(args.only.split(',').map((k) => k.trim()).filter(Boolean)) : undefined;
+const unknownOnly = [...(only ?? [])].filter((k) => !SCENARIO_KEYS.includes(k));
+if (unknownOnly.length > 0) {
+  process.stderr.write(`bench: --only: unknown scenario(s) ${unknownOnly.join(', ')}\n\n${USAGE}`);
+  process.exit(2);
+}
+/** Whether a scenario runs (all of them unless --only names some). */
+const selected = (key) => !only || only.has(key);
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, liveFiltered: { subscribers: 500, rate: 20, seconds: 2 }, idle: 500, soakSeconds: 5, pagePharmacies: 2 }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, liveFiltered: { subscribers: 10_000, rate: 200, seconds: 10 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10 };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -74,6 +86,7 @@ if (limits.soft < fdsNeeded && limits.hard > limits.soft && !process.env.RXGATE_
 }
 const idleNote = limits.soft < fdsNeeded ? `open-files limit ${limits.soft} (hard ${limits.hard}): idle subscribers reduced to ${Math.max(100, limits.soft - 2_000)}` : undefined;
 if (idleNote) PROFILE.idle = Math.max(100, limits.soft - 2_000);
+PROFILE.liveFiltered.subscribers = Math.min(PROFILE.liveFiltered.subscribers, PROFILE.idle);
 
 const started = Date.now();
 const log = (message) => {
@@ -139,6 +152,7 @@ async function main() {
     perPharmacy.set(r.pharmacy, n + 1);
     return n < 50 && n % 3 === 0;
   });
+  if (!selected('gqlPage')) chosen.length = 0; // only the page scenario reads them
   log(`completing ${chosen.length} pre-loaded prescriptions in ${pagePharmacies.length} pharmacy queues through the API`);
   const completion = await Promise.allSettled(
     Array.from({ length: 8 }, async (_, w) => {
@@ -192,9 +206,9 @@ async function main() {
   // 2. Database limit: pgbench on a copy of the same database, with no gateway running.
   const pgbench = new Map();
   const pgbenchAvailable = await pgbenchVersion();
-  if (pgbenchAvailable) {
+  if (pgbenchAvailable && [...scripts.keys()].some(selected)) {
     await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
-    for (const [name, script] of scripts) {
+    for (const [name, script] of [...scripts].filter(([name]) => selected(name))) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
         const result = await runPgbench({ url: services.pgbenchUrl, script: script.script, defines: script.defines, clients: c, seconds: PROFILE.pgbenchSeconds });
@@ -209,7 +223,7 @@ async function main() {
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
   const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
   children.push(gateway);
-  const idleSection = await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote });
+  const idleSection = selected('idle') ? await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) : undefined;
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
     const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request });
@@ -226,7 +240,7 @@ async function main() {
     ['GraphQL createMedicationRequest', 'gqlCreate', () => graphqlCreate({ token: tokens.ehr, next: () => nextNew(patientId(patients + pick(50_000))) })],
     ['GraphQL medicationRequests(first: 50), nested', 'gqlPage', () => graphqlPage({ token: tokens.ehr, pharmacies: pagePharmacies })],
   ];
-  for (const [label, key, request] of scenarios) {
+  for (const [label, key, request] of scenarios.filter(([, key]) => selected(key))) {
     const rowsOut = [];
     for (const c of PROFILE.concurrency) {
       const baseline = key === 'gqlCreate' ? { label: 'FHIR create', rps: byKey.get(`create:${c}`)?.rps } : pgbench.get(`${key}:${c}`);
@@ -236,31 +250,35 @@ async function main() {
     }
     sections.push({ title: label, rows: rowsOut, notes: [] });
   }
-  const page = await statementsPerPage(gateway, tokens, pagePharmacies[0]);
-  sections.at(-1).notes.push(
+  const page = selected('gqlPage') && (await statementsPerPage(gateway, tokens, pagePharmacies[0]));
+  if (page) sections.at(-1).notes.push(
     `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
     `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
   );
   const drain = await waitForOutbox(gateway, 120_000);
-  sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
+  if (selected('create')) sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
 
-  sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
-  sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }), idleSection);
+  if (selected('workflow')) sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
+  if (selected('live')) sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
+  if (selected('liveFiltered')) sections.push(await runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
+  if (idleSection) sections.push(idleSection);
   // Tracing off is measured on this gateway, which then stops; tracing on on a fresh one.
-  const tracing = await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) });
+  const tracing = selected('tracing') ? await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) }) : (await gateway.stop(), undefined);
   children.splice(children.indexOf(gateway), 1);
   noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
 
   // The soak on a fresh process, so that its memory is the soak's own, not the earlier scenarios'.
-  const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
-  log('starting a fresh gateway for the soak');
-  const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
-  children.push(soakGateway);
-  sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
-  await soakGateway.stop();
-  children.splice(children.indexOf(soakGateway), 1);
-  noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
-  sections.push(tracing);
+  if (selected('soak')) {
+    const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
+    log('starting a fresh gateway for the soak');
+    const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
+    children.push(soakGateway);
+    sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+    await soakGateway.stop();
+    children.splice(children.indexOf(soakGateway), 1);
+    noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
+  }
+  if (tracing) sections.push(tracing);
 
   // 4. Report.
   const machine = describeMachine();
@@ -269,7 +287,7 @@ async function main() {
   const totalSeconds = (Date.now() - started) / 1000;
   const busy = sections.flatMap((section) => section.rows.map((row) => row.machineBusyPercent)).filter((v) => v !== undefined);
   const report = renderReport({
-    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
+    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${only ? ` — only ${[...only].join(', ')}` : ''}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
     status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
     conditions: [
       `Commit ${commit}${dirty ? ' with uncommitted changes in the working tree (other work in progress was built and measured)' : ''}; ${new Date().toISOString()}; the run took ${Math.round(totalSeconds)} s.`,
