@@ -173,7 +173,7 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
   const query = (i) => `subscription BenchFiltered { prescriptionEvents(filter: { patient: "${patientOf(i)}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
   const collector = createCollector();
   log(`rxgate: connecting ${subscribers} subscribers, each filtered on its own patient`);
-  const clients = await connectSubscribers({ wsUrl: gateway.wsUrl, token: tokens.ehr, count: subscribers, query, collector, batch: 500 });
+  const clients = await connectSubscribers({ wsUrl: gateway.wsUrl, token: tokens.ehr, count: subscribers, query, collector, batch: 100 });
   const rows = [];
   try {
     const events = rate * seconds;
