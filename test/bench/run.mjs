@@ -207,7 +207,16 @@ async function main() {
   const pgbench = new Map();
   const pgbenchAvailable = await pgbenchVersion();
   if (pgbenchAvailable && [...scripts.keys()].some(selected)) {
-    await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
+    // The capture gateway's last connections may take a moment to go: a template must have none.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await adminQuery(services.adminUrl, `CREATE DATABASE rxgate_bench_pgbench TEMPLATE rxgate_bench`);
+        break;
+      } catch (error) {
+        if (attempt >= 20 || !/being accessed by other users/.test(error.message)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
     for (const [name, script] of [...scripts].filter(([name]) => selected(name))) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
@@ -216,7 +225,7 @@ async function main() {
       }
     }
     await adminQuery(services.adminUrl, 'DROP DATABASE rxgate_bench_pgbench WITH (FORCE)');
-  } else log('pgbench not found: database baselines not measured');
+  } else log(pgbenchAvailable ? 'no pgbench baseline among the selected scenarios' : 'pgbench not found: database baselines not measured');
 
   // 3. The gateway under load.
   log('starting the gateway (measured)');
