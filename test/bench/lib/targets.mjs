@@ -20,6 +20,9 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
     measured: `${pct(createRatio)} of pgbench (${Math.round(create?.rps ?? 0)} vs ${Math.round(pgbench.get(`create:${c32}`)?.rps ?? 0)} /s), p99 ${ms(create?.p99)} (pgbench's own p99: ${ms(pgbench.get(`create:${c32}`)?.p99)})`,
     met: createRatio === undefined ? undefined : createRatio >= 0.5 && create.p99 <= 40,
   });
+  const minimal = pgbench.get(`createMinimal:${c32}`);
+  const minimalRatio = minimal?.rps && create ? create.rps / minimal.rps : undefined;
+  targets.push({ target: `FHIR create ≥ 50 % of the minimal create transaction (pgbench createMinimal) at c=${c32}`, measured: `${pct(minimalRatio)} (${Math.round(create?.rps ?? 0)} vs ${Math.round(minimal?.rps ?? 0)} /s)`, met: minimalRatio === undefined ? undefined : minimalRatio >= 0.5 && create.errors === 0 });
   targets.push({ target: 'FHIR read by id ≥ 25 % of pgbench read TPS', ...perConc('read', 0.25) });
   targets.push({ target: 'FHIR search ≥ 50 % of pgbench search TPS', ...perConc('search', 0.5) });
   const gql = conc.map((c) => [c, byKey.get(`gqlCreate:${c}`)?.rps / byKey.get(`create:${c}`)?.rps]);
