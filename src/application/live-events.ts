@@ -11,9 +11,17 @@ export interface LiveEvent {
   trace?: Context;
 }
 
+/**
+ * A condition every event a subscriber wants meets (implied by its `matches`): the fan-out indexes
+ * subscribers by it, so an event only reaches the subscribers of its key instead of all of its tenant.
+ */
+export type LiveIndexKey = { field: 'patientId' | 'pharmacyId' | 'medicationRequestId' | 'eventType'; value: string };
+
 export interface LiveSubscribeOptions {
   tenantId: string;
   matches(event: LiveEvent): boolean;
+  /** What `matches` requires, when it requires one value of one field (indexing only; `matches` still decides). */
+  indexKey?: LiveIndexKey;
   /** Resume: every matching event after this stream position, then live ones, from one consumer (no seam). */
   after?: number;
   /** Events that may wait for a slow subscriber before it is cut off. */
@@ -122,6 +130,72 @@ class EventQueue implements AsyncIterable<LiveEvent> {
   }
 }
 
+interface LiveSubscriber {
+  deliver(event: LiveEvent): void;
+  end(): void;
+  interrupt(error: DomainError): void;
+}
+
+const INDEXED_FIELDS = ['patientId', 'pharmacyId', 'medicationRequestId'] as const;
+
+/**
+ * The live subscribers of one tenant, indexed by what they require of an event: an event is offered
+ * to the unindexed ones and to those whose key it carries — its cost grows with the subscribers it
+ * may match, not with all of them. Each subscriber is in exactly one place, so it is offered an
+ * event at most once; insertion order is kept within each place.
+ */
+class TenantSubscribers {
+  private readonly unindexed = new Set<LiveSubscriber>();
+  private readonly indexed = new Map<LiveIndexKey['field'], Map<string, Set<LiveSubscriber>>>();
+  size = 0;
+
+  add(subscriber: LiveSubscriber, key: LiveIndexKey | undefined): void {
+    const set = key ? this.bucket(key, true)! : this.unindexed;
+    if (set.has(subscriber)) return;
+    set.add(subscriber);
+    this.size++;
+  }
+
+  remove(subscriber: LiveSubscriber, key: LiveIndexKey | undefined): void {
+    const set = key ? this.bucket(key, false) : this.unindexed;
+    if (!set?.delete(subscriber)) return;
+    this.size--;
+    if (key && set.size === 0) this.indexed.get(key.field)!.delete(key.value);
+  }
+
+  /** The subscribers that may want this event (their own `matches` decides). */
+  candidates(event: LiveEvent): LiveSubscriber[] {
+    const out = [...this.unindexed];
+    if (this.indexed.size === 0) return out;
+    const { metadata, payload } = event.envelope;
+    const take = (field: LiveIndexKey['field'], value: unknown) => {
+      if (typeof value !== 'string') return;
+      const set = this.indexed.get(field)?.get(value);
+      if (set) for (const s of set) out.push(s);
+    };
+    take('eventType', metadata.eventType);
+    for (const field of INDEXED_FIELDS) take(field, payload[field]);
+    return out;
+  }
+
+  all(): LiveSubscriber[] {
+    const out = [...this.unindexed];
+    for (const byValue of this.indexed.values()) for (const set of byValue.values()) out.push(...set);
+    return out;
+  }
+
+  private bucket(key: LiveIndexKey, create: boolean): Set<LiveSubscriber> | undefined {
+    let byValue = this.indexed.get(key.field);
+    if (!byValue) {
+      if (!create) return undefined;
+      this.indexed.set(key.field, (byValue = new Map()));
+    }
+    let set = byValue.get(key.value);
+    if (!set && create) byValue.set(key.value, (set = new Set()));
+    return set;
+  }
+}
+
 /** Ends a subscription whose events stopped, and tells its subscriber (once). */
 function interrupt(queue: EventQueue, subscribe: LiveSubscribeOptions, error: DomainError): void {
   if (queue.ended) return;
@@ -137,7 +211,7 @@ function interrupt(queue: EventQueue, subscribe: LiveSubscribeOptions, error: Do
  * subscriber that cannot keep up is cut off (`onOverflow`) rather than slowing the others.
  */
 export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
-  const byTenant = new Map<string, Set<{ deliver(event: LiveEvent): void; end(): void; interrupt(error: DomainError): void }>>();
+  const byTenant = new Map<string, TenantSubscribers>();
   let shared: BusSubscription | undefined;
   let stopped = false;
   let delivered = 0;
@@ -146,10 +220,11 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
   const fanOut = (message: DeliveredMessage) => {
     const event = decode(message);
     if (!event) return;
-    const subscribers = byTenant.get(event.envelope.metadata.tenantId) ?? [];
-    consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': subscribers instanceof Set ? subscribers.size : 0 }, () => {
+    const tenant = byTenant.get(event.envelope.metadata.tenantId);
+    const candidates = tenant ? tenant.candidates(event) : [];
+    consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': tenant?.size ?? 0, 'rxgate.live.candidates': candidates.length }, () => {
       event.trace = recordingContext();
-      for (const subscriber of subscribers) subscriber.deliver(event);
+      for (const subscriber of candidates) subscriber.deliver(event);
     });
   };
 
@@ -160,7 +235,7 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
   const onSharedEnd = (error: Error) => {
     options.logger.error({ err: error }, 'live fan-out consumer ended; subscribers told to resume, starting a new one');
     const interrupted = liveInterrupted(error);
-    for (const subscribers of byTenant.values()) for (const s of [...subscribers]) s.interrupt(interrupted);
+    for (const subscribers of byTenant.values()) for (const s of subscribers.all()) s.interrupt(interrupted);
     shared = undefined;
     void (async () => {
       for (let attempt = 0; !stopped && !shared; attempt++) {
@@ -182,7 +257,7 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
     async stop(): Promise<void> {
       stopped = true;
       await shared?.close();
-      for (const subscribers of byTenant.values()) for (const s of subscribers) s.end();
+      for (const subscribers of byTenant.values()) for (const s of subscribers.all()) s.end();
       byTenant.clear();
     },
 
@@ -237,9 +312,13 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
           interrupt(queue, subscribe, error);
         },
       };
-      const remove = () => byTenant.get(subscribe.tenantId)?.delete(subscriber);
-      if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new Set());
-      byTenant.get(subscribe.tenantId)!.add(subscriber);
+      const remove = () => {
+        const tenant = byTenant.get(subscribe.tenantId);
+        tenant?.remove(subscriber, subscribe.indexKey);
+        if (tenant?.size === 0) byTenant.delete(subscribe.tenantId);
+      };
+      if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new TenantSubscribers());
+      byTenant.get(subscribe.tenantId)!.add(subscriber, subscribe.indexKey);
       return subscription(queue, async () => {
         remove();
         queue.end();

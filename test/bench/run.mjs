@@ -18,7 +18,7 @@ import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
-import { runIdle, runLive, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { runTimers } from './lib/timers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,13 +31,14 @@ database and streams named by BENCH_NAME (default rxgate_bench).
 
 options:
   --quick              every scenario once, cut down (CI's smoke test, under 2 minutes)
-  --only timers        load the data, then run only the workflow-timers scenario (report to a temp
-                       file unless --out)
   --soak-seconds <n>   length of the soak (full run: 120)
   --rows <n>           prescriptions loaded before measuring (full run: 100000)
   --out <file>         write the report there instead of test/bench/RESULTS.md
   --keep-database      keep the benchmark database afterwards
   --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
+  --only <list>        run only these scenarios, comma-separated, for quick measuring (the report says so):
+                       create, read, search, gqlCreate, gqlPage, workflow, live, liveFiltered, idle, soak, tracing,
+                       timers (timers alone: load the data, then only the timers; the report goes to a temp file unless --out)
   -h, --help           print this help and exit
 `;
 let args;
@@ -45,12 +46,12 @@ try {
   ({ values: args } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
       'soak-seconds': { type: 'string' },
       rows: { type: 'string' },
       out: { type: 'string' },
       'keep-database': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -62,15 +63,20 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (args.only !== undefined && args.only !== 'timers') {
-  process.stderr.write(`bench: --only knows one scenario, timers (not '${args.only}')\n\n${USAGE}`);
+const SCENARIO_KEYS = ['create', 'read', 'search', 'gqlCreate', 'gqlPage', 'workflow', 'live', 'liveFiltered', 'idle', 'soak', 'tracing', 'timers'];
+const only = args.only ? new Set(args.only.split(',').map((k) => k.trim()).filter(Boolean)) : undefined;
+const unknownOnly = [...(only ?? [])].filter((k) => !SCENARIO_KEYS.includes(k));
+if (unknownOnly.length > 0) {
+  process.stderr.write(`bench: --only: unknown scenario(s) ${unknownOnly.join(', ')}\n\n${USAGE}`);
   process.exit(2);
 }
+/** Whether a scenario runs (all of them unless --only names some). */
+const selected = (key) => !only || only.has(key);
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 } }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 } };
+  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, liveFiltered: { subscribers: 500, rate: 20, seconds: 2 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 } }
+  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, liveFiltered: { subscribers: 10_000, rate: 200, seconds: 10 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 } };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -83,6 +89,7 @@ if (limits.soft < fdsNeeded && limits.hard > limits.soft && !process.env.RXGATE_
 }
 const idleNote = limits.soft < fdsNeeded ? `open-files limit ${limits.soft} (hard ${limits.hard}): idle subscribers reduced to ${Math.max(100, limits.soft - 2_000)}` : undefined;
 if (idleNote) PROFILE.idle = Math.max(100, limits.soft - 2_000);
+PROFILE.liveFiltered.subscribers = Math.min(PROFILE.liveFiltered.subscribers, PROFILE.idle);
 
 const started = Date.now();
 const log = (message) => {
@@ -139,7 +146,7 @@ async function main() {
   const loadSeconds = (Date.now() - loadStarted) / 1000;
   log(`pre-loaded ${rows.toLocaleString('en-US')} prescriptions of ${patients.toLocaleString('en-US')} patients in ${loadSeconds.toFixed(1)} s`);
   const timersScenario = () => runTimers({ root: ROOT, gatewayEnv, benchUrl: services.benchUrl, sizes: PROFILE.timers, log, noteErrors, children });
-  if (args.only === 'timers') {
+  if (only?.size === 1 && only.has('timers')) {
     await capture.stop();
     children.splice(children.indexOf(capture), 1);
     noteErrors('capture gateway log', { errors: capture.errors.length, detail: capture.errors[0] });
@@ -155,6 +162,7 @@ async function main() {
     perPharmacy.set(r.pharmacy, n + 1);
     return n < 50 && n % 3 === 0;
   });
+  if (!selected('gqlPage')) chosen.length = 0; // only the page scenario reads them
   log(`completing ${chosen.length} pre-loaded prescriptions in ${pagePharmacies.length} pharmacy queues through the API`);
   const completion = await Promise.allSettled(
     Array.from({ length: 8 }, async (_, w) => {
@@ -200,6 +208,14 @@ async function main() {
   const probe = new pg.Client({ connectionString: services.benchUrl });
   await probe.connect();
   for (const [name, { sample, inputs }] of captured) scripts.set(name, await buildScript({ client: probe, sample, inputs }));
+  // The minimal create (issue 18): the captured create's three essential INSERTs — the resource with its
+  // search columns, the outbox row, the idempotency record — in one transaction, with the same values.
+  const create = scripts.get('create');
+  if (create) {
+    const lines = create.script.split('\n');
+    const essential = lines.filter((l) => /^INSERT INTO (medication_requests|"outbox"|"idempotency_keys")[ (]/.test(l));
+    if (essential.length === 3) scripts.set('createMinimal', { ...create, roundTrips: 5, script: [...lines.filter((l) => l.startsWith('\\set ')), 'BEGIN;', ...essential, 'COMMIT;', ''].join('\n') });
+  }
   await probe.end();
   await capture.stop();
   children.splice(children.indexOf(capture), 1);
@@ -208,9 +224,19 @@ async function main() {
   // 2. Database limit: pgbench on a copy of the same database, with no gateway running.
   const pgbench = new Map();
   const pgbenchAvailable = await pgbenchVersion();
-  if (pgbenchAvailable) {
-    await adminQuery(services.adminUrl, `CREATE DATABASE ${PGBENCH_DB} TEMPLATE ${BENCH_DB}`);
-    for (const [name, script] of scripts) {
+  if (pgbenchAvailable && ['create', 'read', 'search'].some(selected)) {
+    // The capture gateway's last connections may take a moment to go: a template must have none.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await adminQuery(services.adminUrl, `CREATE DATABASE ${PGBENCH_DB} TEMPLATE ${BENCH_DB}`);
+        break;
+      } catch (error) {
+        if (attempt >= 20 || !/being accessed by other users/.test(error.message)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    const baselineOf = (name) => (name === 'createMinimal' ? 'create' : name);
+    for (const [name, script] of [...scripts].filter(([name]) => selected(baselineOf(name)))) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
         const result = await runPgbench({ url: services.pgbenchUrl, script: script.script, defines: script.defines, clients: c, seconds: PROFILE.pgbenchSeconds });
@@ -218,14 +244,14 @@ async function main() {
       }
     }
     await adminQuery(services.adminUrl, `DROP DATABASE ${PGBENCH_DB} WITH (FORCE)`);
-  } else log('pgbench not found: database baselines not measured');
+  } else log(pgbenchAvailable ? 'no pgbench baseline among the selected scenarios' : 'pgbench not found: database baselines not measured');
 
   // 3. The gateway under load.
   log('starting the gateway (measured)');
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
   const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
   children.push(gateway);
-  const idleSection = await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote });
+  const idleSection = selected('idle') ? await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) : undefined;
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
     const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request });
@@ -242,42 +268,46 @@ async function main() {
     ['GraphQL createMedicationRequest', 'gqlCreate', () => graphqlCreate({ token: tokens.ehr, next: () => nextNew(patientId(patients + pick(50_000))) })],
     ['GraphQL medicationRequests(first: 50), nested', 'gqlPage', () => graphqlPage({ token: tokens.ehr, pharmacies: pagePharmacies })],
   ];
-  for (const [label, key, request] of scenarios) {
+  for (const [label, key, request] of scenarios.filter(([, key]) => selected(key))) {
     const rowsOut = [];
     for (const c of PROFILE.concurrency) {
       const baseline = key === 'gqlCreate' ? { label: 'FHIR create', rps: byKey.get(`create:${c}`)?.rps } : pgbench.get(`${key}:${c}`);
       const row = await load(label, c, request(), baseline && { label: baseline.label, rps: baseline.rps });
       byKey.set(`${key}:${c}`, row);
-      rowsOut.push(...(pgbench.has(`${key}:${c}`) ? [pgbench.get(`${key}:${c}`)] : []), row);
+      rowsOut.push(...[`${key}:${c}`, `${key}Minimal:${c}`].filter((k) => pgbench.has(k)).map((k) => pgbench.get(k)), row);
     }
     sections.push({ title: label, rows: rowsOut, notes: [] });
   }
-  const page = await statementsPerPage(gateway, tokens, pagePharmacies[0]);
-  sections.at(-1).notes.push(
+  const page = selected('gqlPage') && (await statementsPerPage(gateway, tokens, pagePharmacies[0]));
+  if (page) sections.at(-1).notes.push(
     `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
     `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
   );
   const drain = await waitForOutbox(gateway, 120_000);
-  sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
+  if (selected('create')) sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
 
-  sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
-  sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }), idleSection);
+  if (selected('workflow')) sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
+  if (selected('live')) sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
+  if (selected('liveFiltered')) sections.push(await runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
+  if (idleSection) sections.push(idleSection);
   // Tracing off is measured on this gateway, which then stops; tracing on on a fresh one.
-  const tracing = await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) });
+  const tracing = selected('tracing') ? await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) }) : (await gateway.stop(), undefined);
   children.splice(children.indexOf(gateway), 1);
   noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
 
   // The soak on a fresh process, so that its memory is the soak's own, not the earlier scenarios'.
-  const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
-  log('starting a fresh gateway for the soak');
-  const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
-  children.push(soakGateway);
-  sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
-  await soakGateway.stop();
-  children.splice(children.indexOf(soakGateway), 1);
-  noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
-  sections.push(await timersScenario());
-  sections.push(tracing);
+  if (selected('soak')) {
+    const maxCreate = Math.max(...PROFILE.concurrency.map((c) => byKey.get(`create:${c}`)?.rps ?? 0));
+    log('starting a fresh gateway for the soak');
+    const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
+    children.push(soakGateway);
+    sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+    await soakGateway.stop();
+    children.splice(children.indexOf(soakGateway), 1);
+    noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
+  }
+  if (selected('timers')) sections.push(await timersScenario());
+  if (tracing) sections.push(tracing);
 
   // 4. Report.
   const targets = (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE });
@@ -294,7 +324,7 @@ async function writeReport({ sections, targets, appendix, loadSeconds, rows, pat
   const totalSeconds = (Date.now() - started) / 1000;
   const busy = sections.flatMap((section) => section.rows.map((row) => row.machineBusyPercent)).filter((v) => v !== undefined);
   const report = renderReport({
-    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${args.only ? ` — only ${args.only}` : ''}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
+    title: `rxgate benchmark — ${args.quick ? 'quick (smoke test: sizes and durations cut down)' : 'full run'}${only ? ` — only ${[...only].join(', ')}` : ''}${services.embedded ? ' — EMBEDDED runtime, not the real services' : ''}`,
     status: errors.length === 0 ? '**Errors: none.**' : `**ERRORS (${errors.length}):**\n\n${errors.map((e) => `- ${e}`).join('\n')}`,
     conditions: [
       `Commit ${commit}${dirty ? ' with uncommitted changes in the working tree (other work in progress was built and measured)' : ''}; ${new Date().toISOString()}; the run took ${Math.round(totalSeconds)} s.`,

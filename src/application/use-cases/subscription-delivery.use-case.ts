@@ -115,6 +115,7 @@ export function openSubscriptionDelivery(options: SubscriptionDeliveryOptions, c
   const replays = options.live.subscribe({
     tenantId: ctx.tenantId,
     matches: (e) => e.envelope.metadata.eventType === EVENT_TYPES.subscriptionReplayed && bindings.has(String(e.envelope.payload.subscriptionId)),
+    indexKey: { field: 'eventType', value: EVENT_TYPES.subscriptionReplayed }, // offered only those, not every event
     bufferSize: 100,
     onOverflow: () => sink.cutOff('too many replays'),
   });

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { areGraphQLErrors } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,6 +15,7 @@ import type { GraphqlBounds } from './bounds.js';
 import { formatGraphqlError } from './errors.js';
 import { prepareWebsocketOperation } from './websocket-operation.js';
 import { endWebsocketOperationSpan, startWebsocketOperationSpan } from './operation-spans.js';
+import { createSharedSubscribe, operationKey } from './shared-subscribe.js';
 import type { Span } from '../../tracing.js';
 
 // graphql-ws checks errors returned from onSubscribe with `instanceof` against the GraphQLError of the
@@ -91,9 +92,16 @@ export function createGraphqlWebsocket(options: {
   }, options.keepAliveMs ?? 30_000);
   keepAlive.unref();
 
+  // The text of each prepared document: subscribers of the same text share each event's execution.
+  const queries = new WeakMap<DocumentNode, string>();
+  const subscribe = createSharedSubscribe((args) => {
+    const query = queries.get(args.document);
+    return query === undefined ? undefined : operationKey(query, args);
+  });
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema: options.schema,
+      subscribe,
       onConnect: async (ctx) => {
         try {
           const authorization = ctx.connectionParams?.authorization;
@@ -118,6 +126,7 @@ export function createGraphqlWebsocket(options: {
           const prepared = prepareWebsocketOperation(options.schema, payload, options.bounds);
           // Built with the GraphQLError class graphql-ws itself imports (it checks with instanceof).
           if ('errors' in prepared) return prepared.errors.map(refusal);
+          queries.set(prepared.operation.document, payload.query);
           return { schema: options.schema, ...prepared.operation };
         } catch (error) {
           // Thrown from here, graphql-ws would close the socket with 4500 and print the stack; the

@@ -38,7 +38,8 @@ export function createCollector() {
 
 /**
  * Opens `count` graphql-ws clients, each with one subscription, in batches (a burst of thousands of
- * handshakes at once only measures the accept queue). Resolves once all are connected.
+ * handshakes at once only measures the accept queue). Resolves once all are connected. `query` may be
+ * a function of the subscriber's index (each its own filter).
  */
 export async function connectSubscribers({ wsUrl, token, count, query, collector, batch = 250, timeoutMs = 120_000 }) {
   const clients = [];
@@ -62,7 +63,7 @@ export async function connectSubscribers({ wsUrl, token, count, query, collector
         }
       });
       client.subscribe(
-        { query },
+        { query: typeof query === 'function' ? query(i) : query },
         {
           next: (value) => {
             if (value.errors) collector?.errors.push(JSON.stringify(value.errors).slice(0, 200));

@@ -161,6 +161,55 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
   };
 }
 
+/**
+ * The realistic live case: many subscribers, each filtered on a patient of its own, and creates at a
+ * fixed rate spread over those patients — each event matches one subscriber, so its cost must not
+ * grow with all of them.
+ */
+export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, noteErrors }) {
+  const { subscribers, rate, seconds } = PROFILE.liveFiltered;
+  const run = randomUUID().slice(0, 8);
+  const patientOf = (i) => `livef-${run}-${i}`;
+  const query = (i) => `subscription BenchFiltered { prescriptionEvents(filter: { patient: "${patientOf(i)}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
+  const collector = createCollector();
+  log(`rxgate: connecting ${subscribers} subscribers, each filtered on its own patient`);
+  const clients = await connectSubscribers({ wsUrl: gateway.wsUrl, token: tokens.ehr, count: subscribers, query, collector, batch: 100 });
+  const rows = [];
+  try {
+    const events = rate * seconds;
+    log(`rxgate: ${events} events at ${rate}/s over ${subscribers} patients`);
+    const window = startWindow(gateway.pid);
+    const t0 = Date.now();
+    const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: 16, amount: events, overallRate: rate, request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientOf(Math.floor(Math.random() * subscribers))) }) });
+    const { missing, late } = await drain(collector, result.ok, PROFILE.live.drainSeconds * 1000, PROFILE.live.stallSeconds * 1000);
+    const usage = window();
+    for (let i = 0; i < late; i++) collector.latencies.push(Infinity);
+    const errors = missing + (collector.received - collector.unique()) + collector.errors.length + result.errors;
+    rows.push(
+      noteErrors('live filtered', {
+        label: `rxgate, each on its own patient, at ${rate} events/s`,
+        subscribers,
+        events: result.ok,
+        rps: collector.unique() / (((collector.lastAt ?? Date.now()) - t0) / 1000),
+        ...collector.summary(),
+        late,
+        errors,
+        detail: collector.errors[0] ?? result.detail,
+        cpuPercent: usage.cpuPercent,
+        machineBusyPercent: usage.machineBusyPercent,
+      }),
+    );
+  } finally {
+    await clients.close();
+  }
+  return {
+    title: `Live delivery, filtered: ${subscribers} subscribers each on its own patient`,
+    columns: LIVE_COLUMNS,
+    rows,
+    notes: ['Each event (a FHIR create for one of the subscribers\' patients, drawn at random) matches exactly one subscriber; latency as above (occurredAt → receipt); the creates run at the given rate through 16 connections.'],
+  };
+}
+
 /** Resident memory of a freshly started gateway before and with PROFILE.idle idle subscribers. */
 export async function runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) {
   const query = `subscription BenchIdle { prescriptionEvents(filter: { patient: "idle-${randomUUID()}" }) { eventId occurredAt } }`;

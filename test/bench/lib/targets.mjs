@@ -20,6 +20,9 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
     measured: `${pct(createRatio)} of pgbench (${Math.round(create?.rps ?? 0)} vs ${Math.round(pgbench.get(`create:${c32}`)?.rps ?? 0)} /s), p99 ${ms(create?.p99)} (pgbench's own p99: ${ms(pgbench.get(`create:${c32}`)?.p99)})`,
     met: createRatio === undefined ? undefined : createRatio >= 0.5 && create.p99 <= 40,
   });
+  const minimal = pgbench.get(`createMinimal:${c32}`);
+  const minimalRatio = minimal?.rps && create ? create.rps / minimal.rps : undefined;
+  targets.push({ target: `FHIR create ≥ 50 % of the minimal create transaction (pgbench createMinimal) at c=${c32}`, measured: `${pct(minimalRatio)} (${Math.round(create?.rps ?? 0)} vs ${Math.round(minimal?.rps ?? 0)} /s)`, met: minimalRatio === undefined ? undefined : minimalRatio >= 0.5 && create.errors === 0 });
   targets.push({ target: 'FHIR read by id ≥ 25 % of pgbench read TPS', ...perConc('read', 0.25) });
   targets.push({ target: 'FHIR search ≥ 50 % of pgbench search TPS', ...perConc('search', 0.5) });
   const gql = conc.map((c) => [c, byKey.get(`gqlCreate:${c}`)?.rps / byKey.get(`create:${c}`)?.rps]);
@@ -41,6 +44,12 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
   const subs = fixed?.subscribers;
   targets.push({ target: 'Live delivery p99 ≤ 25 ms commit → receipt with 1,000 subscribers', measured: `p99 ${ms(fixed?.p99)} with ${subs} subscribers`, met: fixed && subs >= 1000 ? fixed.p99 <= 25 : undefined });
   targets.push({ target: 'Live broadcast ≥ 80 % of the bare graphql-ws rate', measured: `${pct(burst?.ratio)} (${Math.round(burst?.rps ?? 0)} deliveries/s)`, met: burst?.ratio === undefined || subs < 1000 ? undefined : burst.ratio >= 0.8 });
+  const filtered = sections.find((s) => s.title.startsWith('Live delivery, filtered'))?.rows[0];
+  targets.push({
+    target: 'Live delivery p99 ≤ 100 ms with 10,000 subscribers each filtered on its own patient, 200 events/s',
+    measured: filtered ? `p99 ${ms(filtered.p99)} with ${filtered.subscribers} subscribers, ${filtered.events} events` : '–',
+    met: filtered && filtered.subscribers >= 10_000 ? filtered.p99 <= 100 && filtered.errors === 0 : undefined,
+  });
   const idle = sections.find((s) => s.title.startsWith('Idle'))?.rows[0];
   targets.push({ target: '10,000 idle subscribers in ≤ 1 GiB RSS', measured: `${((idle?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB with ${idle?.subscribers}`, met: idle && idle.subscribers >= 10_000 ? idle.rss <= 2 ** 30 : undefined });
   const soak = sections.find((s) => s.title.startsWith('Soak'))?.rows[0];

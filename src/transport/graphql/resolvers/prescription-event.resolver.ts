@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
 import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '#domain/index.js';
-import type { LiveEvent } from '#application/live-events.js';
+import type { LiveEvent, LiveIndexKey } from '#application/live-events.js';
 import type { GraphqlContext } from '../context.js';
 import { CloseCode } from '../../http/websocket-close-code.js';
 import { spanEach } from '#src/tracing.js';
@@ -37,6 +37,15 @@ function matcher(filter: PrescriptionEventFilter | undefined) {
   };
 }
 
+/** The most selective value the filter requires, for the fan-out's index (the matcher still decides). */
+function indexKeyOf(filter: PrescriptionEventFilter | undefined): LiveIndexKey | undefined {
+  if (filter?.medicationRequest) return { field: 'medicationRequestId', value: bareId(filter.medicationRequest, 'MedicationRequest') };
+  if (filter?.patient) return { field: 'patientId', value: bareId(filter.patient, 'Patient') };
+  if (filter?.pharmacy) return { field: 'pharmacyId', value: bareId(filter.pharmacy, 'Organization') };
+  if (filter?.types?.length === 1) return { field: 'eventType', value: filter.types[0]! };
+  return undefined;
+}
+
 /** The GraphQL prescription of a resource carried by an event (as of that event). */
 function prescriptionOf(r: MedicationRequestResource, tenantId: string): MedicationRequestType {
   const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
@@ -65,7 +74,16 @@ function endingWith<T>(events: AsyncIterable<T>, reason: () => DomainError | und
   };
 }
 
+/** Messages by event: every subscriber of an event resolves the same one, built once (read-only afterwards). */
+const messages = new WeakMap<LiveEvent, PrescriptionEventMessage>();
+
 function toMessage(event: LiveEvent): PrescriptionEventMessage {
+  let message = messages.get(event);
+  if (!message) messages.set(event, (message = buildMessage(event)));
+  return message;
+}
+
+function buildMessage(event: LiveEvent): PrescriptionEventMessage {
   const { metadata, payload } = event.envelope;
   const resource = payload.resource as { resourceType: string };
   const message: PrescriptionEventMessage = {
@@ -116,6 +134,7 @@ export class PrescriptionEventResolver {
       const events = await context.live.subscribe({
         tenantId: context.ctx.tenantId,
         matches: matcher(args.filter),
+        indexKey: indexKeyOf(args.filter),
         after: parseCursor(args.after),
         bufferSize: context.subscriberBufferSize ?? 1_000,
         onOverflow: () => context.closeConnection?.(CloseCode.SubscriberTooSlow, 'subscriber too slow; resume with your last cursor'),
