@@ -27,7 +27,10 @@ async function send(body) {
 const created = await send({
   command: 'create',
   resource: {
-    resourceType: 'MedicationRequest', status: 'draft', intent: 'order', subject: { reference: 'Patient/p1' },
+    resourceType: 'MedicationRequest',
+    status: 'draft',
+    intent: 'order',
+    subject: { reference: 'Patient/p1' },
     medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] },
     dispenseRequest: { performer: { reference: 'Organization/FM664' }, quantity: { value: 30, unit: 'tablet' } },
   },

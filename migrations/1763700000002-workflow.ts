@@ -78,6 +78,7 @@ export class Workflow1763700000002 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['dead_letters', 'action_runs', 'tasks', 'medication_dispense_history', 'medication_dispenses']) await q.query(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of ['dead_letters', 'action_runs', 'tasks', 'medication_dispense_history', 'medication_dispenses'])
+      await q.query(`DROP TABLE IF EXISTS ${table}`);
   }
 }

@@ -31,7 +31,9 @@ export class WorkflowEngine1763700000010 implements MigrationInterface {
     await q.query(`CREATE INDEX workflow_timers_due ON workflow_timers (due_at) WHERE settled_at IS NULL`);
     await q.query(`CREATE INDEX workflow_timers_instance ON workflow_timers (tenant_id, instance_id) WHERE settled_at IS NULL`);
     await q.query(`ALTER TABLE workflow_timers ENABLE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY tenant_isolation ON workflow_timers TO rxgate_app USING (tenant_id = current_setting('app.tenant_id', true)) WITH CHECK (tenant_id = current_setting('app.tenant_id', true))`);
+    await q.query(
+      `CREATE POLICY tenant_isolation ON workflow_timers TO rxgate_app USING (tenant_id = current_setting('app.tenant_id', true)) WITH CHECK (tenant_id = current_setting('app.tenant_id', true))`,
+    );
     await q.query(`GRANT SELECT, INSERT, UPDATE ON workflow_timers TO rxgate_app`);
 
     await q.query(`ALTER TABLE action_runs ADD COLUMN instance_id uuid`);

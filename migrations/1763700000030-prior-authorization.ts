@@ -14,7 +14,9 @@ export class PriorAuthorization1763700000030 implements MigrationInterface {
     await q.query(`ALTER TABLE tasks ADD COLUMN workflow_name text`);
     await q.query(`ALTER TABLE tasks ADD COLUMN workflow_version integer`);
     // One live PA per prescription: a second submission while one is open (or approved) is refused by the application; this is the wall behind it.
-    await q.query(`CREATE UNIQUE INDEX tasks_live_prior_authorization ON tasks (tenant_id, focus_id) WHERE workflow_name = 'prior-authorization' AND business_status NOT IN ('withdrawn', 'closed')`);
+    await q.query(
+      `CREATE UNIQUE INDEX tasks_live_prior_authorization ON tasks (tenant_id, focus_id) WHERE workflow_name = 'prior-authorization' AND business_status NOT IN ('withdrawn', 'closed')`,
+    );
     await q.query(`CREATE INDEX tasks_business_status ON tasks (tenant_id, business_status, seq) WHERE business_status IS NOT NULL`);
     await q.query(`
       CREATE TABLE task_history (

@@ -11,4 +11,16 @@ import { BusCommands1763700000020 } from './1763700000020-bus-commands.js';
 import { PriorAuthorization1763700000030 } from './1763700000030-prior-authorization.js';
 
 /** Every migration, in order. Listed explicitly so the same list serves tsc output, vitest and the CLI. */
-export const MIGRATIONS = [InitialSchema1763700000000, EmbeddedBus1763700000001, Workflow1763700000002, LiveEvents1763700000003, RateLimits1763700000004, TenantSecurity1763700000005, TraceContext1763700000006, DispensePerformers1763700000007, WorkflowEngine1763700000010, BusCommands1763700000020, PriorAuthorization1763700000030];
+export const MIGRATIONS = [
+  InitialSchema1763700000000,
+  EmbeddedBus1763700000001,
+  Workflow1763700000002,
+  LiveEvents1763700000003,
+  RateLimits1763700000004,
+  TenantSecurity1763700000005,
+  TraceContext1763700000006,
+  DispensePerformers1763700000007,
+  WorkflowEngine1763700000010,
+  BusCommands1763700000020,
+  PriorAuthorization1763700000030,
+];

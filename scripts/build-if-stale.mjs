@@ -33,7 +33,8 @@ function withLock(work) {
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
       const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 10 * 60_000) rmSync(lock, { recursive: true, force: true }); // left by a build that was killed
+      if (age > 10 * 60_000)
+        rmSync(lock, { recursive: true, force: true }); // left by a build that was killed
       else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }
@@ -50,7 +51,10 @@ process.exitCode = withLock(() => {
   if (!process.argv.includes('--force') && Math.max(...inputs.map((input) => newest(path.join(root, input)))) < built) return 0;
   const started = Date.now();
   process.stderr.write('rxgate: compiling (tsc)…\n');
-  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) return tsc.status ?? 1;
   // The explorer and the board (web/), bundled with esbuild into dist/web.
   const web = spawnSync(process.execPath, [path.join(root, 'web', 'build.mjs')], { cwd: root, stdio: 'inherit' });

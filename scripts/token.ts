@@ -5,8 +5,8 @@
  */
 import { SignJWT } from 'jose';
 import { parseCommandLine } from '../src/cli.js';
-import { isPersona, PERSONAS, TENANT_ID_PATTERN } from '../src/domain/index.js';
 import { loadConfig } from '../src/config.js';
+import { isPersona, PERSONAS, TENANT_ID_PATTERN } from '../src/domain/index.js';
 
 const USAGE = `usage: npm run -s token -- --tenant <tenant> --persona <persona> [--sub <subject>] [--ttl <seconds>]
 
@@ -40,8 +40,15 @@ if (!isPersona(values.persona)) fail(`--persona must be one of ${PERSONAS.join('
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');
 
-const amr = values.amr === undefined ? undefined : values.amr.split(',').map((m) => m.trim()).filter(Boolean);
-if (amr !== undefined && (amr.length === 0 || amr.some((m) => !/^[a-z]{2,32}$/.test(m)))) fail('--amr must be RFC 8176 method names separated by commas (e.g. pwd,otp)');
+const amr =
+  values.amr === undefined
+    ? undefined
+    : values.amr
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
+if (amr !== undefined && (amr.length === 0 || amr.some((m) => !/^[a-z]{2,32}$/.test(m))))
+  fail('--amr must be RFC 8176 method names separated by commas (e.g. pwd,otp)');
 
 const config = (() => {
   try {

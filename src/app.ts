@@ -1,52 +1,52 @@
+import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import path from 'node:path';
-import 'reflect-metadata';
-import type { FastifyInstance } from 'fastify';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { createJwtVerifier } from './adapters/auth/jwt-verifier.js';
-import { createDataSource, runMigrations } from './adapters/db/data-source.js';
-import { StatementCounter } from './adapters/db/statement-counter.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './adapters/db/embedded-postgres.js';
-import { seedDevelopmentData } from './adapters/db/seed.js';
+import { createActionLedger } from './adapters/db/action-ledger.js';
 import { createAuditTrail } from './adapters/db/audit.store.js';
+import { createDataSource, runMigrations } from './adapters/db/data-source.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './adapters/db/embedded-postgres.js';
+import { createOperationalReadings } from './adapters/db/operational-readings.js';
+import { seedDevelopmentData } from './adapters/db/seed.js';
+import { StatementCounter } from './adapters/db/statement-counter.js';
 import { createUnitOfWork } from './adapters/db/unit-of-work.js';
+import { createTimerQueue } from './adapters/db/workflow-timer.store.js';
 import { createDirectoryRouter, createPharmacyDirectory } from './adapters/directory/pharmacy-directory.js';
-import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
-import { createMemoryRateLimiter, createSharedRateLimiter } from './adapters/rate-limit/rate-limiters.js';
-import { createLocalTerminology, createRemoteTerminology } from './adapters/validation/terminology.js';
-import { loadControlledSubstances } from './adapters/rules/rules-file.js';
-import { PrescribingRules, US_FEDERAL_RULE_SET } from './domain/index.js';
 import { createTenantDirectory } from './adapters/directory/tenant-directory.js';
-import { createPostgresBus } from './adapters/events/postgres-bus.js';
+import { createBusIntegrations } from './adapters/events/bus-integrations.js';
 import { createNatsBus } from './adapters/events/nats-bus.js';
 import { createNatsCommandSource } from './adapters/events/nats-commands.js';
 import { createOutboxRelay, type OutboxRelay } from './adapters/events/outbox-relay.js';
+import { createPostgresBus } from './adapters/events/postgres-bus.js';
+import { createMemoryRateLimiter, createSharedRateLimiter } from './adapters/rate-limit/rate-limiters.js';
+import { loadControlledSubstances } from './adapters/rules/rules-file.js';
+import { createFhirSchemaValidator } from './adapters/validation/fhir-schema-validator.js';
+import { createLocalTerminology, createRemoteTerminology } from './adapters/validation/terminology.js';
 import { createUseCases, type UseCases } from './application/index.js';
 import { createLiveEvents, type LiveEvents } from './application/live-events.js';
-import { createActionLedger } from './adapters/db/action-ledger.js';
-import { createOperationalReadings } from './adapters/db/operational-readings.js';
-import { createBusIntegrations } from './adapters/events/bus-integrations.js';
-import { startWorkflowActionsConsumer, WORKFLOW_ACTIONS_CONSUMER } from './transport/events/workflow-actions.consumer.js';
-import { COMMANDS_CONSUMER, startCommandsConsumer } from './transport/events/commands.consumer.js';
-import { PROJECT_ROOT, type Config } from './config.js';
-import { createLogger } from './logger.js';
-import { traceLogFields } from './tracing.js';
 import { withUseCaseSpans } from './application/use-case-spans.js';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { type Config, PROJECT_ROOT } from './config.js';
+import { PrescribingRules, US_FEDERAL_RULE_SET } from './domain/index.js';
+import { createLogger } from './logger.js';
 import type { EventBus, Integrations } from './ports/index.js';
-import { buildGraphqlSchema } from './transport/graphql/schema.js';
+import { traceLogFields } from './tracing.js';
+import { COMMANDS_CONSUMER, startCommandsConsumer } from './transport/events/commands.consumer.js';
+import { createTimerRunner } from './transport/events/timer-runner.js';
+import { startWorkflowActionsConsumer, WORKFLOW_ACTIONS_CONSUMER } from './transport/events/workflow-actions.consumer.js';
 import { createFhirWebsocketChannel } from './transport/fhir/websocket-channel.js';
+import { buildGraphqlSchema } from './transport/graphql/schema.js';
 import { createGraphqlWebsocket, type GraphqlWebsocket } from './transport/graphql/websocket.js';
-import { routeUpgrades } from './transport/http/upgrades.js';
 import { createMetrics } from './transport/http/metrics.js';
 import { registerOperationalMetrics } from './transport/http/operational-metrics.js';
-import { createTimerRunner } from './transport/events/timer-runner.js';
-import { createTimerQueue } from './adapters/db/workflow-timer.store.js';
 import { createHttpServer } from './transport/http/server.js';
+import { routeUpgrades } from './transport/http/upgrades.js';
 
 export interface App {
   /** Base URL once listening, e.g. http://127.0.0.1:4000. */
@@ -113,7 +113,14 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     let bus: EventBus;
     let natsConnection: NatsConnection | undefined;
     if (config.natsUrl) {
-      const nats = await createNatsBus({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, ackWaitMs: config.natsAckWaitMs, retention: config.busRetention, onStatus: (s) => logger.info({ status: s }, 'NATS connection') });
+      const nats = await createNatsBus({
+        url: config.natsUrl,
+        stream: config.natsStream,
+        subjectPrefix: config.natsSubjectPrefix,
+        ackWaitMs: config.natsAckWaitMs,
+        retention: config.busRetention,
+        onStatus: (s) => logger.info({ status: s }, 'NATS connection'),
+      });
       bus = nats;
       natsConnection = nats.connection;
     } else {
@@ -160,49 +167,56 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     const rateLimitPolicy = { burst: config.rateLimit.burst, perSecond: config.rateLimit.perSecond };
     const igValidator = createFhirSchemaValidator();
     igValidator.warmUp(['MedicationRequest', 'MedicationDispense', 'Task']);
-    const useCases = withUseCaseSpans(tracing !== undefined, createUseCases({
-      uow: createUnitOfWork(dataSource),
-      audit,
-      tenants: createTenantDirectory(dataSource),
-      pharmacies,
-      pharmacyRouter: createDirectoryRouter(pharmacies),
-      igValidator,
-      terminology: config.terminologyUrl ? createRemoteTerminology({ baseUrl: config.terminologyUrl }) : await createLocalTerminology(config.rxnormFile, { strict: config.terminologyStrict }),
-      terminologyDefer: config.terminologyDefer,
-      prescribingRules: new PrescribingRules(
-        [...loadControlledSubstances(config.prescribingRules.controlledSubstancesFile), ...(config.prescribingRules.tenantRules.controlledSubstances ?? [])],
-        [US_FEDERAL_RULE_SET, ...config.prescribingRules.tenantRules.ruleSets],
-      ),
-      // With NATS the deployment has several instances: the buckets then live in PostgreSQL, shared.
-      rateLimits: config.rateLimit.enabled
-        ? {
-            limiter: config.natsUrl ? createSharedRateLimiter(dataSource, rateLimitPolicy) : createMemoryRateLimiter(rateLimitPolicy),
-            burst: config.rateLimit.burst,
-            onRejected: (tenant) => metrics.rateLimited.inc({ tenant }),
-          }
-        : undefined,
-      tokens: createJwtVerifier(config.auth),
-      clock: { now: () => new Date() },
-      newId,
-      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-      workflowSettings: config.workflowSettings,
-      ledger: createActionLedger(dataSource),
-      integrations: { ...createBusIntegrations(bus), ...options.integrations },
-      actions: {
-        retry: config.actions,
-        sleep: (ms) => setTimeoutPromise(ms, undefined, { signal: stopping.signal }),
-        publishDeadLetter: async (dead) => {
-          const data = Buffer.from(JSON.stringify({ handler: dead.handler, attempts: dead.attempts, error: dead.error, deadLetterId: dead.id, event: dead.envelope }));
-          await bus.publish({ subject: `dlq.eprescribing.${dead.handler}.${dead.tenantId}`, msgId: `${dead.id}:${dead.attempts}`, data });
-          operational?.actionDeadLetters.inc({ handler: dead.handler });
+    const useCases = withUseCaseSpans(
+      tracing !== undefined,
+      createUseCases({
+        uow: createUnitOfWork(dataSource),
+        audit,
+        tenants: createTenantDirectory(dataSource),
+        pharmacies,
+        pharmacyRouter: createDirectoryRouter(pharmacies),
+        igValidator,
+        terminology: config.terminologyUrl
+          ? createRemoteTerminology({ baseUrl: config.terminologyUrl })
+          : await createLocalTerminology(config.rxnormFile, { strict: config.terminologyStrict }),
+        terminologyDefer: config.terminologyDefer,
+        prescribingRules: new PrescribingRules(
+          [...loadControlledSubstances(config.prescribingRules.controlledSubstancesFile), ...(config.prescribingRules.tenantRules.controlledSubstances ?? [])],
+          [US_FEDERAL_RULE_SET, ...config.prescribingRules.tenantRules.ruleSets],
+        ),
+        // With NATS the deployment has several instances: the buckets then live in PostgreSQL, shared.
+        rateLimits: config.rateLimit.enabled
+          ? {
+              limiter: config.natsUrl ? createSharedRateLimiter(dataSource, rateLimitPolicy) : createMemoryRateLimiter(rateLimitPolicy),
+              burst: config.rateLimit.burst,
+              onRejected: (tenant) => metrics.rateLimited.inc({ tenant }),
+            }
+          : undefined,
+        tokens: createJwtVerifier(config.auth),
+        clock: { now: () => new Date() },
+        newId,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+        workflowSettings: config.workflowSettings,
+        ledger: createActionLedger(dataSource),
+        integrations: { ...createBusIntegrations(bus), ...options.integrations },
+        actions: {
+          retry: config.actions,
+          sleep: (ms) => setTimeoutPromise(ms, undefined, { signal: stopping.signal }),
+          publishDeadLetter: async (dead) => {
+            const data = Buffer.from(
+              JSON.stringify({ handler: dead.handler, attempts: dead.attempts, error: dead.error, deadLetterId: dead.id, event: dead.envelope }),
+            );
+            await bus.publish({ subject: `dlq.eprescribing.${dead.handler}.${dead.tenantId}`, msgId: `${dead.id}:${dead.attempts}`, data });
+            operational?.actionDeadLetters.inc({ handler: dead.handler });
+          },
+          onFailure: (handler, attempt, error) => {
+            operational?.actionFailures.inc({ handler });
+            if (attempt < config.actions.maxAttempts) operational?.actionRetries.inc({ handler });
+            logger.warn({ handler, attempt, err: error }, 'workflow action failed');
+          },
         },
-        onFailure: (handler, attempt, error) => {
-          operational?.actionFailures.inc({ handler });
-          if (attempt < config.actions.maxAttempts) operational?.actionRetries.inc({ handler });
-          logger.warn({ handler, attempt, err: error }, 'workflow action failed');
-        },
-      },
-    }));
+      }),
+    );
     const actionsConsumer = await startWorkflowActionsConsumer({ bus, useCases, logger });
     cleanup.unshift(async () => {
       stopping.abort();
@@ -247,7 +261,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       live,
       subscriberBufferSize: config.subscriberBufferSize,
       exposeErrorDetails: config.exposeErrorDetails,
-      onInternalError: (error: unknown, correlationId: string) => logger.error({ err: error, reqId: correlationId }, 'unexpected error in a websocket operation'),
+      onInternalError: (error: unknown, correlationId: string) =>
+        logger.error({ err: error, reqId: correlationId }, 'unexpected error in a websocket operation'),
       bounds: config.graphqlBounds,
     });
     const fhirChannel = createFhirWebsocketChannel({
@@ -255,13 +270,18 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       live,
       bufferSize: config.subscriberBufferSize,
       newId,
-      onInternalError: (error: unknown, correlationId: string) => logger.error({ err: error, reqId: correlationId }, 'unexpected error on the FHIR websocket channel'),
+      onInternalError: (error: unknown, correlationId: string) =>
+        logger.error({ err: error, reqId: correlationId }, 'unexpected error on the FHIR websocket channel'),
     });
     operational = registerOperationalMetrics(metrics.registry, {
       readings: createOperationalReadings(dataSource),
       connections: () => ({ graphql: websocket.connections, fhir: fhirChannel.connections }),
       live: () => live.stats(),
-      consumers: { [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(), 'live-fanout': () => live.lag(), ...(commandsConsumer && { [COMMANDS_CONSUMER]: () => commandsConsumer.lag() }) },
+      consumers: {
+        [WORKFLOW_ACTIONS_CONSUMER]: () => actionsConsumer.lag(),
+        'live-fanout': () => live.lag(),
+        ...(commandsConsumer && { [COMMANDS_CONSUMER]: () => commandsConsumer.lag() }),
+      },
       timersPending: () => timerQueue.pendingCount(),
     });
     const stopRouting = routeUpgrades(http.server, { '/graphql': websocket.handleUpgrade, '/fhir/websocket': fhirChannel.handleUpgrade });
@@ -294,7 +314,13 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
           );
           const within = (ms: number) => new Promise<'expired'>((resolve) => setTimeout(() => resolve('expired'), ms).unref());
           const step = async (name: string, work: () => Promise<unknown>, limit: Promise<'expired'> = deadline) => {
-            const outcome = await Promise.race([work().then(() => 'done' as const, (error: unknown) => (logger.warn({ err: error, step: name }, 'shutdown step failed'), 'done' as const)), limit]);
+            const outcome = await Promise.race([
+              work().then(
+                () => 'done' as const,
+                (error: unknown) => (logger.warn({ err: error, step: name }, 'shutdown step failed'), 'done' as const),
+              ),
+              limit,
+            ]);
             if (outcome === 'expired') logger.warn({ step: name }, 'shutdown step cut short by SHUTDOWN_TIMEOUT_MS');
             else logger.debug({ step: name }, 'shutdown step done');
           };

@@ -108,7 +108,10 @@ export class ConfigError extends Error {
 function corsOrigins(raw: string | undefined, production: boolean, problems: string[]): Config['corsOrigins'] {
   if (raw === undefined) return production ? 'none' : '*';
   if (raw === '*' || raw === 'none') return raw;
-  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of origins) if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS: '${origin}' is not an origin (scheme://host[:port])`);
   return origins;
 }
@@ -155,7 +158,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
 
   const secret = text('AUTH_JWT_SECRET') ?? (production ? undefined : DEVELOPMENT_JWT_SECRET);
   const jwksUrl = text('AUTH_JWKS_URL');
-  if (production && !jwksUrl && !text('AUTH_JWT_SECRET')) problems.push('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWKS_URL; the development secret is refused');
+  if (production && !jwksUrl && !text('AUTH_JWT_SECRET'))
+    problems.push('NODE_ENV=production needs AUTH_JWT_SECRET or AUTH_JWKS_URL; the development secret is refused');
   if (production && secret === DEVELOPMENT_JWT_SECRET) problems.push('AUTH_JWT_SECRET must not be the development secret in production');
   if (jwksUrl && !/^https?:\/\//.test(jwksUrl)) problems.push('AUTH_JWKS_URL must be an http(s) URL');
 
@@ -165,15 +169,18 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const stream = text('NATS_STREAM') ?? 'EPRESCRIBING';
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) problems.push('NATS_STREAM must be 1-64 of A-Z a-z 0-9 _ -');
   const prefix = text('NATS_SUBJECT_PREFIX') ?? '';
-  if (prefix && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.$/.test(prefix)) problems.push("NATS_SUBJECT_PREFIX must be subject tokens ending in '.' (e.g. 'test1.')");
+  if (prefix && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.$/.test(prefix))
+    problems.push("NATS_SUBJECT_PREFIX must be subject tokens ending in '.' (e.g. 'test1.')");
   const terminologyUrl = text('TERMINOLOGY_URL');
   if (terminologyUrl && !/^https?:\/\//.test(terminologyUrl)) problems.push('TERMINOLOGY_URL must be an http(s) URL');
   // OTLP/HTTP: the traces path is appended to the base endpoint; the signal-specific variable is used as is.
   const otlpBase = text('OTEL_EXPORTER_OTLP_ENDPOINT')?.replace(/\/+$/, '');
   const otlpTracesUrl = bool('OTEL_SDK_DISABLED', false) ? undefined : (text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (otlpBase && `${otlpBase}/v1/traces`));
-  if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
+  if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl))
+    problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
   const sampleRatio = Number(text('OTEL_TRACES_SAMPLER_ARG') ?? '1');
-  if (!(sampleRatio >= 0 && sampleRatio <= 1)) problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
+  if (!(sampleRatio >= 0 && sampleRatio <= 1))
+    problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
   const rulesFile = text('RULES_FILE');
   const tenantRules = rulesFile ? loadRulesFile(path.resolve(rulesFile), RULES_SCHEMA_FILE) : { rules: { ruleSets: [] }, problems: [] };
   problems.push(...tenantRules.problems);
@@ -206,7 +213,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     terminologyUrl: text('TERMINOLOGY_URL'),
     terminologyDefer: bool('TERMINOLOGY_DEFER', false),
     terminologyStrict: bool('TERMINOLOGY_STRICT', false),
-    auth: { secret, jwksUrl, issuer: text('AUTH_ISSUER'), audience: text('AUTH_AUDIENCE'), clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600), jwksCooldownMs: int('AUTH_JWKS_COOLDOWN_MS', 30_000, 0) },
+    auth: {
+      secret,
+      jwksUrl,
+      issuer: text('AUTH_ISSUER'),
+      audience: text('AUTH_AUDIENCE'),
+      clockToleranceSeconds: int('AUTH_CLOCK_TOLERANCE_SECONDS', 30, 0, 600),
+      jwksCooldownMs: int('AUTH_JWKS_COOLDOWN_MS', 30_000, 0),
+    },
     publicBaseUrl,
     corsOrigins: corsOrigins(text('CORS_ORIGINS'), production, problems),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
@@ -257,7 +271,11 @@ export interface EnvironmentVariable {
 
 /** Every variable `loadConfig` reads (a test keeps this list and the code in step). */
 export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
-  { name: 'NODE_ENV', description: '`production` refuses the development secret and closes CORS; unset is development, but only `development` set explicitly shows error details in responses.' },
+  {
+    name: 'NODE_ENV',
+    description:
+      '`production` refuses the development secret and closes CORS; unset is development, but only `development` set explicitly shows error details in responses.',
+  },
   { name: 'PORT', default: '4000', description: 'HTTP port for everything (GraphQL, websockets, FHIR, health, metrics).' },
   { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on; `0.0.0.0` by default in production.' },
   { name: 'PUBLIC_BASE_URL', description: 'Absolute URL the gateway is reached at, for FHIR `fullUrl` and links; default: from the request.' },
@@ -267,18 +285,60 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'MIGRATIONS_RUN', default: 'true', description: 'Run the migrations at start (`false` where `npm run migrate` is a deployment step).' },
   { name: 'SEED_DEV_DATA', description: 'Create the development tenants; default true outside production.' },
   { name: 'NATS_URL', description: 'NATS with JetStream (`nats://…`); unset, the embedded bus in PostgreSQL.' },
-  { name: 'NATS_STREAM', default: 'EPRESCRIBING', description: 'Name of the events stream; dead letters and integration messages get `_DLQ` and `_INTEGRATION` after it.' },
+  {
+    name: 'NATS_STREAM',
+    default: 'EPRESCRIBING',
+    description: 'Name of the events stream; dead letters and integration messages get `_DLQ` and `_INTEGRATION` after it.',
+  },
   { name: 'NATS_SUBJECT_PREFIX', default: '', description: 'Prefix of every subject on the wire, ending in `.` (isolates test runs).' },
   { name: 'NATS_ACK_WAIT_MS', default: '30000', description: 'How long a message stays with an instance that stopped answering before it is redelivered.' },
-  { name: 'COMMANDS_DUPLICATE_WINDOW_MS', default: '120000', description: 'Commands over the bus: JetStream\'s duplicate window of the commands stream (at least 100; the gateway\'s own record of command ids covers the time after it).' },
-  { name: 'COMMANDS_MAX_DELIVERIES', default: '5', description: 'Commands over the bus: deliveries of a command failing unexpectedly before it is dead-lettered.' },
-  { name: 'RULES_FILE', description: 'A JSON file of stricter prescribing rules (and extra controlled-substance codes), validated at start against `schema/rules.schema.json` (CONTRACT §8).' },
-  { name: 'CONTROLLED_SUBSTANCES_FILE', description: 'RxNorm codes with their US DEA schedule; default `data/controlled-substances.json` in the project. A code not listed is treated as not controlled.' },
-  { name: 'SLA_PROCESSING_SECONDS', default: '172800', description: 'How long a prescription may wait `approved` for its first fill before `sla_breached` (once) and an alert to support (CONTRACT §7).' },
-  { name: 'PA_URGENT_SECONDS', default: '259200', description: 'Prior authorization: a decision on an urgent PA is due this long after submission (72 h); past it `deadline_breached` (once) and an alert to support, state unchanged (CONTRACT §9).' },
-  { name: 'PA_STANDARD_SECONDS', default: '604800', description: 'Prior authorization: a decision on a standard PA is due this long after submission (7 days) (CONTRACT §9).' },
-  { name: 'PA_APPEAL_SECONDS', default: '2592000', description: 'Prior authorization: how long a denied PA may be appealed (30 days); then the gateway closes it (CONTRACT §9).' },
-  { name: 'TIMER_POLL_MS', default: '1000', description: 'The longest a workflow timer runner sleeps when nothing is due sooner: a timer armed on another instance is seen within it.' },
+  {
+    name: 'COMMANDS_DUPLICATE_WINDOW_MS',
+    default: '120000',
+    description:
+      "Commands over the bus: JetStream's duplicate window of the commands stream (at least 100; the gateway's own record of command ids covers the time after it).",
+  },
+  {
+    name: 'COMMANDS_MAX_DELIVERIES',
+    default: '5',
+    description: 'Commands over the bus: deliveries of a command failing unexpectedly before it is dead-lettered.',
+  },
+  {
+    name: 'RULES_FILE',
+    description:
+      'A JSON file of stricter prescribing rules (and extra controlled-substance codes), validated at start against `schema/rules.schema.json` (CONTRACT §8).',
+  },
+  {
+    name: 'CONTROLLED_SUBSTANCES_FILE',
+    description:
+      'RxNorm codes with their US DEA schedule; default `data/controlled-substances.json` in the project. A code not listed is treated as not controlled.',
+  },
+  {
+    name: 'SLA_PROCESSING_SECONDS',
+    default: '172800',
+    description: 'How long a prescription may wait `approved` for its first fill before `sla_breached` (once) and an alert to support (CONTRACT §7).',
+  },
+  {
+    name: 'PA_URGENT_SECONDS',
+    default: '259200',
+    description:
+      'Prior authorization: a decision on an urgent PA is due this long after submission (72 h); past it `deadline_breached` (once) and an alert to support, state unchanged (CONTRACT §9).',
+  },
+  {
+    name: 'PA_STANDARD_SECONDS',
+    default: '604800',
+    description: 'Prior authorization: a decision on a standard PA is due this long after submission (7 days) (CONTRACT §9).',
+  },
+  {
+    name: 'PA_APPEAL_SECONDS',
+    default: '2592000',
+    description: 'Prior authorization: how long a denied PA may be appealed (30 days); then the gateway closes it (CONTRACT §9).',
+  },
+  {
+    name: 'TIMER_POLL_MS',
+    default: '1000',
+    description: 'The longest a workflow timer runner sleeps when nothing is due sooner: a timer armed on another instance is seen within it.',
+  },
   { name: 'AUTH_JWT_SECRET', description: 'HS256 secret of the tokens; outside production the development secret `dev-only-secret-change-me` applies.' },
   { name: 'AUTH_JWKS_URL', description: 'JWKS of an identity provider: RS256/ES256 tokens are verified against it instead.' },
   { name: 'AUTH_ISSUER', description: 'Required `iss` of tokens, when set.' },
@@ -291,11 +351,19 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'PHARMACIES_FILE', description: 'The pharmacy directory; default `data/pharmacies.json`.' },
   { name: 'RXNORM_FILE', description: 'RxNorm codes the local terminology knows; default `data/rxnorm-codes.json`.' },
   { name: 'TERMINOLOGY_URL', description: 'A FHIR terminology server for `CodeSystem/$validate-code`; unset, the local terminology.' },
-  { name: 'TERMINOLOGY_DEFER', default: 'false', description: 'When the terminology server is down: accept and tag (`true`) or answer 503 `VALIDATOR_UNAVAILABLE`.' },
+  {
+    name: 'TERMINOLOGY_DEFER',
+    default: 'false',
+    description: 'When the terminology server is down: accept and tag (`true`) or answer 503 `VALIDATOR_UNAVAILABLE`.',
+  },
   { name: 'TERMINOLOGY_STRICT', default: 'false', description: 'Local terminology: refuse RxNorm codes not in `RXNORM_FILE`.' },
   { name: 'LOG_LEVEL', description: 'pino level; default `info` (`silent` under `NODE_ENV=test`).' },
   { name: 'LOG_FORMAT', description: '`pretty` (readable lines) or `json`; default `pretty` in development, `json` otherwise.' },
-  { name: 'GRAPHQL_EXPLORER', description: 'The offline GraphQL explorer at `GET /graphql` for browsers (and, in production, the introspection its docs need); default on outside production, off in production.' },
+  {
+    name: 'GRAPHQL_EXPLORER',
+    description:
+      'The offline GraphQL explorer at `GET /graphql` for browsers (and, in production, the introspection its docs need); default on outside production, off in production.',
+  },
   { name: 'OUTBOX_POLL_MS', default: '2000', description: 'Outbox relay poll interval (it is woken by LISTEN/NOTIFY too).' },
   { name: 'OUTBOX_RETENTION_SECONDS', default: '604800', description: 'How long published outbox rows are kept.' },
   { name: 'BUS_RETENTION_SECONDS', default: '604800', description: 'How long the event stream keeps events for replay (older cursors are `CURSOR_EXPIRED`).' },

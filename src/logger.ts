@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 /**
  * Where secrets and patient data can sit in what rxgate logs; each is written as `[redacted]`.
@@ -50,7 +50,21 @@ export const REDACTED_PATHS: readonly string[] = [
  * object holds is left out: TypeORM's `QueryFailedError` carries the statement's `parameters` (the
  * whole resource as JSON), and PostgreSQL's `detail` quotes the failing row ("Failing row contains …").
  */
-const ERROR_FIELDS = ['message', 'stack', 'code', 'statusCode', 'status', 'errno', 'syscall', 'severity', 'routine', 'table', 'column', 'constraint', 'schema'] as const;
+const ERROR_FIELDS = [
+  'message',
+  'stack',
+  'code',
+  'statusCode',
+  'status',
+  'errno',
+  'syscall',
+  'severity',
+  'routine',
+  'table',
+  'column',
+  'constraint',
+  'schema',
+] as const;
 
 /** An error as rxgate logs it: its type and the allow-listed fields, its `cause` and `errors` likewise. */
 export function serializeError(error: unknown, depth = 0): unknown {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { App } from './app.js';
 import { parseCommandLine } from './cli.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 
 const USAGE = `usage: npm start   (or: node dist/src/main.js)
 
@@ -22,7 +22,8 @@ function startupProblem(error: unknown, config?: Config): string | undefined {
   const where = `port ${config.port} on ${config.host}`;
   if (code === 'EADDRINUSE') return `${where} is already in use (another rxgate?): stop what holds it, or set PORT to a free port`;
   if (code === 'EACCES') return `${where} needs privileges: set PORT to 1024 or above`;
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `HOST ${config.host} is not an address of this machine: set HOST (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return `HOST ${config.host} is not an address of this machine: set HOST (e.g. 127.0.0.1, or 0.0.0.0 for every interface)`;
   return undefined;
 }
 

@@ -6,14 +6,14 @@
  * Span names are low-cardinality (a route template, a use-case, an operation name); attributes never
  * carry request data: no query text, no URL query, no resource, no token.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { type Attributes, type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isDomainError, isServerFault } from './domain/index.js';
 import type { DeliveredMessage, MessageHeaders } from './ports/index.js';
 
 /** Instrumentation scope of rxgate's spans. */
 export const TRACER_NAME = 'rxgate';
 
-export { SpanKind, type Context, type Span };
+export { type Context, type Span, SpanKind };
 
 export interface SpanOptions {
   kind?: SpanKind;
@@ -139,7 +139,8 @@ export function spanEach<T extends { trace?: Context }>(source: AsyncIterable<T>
         async next() {
           close();
           const result = await inner.next();
-          if (!result.done && result.value.trace) open = startSpan(name, { kind: SpanKind.PRODUCER, parent: result.value.trace, attributes: attributesOf(result.value) });
+          if (!result.done && result.value.trace)
+            open = startSpan(name, { kind: SpanKind.PRODUCER, parent: result.value.trace, attributes: attributesOf(result.value) });
           return result;
         },
         async return(value?: unknown) {

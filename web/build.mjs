@@ -1,6 +1,6 @@
 // Builds the explorer and the board into dist/web with esbuild: everything they load is bundled here,
 // so the pages make no request outside the gateway (no CDN). No network is needed to build.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';

@@ -2,16 +2,16 @@ import { ENVIRONMENT_VARIABLES } from '../../src/config.js';
 import {
   ACTION_LABEL,
   BUS_CHANNELS,
+  CURRENT_PRESCRIPTION_WORKFLOW,
+  CURRENT_PRIOR_AUTHORIZATION_WORKFLOW,
   ERROR_CODES,
   ERROR_MEANINGS,
   EVENT_CATALOG,
-  PERSONAS,
-  CURRENT_PRESCRIPTION_WORKFLOW,
-  CURRENT_PRIOR_AUTHORIZATION_WORKFLOW,
-  WRITE_PERMISSIONS,
   type EventDefinition,
   type JsonSchema,
   type Persona,
+  PERSONAS,
+  WRITE_PERMISSIONS,
   type WriteAction,
 } from '../../src/domain/index.js';
 import { HTTP_STATUS } from '../../src/transport/http/error-status.js';

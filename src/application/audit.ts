@@ -1,4 +1,15 @@
-import { auditEntriesOfEvents, auditEntry, deniedEntry, DENIAL_CODES, DomainError, type AuditedType, type AuditEntry, type AuditInteraction, type EventEnvelope, type RequestContext } from '../domain/index.js';
+import {
+  type AuditedType,
+  auditEntriesOfEvents,
+  type AuditEntry,
+  auditEntry,
+  type AuditInteraction,
+  DENIAL_CODES,
+  deniedEntry,
+  DomainError,
+  type EventEnvelope,
+  type RequestContext,
+} from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 
 /**
@@ -26,10 +37,12 @@ interface ReadAudit {
 
 const askedId = (args: readonly unknown[]) => (typeof args[1] === 'string' ? [args[1]] : []);
 const recordId = (args: readonly unknown[], result: unknown) => (result === undefined ? askedId(args) : [(result as HasId).id]);
-const pageIds = (_args: readonly unknown[], result: unknown) => ((result as { items?: Array<{ record: HasId }> } | undefined)?.items ?? []).map((i) => i.record.id);
+const pageIds = (_args: readonly unknown[], result: unknown) =>
+  ((result as { items?: Array<{ record: HasId }> } | undefined)?.items ?? []).map((i) => i.record.id);
 const foundIds = (_args: readonly unknown[], result: unknown) => ((result as Array<HasId | undefined> | undefined) ?? []).flatMap((r) => (r ? [r.id] : []));
 const nestedIds = (_args: readonly unknown[], result: unknown) => ((result as HasId[][] | undefined) ?? []).flat().map((r) => r.id);
-const criteriaOf = (args: readonly unknown[]) => JSON.stringify(args[1] ?? {}, (_key, value: unknown) => (value instanceof Date ? value.toISOString() : value)).slice(0, 2_000);
+const criteriaOf = (args: readonly unknown[]) =>
+  JSON.stringify(args[1] ?? {}, (_key, value: unknown) => (value instanceof Date ? value.toISOString() : value)).slice(0, 2_000);
 
 /**
  * The read use-cases of prescriptions and dispenses (CONTRACT §1: every read is audited). A search
@@ -73,7 +86,13 @@ export function readAuditEntries(spec: ReadAudit, ctx: RequestContext, args: rea
   const code = error instanceof DomainError ? error.code : error === undefined ? undefined : 'INTERNAL';
   const outcome = code === undefined ? 'success' : DENIAL_CODES.has(code) ? 'denied' : 'failed';
   const ids = error === undefined ? spec.ids(args, result) : spec.ids(args, undefined);
-  const common = { action: 'R' as const, interaction: spec.interaction, outcome, ...(code ? { outcomeCode: code } : {}), ...(spec.detail ? { detail: spec.detail(args) } : {}) } as const;
+  const common = {
+    action: 'R' as const,
+    interaction: spec.interaction,
+    outcome,
+    ...(code ? { outcomeCode: code } : {}),
+    ...(spec.detail ? { detail: spec.detail(args) } : {}),
+  } as const;
   if (ids.length === 0) return [auditEntry(ctx, common)];
   return [...new Set(ids)].map((id) => auditEntry(ctx, { ...common, entity: { type: spec.type, id } }));
 }
@@ -86,7 +105,11 @@ const SELF_AUDITED = new Set(['authenticate', 'authorizeWrite']);
  * their transaction ({@link commitEvents}); here a refused write (persona, tenant, module) is
  * recorded, since its transaction never commits.
  */
-export function audited<A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R> | R, recordLater: (entries: AuditEntry[]) => void): (...args: A) => Promise<R> | R {
+export function audited<A extends unknown[], R>(
+  name: string,
+  fn: (...args: A) => Promise<R> | R,
+  recordLater: (entries: AuditEntry[]) => void,
+): (...args: A) => Promise<R> | R {
   const read = READ_AUDITS[name];
   return (...args: A) => {
     const ctx = args[0];

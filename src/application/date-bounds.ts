@@ -7,7 +7,11 @@ const PREFIXES = ['eq', 'ge', 'le', 'gt', 'lt'] as const;
 export function parseDateParam(name: string, raw: string): DateBound {
   const prefix = PREFIXES.find((p) => raw.startsWith(p));
   const value = prefix ? raw.slice(2) : raw;
-  if (!FHIR_DATE_TIME.test(value)) throw new DomainError('BAD_REQUEST', `Parameter '${name}' value '${raw.slice(0, 40)}' is not a FHIR date (prefix eq|ge|le|gt|lt, then YYYY[-MM[-DD[Thh:mm:ss[.sss]Z]]]).`);
+  if (!FHIR_DATE_TIME.test(value))
+    throw new DomainError(
+      'BAD_REQUEST',
+      `Parameter '${name}' value '${raw.slice(0, 40)}' is not a FHIR date (prefix eq|ge|le|gt|lt, then YYYY[-MM[-DD[Thh:mm:ss[.sss]Z]]]).`,
+    );
   const { low, high } = dateRange(value);
   return { op: prefix ?? 'eq', low, high };
 }

@@ -1,5 +1,19 @@
-import type { ActionLedger, AuditTrail, Clock, DeadLetter, IgValidator, Integrations, PharmacyDirectory, PharmacyRouter, RateLimiter, TenantDirectory, TerminologyClient, TokenVerifier, UnitOfWork } from '../ports/index.js';
 import type { PrescribingRules } from '../domain/index.js';
+import type {
+  ActionLedger,
+  AuditTrail,
+  Clock,
+  DeadLetter,
+  IgValidator,
+  Integrations,
+  PharmacyDirectory,
+  PharmacyRouter,
+  RateLimiter,
+  TenantDirectory,
+  TerminologyClient,
+  TokenVerifier,
+  UnitOfWork,
+} from '../ports/index.js';
 import type { RetryPolicy } from './use-cases/workflow-actions.use-case.js';
 
 /** Everything the use-cases need, wired once in the composition root. */

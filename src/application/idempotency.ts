@@ -8,7 +8,9 @@ export const canonicalize = canonicalizeModule as unknown as (value: unknown) =>
 
 /** SHA-256 of the canonical JSON (RFC 8785) of the operation and its payload (CONTRACT §4). */
 export function requestHash(operation: string, payload: unknown): string {
-  return createHash('sha256').update(canonicalize({ operation, payload }) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize({ operation, payload }) ?? '')
+    .digest('hex');
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { DomainError, type EventEnvelope } from '../domain/index.js';
 import type { BusSubscription, DeliveredMessage, EventBus } from '../ports/index.js';
-import { consumeSpan, recordingContext, type Context } from '../tracing.js';
+import { consumeSpan, type Context, recordingContext } from '../tracing.js';
 
 /** An event as a live subscriber sees it: the envelope and its position in the stream (the cursor). */
 export interface LiveEvent {
@@ -39,10 +39,14 @@ export interface LiveSubscribeOptions {
 
 /** What a subscriber is told when its events stopped; it resumes from its last cursor. */
 export const liveInterrupted = (cause: unknown) =>
-  new DomainError('SERVICE_UNAVAILABLE', 'Live events were interrupted (the event bus lost this subscription); subscribe again with `after` set to the sequence of the last event you received.', {
-    retryAfterSeconds: 1,
-    cause,
-  });
+  new DomainError(
+    'SERVICE_UNAVAILABLE',
+    'Live events were interrupted (the event bus lost this subscription); subscribe again with `after` set to the sequence of the last event you received.',
+    {
+      retryAfterSeconds: 1,
+      cause,
+    },
+  );
 
 export interface LiveSubscription extends AsyncIterable<LiveEvent> {
   close(): Promise<void>;
@@ -222,10 +226,15 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
     if (!event) return;
     const tenant = byTenant.get(event.envelope.metadata.tenantId);
     const candidates = tenant ? tenant.candidates(event) : [];
-    consumeSpan('live fan-out', message, { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': tenant?.size ?? 0, 'rxgate.live.candidates': candidates.length }, () => {
-      event.trace = recordingContext();
-      for (const subscriber of candidates) subscriber.deliver(event);
-    });
+    consumeSpan(
+      'live fan-out',
+      message,
+      { 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.live.subscribers': tenant?.size ?? 0, 'rxgate.live.candidates': candidates.length },
+      () => {
+        event.trace = recordingContext();
+        for (const subscriber of candidates) subscriber.deliver(event);
+      },
+    );
   };
 
   /**
@@ -273,7 +282,10 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
         // stream no longer keeps the position after it — not when this tenant's first event is later.
         const first = await options.bus.firstSeq('eprescribing.>');
         if (subscribe.after + 1 < first) {
-          throw new DomainError('CURSOR_EXPIRED', `Events after cursor ${subscribe.after} are no longer kept (the oldest kept is ${first}); start again without a cursor.`);
+          throw new DomainError(
+            'CURSOR_EXPIRED',
+            `Events after cursor ${subscribe.after} are no longer kept (the oldest kept is ${first}); start again without a cursor.`,
+          );
         }
         const own = await options.bus.subscribe(
           tenantEvents(subscribe.tenantId),

@@ -4,18 +4,18 @@ import {
   decisionDueAt,
   DomainError,
   EVENT_TYPES,
-  isFinal,
-  materializePriorAuthorization,
-  PRIOR_AUTHORIZATION_NAMING,
-  priorAuthorizationRule,
-  priorAuthorizationWorkflow,
-  quoted,
   type EventEnvelope,
   type EventPayload,
+  isFinal,
+  materializePriorAuthorization,
   type MedicationRequestRecord,
+  PRIOR_AUTHORIZATION_NAMING,
   type PriorAuthorizationFacts,
   type PriorAuthorizationRecord,
+  priorAuthorizationRule,
   type PriorAuthorizationState,
+  priorAuthorizationWorkflow,
+  quoted,
   type RequestContext,
   type Urgency,
   urgencyOf,
@@ -53,10 +53,22 @@ export const findPriorAuthorization = async (scope: TransactionScope, id: string
 export const priorAuthorizationOf = async (scope: TransactionScope, prescriptionId: string): Promise<PriorAuthorizationInstance | undefined> =>
   withContext(scope, (await scope.priorAuthorizations.latestOf([prescriptionId])).get(prescriptionId));
 
-const workflowRef = (record: PriorAuthorizationRecord) => ({ name: CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id });
+const workflowRef = (record: PriorAuthorizationRecord) => ({
+  name: CURRENT_PRIOR_AUTHORIZATION_WORKFLOW.name,
+  version: record.workflowVersion,
+  instanceId: record.id,
+});
 
 function statusChanged(ctx: RequestContext, record: PriorAuthorizationInstance, change: Change, newId: () => string): EventEnvelope {
-  const payload = { resource: record.resource as never, event: change.event, from: change.from, to: change.to, reason: change.reason, workflow: workflowRef(record), ...record.context };
+  const payload = {
+    resource: record.resource as never,
+    event: change.event,
+    from: change.from,
+    to: change.to,
+    reason: change.reason,
+    workflow: workflowRef(record),
+    ...record.context,
+  };
   return buildEvent(ctx, EVENT_TYPES.priorAuthorizationStatusChanged, payload, { eventId: newId(), timestamp: change.at });
 }
 
@@ -94,7 +106,14 @@ export const PRIOR_AUTHORIZATION_SUBJECT: WorkflowSubject<PriorAuthorizationInst
 };
 
 /** The event the PA's deadline timer emits (CONTRACT §9: `deadline_breached`, state unchanged). */
-export function priorAuthorizationEmission(ctx: RequestContext, record: PriorAuthorizationInstance, emission: string, timer: string, at: Date, newId: () => string): EventEnvelope {
+export function priorAuthorizationEmission(
+  ctx: RequestContext,
+  record: PriorAuthorizationInstance,
+  emission: string,
+  timer: string,
+  at: Date,
+  newId: () => string,
+): EventEnvelope {
   if (emission !== 'deadline_breached') throw new Error(`prior-authorization workflow: no event type for emission '${emission}'`);
   const payload = { resource: record.resource as never, emitted: emission, timer, state: record.state, workflow: workflowRef(record), ...record.context };
   return buildEvent(ctx, EVENT_TYPES.priorAuthorizationDeadlineBreached, payload, { eventId: newId(), timestamp: at });
@@ -102,27 +121,56 @@ export function priorAuthorizationEmission(ctx: RequestContext, record: PriorAut
 
 /** Whether the tenant's rules (CONTRACT §8) say the prescription needs PA. */
 export const rulesRequirePriorAuthorization = (deps: UseCaseDeps, tenantId: string, prescription: MedicationRequestRecord): boolean =>
-  priorAuthorizationRule(deps.prescribingRules.ruleSetsFor(tenantId), { resource: prescription.resource, schedule: deps.prescribingRules.scheduleOf(prescription.resource) }) !== undefined;
+  priorAuthorizationRule(deps.prescribingRules.ruleSetsFor(tenantId), {
+    resource: prescription.resource,
+    schedule: deps.prescribingRules.scheduleOf(prescription.resource),
+  }) !== undefined;
 
 /** A PA that still counts: not withdrawn, and not closed after a denial (a new one may then be submitted). */
-const isLive = (record: PriorAuthorizationRecord | undefined): record is PriorAuthorizationInstance => record !== undefined && record.state !== 'withdrawn' && record.state !== 'closed';
+const isLive = (record: PriorAuthorizationRecord | undefined): record is PriorAuthorizationInstance =>
+  record !== undefined && record.state !== 'withdrawn' && record.state !== 'closed';
 
 /**
  * Creates (submits) a PA for `prescription` in the caller's transaction: its first version and
  * history row, its timers, and its `status_changed` event (`from` null, event `submit`).
  */
-export async function submitInScope(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, prescription: MedicationRequestRecord, urgency: Urgency): Promise<{ record: PriorAuthorizationInstance; events: EventEnvelope[] }> {
+export async function submitInScope(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  prescription: MedicationRequestRecord,
+  urgency: Urgency,
+): Promise<{ record: PriorAuthorizationInstance; events: EventEnvelope[] }> {
   const existing = (await scope.priorAuthorizations.latestOf([prescription.id])).get(prescription.id);
   if (isLive(existing)) {
-    throw new DomainError('INVALID_TRANSITION', `MedicationRequest/${prescription.id} already has prior authorization Task/${existing.id}, which is '${existing.state}'; send its events instead of a new submission.`, {
-      issues: [{ expression: 'Task.businessStatus', diagnostics: `current prior authorization: Task/${existing.id} (${existing.state})` }],
-    });
+    throw new DomainError(
+      'INVALID_TRANSITION',
+      `MedicationRequest/${prescription.id} already has prior authorization Task/${existing.id}, which is '${existing.state}'; send its events instead of a new submission.`,
+      {
+        issues: [{ expression: 'Task.businessStatus', diagnostics: `current prior authorization: Task/${existing.id} (${existing.state})` }],
+      },
+    );
   }
   const definition = CURRENT_PRIOR_AUTHORIZATION_WORKFLOW;
   const now = deps.clock.now();
   const id = deps.newId();
-  const base = { id, versionId: 1, lastUpdated: now, prescriptionId: prescription.id, state: definition.initial, workflowVersion: definition.version, urgency, submittedAt: now, decisionDueAt: decisionDueAt(now, urgency, deps.workflowSettings) };
-  const record: PriorAuthorizationInstance = { ...base, tenantId: ctx.tenantId, resource: materializePriorAuthorization(base), context: eventContext(prescription) };
+  const base = {
+    id,
+    versionId: 1,
+    lastUpdated: now,
+    prescriptionId: prescription.id,
+    state: definition.initial,
+    workflowVersion: definition.version,
+    urgency,
+    submittedAt: now,
+    decisionDueAt: decisionDueAt(now, urgency, deps.workflowSettings),
+  };
+  const record: PriorAuthorizationInstance = {
+    ...base,
+    tenantId: ctx.tenantId,
+    resource: materializePriorAuthorization(base),
+    context: eventContext(prescription),
+  };
   const change: Change = { event: definition.creation.event, from: null, to: definition.initial, reason: null, at: now };
   await scope.priorAuthorizations.insert(record, transitionOf(ctx, change));
   await applyTimerChanges(deps, scope, PRIOR_AUTHORIZATION_SUBJECT, record, null, record.state, now);
@@ -144,10 +192,14 @@ export const PRIOR_AUTHORIZATION_LINK: MoveHook<MedicationRequestRecord> = {
     const needed = rulesRequirePriorAuthorization(deps, ctx.tenantId, current) || (pa !== undefined && pa.state !== 'withdrawn');
     if (!needed || pa?.state === 'approved') return;
     const where = pa ? `its prior authorization Task/${pa.id} is '${pa.state}'` : 'no prior authorization was submitted';
-    throw new DomainError('PRIOR_AUTHORIZATION_REQUIRED', `MedicationRequest/${current.id} needs the payer's prior authorization before it is processed, and ${where}; process it once the PA is approved.`, {
-      issues: [{ expression: 'MedicationRequest', diagnostics: where }],
-      ...(pa ? { details: { priorAuthorizationId: pa.id, state: pa.state } } : {}),
-    });
+    throw new DomainError(
+      'PRIOR_AUTHORIZATION_REQUIRED',
+      `MedicationRequest/${current.id} needs the payer's prior authorization before it is processed, and ${where}; process it once the PA is approved.`,
+      {
+        issues: [{ expression: 'MedicationRequest', diagnostics: where }],
+        ...(pa ? { details: { priorAuthorizationId: pa.id, state: pa.state } } : {}),
+      },
+    );
   },
   async after(deps, scope, ctx, record, change) {
     if (change.event !== 'approve' || !rulesRequirePriorAuthorization(deps, ctx.tenantId, record)) return [];
@@ -158,4 +210,5 @@ export const PRIOR_AUTHORIZATION_LINK: MoveHook<MedicationRequestRecord> = {
 };
 
 /** Whether a PA in `state` can still move (withdrawal, the compensation, applies only then). */
-export const isOpenPriorAuthorization = (record: PriorAuthorizationRecord): boolean => !isFinal(priorAuthorizationWorkflow(record.workflowVersion) as never, record.state);
+export const isOpenPriorAuthorization = (record: PriorAuthorizationRecord): boolean =>
+  !isFinal(priorAuthorizationWorkflow(record.workflowVersion) as never, record.state);

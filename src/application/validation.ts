@@ -1,4 +1,4 @@
-import { DomainError, oversizedStrings, validationFailure, type Issue } from '../domain/index.js';
+import { DomainError, type Issue, oversizedStrings, validationFailure } from '../domain/index.js';
 import { TerminologyUnavailableError } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 
@@ -43,7 +43,10 @@ export async function checkCodes(deps: UseCaseDeps, concept: fhir4.CodeableConce
       if (answer && !answer.valid) issues.push({ expression: `${path}.coding[${index}].code`, diagnostics: answer.message });
     } catch (error) {
       if (!(error instanceof TerminologyUnavailableError)) throw error;
-      if (!deps.terminologyDefer) throw new DomainError('VALIDATOR_UNAVAILABLE', 'The terminology server is unavailable, so the medication codes cannot be checked; retry later.', { cause: error });
+      if (!deps.terminologyDefer)
+        throw new DomainError('VALIDATOR_UNAVAILABLE', 'The terminology server is unavailable, so the medication codes cannot be checked; retry later.', {
+          cause: error,
+        });
       deferred = true;
     }
   }

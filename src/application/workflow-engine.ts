@@ -1,12 +1,12 @@
 import {
   assertMove,
   assertTextWithinBounds,
-  timerChanges,
-  timerChangesOnEdit,
   type EventEnvelope,
   type Facts,
   type Naming,
   type RequestContext,
+  timerChanges,
+  timerChangesOnEdit,
   type WorkflowDefinition,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
@@ -194,7 +194,8 @@ export async function applyEditTimerChanges<R extends { id: string; versionId: n
     settings: deps.workflowSettings,
   });
   if (drop.length > 0) await scope.timers.drop(after.id, drop, now);
-  if (arm.length > 0) await scope.timers.arm(arm.map(({ timer, dueAt }) => ({ id: deps.newId(), workflow: definition.name, instanceId: after.id, name: timer.name, dueAt })));
+  if (arm.length > 0)
+    await scope.timers.arm(arm.map(({ timer, dueAt }) => ({ id: deps.newId(), workflow: definition.name, instanceId: after.id, name: timer.name, dueAt })));
 }
 
 function lazy<T>(load: () => Promise<T>): () => Promise<T> {

@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventEnvelope, type EventType, type RequestContext } from '../domain/index.js';
-import { priorAuthorizationEmission, PRIOR_AUTHORIZATION_SUBJECT } from './prior-authorization.js';
+import { PRIOR_AUTHORIZATION_SUBJECT, priorAuthorizationEmission } from './prior-authorization.js';
 import { emittedEvent, PRESCRIPTION_EMISSIONS, PRESCRIPTION_SUBJECT } from './workflow.js';
 import type { WorkflowSubject } from './workflow-engine.js';
 

@@ -3,31 +3,31 @@ import {
   CURRENT_PRESCRIPTION_WORKFLOW,
   DomainError,
   EVENT_TYPES,
-  materializeMedicationRequest,
-  parseReference,
-  pharmacyIdOf,
-  PRESCRIPTION_NAMING,
-  prescriptionWorkflow,
-  quoted,
   type EventEnvelope,
   type EventPayload,
   type EventType,
-  type MedicationRequestRecord,
-  type PrescriptionFacts,
-  type RequestContext,
-  type WorkflowEvent,
-  type WorkflowState,
-  validityEndOf,
+  type Fills,
   fillsOf,
   legalEvents,
+  materializeMedicationRequest,
+  type MedicationRequestRecord,
+  parseReference,
+  pharmacyIdOf,
+  PRESCRIPTION_NAMING,
+  type PrescriptionFacts,
+  prescriptionWorkflow,
+  quoted,
+  type RequestContext,
+  validityEndOf,
   withFillsExtension,
-  type Fills,
+  type WorkflowEvent,
+  type WorkflowState,
 } from '../domain/index.js';
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { isStoredId } from './stored-id.js';
 import { withPrescribingRules } from './use-cases/medication-request.rules.js';
-import { move, moveLoaded, type Change, type Moved, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
+import { type Change, move, type Moved, moveLoaded, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
 
 /** The tenant's prescription `id` names, if any; an id that cannot be a stored one names none (and never reaches SQL). */
 export const findPrescription = (scope: TransactionScope, id: string): Promise<MedicationRequestRecord | undefined> =>
@@ -50,7 +50,9 @@ export function eventContext(prescription: MedicationRequestRecord): Pick<EventP
 }
 
 /** {@link eventContext} of an event about a prescription's dispense or Task: it also carries the prescription as of the event. */
-export function relatedEventContext(prescription: MedicationRequestRecord): Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId' | 'medicationRequest'> {
+export function relatedEventContext(
+  prescription: MedicationRequestRecord,
+): Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId' | 'medicationRequest'> {
   return { ...eventContext(prescription), medicationRequest: prescription.resource as unknown as EventPayload['medicationRequest'] };
 }
 
@@ -87,7 +89,10 @@ export async function withCurrentFills(scope: TransactionScope, records: readonl
   const summaries = await scope.dispenses.fillSummaries(records.map((r) => r.id));
   return records.map((record) => ({
     ...record,
-    resource: withFillsExtension(record.resource, fillsOf(fillsAllowed(record), summaries.get(record.id)!, record.resource.dispenseRequest, validityEndOf(record.resource))),
+    resource: withFillsExtension(
+      record.resource,
+      fillsOf(fillsAllowed(record), summaries.get(record.id)!, record.resource.dispenseRequest, validityEndOf(record.resource)),
+    ),
   }));
 }
 
@@ -106,10 +111,14 @@ async function refillInterval(scope: TransactionScope, current: MedicationReques
   if (change.event !== 'process') return;
   const { nextEligible } = await currentFills(scope, current);
   if (nextEligible && nextEligible > change.at) {
-    throw new DomainError('REFILL_TOO_EARLY', `The next fill may be processed from ${nextEligible.toISOString()} (the dispense interval after the last hand-over).`, {
-      issues: [{ expression: 'MedicationRequest.dispenseRequest.dispenseInterval', diagnostics: `earliest: ${nextEligible.toISOString()}` }],
-      details: { earliest: nextEligible.toISOString() },
-    });
+    throw new DomainError(
+      'REFILL_TOO_EARLY',
+      `The next fill may be processed from ${nextEligible.toISOString()} (the dispense interval after the last hand-over).`,
+      {
+        issues: [{ expression: 'MedicationRequest.dispenseRequest.dispenseInterval', diagnostics: `earliest: ${nextEligible.toISOString()}` }],
+        details: { earliest: nextEligible.toISOString() },
+      },
+    );
   }
 }
 
@@ -130,12 +139,28 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
       versionId,
       lastUpdated: change.at,
       workflowStatus: to,
-      resource: materializeMedicationRequest(current.resource, { id: current.id, versionId, lastUpdated: change.at, workflowStatus: to, statusReason: reason ?? undefined, fills: await currentFills(scope, current) }),
+      resource: materializeMedicationRequest(current.resource, {
+        id: current.id,
+        versionId,
+        lastUpdated: change.at,
+        workflowStatus: to,
+        statusReason: reason ?? undefined,
+        fills: await currentFills(scope, current),
+      }),
     };
     if (!(await scope.medicationRequests.updateIfVersion(record, current.versionId))) return undefined;
     await scope.history.append({
       record,
-      transition: { event: change.event as WorkflowEvent, from: change.from as WorkflowState, to, actor: ctx.actor.sub, persona: ctx.actor.persona, reason, at: change.at, correlationId: ctx.correlationId },
+      transition: {
+        event: change.event as WorkflowEvent,
+        from: change.from as WorkflowState,
+        to,
+        actor: ctx.actor.sub,
+        persona: ctx.actor.persona,
+        reason,
+        at: change.at,
+        correlationId: ctx.correlationId,
+      },
     });
     return record;
   },
@@ -159,18 +184,42 @@ export const prescriptionAllows = (record: MedicationRequestRecord, event: Workf
   legalEvents(PRESCRIPTION_SUBJECT.definitionOf(record), record.workflowStatus).includes(event);
 
 /** Moves a prescription one step in the caller's transaction (see `move`), under the prescribing rules (CONTRACT §8). */
-export const movePrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent }): Promise<Moved<MedicationRequestRecord>> =>
-  move(deps, scope, ctx, PRESCRIPTION_SUBJECT, withPrescribingRules(deps, ctx, request));
+export const movePrescription = (
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  request: MoveRequest<MedicationRequestRecord> & { event: WorkflowEvent },
+): Promise<Moved<MedicationRequestRecord>> => move(deps, scope, ctx, PRESCRIPTION_SUBJECT, withPrescribingRules(deps, ctx, request));
 
 /** Moves a prescription already loaded in this transaction; `undefined` when it changed meanwhile. */
-export const moveLoadedPrescription = (deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, current: MedicationRequestRecord, event: WorkflowEvent, reason: string | null = null) =>
-  moveLoaded(deps, scope, ctx, PRESCRIPTION_SUBJECT, current, { event, reason });
+export const moveLoadedPrescription = (
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  current: MedicationRequestRecord,
+  event: WorkflowEvent,
+  reason: string | null = null,
+) => moveLoaded(deps, scope, ctx, PRESCRIPTION_SUBJECT, current, { event, reason });
 
 /** The event a prescription timer emits, built like a transition's events (same context, same filters). */
-export function emittedEvent(ctx: RequestContext, record: MedicationRequestRecord, emission: string, timer: string, at: Date, newId: () => string): EventEnvelope {
+export function emittedEvent(
+  ctx: RequestContext,
+  record: MedicationRequestRecord,
+  emission: string,
+  timer: string,
+  at: Date,
+  newId: () => string,
+): EventEnvelope {
   const type = PRESCRIPTION_EMISSIONS[emission];
   if (!type) throw new Error(`prescription workflow: no event type for emission '${emission}'`);
-  const payload = { resource: record.resource as never, emitted: emission, timer, state: record.workflowStatus, workflow: { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id }, ...eventContext(record) };
+  const payload = {
+    resource: record.resource as never,
+    emitted: emission,
+    timer,
+    state: record.workflowStatus,
+    workflow: { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id },
+    ...eventContext(record),
+  };
   return buildEvent(ctx, type, payload, { eventId: newId(), timestamp: at });
 }
 

@@ -8,7 +8,8 @@ import type { RequestContext } from './identity.js';
  * `$` operations.
  */
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
-export type AuditInteraction = 'read' | 'vread' | 'search-type' | 'history-instance' | 'history-type' | 'create' | 'update' | 'patch' | 'transition' | 'operation';
+export type AuditInteraction =
+  'read' | 'vread' | 'search-type' | 'history-instance' | 'history-type' | 'create' | 'update' | 'patch' | 'transition' | 'operation';
 
 /** `denied`: refused for who the caller is (persona, tenant, module); `failed`: refused for what was asked. */
 export type AuditOutcome = 'success' | 'denied' | 'failed';
@@ -40,7 +41,12 @@ export interface AuditRecord extends AuditEntry {
 }
 
 /** Codes that refuse a caller for who it is: their attempts are audited as `denied`. */
-export const DENIAL_CODES: ReadonlySet<string> = new Set(['FORBIDDEN_WRITE_PERSONA', 'TENANT_ISOLATION_VIOLATION', 'MODULE_NOT_LICENSED', 'EPCS_TWO_FACTOR_REQUIRED']);
+export const DENIAL_CODES: ReadonlySet<string> = new Set([
+  'FORBIDDEN_WRITE_PERSONA',
+  'TENANT_ISOLATION_VIOLATION',
+  'MODULE_NOT_LICENSED',
+  'EPCS_TWO_FACTOR_REQUIRED',
+]);
 
 /** How each committed event reads in the audit trail; `null`: covered by another event of the same write. */
 const AUDIT_OF_EVENT: Record<EventType, { action: AuditAction; interaction: AuditInteraction; type: AuditedType } | null> = {
@@ -97,6 +103,10 @@ export function deniedEntry(ctx: RequestContext, code: string, detail: string): 
 }
 
 /** An entry for something `ctx` did or tried. */
-export function auditEntry(ctx: RequestContext, entry: Omit<AuditEntry, 'tenantId' | 'recorded' | 'actor' | 'persona' | 'correlationId'>, recorded = new Date()): AuditEntry {
+export function auditEntry(
+  ctx: RequestContext,
+  entry: Omit<AuditEntry, 'tenantId' | 'recorded' | 'actor' | 'persona' | 'correlationId'>,
+  recorded = new Date(),
+): AuditEntry {
   return { tenantId: ctx.tenantId, recorded, actor: ctx.actor.sub, persona: ctx.actor.persona, correlationId: ctx.correlationId, ...entry };
 }

@@ -31,7 +31,20 @@ const TRACEPARENT: JsonSchema = { type: 'string', description: 'W3C trace contex
 /** What a workflow action (or its compensation) tells an outside system. */
 const INTEGRATION_NOTICE: JsonSchema = {
   type: 'object',
-  required: ['eventId', 'tenantId', 'medicationRequestId', 'patientId', 'pharmacyId', 'event', 'from', 'to', 'reason', 'occurredAt', 'correlationId', 'prescription'],
+  required: [
+    'eventId',
+    'tenantId',
+    'medicationRequestId',
+    'patientId',
+    'pharmacyId',
+    'event',
+    'from',
+    'to',
+    'reason',
+    'occurredAt',
+    'correlationId',
+    'prescription',
+  ],
   properties: {
     eventId: { type: 'string', format: 'uuid', description: 'The event the action ran on.' },
     tenantId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
@@ -65,16 +78,23 @@ export const INTEGRATION_CHANNELS = {
   'integration.patient.dispensed.v1': integration('Tells the patient the prescription was dispensed.'),
   'integration.patient.completed.v1': integration('Tells the patient the prescription was completed.'),
   'integration.support.failure.v1': integration('Alerts support that a prescription failed at the pharmacy.'),
-  'integration.support.alert.v1': integration('Alerts support that a deadline passed (the prescription service level); the notice\'s `event` names it.'),
-  'integration.pharmacy.cancel.v1': integration('Compensation of the pharmacy routing (`cancelAtPharmacy`): withdraws the prescription from the pharmacy when it is cancelled, fails or expires.'),
-  'integration.insurance.reversal.v1': integration('Compensation of the insurance notice (`reverseInsuranceNotice`): reverses it when the prescription is cancelled, fails or expires.'),
+  'integration.support.alert.v1': integration("Alerts support that a deadline passed (the prescription service level); the notice's `event` names it."),
+  'integration.pharmacy.cancel.v1': integration(
+    'Compensation of the pharmacy routing (`cancelAtPharmacy`): withdraws the prescription from the pharmacy when it is cancelled, fails or expires.',
+  ),
+  'integration.insurance.reversal.v1': integration(
+    'Compensation of the insurance notice (`reverseInsuranceNotice`): reverses it when the prescription is cancelled, fails or expires.',
+  ),
 } satisfies Record<`integration.${string}.v${number}`, ChannelDefinition>;
 
 /** The dead letters of CONTRACT §6 and the commands of §11. */
 export const OPERATION_CHANNELS = {
   'dlq.eprescribing': {
     address: 'dlq.eprescribing.{handler}.{tenantId}',
-    parameters: { handler: 'The action (or command consumer) that gave up, e.g. `notifyInsurance`, or `rxgate-commands` for a message that was not a command.', tenantId: TENANT_ID },
+    parameters: {
+      handler: 'The action (or command consumer) that gave up, e.g. `notifyInsurance`, or `rxgate-commands` for a message that was not a command.',
+      tenantId: TENANT_ID,
+    },
     action: 'send',
     stream: 'EPRESCRIBING_DLQ',
     summary: 'An action that still failed after its last attempt; a platform-admin lists and replays it (GraphQL `deadLetters`).',
@@ -102,7 +122,7 @@ export const OPERATION_CHANNELS = {
       type: 'object',
       required: ['Authorization', 'Nats-Msg-Id'],
       properties: {
-        Authorization: { type: 'string', pattern: '^Bearer ', description: 'A token as for HTTP; its tenant must be the subject\'s.' },
+        Authorization: { type: 'string', pattern: '^Bearer ', description: "A token as for HTTP; its tenant must be the subject's." },
         'Nats-Msg-Id': text('The command id, and its idempotency key: a repeated id does nothing again and its outcome is emitted again.'),
       },
     },
@@ -112,14 +132,27 @@ export const OPERATION_CHANNELS = {
           type: 'object',
           title: 'Create',
           required: ['command', 'resource'],
-          properties: { command: { const: 'create' }, resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'MedicationRequest' } }, description: 'A MedicationRequest, as for `POST /fhir/MedicationRequest`.' } },
+          properties: {
+            command: { const: 'create' },
+            resource: {
+              type: 'object',
+              required: ['resourceType'],
+              properties: { resourceType: { const: 'MedicationRequest' } },
+              description: 'A MedicationRequest, as for `POST /fhir/MedicationRequest`.',
+            },
+          },
         },
         {
           type: 'object',
           title: 'Prescription event',
           required: ['command', 'prescriptionId'],
           properties: {
-            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prescription workflow, e.g. `approve`.' },
+            command: {
+              type: 'string',
+              pattern: '^[a-z][a-z-]*$',
+              not: { const: 'create' },
+              description: 'An event of the prescription workflow, e.g. `approve`.',
+            },
             prescriptionId: text('Id of the MedicationRequest.'),
             ifMatch: { type: 'string', pattern: '^W/"[0-9]+"$', description: 'The version the command applies to; a stale one is `PRECONDITION_FAILED`.' },
             reason: text('Why, as the GraphQL `reason`.'),
@@ -130,7 +163,12 @@ export const OPERATION_CHANNELS = {
           title: 'Prior authorization event',
           required: ['command', 'priorAuthorizationId'],
           properties: {
-            command: { type: 'string', pattern: '^[a-z][a-z-]*$', not: { const: 'create' }, description: 'An event of the prior authorization workflow, e.g. `deny`.' },
+            command: {
+              type: 'string',
+              pattern: '^[a-z][a-z-]*$',
+              not: { const: 'create' },
+              description: 'An event of the prior authorization workflow, e.g. `deny`.',
+            },
             priorAuthorizationId: text('Id of the prior authorization (Task).'),
             ifMatch: { type: 'string', pattern: '^W/"[0-9]+"$', description: 'The version the command applies to.' },
             reason: text('Why.'),
@@ -143,5 +181,8 @@ export const OPERATION_CHANNELS = {
 
 /** Every channel besides the events, by id (the subject, or its fixed part when it has parameters), each with its address. */
 export const BUS_CHANNELS: Readonly<Record<string, ChannelDefinition & { address: string }>> = Object.fromEntries(
-  Object.entries({ ...INTEGRATION_CHANNELS, ...OPERATION_CHANNELS } as Record<string, ChannelDefinition>).map(([key, channel]) => [key, { ...channel, address: channel.address ?? key }]),
+  Object.entries({ ...INTEGRATION_CHANNELS, ...OPERATION_CHANNELS } as Record<string, ChannelDefinition>).map(([key, channel]) => [
+    key,
+    { ...channel, address: channel.address ?? key },
+  ]),
 );

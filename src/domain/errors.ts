@@ -61,20 +61,23 @@ export interface RateLimitBudget {
 /** What each code means to a caller, in a sentence (CONTRACT §2); the reference docs print it. */
 export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   UNAUTHENTICATED: 'No token, or a bad one: signature, expiry, a missing claim, an unknown persona or a malformed tenant.',
-  FORBIDDEN_WRITE_PERSONA: 'The token\'s persona may not do this (e.g. an EHR writing a MedicationDispense).',
+  FORBIDDEN_WRITE_PERSONA: "The token's persona may not do this (e.g. an EHR writing a MedicationDispense).",
   MODULE_NOT_LICENSED: 'The tenant does not license the e-prescribing module.',
-  TENANT_ISOLATION_VIOLATION: 'The request names a tenant other than the token\'s (`X-Tenant-Id`).',
+  TENANT_ISOLATION_VIOLATION: "The request names a tenant other than the token's (`X-Tenant-Id`).",
   BAD_REQUEST: 'Malformed JSON, an unknown search parameter or a bad parameter value.',
   QUERY_TOO_COMPLEX: 'A GraphQL document over the depth, alias, cost, token or batch bounds.',
   PROFILE_VALIDATION_FAILURE: 'The resource fails validation (structure, required elements, codes); one issue per problem.',
   PRESCRIPTION_NOT_FOUND: 'A Task or MedicationDispense links a prescription that does not exist for this tenant.',
   PHARMACY_NOT_FOUND: 'The prescription names a pharmacy that is not in the directory.',
-  NOT_FOUND: 'No such resource for this tenant (another tenant\'s resources are invisible).',
-  PRESCRIBING_RULE_VIOLATION: 'The prescription breaks a prescribing rule (CONTRACT §8): one issue per rule, its id in `details.coding` (system `urn:rxgate:rule`).',
-  EPCS_TWO_FACTOR_REQUIRED: 'Approving a controlled (Schedule II–V) prescription needs a token whose `amr` shows two authentication factors (21 CFR 1311.115); nothing changed.',
+  NOT_FOUND: "No such resource for this tenant (another tenant's resources are invisible).",
+  PRESCRIBING_RULE_VIOLATION:
+    'The prescription breaks a prescribing rule (CONTRACT §8): one issue per rule, its id in `details.coding` (system `urn:rxgate:rule`).',
+  EPCS_TWO_FACTOR_REQUIRED:
+    'Approving a controlled (Schedule II–V) prescription needs a token whose `amr` shows two authentication factors (21 CFR 1311.115); nothing changed.',
   INVALID_TRANSITION: 'The workflow event is not allowed from the current state; nothing is changed.',
-  REFILL_TOO_EARLY: 'The next fill is asked for before the last hand-over plus the dispense interval; the diagnostics (and GraphQL `extensions.earliest`) name the earliest date.',
-  PRIOR_AUTHORIZATION_REQUIRED: 'The prescription needs the payer\'s prior authorization (CONTRACT §9) and its PA is not `approved` yet; nothing changed.',
+  REFILL_TOO_EARLY:
+    'The next fill is asked for before the last hand-over plus the dispense interval; the diagnostics (and GraphQL `extensions.earliest`) name the earliest date.',
+  PRIOR_AUTHORIZATION_REQUIRED: "The prescription needs the payer's prior authorization (CONTRACT §9) and its PA is not `approved` yet; nothing changed.",
   UPDATE_NOT_ALLOWED: 'A content update of a prescription that is past `approved`.',
   MULTIPLE_MATCHES: 'A conditional create (If-None-Exist) matches more than one resource.',
   METHOD_NOT_ALLOWED: 'The interaction is not offered on this resource (e.g. writing the pharmacy directory).',
@@ -84,9 +87,9 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   PRECONDITION_REQUIRED: 'An update or patch without If-Match.',
   PRECONDITION_FAILED: 'A stale If-Match: the current resource is in `OperationOutcome.contained[0]`, its ETag in the header.',
   VALIDATOR_UNAVAILABLE: 'A validation dependency (the terminology server) does not answer.',
-  RATE_LIMIT_EXCEEDED: 'The tenant and persona\'s rate limit is spent; `Retry-After` says when to come back.',
+  RATE_LIMIT_EXCEEDED: "The tenant and persona's rate limit is spent; `Retry-After` says when to come back.",
   PAYLOAD_TOO_LARGE: 'The body is larger than `BODY_LIMIT_BYTES`.',
-  UNSUPPORTED_MEDIA_TYPE: 'The body\'s media type is not one the endpoint reads.',
+  UNSUPPORTED_MEDIA_TYPE: "The body's media type is not one the endpoint reads.",
   NOT_ACCEPTABLE: '`Accept` or `_format` asks only for formats not offered (the FHIR facade speaks `application/fhir+json`).',
   SERVICE_UNAVAILABLE: 'The database or the event bus is away for the moment (a restart, a failover); retry after `Retry-After` seconds.',
   INTERNAL: 'Anything unexpected; masked, with a correlation id to quote.',
@@ -156,9 +159,6 @@ export const isDomainError = (error: unknown): error is DomainError => error ins
 
 /** `PROFILE_VALIDATION_FAILURE` carrying every problem found, not just the first. */
 export function validationFailure(issues: Issue[]): DomainError {
-  const summary =
-    issues.length === 1
-      ? issues[0].diagnostics
-      : `${issues.length} problems: ${issues.map((i) => i.diagnostics).join('; ')}`;
+  const summary = issues.length === 1 ? issues[0].diagnostics : `${issues.length} problems: ${issues.map((i) => i.diagnostics).join('; ')}`;
   return new DomainError('PROFILE_VALIDATION_FAILURE', `The resource is not valid. ${summary}`, { issues });
 }

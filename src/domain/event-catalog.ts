@@ -37,11 +37,19 @@ export const EVENT_METADATA_SCHEMA: JsonSchema = {
   additionalProperties: false,
   required: ['eventId', 'eventType', 'eventSource', 'timestamp', 'sequence', 'tenantId', 'correlationId', 'causationId', 'actor', 'schemaVersion'],
   properties: {
-    eventId: { type: 'string', format: 'uuid', description: 'Unique id of the event; consumers dedupe by it (delivery is at least once). Also the `Nats-Msg-Id`.' },
+    eventId: {
+      type: 'string',
+      format: 'uuid',
+      description: 'Unique id of the event; consumers dedupe by it (delivery is at least once). Also the `Nats-Msg-Id`.',
+    },
     eventType: text('The versioned event type; the subject is `{eventType}.{tenantId}`.'),
     eventSource: { const: 'rxgate' },
     timestamp: { type: 'string', format: 'date-time', description: 'When the change was committed.' },
-    sequence: { type: 'string', pattern: '^[0-9]*$', description: 'Position in the stream, the cursor for `after` and `$replay`; assigned on publish (empty in the outbox).' },
+    sequence: {
+      type: 'string',
+      pattern: '^[0-9]*$',
+      description: 'Position in the stream, the cursor for `after` and `$replay`; assigned on publish (empty in the outbox).',
+    },
     tenantId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
     correlationId: text('The `X-Correlation-Id` of the request that caused the event.'),
     causationId: nullable(text('Id of the event or command that caused this one, if any.')),
@@ -49,7 +57,7 @@ export const EVENT_METADATA_SCHEMA: JsonSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['sub', 'persona'],
-      properties: { sub: text('The token\'s subject, or `system` for the gateway\'s own moves.'), persona: text('The token\'s persona, or `system`.') },
+      properties: { sub: text("The token's subject, or `system` for the gateway's own moves."), persona: text("The token's persona, or `system`.") },
     },
     schemaVersion: { const: 1, description: 'Version of the envelope.' },
   },
@@ -76,7 +84,7 @@ const resource = (resourceType: string, what: string): JsonSchema => ({
 /** What subscribers filter on: the prescription an event concerns, its patient and its pharmacy. */
 const PRESCRIPTION_CONTEXT: Record<string, JsonSchema> = {
   medicationRequestId: text('Id of the prescription (MedicationRequest) the event concerns.'),
-  patientId: nullable(text('Id of the prescription\'s patient (`subject`), when it names one.')),
+  patientId: nullable(text("Id of the prescription's patient (`subject`), when it names one.")),
   pharmacyId: nullable(text('Id of the pharmacy (Organization) the prescription is routed to, when it names one.')),
 };
 const CONTEXT_REQUIRED = ['medicationRequestId', 'patientId', 'pharmacyId'];
@@ -106,7 +114,7 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.medication_request.updated.v1': {
     name: 'medicationRequestUpdated',
-    summary: 'A prescription\'s content was updated (PUT or PATCH, not a state change).',
+    summary: "A prescription's content was updated (PUT or PATCH, not a state change).",
     payload: prescriptionChange('updated'),
   },
   'eprescribing.medication_request.status_changed.v1': {
@@ -126,7 +134,7 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.medication_dispense.updated.v1': {
     name: 'medicationDispenseUpdated',
-    summary: 'A dispense\'s content was updated.',
+    summary: "A dispense's content was updated.",
     payload: object(['resource', ...CONTEXT_REQUIRED], { resource: resource('MedicationDispense', 'updated'), ...PRESCRIPTION_CONTEXT }),
   },
   'eprescribing.task.status_changed.v1': {
@@ -135,7 +143,7 @@ export const EVENT_CATALOG = {
     payload: object(['resource', 'event', 'status', ...CONTEXT_REQUIRED], {
       resource: resource('Task', 'created'),
       event: text('The prescription workflow event the Task sent.'),
-      status: text('The Task\'s status (http://hl7.org/fhir/task-status).'),
+      status: text("The Task's status (http://hl7.org/fhir/task-status)."),
       ...PRESCRIPTION_CONTEXT,
     }),
   },
@@ -155,17 +163,22 @@ export const EVENT_CATALOG = {
   },
   'eprescribing.medication_request.expired.v1': {
     name: 'medicationRequestExpired',
-    summary: 'A prescription\'s validity period ended and it moved to `expired` (published after the `status_changed` of the `expire` move).',
+    summary: "A prescription's validity period ended and it moved to `expired` (published after the `status_changed` of the `expire` move).",
     payload: prescriptionChange('expired', STATUS_CHANGE),
   },
   'eprescribing.prior_authorization.status_changed.v1': {
     name: 'priorAuthorizationStatusChanged',
     summary: 'A prior authorization moved in its workflow; delivered to `prescriptionEvents` through its prescription.',
-    payload: object(['resource', 'event', 'from', 'to', 'medicationRequestId'], { resource: PRIOR_AUTHORIZATION_TASK, ...transition('prior authorization'), ...PRESCRIPTION_CONTEXT }),
+    payload: object(['resource', 'event', 'from', 'to', 'medicationRequestId'], {
+      resource: PRIOR_AUTHORIZATION_TASK,
+      ...transition('prior authorization'),
+      ...PRESCRIPTION_CONTEXT,
+    }),
   },
   'eprescribing.prior_authorization.deadline_breached.v1': {
     name: 'priorAuthorizationDeadlineBreached',
-    summary: 'A prior authorization was not decided by its deadline (PA_URGENT_SECONDS or PA_STANDARD_SECONDS after submission); published once, state unchanged.',
+    summary:
+      'A prior authorization was not decided by its deadline (PA_URGENT_SECONDS or PA_STANDARD_SECONDS after submission); published once, state unchanged.',
     payload: object(['resource', 'medicationRequestId'], { resource: PRIOR_AUTHORIZATION_TASK, ...PRESCRIPTION_CONTEXT }),
   },
   'eprescribing.command.accepted.v1': {
@@ -186,7 +199,7 @@ export const EVENT_CATALOG = {
       commandId: text('The command id (its `Nats-Msg-Id`).'),
       command: text('The command as sent.'),
       code: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$', description: 'The error code (see the error table of docs/reference.md).' },
-      message: text('What was wrong and what to do, as in an OperationOutcome\'s diagnostics.'),
+      message: text("What was wrong and what to do, as in an OperationOutcome's diagnostics."),
     }),
   },
 } as const satisfies Record<`${string}.v${number}`, EventDefinition>;

@@ -66,5 +66,4 @@ export function buildEvent(
 }
 
 /** The bus subject of an event (CONTRACT §6). */
-export const subjectOf = (metadata: Pick<EventMetadata, 'eventType' | 'tenantId'>): string =>
-  `${metadata.eventType}.${metadata.tenantId}`;
+export const subjectOf = (metadata: Pick<EventMetadata, 'eventType' | 'tenantId'>): string => `${metadata.eventType}.${metadata.tenantId}`;

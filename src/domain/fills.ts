@@ -29,7 +29,16 @@ export const fillType = (previousFills: number): fhir4.CodeableConcept => ({
 });
 
 // UCUM units of FHIR R4 Duration (datatypes.html#Duration); a month and a year as their usual lengths.
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000, d: 86_400_000, wk: 604_800_000, mo: 2_592_000_000, a: 31_536_000_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  wk: 604_800_000,
+  mo: 2_592_000_000,
+  a: 31_536_000_000,
+};
 
 /** A FHIR Duration in milliseconds; undefined when it has no value or no known UCUM unit. */
 export function durationMs(duration: fhir4.Duration | undefined): number | undefined {

@@ -2,8 +2,7 @@
 export const PERSONAS = ['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend'] as const;
 export type Persona = (typeof PERSONAS)[number];
 
-export const isPersona = (value: unknown): value is Persona =>
-  typeof value === 'string' && (PERSONAS as readonly string[]).includes(value);
+export const isPersona = (value: unknown): value is Persona => typeof value === 'string' && (PERSONAS as readonly string[]).includes(value);
 
 /** Tenant ids are short opaque tokens; anything else in a token is rejected as unauthenticated. */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,4 +1,4 @@
-import { DomainError, validationFailure, type Issue } from './errors.js';
+import { DomainError, type Issue, validationFailure } from './errors.js';
 
 /**
  * Bounds on every string a client can send (issue #7, item 5), in one place for both transports.
@@ -38,13 +38,17 @@ export function oversizedStrings(root: string, value: unknown): Issue[] {
   const walk = (node: unknown, path: string): void => {
     if (issues.length >= MAX_SIZE_ISSUES) return;
     if (typeof node === 'string') {
-      if (node.length > MAX_STRING_LENGTH) issues.push({ expression: path, diagnostics: `${path} is ${node.length} characters long; at most ${MAX_STRING_LENGTH} are accepted.` });
+      if (node.length > MAX_STRING_LENGTH)
+        issues.push({ expression: path, diagnostics: `${path} is ${node.length} characters long; at most ${MAX_STRING_LENGTH} are accepted.` });
     } else if (Array.isArray(node)) {
       node.forEach((item, index) => walk(item, `${path}[${index}]`));
     } else if (typeof node === 'object' && node !== null) {
       for (const [key, child] of Object.entries(node)) {
         if (key.length > MAX_ELEMENT_NAME_LENGTH) {
-          issues.push({ expression: path, diagnostics: `${path} has an element name of ${key.length} characters ('${quoted(key)}'); FHIR element names are at most ${MAX_ELEMENT_NAME_LENGTH}.` });
+          issues.push({
+            expression: path,
+            diagnostics: `${path} has an element name of ${key.length} characters ('${quoted(key)}'); FHIR element names are at most ${MAX_ELEMENT_NAME_LENGTH}.`,
+          });
         } else walk(child, `${path}.${key}`);
       }
     }
@@ -60,7 +64,11 @@ export function assertTextWithinBounds(text: string | null | undefined, expressi
 
 /** Throws 400 `BAD_REQUEST` when a search parameter's name or one of its values is over {@link MAX_SEARCH_VALUE_LENGTH}. */
 export function assertSearchParameter(name: string, values: readonly string[]): void {
-  if (name.length > MAX_SEARCH_VALUE_LENGTH) throw new DomainError('BAD_REQUEST', `A search parameter name of ${name.length} characters ('${quoted(name)}') is not one this server knows; names are short.`);
+  if (name.length > MAX_SEARCH_VALUE_LENGTH)
+    throw new DomainError(
+      'BAD_REQUEST',
+      `A search parameter name of ${name.length} characters ('${quoted(name)}') is not one this server knows; names are short.`,
+    );
   for (const value of values) {
     if (value.length > MAX_SEARCH_VALUE_LENGTH) {
       throw new DomainError('BAD_REQUEST', `Parameter '${quoted(name)}' is ${value.length} characters long; at most ${MAX_SEARCH_VALUE_LENGTH} are accepted.`);

@@ -26,9 +26,15 @@ export function validateMedicationDispense(input: unknown): Issue[] {
   const d = input;
   const at = (p: string) => `MedicationDispense.${p}`;
   if (d.resourceType !== 'MedicationDispense') problem(at('resourceType'), "resourceType must be 'MedicationDispense'.");
-  if (typeof d.status !== 'string' || !(DISPENSE_STATUSES as readonly string[]).includes(d.status)) problem(at('status'), `status is required and must be one of ${DISPENSE_STATUSES.join(', ')}.`);
+  if (typeof d.status !== 'string' || !(DISPENSE_STATUSES as readonly string[]).includes(d.status))
+    problem(at('status'), `status is required and must be one of ${DISPENSE_STATUSES.join(', ')}.`);
   const prescriptions = d.authorizingPrescription;
-  if (!Array.isArray(prescriptions) || prescriptions.length === 0 || !isObject(prescriptions[0]) || !parseReference(prescriptions[0].reference, 'MedicationRequest')) {
+  if (
+    !Array.isArray(prescriptions) ||
+    prescriptions.length === 0 ||
+    !isObject(prescriptions[0]) ||
+    !parseReference(prescriptions[0].reference, 'MedicationRequest')
+  ) {
     problem(at('authorizingPrescription[0].reference'), "authorizingPrescription[0].reference is required: 'MedicationRequest/{id}'.");
   }
   if (!isObject(d.medicationCodeableConcept) || !Array.isArray(d.medicationCodeableConcept.coding) || d.medicationCodeableConcept.coding.length === 0) {
@@ -42,8 +48,10 @@ export function validateMedicationDispense(input: unknown): Issue[] {
     const v = d[field];
     if (v !== undefined && !(typeof v === 'string' && FHIR_DATE_TIME.test(v))) problem(at(field), `${field} must be a FHIR dateTime.`);
   }
-  if (d.subject !== undefined && !(isObject(d.subject) && parseReference(d.subject.reference, 'Patient'))) problem(at('subject.reference'), "subject.reference must be 'Patient/{id}'.");
-  if (d.note !== undefined && (!Array.isArray(d.note) || d.note.some((n) => !isObject(n) || typeof n.text !== 'string'))) problem(at('note'), 'note must be a list of { text }.');
+  if (d.subject !== undefined && !(isObject(d.subject) && parseReference(d.subject.reference, 'Patient')))
+    problem(at('subject.reference'), "subject.reference must be 'Patient/{id}'.");
+  if (d.note !== undefined && (!Array.isArray(d.note) || d.note.some((n) => !isObject(n) || typeof n.text !== 'string')))
+    problem(at('note'), 'note must be a list of { text }.');
   return issues;
 }
 
@@ -57,12 +65,20 @@ export function performerReferencesOf(resource: MedicationDispenseResource): str
   return [...new Set(references.filter((r): r is string => PERFORMER_TYPES.some((type) => parseReference(r, type) !== undefined)))];
 }
 
-export const prescriptionIdOf = (resource: MedicationDispenseResource): string => parseReference(resource.authorizingPrescription?.[0]?.reference, 'MedicationRequest')!;
+export const prescriptionIdOf = (resource: MedicationDispenseResource): string =>
+  parseReference(resource.authorizingPrescription?.[0]?.reference, 'MedicationRequest')!;
 
 /** The dispense as stored: server id and meta, the prescription's patient and pharmacy filled in. */
 export function materializeMedicationDispense(
   input: MedicationDispenseResource,
-  m: { id: string; versionId: number; lastUpdated: Date; patientReference: string; pharmacyReference?: string; /** Set by the server (CONTRACT §7: FF, then RF); kept as stored on later versions. */ type?: fhir4.CodeableConcept },
+  m: {
+    id: string;
+    versionId: number;
+    lastUpdated: Date;
+    patientReference: string;
+    pharmacyReference?: string;
+    /** Set by the server (CONTRACT §7: FF, then RF); kept as stored on later versions. */ type?: fhir4.CodeableConcept;
+  },
 ): MedicationDispenseResource {
   const { resourceType: _t, id: _i, meta, ...rest } = input;
   const { versionId: _v, lastUpdated: _l, ...clientMeta } = meta ?? {};

@@ -1,6 +1,6 @@
-import { FILLS_EXTENSION, fillsExtension, type Fills } from './fills.js';
-import { ATC_SYSTEM, FHIR_DATE_TIME, FHIR_ID, RXNORM_SYSTEM, WORKFLOW_STATUS_EXTENSION, dateTimeLowerBound, isObject, parseReference } from './fhir.js';
 import type { Issue } from './errors.js';
+import { ATC_SYSTEM, dateTimeLowerBound, FHIR_DATE_TIME, FHIR_ID, isObject, parseReference, RXNORM_SYSTEM, WORKFLOW_STATUS_EXTENSION } from './fhir.js';
+import { type Fills, FILLS_EXTENSION, fillsExtension } from './fills.js';
 import { MAX_STRING_LENGTH } from './input-limits.js';
 import { FHIR_STATUS, type WorkflowState } from './workflow.js';
 
@@ -55,7 +55,8 @@ export function validateMedicationRequest(input: unknown): Issue[] {
   if (!isObject(r.subject)) problem(at('subject'), 'subject is required: a reference to Patient/{id}.');
   else if (!parseReference(r.subject.reference, 'Patient')) problem(at('subject.reference'), "subject.reference must be 'Patient/{id}'.");
 
-  if (r.medicationReference !== undefined) problem(at('medicationReference'), 'medicationReference is not supported; send medicationCodeableConcept coded in RxNorm or ATC.');
+  if (r.medicationReference !== undefined)
+    problem(at('medicationReference'), 'medicationReference is not supported; send medicationCodeableConcept coded in RxNorm or ATC.');
   checkMedication(r.medicationCodeableConcept, at('medicationCodeableConcept'), problem);
 
   if (r.requester !== undefined) checkReference(r.requester, at('requester'), problem);
@@ -113,8 +114,10 @@ function checkMedication(value: unknown, path: string, problem: Problem): void {
 
 function checkDispenseRequest(value: unknown, path: string, problem: Problem): void {
   if (!isObject(value)) return problem(`${path}.performer`, 'dispenseRequest.performer is required: a reference to a directory pharmacy (Organization/{id}).');
-  if (!isObject(value.performer)) problem(`${path}.performer`, 'dispenseRequest.performer is required: a reference to a directory pharmacy (Organization/{id}).');
-  else if (!parseReference(value.performer.reference, 'Organization')) problem(`${path}.performer.reference`, "performer.reference must be 'Organization/{id}'.");
+  if (!isObject(value.performer))
+    problem(`${path}.performer`, 'dispenseRequest.performer is required: a reference to a directory pharmacy (Organization/{id}).');
+  else if (!parseReference(value.performer.reference, 'Organization'))
+    problem(`${path}.performer.reference`, "performer.reference must be 'Organization/{id}'.");
 
   if (value.quantity !== undefined) {
     if (!isObject(value.quantity)) problem(`${path}.quantity`, 'quantity must be a Quantity object.');
@@ -132,7 +135,8 @@ function checkDispenseRequest(value: unknown, path: string, problem: Problem): v
     else
       for (const end of ['start', 'end'] as const) {
         const v = value.validityPeriod[end];
-        if (v !== undefined && !(typeof v === 'string' && FHIR_DATE_TIME.test(v))) problem(`${path}.validityPeriod.${end}`, `validityPeriod.${end} must be a FHIR dateTime.`);
+        if (v !== undefined && !(typeof v === 'string' && FHIR_DATE_TIME.test(v)))
+          problem(`${path}.validityPeriod.${end}`, `validityPeriod.${end} must be a FHIR dateTime.`);
       }
   }
 }

@@ -39,10 +39,7 @@ export function personaMay(persona: Persona | 'system', action: WriteAction): bo
 export function assertPersonaMay(ctx: Pick<RequestContext, 'actor'>, action: WriteAction): void {
   if (personaMay(ctx.actor.persona, action)) return;
   const allowed = (WRITE_PERMISSIONS[action] as readonly Persona[]).join(', ');
-  throw new DomainError(
-    'FORBIDDEN_WRITE_PERSONA',
-    `Persona '${ctx.actor.persona}' may not ${ACTION_LABEL[action]}; allowed: ${allowed}.`,
-  );
+  throw new DomainError('FORBIDDEN_WRITE_PERSONA', `Persona '${ctx.actor.persona}' may not ${ACTION_LABEL[action]}; allowed: ${allowed}.`);
 }
 
 const personasOf = (...actions: WriteAction[]): readonly Persona[] => [...new Set(actions.flatMap((a) => WRITE_PERMISSIONS[a] as readonly Persona[]))];

@@ -176,15 +176,22 @@ function checkRule(rule: PrescribingRule, subject: RuleSubject): { expression: s
   if (rule.maxValidityMonthsFromAuthoredOn !== undefined) {
     const months = rule.maxValidityMonthsFromAuthoredOn;
     const authored = parseInstant(subject.resource.authoredOn, 'start');
-    if (authored === null) return { expression: AUTHORED_ON, diagnostics: `${what} may be filled only within ${months} months of authoredOn: send authoredOn ${cite}.` };
+    if (authored === null)
+      return { expression: AUTHORED_ON, diagnostics: `${what} may be filled only within ${months} months of authoredOn: send authoredOn ${cite}.` };
     const limit = lastFillLimit(authored, months);
     const lastDay = new Date(limit.getTime() - 86_400_000).toISOString().slice(0, 10);
     const end = parseInstant(subject.resource.dispenseRequest?.validityPeriod?.end, 'end');
     if (end !== null && end > limit) {
-      return { expression: VALIDITY_END, diagnostics: `validityPeriod.end is later than ${months} months after authoredOn: ${lastDay} is the last day ${what} may be filled ${cite}.` };
+      return {
+        expression: VALIDITY_END,
+        diagnostics: `validityPeriod.end is later than ${months} months after authoredOn: ${lastDay} is the last day ${what} may be filled ${cite}.`,
+      };
     }
     if (subject.fillAt && subject.fillAt >= limit) {
-      return { expression: AUTHORED_ON, diagnostics: `${what} may not be filled later than ${months} months after authoredOn: the last day was ${lastDay} ${cite}.` };
+      return {
+        expression: AUTHORED_ON,
+        diagnostics: `${what} may not be filled later than ${months} months after authoredOn: the last day was ${lastDay} ${cite}.`,
+      };
     }
   }
   return undefined;

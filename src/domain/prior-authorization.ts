@@ -1,6 +1,6 @@
 import type { MedicationRequestResource } from './medication-request.js';
-import { ruleApplies, type PrescribingRule, type RuleSet, type Schedule } from './prescribing-rules.js';
-import { eventsOf, statesOf, type Naming, type WorkflowDefinition } from './workflow-engine.js';
+import { type PrescribingRule, ruleApplies, type RuleSet, type Schedule } from './prescribing-rules.js';
+import { eventsOf, type Naming, statesOf, type WorkflowDefinition } from './workflow-engine.js';
 import {
   CURRENT_PRIOR_AUTHORIZATION_WORKFLOW,
   PRIOR_AUTHORIZATION_WORKFLOWS,
@@ -33,8 +33,10 @@ export const PRIOR_AUTHORIZATION_CLIENT_EVENTS: readonly PriorAuthorizationEvent
   PRIOR_AUTHORIZATION_WORKFLOWS.some((d) => d.transitions.some((t) => t.event === e && t.sender !== 'system')),
 );
 
-export const isPriorAuthorizationState = (value: unknown): value is PriorAuthorizationState => typeof value === 'string' && (PRIOR_AUTHORIZATION_STATES as readonly string[]).includes(value);
-export const isPriorAuthorizationEvent = (value: unknown): value is PriorAuthorizationEvent => typeof value === 'string' && (PRIOR_AUTHORIZATION_EVENTS as readonly string[]).includes(value);
+export const isPriorAuthorizationState = (value: unknown): value is PriorAuthorizationState =>
+  typeof value === 'string' && (PRIOR_AUTHORIZATION_STATES as readonly string[]).includes(value);
+export const isPriorAuthorizationEvent = (value: unknown): value is PriorAuthorizationEvent =>
+  typeof value === 'string' && (PRIOR_AUTHORIZATION_EVENTS as readonly string[]).includes(value);
 
 export const PRIOR_AUTHORIZATION_NAMING: Naming = { subject: 'prior authorization', stateExpression: 'Task.businessStatus' };
 
@@ -65,7 +67,10 @@ export function urgencyOf(resource: Pick<MedicationRequestResource, 'priority'>)
 }
 
 /** The rule that makes a prescription need PA (CONTRACT §8: by RxNorm code or schedule), if any. */
-export function priorAuthorizationRule(ruleSets: readonly RuleSet[], subject: { resource: Pick<MedicationRequestResource, 'medicationCodeableConcept'>; schedule: Schedule | null }): PrescribingRule | undefined {
+export function priorAuthorizationRule(
+  ruleSets: readonly RuleSet[],
+  subject: { resource: Pick<MedicationRequestResource, 'medicationCodeableConcept'>; schedule: Schedule | null },
+): PrescribingRule | undefined {
   for (const set of ruleSets) for (const rule of set.rules) if (rule.requiresPriorAuthorization && ruleApplies(rule, subject as never)) return rule;
   return undefined;
 }
@@ -95,7 +100,9 @@ export const isPriorAuthorizationTask = (task: Pick<fhir4.Task, 'code'>): boolea
   task.code?.coding?.some((c) => c.system === PRIOR_AUTHORIZATION_TASK_SYSTEM && c.code === PRIOR_AUTHORIZATION_TASK_CODE) ?? false;
 
 /** The PA as a FHIR Task (CONTRACT §9). */
-export function materializePriorAuthorization(m: Omit<PriorAuthorizationRecord, 'resource' | 'tenantId'> & { reason?: string | null; requester?: string }): fhir4.Task {
+export function materializePriorAuthorization(
+  m: Omit<PriorAuthorizationRecord, 'resource' | 'tenantId'> & { reason?: string | null; requester?: string },
+): fhir4.Task {
   return {
     resourceType: 'Task',
     id: m.id,

@@ -36,7 +36,8 @@ export function validateSubscription(input: unknown): Issue[] {
   const issues: Issue[] = [];
   const problem = (expression: string, diagnostics: string) => issues.push({ expression, diagnostics });
   if (input.resourceType !== 'Subscription') problem('Subscription.resourceType', "resourceType must be 'Subscription'.");
-  if (input.status !== undefined && !(SUBSCRIPTION_STATUSES as readonly string[]).includes(String(input.status))) problem('Subscription.status', `status must be one of ${SUBSCRIPTION_STATUSES.join(', ')}.`);
+  if (input.status !== undefined && !(SUBSCRIPTION_STATUSES as readonly string[]).includes(String(input.status)))
+    problem('Subscription.status', `status must be one of ${SUBSCRIPTION_STATUSES.join(', ')}.`);
   if (typeof input.reason !== 'string' || input.reason.trim() === '') problem('Subscription.reason', 'reason is required (FHIR R4).');
   if (typeof input.criteria !== 'string' || !splitCriteria(input.criteria)) {
     problem('Subscription.criteria', `criteria must be a search on ${SUBSCRIBABLE_TYPES.join(', ')}, e.g. MedicationRequest?patient=Patient/p1.`);
@@ -44,7 +45,10 @@ export function validateSubscription(input: unknown): Issue[] {
   const channel = input.channel;
   if (!isObject(channel)) problem('Subscription.channel', 'channel is required: { "type": "websocket" }.');
   else if (channel.type !== 'websocket') {
-    problem('Subscription.channel.type', `channel type '${String(channel.type)}' is not offered: live delivery is over websockets only (no rest-hook, email, sms or message). Use "websocket" and bind on /fhir/websocket.`);
+    problem(
+      'Subscription.channel.type',
+      `channel type '${String(channel.type)}' is not offered: live delivery is over websockets only (no rest-hook, email, sms or message). Use "websocket" and bind on /fhir/websocket.`,
+    );
   }
   return issues;
 }

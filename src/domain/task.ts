@@ -23,11 +23,25 @@ export interface TaskRecord {
   resource: TaskResource;
 }
 
-const TASK_STATUSES = ['draft', 'requested', 'received', 'accepted', 'rejected', 'ready', 'cancelled', 'in-progress', 'on-hold', 'failed', 'completed', 'entered-in-error'];
+const TASK_STATUSES = [
+  'draft',
+  'requested',
+  'received',
+  'accepted',
+  'rejected',
+  'ready',
+  'cancelled',
+  'in-progress',
+  'on-hold',
+  'failed',
+  'completed',
+  'entered-in-error',
+];
 const TASK_INTENTS = ['unknown', 'proposal', 'plan', 'order', 'original-order', 'reflex-order', 'filler-order', 'instance-order', 'option'];
 
 /** The Task's code: a workflow Task's (CONTRACT §3) or a prior authorization's (§9, its own system). */
-export const taskCodeOf = (task: TaskResource): string | undefined => task.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM || c.system === PRIOR_AUTHORIZATION_TASK_SYSTEM)?.code;
+export const taskCodeOf = (task: TaskResource): string | undefined =>
+  task.code?.coding?.find((c) => c.system === TASK_CODE_SYSTEM || c.system === PRIOR_AUTHORIZATION_TASK_SYSTEM)?.code;
 
 /** The workflow event a Task asks for, or `undefined` when its code and status move nothing. */
 export function taskEvent(task: TaskResource): WorkflowEvent | undefined {
@@ -41,13 +55,18 @@ export function validateTask(input: unknown): Issue[] {
   const issues: Issue[] = [];
   const problem = (expression: string, diagnostics: string) => issues.push({ expression, diagnostics });
   if (input.resourceType !== 'Task') problem('Task.resourceType', "resourceType must be 'Task'.");
-  if (typeof input.status !== 'string' || !TASK_STATUSES.includes(input.status)) problem('Task.status', `status is required and must be a FHIR task status (${TASK_STATUSES.join(', ')}).`);
+  if (typeof input.status !== 'string' || !TASK_STATUSES.includes(input.status))
+    problem('Task.status', `status is required and must be a FHIR task status (${TASK_STATUSES.join(', ')}).`);
   if (typeof input.intent !== 'string' || !TASK_INTENTS.includes(input.intent)) problem('Task.intent', "intent is required (e.g. 'order').");
-  if (!isObject(input.focus) || !parseReference(input.focus.reference, 'MedicationRequest')) problem('Task.focus.reference', "focus.reference is required: 'MedicationRequest/{id}'.");
+  if (!isObject(input.focus) || !parseReference(input.focus.reference, 'MedicationRequest'))
+    problem('Task.focus.reference', "focus.reference is required: 'MedicationRequest/{id}'.");
   const codes = isObject(input.code) && Array.isArray(input.code.coding) ? input.code.coding : [];
   const code = codes.find((c: unknown) => isObject(c) && c.system === TASK_CODE_SYSTEM) as { code?: unknown } | undefined;
   if (!code || !TASK_CODES.includes(String(code.code))) problem('Task.code', `code must carry ${TASK_CODE_SYSTEM} ${TASK_CODES.join(', ')}.`);
-  if (input.statusReason !== undefined && !(isObject(input.statusReason) && (input.statusReason.text === undefined || typeof input.statusReason.text === 'string'))) {
+  if (
+    input.statusReason !== undefined &&
+    !(isObject(input.statusReason) && (input.statusReason.text === undefined || typeof input.statusReason.text === 'string'))
+  ) {
     problem('Task.statusReason', 'statusReason must be a CodeableConcept.');
   }
   if (issues.length === 0 && taskEvent(input as unknown as TaskResource) === undefined) {

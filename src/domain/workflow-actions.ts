@@ -41,7 +41,10 @@ export function definitionFor(ref: { name?: unknown; version?: unknown } | undef
 
 /** Every action and compensation name any definition declares (the handler registry must cover them). */
 export const ACTION_NAMES: readonly string[] = [
-  ...new Set([...WORKFLOW_DEFINITIONS.flatMap((d) => d.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])])), ...WORKFLOW_LINKS.map((l) => l.compensation)]),
+  ...new Set([
+    ...WORKFLOW_DEFINITIONS.flatMap((d) => d.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])])),
+    ...WORKFLOW_LINKS.map((l) => l.compensation),
+  ]),
 ];
 
 export { actionsFor, compensationsFor };

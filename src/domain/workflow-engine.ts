@@ -90,7 +90,9 @@ export interface WorkflowDefinition<S extends string = string, E extends string 
  * final, no rule leaves a final state, events keep one sender, actions and compensations are unique.
  * A mistake here is a programming error, reported with the definition's name.
  */
-export function defineWorkflow<S extends string, E extends string, F extends Facts = Facts>(definition: WorkflowDefinition<S, E, F>): WorkflowDefinition<S, E, F> {
+export function defineWorkflow<S extends string, E extends string, F extends Facts = Facts>(
+  definition: WorkflowDefinition<S, E, F>,
+): WorkflowDefinition<S, E, F> {
   const fail = (why: string): never => {
     throw new Error(`workflow ${definition.name} v${definition.version}: ${why}`);
   };
@@ -139,7 +141,12 @@ export function legalEvents<E extends string>(definition: WorkflowDefinition<str
 }
 
 /** The rule that decides `event` from `state` given `facts`: the first matching rule whose guard holds. */
-export function decide<S extends string, E extends string, F extends Facts>(definition: WorkflowDefinition<S, E, F>, state: S, event: E, facts: F): TransitionRule<S, E, F> | undefined {
+export function decide<S extends string, E extends string, F extends Facts>(
+  definition: WorkflowDefinition<S, E, F>,
+  state: S,
+  event: E,
+  facts: F,
+): TransitionRule<S, E, F> | undefined {
   return definition.transitions.find((t) => t.event === event && t.from.includes(state) && (t.guard === undefined || t.guard.holds(facts)));
 }
 
@@ -151,7 +158,13 @@ export interface Naming {
 }
 
 /** The target of `event`, or `INVALID_TRANSITION` naming the current state and the legal events (CONTRACT §3). */
-export function assertMove<S extends string, E extends string, F extends Facts>(definition: WorkflowDefinition<S, E, F>, naming: Naming, state: S, event: E, facts: F): TransitionRule<S, E, F> {
+export function assertMove<S extends string, E extends string, F extends Facts>(
+  definition: WorkflowDefinition<S, E, F>,
+  naming: Naming,
+  state: S,
+  event: E,
+  facts: F,
+): TransitionRule<S, E, F> {
   const rule = decide(definition, state, event, facts);
   if (rule) return rule;
   const legal = legalEvents(definition, state);
@@ -225,7 +238,10 @@ export function actionsFor(definition: WorkflowDefinition, change: { event?: str
 export function compensationsFor(definition: WorkflowDefinition, to: string, completed: readonly string[]): string[] {
   if (!definition.states[to]?.compensating) return [];
   const byAction = new Map(definition.actions.filter((a) => a.compensation).map((a) => [a.name, a.compensation!]));
-  return [...completed].reverse().flatMap((name) => (byAction.has(name) ? [byAction.get(name)!] : [])).filter((name, i, all) => all.indexOf(name) === i);
+  return [...completed]
+    .reverse()
+    .flatMap((name) => (byAction.has(name) ? [byAction.get(name)!] : []))
+    .filter((name, i, all) => all.indexOf(name) === i);
 }
 
 /** A Mermaid `stateDiagram-v2` text of the definition: states, transitions (with guard and sender), final states. */

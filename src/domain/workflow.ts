@@ -1,7 +1,13 @@
 import { DomainError } from './errors.js';
 import type { Actor } from './identity.js';
-import { assertSender, eventsOf, statesOf, type Naming, type WorkflowDefinition } from './workflow-engine.js';
-import { CURRENT_PRESCRIPTION_WORKFLOW, PRESCRIPTION_WORKFLOWS, type PrescriptionFacts, type WorkflowEvent, type WorkflowState } from './workflows/prescription.js';
+import { assertSender, eventsOf, type Naming, statesOf, type WorkflowDefinition } from './workflow-engine.js';
+import {
+  CURRENT_PRESCRIPTION_WORKFLOW,
+  PRESCRIPTION_WORKFLOWS,
+  type PrescriptionFacts,
+  type WorkflowEvent,
+  type WorkflowState,
+} from './workflows/prescription.js';
 
 export type { PrescriptionFacts, TransitionEvent, WorkflowEvent, WorkflowState } from './workflows/prescription.js';
 export { CURRENT_PRESCRIPTION_WORKFLOW, PRESCRIPTION_WORKFLOWS } from './workflows/prescription.js';
@@ -16,16 +22,24 @@ const unique = <T>(values: T[]): T[] => [...new Set(values)];
 /** Every state of every version (an instance of an older version may still be in one). */
 export const WORKFLOW_STATES: readonly WorkflowState[] = unique(PRESCRIPTION_WORKFLOWS.flatMap((d) => statesOf(d as WorkflowDefinition<WorkflowState>)));
 /** Every event of every version. */
-export const WORKFLOW_EVENTS: readonly WorkflowEvent[] = unique(PRESCRIPTION_WORKFLOWS.flatMap((d) => eventsOf(d as WorkflowDefinition<string, WorkflowEvent>)));
+export const WORKFLOW_EVENTS: readonly WorkflowEvent[] = unique(
+  PRESCRIPTION_WORKFLOWS.flatMap((d) => eventsOf(d as WorkflowDefinition<string, WorkflowEvent>)),
+);
 /** The events a client may send (the gateway's own, such as `expire`, are left out). */
-export const CLIENT_EVENTS: readonly WorkflowEvent[] = WORKFLOW_EVENTS.filter((e) => PRESCRIPTION_WORKFLOWS.some((d) => d.transitions.some((t) => t.event === e && t.sender !== 'system')));
+export const CLIENT_EVENTS: readonly WorkflowEvent[] = WORKFLOW_EVENTS.filter((e) =>
+  PRESCRIPTION_WORKFLOWS.some((d) => d.transitions.some((t) => t.event === e && t.sender !== 'system')),
+);
 
 export const INITIAL_STATE: WorkflowState = CURRENT_PRESCRIPTION_WORKFLOW.initial;
 
-const stateSpecs = (state: WorkflowState) => PRESCRIPTION_WORKFLOWS.map((d) => (d.states as Record<string, { fhirStatus?: string; contentEditable?: boolean }>)[state]).filter((s) => s !== undefined);
+const stateSpecs = (state: WorkflowState) =>
+  PRESCRIPTION_WORKFLOWS.map((d) => (d.states as Record<string, { fhirStatus?: string; contentEditable?: boolean }>)[state]).filter((s) => s !== undefined);
 
 /** FHIR `MedicationRequest.status` for each workflow state (CONTRACT §3). */
-export const FHIR_STATUS: Readonly<Record<WorkflowState, string>> = Object.fromEntries(WORKFLOW_STATES.map((s) => [s, stateSpecs(s)[0].fhirStatus!])) as Record<WorkflowState, string>;
+export const FHIR_STATUS: Readonly<Record<WorkflowState, string>> = Object.fromEntries(WORKFLOW_STATES.map((s) => [s, stateSpecs(s)[0].fhirStatus!])) as Record<
+  WorkflowState,
+  string
+>;
 
 /** Content (not state) may change only while the prescription has not reached the pharmacy. */
 export const CONTENT_EDITABLE_STATES: readonly WorkflowState[] = WORKFLOW_STATES.filter((s) => stateSpecs(s).some((spec) => spec.contentEditable));

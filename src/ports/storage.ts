@@ -1,5 +1,16 @@
 /** Ports of storage: one tenant's resources, idempotency keys, the outbox and Subscriptions, inside its transaction. */
-import type { EventEnvelope, FillSummary, MedicationDispenseRecord, MedicationRequestRecord, PriorAuthorizationRecord, PriorAuthorizationTransition, SubscriptionRecord, TaskRecord, TransitionRecord, WorkflowState } from '../domain/index.js';
+import type {
+  EventEnvelope,
+  FillSummary,
+  MedicationDispenseRecord,
+  MedicationRequestRecord,
+  PriorAuthorizationRecord,
+  PriorAuthorizationTransition,
+  SubscriptionRecord,
+  TaskRecord,
+  TransitionRecord,
+  WorkflowState,
+} from '../domain/index.js';
 
 export type SortKey = 'seq' | 'authoredOn' | 'lastUpdated';
 

@@ -1,7 +1,16 @@
 /** Ports of the unit of work: one tenant's repositories inside one database transaction. */
 import type { AuditStore } from './audit.js';
 import type { CommandLedger } from './bus-commands.js';
-import type { IdempotencyStore, MedicationDispenseStore, MedicationRequestHistory, MedicationRequestStore, OutboxWriter, PriorAuthorizationStore, SubscriptionStore, TaskStore } from './storage.js';
+import type {
+  IdempotencyStore,
+  MedicationDispenseStore,
+  MedicationRequestHistory,
+  MedicationRequestStore,
+  OutboxWriter,
+  PriorAuthorizationStore,
+  SubscriptionStore,
+  TaskStore,
+} from './storage.js';
 import type { WorkflowTimerStore } from './workflow-timers.js';
 
 /** Locks held until the transaction ends. */

@@ -10,15 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { captureStatements } from './lib/capture.mjs';
-import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { loadDataset, patientId, planDataset, readPharmacies, readSource, requestId, SQL_IDS } from './lib/dataset.mjs';
 import { startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
+import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
+import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
-import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { runTimers } from './lib/timers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,7 +64,14 @@ if (args.help) {
   process.exit(0);
 }
 const SCENARIO_KEYS = ['create', 'read', 'search', 'gqlCreate', 'gqlPage', 'workflow', 'live', 'liveFiltered', 'idle', 'soak', 'tracing', 'timers'];
-const only = args.only ? new Set(args.only.split(',').map((k) => k.trim()).filter(Boolean)) : undefined;
+const only = args.only
+  ? new Set(
+      args.only
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+  : undefined;
 const unknownOnly = [...(only ?? [])].filter((k) => !SCENARIO_KEYS.includes(k));
 if (unknownOnly.length > 0) {
   process.stderr.write(`bench: --only: unknown scenario(s) ${unknownOnly.join(', ')}\n\n${USAGE}`);
@@ -75,8 +82,34 @@ const selected = (key) => !only || only.has(key);
 
 /** Durations and sizes. The full run must stay under 10 minutes, so the soak is shorter than the issue's 10. */
 const PROFILE = args.quick
-  ? { rows: 10_000, seconds: 2, warmup: 0.5, concurrency: [8], pgbenchSeconds: 2, workflowSeconds: 2, live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 }, liveFiltered: { subscribers: 500, rate: 20, seconds: 2 }, idle: 500, soakSeconds: 5, pagePharmacies: 2, timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 } }
-  : { rows: 100_000, seconds: 8, warmup: 2, concurrency: [8, 32], pgbenchSeconds: 8, workflowSeconds: 8, live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 }, liveFiltered: { subscribers: 10_000, rate: 200, seconds: 10 }, idle: 10_000, soakSeconds: 120, pagePharmacies: 10, timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 } };
+  ? {
+      rows: 10_000,
+      seconds: 2,
+      warmup: 0.5,
+      concurrency: [8],
+      pgbenchSeconds: 2,
+      workflowSeconds: 2,
+      live: { subscribers: 100, rate: 20, seconds: 2, burst: 30, drainSeconds: 60, stallSeconds: 15 },
+      liveFiltered: { subscribers: 500, rate: 20, seconds: 2 },
+      idle: 500,
+      soakSeconds: 5,
+      pagePharmacies: 2,
+      timers: { burst: 1_000, pending: 1_000, paced: 100, pacedRate: 20, timeoutMs: 120_000 },
+    }
+  : {
+      rows: 100_000,
+      seconds: 8,
+      warmup: 2,
+      concurrency: [8, 32],
+      pgbenchSeconds: 8,
+      workflowSeconds: 8,
+      live: { subscribers: 1_000, rate: 20, seconds: 10, burst: 100, drainSeconds: 30, stallSeconds: 5 },
+      liveFiltered: { subscribers: 10_000, rate: 200, seconds: 10 },
+      idle: 10_000,
+      soakSeconds: 120,
+      pagePharmacies: 10,
+      timers: { burst: 10_000, pending: 10_000, paced: 600, pacedRate: 20, timeoutMs: 600_000 },
+    };
 if (args.rows) PROFILE.rows = Number(args.rows);
 if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 
@@ -84,10 +117,16 @@ if (args['soak-seconds']) PROFILE.soakSeconds = Number(args['soak-seconds']);
 const limits = fileLimits();
 const fdsNeeded = PROFILE.idle + 2_000;
 if (limits.soft < fdsNeeded && limits.hard > limits.soft && !process.env.RXGATE_BENCH_REEXEC) {
-  const result = spawnSync('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'bench', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, RXGATE_BENCH_REEXEC: '1' } });
+  const result = spawnSync('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'bench', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, RXGATE_BENCH_REEXEC: '1' },
+  });
   process.exit(result.status ?? 2);
 }
-const idleNote = limits.soft < fdsNeeded ? `open-files limit ${limits.soft} (hard ${limits.hard}): idle subscribers reduced to ${Math.max(100, limits.soft - 2_000)}` : undefined;
+const idleNote =
+  limits.soft < fdsNeeded
+    ? `open-files limit ${limits.soft} (hard ${limits.hard}): idle subscribers reduced to ${Math.max(100, limits.soft - 2_000)}`
+    : undefined;
 if (idleNote) PROFILE.idle = Math.max(100, limits.soft - 2_000);
 PROFILE.liveFiltered.subscribers = Math.min(PROFILE.liveFiltered.subscribers, PROFILE.idle);
 
@@ -137,11 +176,25 @@ async function main() {
   const work = await mkdtemp(path.join(tmpdir(), 'rxgate-bench-'));
   const captureFile = path.join(work, 'statements.ndjson');
   log('starting the gateway (capture mode: migrations, seed)');
-  const capture = await startGateway({ root: ROOT, env: { ...gatewayEnv, BENCH_SQL_CAPTURE_FILE: captureFile }, nodeArgs: ['--import', path.join(ROOT, 'test/bench/lib/capture-sql.preload.mjs')] });
+  const capture = await startGateway({
+    root: ROOT,
+    env: { ...gatewayEnv, BENCH_SQL_CAPTURE_FILE: captureFile },
+    nodeArgs: ['--import', path.join(ROOT, 'test/bench/lib/capture-sql.preload.mjs')],
+  });
   children.push(capture);
   const loadStarted = Date.now();
-  const pool = new pg.Pool({ connectionString: services.benchUrl, max: 4, options: '-c session_replication_role=replica -c synchronous_commit=off -c maintenance_work_mem=256MB' });
-  await loadDataset({ pool, root: ROOT, plan, tenant: 'tenant-a', onProgress: (n) => n % Math.max(10_000, rows / 5) === 0 && log(`  loaded ${n.toLocaleString('en-US')} prescriptions`) });
+  const pool = new pg.Pool({
+    connectionString: services.benchUrl,
+    max: 4,
+    options: '-c session_replication_role=replica -c synchronous_commit=off -c maintenance_work_mem=256MB',
+  });
+  await loadDataset({
+    pool,
+    root: ROOT,
+    plan,
+    tenant: 'tenant-a',
+    onProgress: (n) => n % Math.max(10_000, rows / 5) === 0 && log(`  loaded ${n.toLocaleString('en-US')} prescriptions`),
+  });
   await pool.end();
   const loadSeconds = (Date.now() - loadStarted) / 1000;
   log(`pre-loaded ${rows.toLocaleString('en-US')} prescriptions of ${patients.toLocaleString('en-US')} patients in ${loadSeconds.toFixed(1)} s`);
@@ -154,7 +207,10 @@ async function main() {
   }
 
   // Pages of pharmacy queues show real nesting: a third of each queue's first 50 taken to completed.
-  const pagePharmacies = [...plan.perPharmacy.entries()].filter(([, n]) => n >= 50).map(([id]) => id).slice(0, PROFILE.pagePharmacies);
+  const pagePharmacies = [...plan.perPharmacy.entries()]
+    .filter(([, n]) => n >= 50)
+    .map(([id]) => id)
+    .slice(0, PROFILE.pagePharmacies);
   const toComplete = plan.rows.filter((r) => pagePharmacies.includes(r.pharmacy));
   const perPharmacy = new Map();
   const chosen = toComplete.filter((r) => {
@@ -166,7 +222,8 @@ async function main() {
   log(`completing ${chosen.length} pre-loaded prescriptions in ${pagePharmacies.length} pharmacy queues through the API`);
   const completion = await Promise.allSettled(
     Array.from({ length: 8 }, async (_, w) => {
-      for (let i = w; i < chosen.length; i += 8) await completeExisting(capture.url, tokens, requestId(chosen[i].k), { medicationCodeableConcept: chosen[i].source.medicationCodeableConcept });
+      for (let i = w; i < chosen.length; i += 8)
+        await completeExisting(capture.url, tokens, requestId(chosen[i].k), { medicationCodeableConcept: chosen[i].source.medicationCodeableConcept });
     }),
   );
   for (const failed of completion.filter((c) => c.status === 'rejected')) errors.push(`setup workflows: ${failed.reason.message}`);
@@ -192,14 +249,24 @@ async function main() {
         name: 'read',
         request: () => {
           const k = pick(rows);
-          return { method: 'GET', path: `/fhir/MedicationRequest/${requestId(k)}`, headers: json, inputs: [{ value: requestId(k), max: rows, sql: SQL_IDS.request }] };
+          return {
+            method: 'GET',
+            path: `/fhir/MedicationRequest/${requestId(k)}`,
+            headers: json,
+            inputs: [{ value: requestId(k), max: rows, sql: SQL_IDS.request }],
+          };
         },
       },
       {
         name: 'search',
         request: () => {
           const j = pick(patients);
-          return { method: 'GET', path: `/fhir/MedicationRequest?patient=${patientId(j)}&_count=20`, headers: json, inputs: [{ value: patientId(j), max: patients, sql: SQL_IDS.patient }] };
+          return {
+            method: 'GET',
+            path: `/fhir/MedicationRequest?patient=${patientId(j)}&_count=20`,
+            headers: json,
+            inputs: [{ value: patientId(j), max: patients, sql: SQL_IDS.patient }],
+          };
         },
       },
     ],
@@ -214,7 +281,12 @@ async function main() {
   if (create) {
     const lines = create.script.split('\n');
     const essential = lines.filter((l) => /^INSERT INTO (medication_requests|"outbox"|"idempotency_keys")[ (]/.test(l));
-    if (essential.length === 3) scripts.set('createMinimal', { ...create, roundTrips: 5, script: [...lines.filter((l) => l.startsWith('\\set ')), 'BEGIN;', ...essential, 'COMMIT;', ''].join('\n') });
+    if (essential.length === 3)
+      scripts.set('createMinimal', {
+        ...create,
+        roundTrips: 5,
+        script: [...lines.filter((l) => l.startsWith('\\set ')), 'BEGIN;', ...essential, 'COMMIT;', ''].join('\n'),
+      });
   }
   await probe.end();
   await capture.stop();
@@ -239,7 +311,13 @@ async function main() {
     for (const [name, script] of [...scripts].filter(([name]) => selected(baselineOf(name)))) {
       for (const c of PROFILE.concurrency) {
         log(`pgbench ${name} (${script.roundTrips} round trips) c=${c}, ${PROFILE.pgbenchSeconds} s`);
-        const result = await runPgbench({ url: services.pgbenchUrl, script: script.script, defines: script.defines, clients: c, seconds: PROFILE.pgbenchSeconds });
+        const result = await runPgbench({
+          url: services.pgbenchUrl,
+          script: script.script,
+          defines: script.defines,
+          clients: c,
+          seconds: PROFILE.pgbenchSeconds,
+        });
         pgbench.set(`${name}:${c}`, noteErrors(`pgbench ${name} c=${c}`, { label: `pgbench ${name}`, concurrency: c, ...result }));
       }
     }
@@ -255,7 +333,13 @@ async function main() {
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
     const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request });
-    const row = noteErrors(`${label} c=${c}`, { label, concurrency: c, ...result, baselineLabel: baseline?.label, ratio: baseline?.rps ? result.rps / baseline.rps : undefined });
+    const row = noteErrors(`${label} c=${c}`, {
+      label,
+      concurrency: c,
+      ...result,
+      baselineLabel: baseline?.label,
+      ratio: baseline?.rps ? result.rps / baseline.rps : undefined,
+    });
     log(`  ${Math.round(row.rps)} req/s, p99 ${row.p99?.toFixed(1)} ms, ${row.errors} errors`);
     return row;
   };
@@ -279,19 +363,39 @@ async function main() {
     sections.push({ title: label, rows: rowsOut, notes: [] });
   }
   const page = selected('gqlPage') && (await statementsPerPage(gateway, tokens, pagePharmacies[0]));
-  if (page) sections.at(-1).notes.push(
-    `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
-    `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
-  );
+  if (page)
+    sections
+      .at(-1)
+      .notes.push(
+        `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
+        `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
+      );
   const drain = await waitForOutbox(gateway, 120_000);
-  if (selected('create')) sections[0].notes.push(`Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`);
+  if (selected('create'))
+    sections[0].notes.push(
+      `Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`,
+    );
 
-  if (selected('workflow')) sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
+  if (selected('workflow'))
+    sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));
   if (selected('live')) sections.push(await runLive({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
   if (selected('liveFiltered')) sections.push(await runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, noteErrors }));
   if (idleSection) sections.push(idleSection);
   // Tracing off is measured on this gateway, which then stops; tracing on on a fresh one.
-  const tracing = selected('tracing') ? await runTracing({ root: ROOT, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway: gateway, patientFor: () => patientId(patients + pick(50_000)) }) : (await gateway.stop(), undefined);
+  const tracing = selected('tracing')
+    ? await runTracing({
+        root: ROOT,
+        gatewayEnv,
+        tokens,
+        nextNew,
+        PROFILE,
+        log,
+        noteErrors,
+        children,
+        offGateway: gateway,
+        patientFor: () => patientId(patients + pick(50_000)),
+      })
+    : (await gateway.stop(), undefined);
   children.splice(children.indexOf(gateway), 1);
   noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
 
@@ -301,7 +405,18 @@ async function main() {
     log('starting a fresh gateway for the soak');
     const soakGateway = await startGateway({ root: ROOT, env: gatewayEnv });
     children.push(soakGateway);
-    sections.push(await runSoak({ gateway: soakGateway, tokens, nextNew, PROFILE, log, noteErrors, rate: Math.max(1, Math.floor(maxCreate / 2)), patientFor: () => patientId(patients + pick(50_000)) }));
+    sections.push(
+      await runSoak({
+        gateway: soakGateway,
+        tokens,
+        nextNew,
+        PROFILE,
+        log,
+        noteErrors,
+        rate: Math.max(1, Math.floor(maxCreate / 2)),
+        patientFor: () => patientId(patients + pick(50_000)),
+      }),
+    );
     await soakGateway.stop();
     children.splice(children.indexOf(soakGateway), 1);
     noteErrors('soak gateway log', { errors: soakGateway.errors.length, detail: soakGateway.errors[0] });
@@ -311,7 +426,9 @@ async function main() {
 
   // 4. Report.
   const targets = (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE });
-  const appendix = `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[...scripts]
+  const appendix = `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[
+    ...scripts,
+  ]
     .map(([name, s]) => `<details><summary>${name} (${s.roundTrips} round trips)</summary>\n\n\`\`\`sql\n${s.script}\`\`\`\n</details>\n`)
     .join('\n')}`;
   return writeReport({ sections, targets, appendix, loadSeconds, rows, patients, pgbenchAvailable, work });
@@ -333,14 +450,18 @@ async function writeReport({ sections, targets, appendix, loadSeconds, rows, pat
       `Gateway: one process (node dist/src/main.js, NODE_ENV=production, rate limits off, DB_POOL_SIZE default 20), driven from this process over loopback (autocannon ${PROFILE.seconds} s after ${PROFILE.warmup} s of warm-up per row; graphql-ws clients). Driver, gateway, PostgreSQL and NATS share the machine's cores; "machine busy" is all cores over the row's window, so anything above what this run explains is someone else's work.`,
       `Load on the machine while the gateway rows ran: all cores ${busy.length ? `${Math.round(Math.min(...busy))}–${Math.round(Math.max(...busy))}` : '?'} % busy (driver, gateway, PostgreSQL and NATS together take most of it; what they do not explain is other work on the machine, e.g. other engineers' test runs). Treat the absolute figures as indicative for this machine at that moment, not as authoritative.`,
       `Data: ${rows.toLocaleString('en-US')} pre-loaded prescriptions of ${patients.toLocaleString('en-US')} patients (Synthea MedicationRequests from test/bench/data with a directory pharmacy and a quantity), loaded in ${loadSeconds.toFixed(1)} s.`,
-      'Ratios are to the baseline measured in this same run: pgbench running the SQL captured from the gateway\'s own requests (appendix), the bare graphql-ws server, or the FHIR create. Absolute figures on a shared 2-core machine drift between runs; ratios less so. A single run is one sample.',
+      "Ratios are to the baseline measured in this same run: pgbench running the SQL captured from the gateway's own requests (appendix), the bare graphql-ws server, or the FHIR create. Absolute figures on a shared 2-core machine drift between runs; ratios less so. A single run is one sample.",
     ],
     sections,
     targets,
     appendix,
   });
   console.log(`\n${report}`);
-  const out = args.out ? path.resolve(args.out) : args.quick || args.only ? path.join(tmpdir(), `rxgate-bench-RESULTS-${args.only ?? 'quick'}.md`) : path.join(ROOT, 'test/bench/RESULTS.md');
+  const out = args.out
+    ? path.resolve(args.out)
+    : args.quick || args.only
+      ? path.join(tmpdir(), `rxgate-bench-RESULTS-${args.only ?? 'quick'}.md`)
+      : path.join(ROOT, 'test/bench/RESULTS.md');
   await writeFile(out, report);
   log(`written to ${out}`);
   await rm(work, { recursive: true, force: true });

@@ -22,7 +22,9 @@ import WebSocket from 'ws';
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const quick = process.argv.includes('--quick');
-const PHASE = quick ? { warm: 12_000, between: 8_000, natsDown: 3_000, killDown: 2_000, after: 22_000 } : { warm: 40_000, between: 30_000, natsDown: 15_000, killDown: 5_000, after: 40_000 };
+const PHASE = quick
+  ? { warm: 12_000, between: 8_000, natsDown: 3_000, killDown: 2_000, after: 22_000 }
+  : { warm: 40_000, between: 30_000, natsDown: 15_000, killDown: 5_000, after: 40_000 };
 const WORKERS = quick ? 3 : 8;
 const RECOVERY_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,10 +54,25 @@ async function postgres() {
     await chown(dir, Number((await exec('id', ['-u', 'postgres'])).stdout.trim()), Number((await exec('id', ['-g', 'postgres'])).stdout.trim()));
   }
   await run(binary('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const start = () => run(binary('pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`, '-w', 'start']);
+  const start = () =>
+    run(binary('pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'log'),
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`,
+      '-w',
+      'start',
+    ]);
   const stop = () => run(binary('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
   await start();
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, start, stop, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start,
+    stop,
+    cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })),
+  };
 }
 
 async function nats() {
@@ -86,7 +103,25 @@ async function nats() {
   // The durable consumers' state as the server sees it, for the report when actions stall.
   const consumers = async () => {
     const jsz = await (await fetch(`http://127.0.0.1:${monitorPort}/jsz?accounts=true&consumers=true`)).json();
-    return jsz.account_details?.flatMap((a) => a.stream_detail?.flatMap((st) => (st.consumer_detail ?? []).filter((c) => c.name.startsWith("rxgate")).map((c) => ({ stream: st.name, name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, waiting: c.num_waiting, delivered: c.delivered?.stream_seq, ackFloor: c.ack_floor?.stream_seq }))) ?? []) ?? [];
+    return (
+      jsz.account_details?.flatMap(
+        (a) =>
+          a.stream_detail?.flatMap((st) =>
+            (st.consumer_detail ?? [])
+              .filter((c) => c.name.startsWith('rxgate'))
+              .map((c) => ({
+                stream: st.name,
+                name: c.name,
+                pending: c.num_pending,
+                ackPending: c.num_ack_pending,
+                redelivered: c.num_redelivered,
+                waiting: c.num_waiting,
+                delivered: c.delivered?.stream_seq,
+                ackFloor: c.ack_floor?.stream_seq,
+              })),
+          ) ?? [],
+      ) ?? []
+    );
   };
   return { url: `nats://127.0.0.1:${port}`, start, stop, consumers, cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
 }
@@ -96,7 +131,10 @@ async function nats() {
 function instance(name, port, env) {
   const self = { name, url: `http://127.0.0.1:${port}`, up: false, child: undefined };
   self.start = async () => {
-    const child = spawn(process.execPath, [path.join(root, 'test/chaos/gateway.mjs')], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(root, 'test/chaos/gateway.mjs')], {
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     self.child = child;
     await new Promise((resolve, reject) => {
       let buffer = '';
@@ -159,13 +197,23 @@ async function call(instances, build, { okStatuses = [200, 201] } = {}) {
 
 const fhir = (token, method, pathname, resource, key) => (base) => ({
   url: `${base}/fhir/${pathname}`,
-  init: { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...(key ? { 'idempotency-key': key } : {}) }, body: resource ? JSON.stringify(resource) : undefined },
+  init: {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...(key ? { 'idempotency-key': key } : {}) },
+    body: resource ? JSON.stringify(resource) : undefined,
+  },
 });
 const gql = (token, query, variables) => (base) => ({
   url: `${base}/graphql`,
   init: { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) },
 });
-const task = (focus, code, status) => ({ resourceType: 'Task', status, intent: 'order', code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] }, focus: { reference: `MedicationRequest/${focus}` } });
+const task = (focus, code, status) => ({
+  resourceType: 'Task',
+  status,
+  intent: 'order',
+  code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code }] },
+  focus: { reference: `MedicationRequest/${focus}` },
+});
 const prescription = (patient) => ({
   resourceType: 'MedicationRequest',
   status: 'draft',
@@ -189,11 +237,16 @@ async function worker(n, instances, tokens) {
     let id;
     if (round % 2 === 0 || round % 8 === 7) {
       const resource = prescription(patient);
-      if (round % 8 === 7) resource.dispenseRequest.validityPeriod = { start: new Date().toISOString(), end: new Date(Date.now() + 3_000 + (round % 5) * 1_000).toISOString() };
+      if (round % 8 === 7)
+        resource.dispenseRequest.validityPeriod = { start: new Date().toISOString(), end: new Date(Date.now() + 3_000 + (round % 5) * 1_000).toISOString() };
       const created = await call(instances, fhir(ehr, 'POST', 'MedicationRequest', resource, key));
       id = created.body?.id;
     } else {
-      const input = { subject: { reference: `Patient/${patient}` }, medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] }, dispenseRequest: { performer: { reference: 'Organization/FM664' } } };
+      const input = {
+        subject: { reference: `Patient/${patient}` },
+        medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] },
+        dispenseRequest: { performer: { reference: 'Organization/FM664' } },
+      };
       const created = await call(instances, gql(ehr, CREATE, { input, key }));
       id = created.body?.data?.createMedicationRequest?.id;
     }
@@ -229,7 +282,13 @@ function liveSubscriber(name, tenant, token, instances, first) {
   const open = () => {
     if (self.stopped) return;
     const target = instances[which % instances.length];
-    const client = createClient({ url: `${target.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    const client = createClient({
+      url: `${target.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
     self.client = client;
     let ended = false;
     const again = () => {
@@ -273,7 +332,10 @@ async function readyWithin(instances, from) {
   await Promise.all(
     instances.map(async (i) => {
       for (let k = 0; k < 600; k++) {
-        const status = await fetch(`${i.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0);
+        const status = await fetch(`${i.url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) return void (times[i.name] = Date.now() - from);
         await sleep(100);
       }
@@ -294,11 +356,22 @@ async function main() {
   const [database, bus] = await Promise.all([postgres(), nats()]);
   const { DEVELOPMENT_JWT_SECRET } = await import(path.join(root, 'dist/src/config.js'));
   const secret = new TextEncoder().encode(DEVELOPMENT_JWT_SECRET);
-  const token = (tenant, persona) => new SignJWT({ sub: `chaos-${persona}`, tenant, persona }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('2h').sign(secret);
+  const token = (tenant, persona) =>
+    new SignJWT({ sub: `chaos-${persona}`, tenant, persona }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('2h').sign(secret);
   const tokens = {};
-  for (const tenant of ['tenant-a', 'tenant-b']) tokens[tenant] = { ehr: await token(tenant, 'ehr-backend'), pharmacy: await token(tenant, 'pharmacy-backend') };
+  for (const tenant of ['tenant-a', 'tenant-b'])
+    tokens[tenant] = { ehr: await token(tenant, 'ehr-backend'), pharmacy: await token(tenant, 'pharmacy-backend') };
 
-  const env = { NODE_ENV: 'test', HOST: '127.0.0.1', DATABASE_URL: database.url, NATS_URL: bus.url, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error', NATS_ACK_WAIT_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' };
+  const env = {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    NATS_URL: bus.url,
+    RATE_LIMIT_ENABLED: 'false',
+    LOG_LEVEL: 'error',
+    NATS_ACK_WAIT_MS: '5000',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  };
   const instances = [instance('A', await freePort(), env), instance('B', await freePort(), env)];
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   sql.on('error', () => undefined);
@@ -356,10 +429,16 @@ async function main() {
     clearInterval(actionsProgress);
     await Promise.all(workers);
     // The last validity periods end a few seconds after the load: wait (bounded) until no expiry timer is pending.
-    const pendingExpiries = async () => (await sql.query(`SELECT count(*)::int AS n FROM workflow_timers WHERE name = 'expiry' AND settled_at IS NULL`)).rows[0].n;
+    const pendingExpiries = async () =>
+      (await sql.query(`SELECT count(*)::int AS n FROM workflow_timers WHERE name = 'expiry' AND settled_at IS NULL`)).rows[0].n;
     for (let k = 0; k < 300 && (await pendingExpiries()) > 0; k++) await sleep(100);
     log('load stopped; waiting for every subscriber to have every event');
-    const outbox = async () => (await sql.query(`SELECT event_id, sequence::text AS sequence, envelope #>> '{metadata,tenantId}' AS tenant, envelope #>> '{metadata,eventType}' AS type, envelope #>> '{payload,event}' AS event, envelope #>> '{payload,to}' AS to, envelope #>> '{payload,medicationRequestId}' AS mr, published_at FROM outbox ORDER BY seq`)).rows;
+    const outbox = async () =>
+      (
+        await sql.query(
+          `SELECT event_id, sequence::text AS sequence, envelope #>> '{metadata,tenantId}' AS tenant, envelope #>> '{metadata,eventType}' AS type, envelope #>> '{payload,event}' AS event, envelope #>> '{payload,to}' AS to, envelope #>> '{payload,medicationRequestId}' AS mr, published_at FROM outbox ORDER BY seq`,
+        )
+      ).rows;
     let rows = [];
     for (let k = 0; k < 300; k++) {
       rows = await outbox();
@@ -372,7 +451,10 @@ async function main() {
     // everything once its marker arrives; anything arriving after the marker is a late duplicate.
     const markers = {};
     for (const tenant of ['tenant-a', 'tenant-b']) {
-      const created = await call(instances, fhir(tokens[tenant].ehr, 'POST', 'MedicationRequest', prescription(`chaos-fence-${tenant}`), `chaos-fence-${tenant}-${t0}`));
+      const created = await call(
+        instances,
+        fhir(tokens[tenant].ehr, 'POST', 'MedicationRequest', prescription(`chaos-fence-${tenant}`), `chaos-fence-${tenant}-${t0}`),
+      );
       markers[tenant] = created.body?.id;
     }
     const fenced = (s) => s.events.some((e) => e.medicationRequest?.id === markers[s.tenant]);
@@ -387,12 +469,20 @@ async function main() {
     // ── Checks ──
     const results = [];
     const check = (name, ok, figure) => results.push({ name, ok, figure });
-    check('every subscriber received its fence (nothing was still in flight)', fencesMissing.length === 0 && afterFence === 0, fencesMissing.length === 0 ? `${afterFence} event(s) after the fence` : `no fence at ${fencesMissing.join(', ')}`);
+    check(
+      'every subscriber received its fence (nothing was still in flight)',
+      fencesMissing.length === 0 && afterFence === 0,
+      fencesMissing.length === 0 ? `${afterFence} event(s) after the fence` : `no fence at ${fencesMissing.join(', ')}`,
+    );
     const outboxIds = new Set(rows.map((r) => r.event_id));
     const createdIds = new Set(rows.filter((r) => r.type.endsWith('medication_request.created.v1')).map((r) => r.mr));
     const lostAcks = acknowledged.filter((a) => !createdIds.has(a.id)).length;
     const duplicatePrescriptions = acknowledged.length - new Set(acknowledged.map((a) => a.id)).size;
-    check('every acknowledged create committed once', lostAcks === 0, `${acknowledged.length} acknowledged, ${lostAcks} missing, ${duplicatePrescriptions} answered twice (same key: same resource)`);
+    check(
+      'every acknowledged create committed once',
+      lostAcks === 0,
+      `${acknowledged.length} acknowledged, ${lostAcks} missing, ${duplicatePrescriptions} answered twice (same key: same resource)`,
+    );
     let lost = 0;
     let duplicated = 0;
     let disorder = 0;
@@ -417,16 +507,33 @@ async function main() {
         lastOf.set(row.mr, position.get(e.eventId));
       }
     }
-    check('no event lost at any subscriber', lost === 0, `${lost} lost over ${subscribers.length} subscribers (${subscribers.map((s) => `${s.name} ${s.events.length}`).join(', ')})`);
-    check('no event duplicated at any subscriber', duplicated === 0, `${duplicated} duplicated; ${subscribers.reduce((n, s) => n + s.resumes, 0)} resumes with after`);
+    check(
+      'no event lost at any subscriber',
+      lost === 0,
+      `${lost} lost over ${subscribers.length} subscribers (${subscribers.map((s) => `${s.name} ${s.events.length}`).join(', ')})`,
+    );
+    check(
+      'no event duplicated at any subscriber',
+      duplicated === 0,
+      `${duplicated} duplicated; ${subscribers.reduce((n, s) => n + s.resumes, 0)} resumes with after`,
+    );
     check('commit order at every subscriber', disorder === 0, `${disorder} out of order`);
     check('no event across tenants', crossTenant === 0, `${crossTenant} foreign events`);
     // The actions an event runs come from the definition the load's prescriptions start under, so the
     // check follows the definition instead of restating it (it once listed the first round's names).
     const { CURRENT_PRESCRIPTION_WORKFLOW } = await import(path.join(root, 'dist/src/domain/workflows/prescription.js'));
-    const HANDLER = Object.fromEntries(CURRENT_PRESCRIPTION_WORKFLOW.actions.flatMap((a) => [a.on].flat().filter((on) => on.event).map((on) => [on.event, a.name])));
+    const HANDLER = Object.fromEntries(
+      CURRENT_PRESCRIPTION_WORKFLOW.actions.flatMap((a) =>
+        [a.on]
+          .flat()
+          .filter((on) => on.event)
+          .map((on) => [on.event, a.name]),
+      ),
+    );
     const COMPENSATION = Object.fromEntries(CURRENT_PRESCRIPTION_WORKFLOW.actions.filter((a) => a.compensation).map((a) => [a.name, a.compensation]));
-    const expectedRuns = rows.filter((r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event]).map((r) => `${HANDLER[r.event]}/${r.event_id}`);
+    const expectedRuns = rows
+      .filter((r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event])
+      .map((r) => `${HANDLER[r.event]}/${r.event_id}`);
     // Compensations (the saga's undo): a prescription that reaches a compensating state gets, keyed by
     // that change's event, the compensation of every action that ran for it before, once.
     const changes = rows.filter((r) => r.type.endsWith('medication_request.status_changed.v1'));
@@ -450,43 +557,88 @@ async function main() {
     const actionRuns = runs.filter((r) => !Object.values(COMPENSATION).includes(r.handler));
     const extraRuns = actionRuns.filter((r) => r.n > 1).length + actionRuns.filter((r) => !expectedRuns.includes(`${r.handler}/${r.event_id}`)).length;
     const dead = (await sql.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n;
-    const firstMissing = rows.find((r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`));
+    const firstMissing = rows.find(
+      (r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`),
+    );
     if (missingRuns > 0) {
       const byEvent = {};
-      for (const r of rows) if (r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`)) byEvent[r.event] = (byEvent[r.event] ?? 0) + 1;
-      log(`missing action runs by event: ${JSON.stringify(byEvent)}; ran by handler: ${JSON.stringify(runs.reduce((n, r) => ({ ...n, [r.handler]: (n[r.handler] ?? 0) + 1 }), {}))}`);
+      for (const r of rows)
+        if (r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`))
+          byEvent[r.event] = (byEvent[r.event] ?? 0) + 1;
+      log(
+        `missing action runs by event: ${JSON.stringify(byEvent)}; ran by handler: ${JSON.stringify(runs.reduce((n, r) => ({ ...n, [r.handler]: (n[r.handler] ?? 0) + 1 }), {}))}`,
+      );
     }
     if (missingRuns > 0) log(`durable consumers: ${JSON.stringify(await bus.consumers().catch((error) => String(error)))}`);
-    if (firstMissing) log(`first event whose action did not run: published ${new Date(firstMissing.published_at).getTime() - t0} ms into the run (faults at ${faults.map((f) => `${f.name} ${f.start - t0}-${f.end - t0}`).join(', ')} ms)`);
-    check('workflow actions exactly once', missingRuns === 0 && extraRuns === 0 && dead === 0, `${expectedRuns.length} expected, ${missingRuns} missing, ${extraRuns} extra, ${dead} dead letters`);
+    if (firstMissing)
+      log(
+        `first event whose action did not run: published ${new Date(firstMissing.published_at).getTime() - t0} ms into the run (faults at ${faults.map((f) => `${f.name} ${f.start - t0}-${f.end - t0}`).join(', ')} ms)`,
+      );
+    check(
+      'workflow actions exactly once',
+      missingRuns === 0 && extraRuns === 0 && dead === 0,
+      `${expectedRuns.length} expected, ${missingRuns} missing, ${extraRuns} extra, ${dead} dead letters`,
+    );
     const compensationRuns = runs.filter((r) => Object.values(COMPENSATION).includes(r.handler));
     const missingCompensations = expectedCompensations.filter((k) => !ran.has(k)).length;
     const extraCompensations = compensationRuns.filter((r) => r.n > 1 || !expectedCompensations.includes(`${r.handler}/${r.event_id}`)).length;
-    check('compensations exactly once', expectedCompensations.length > 0 && missingCompensations === 0 && extraCompensations === 0, `${expectedCompensations.length} expected (cancelled or expired after approval), ${missingCompensations} missing, ${extraCompensations} extra`);
+    check(
+      'compensations exactly once',
+      expectedCompensations.length > 0 && missingCompensations === 0 && extraCompensations === 0,
+      `${expectedCompensations.length} expected (cancelled or expired after approval), ${missingCompensations} missing, ${extraCompensations} extra`,
+    );
     // Timers: every prescription left to expire expired exactly once (none lost, none fired twice across the kill).
     const expires = new Map();
     for (const c of changes.filter((c) => c.event === 'expire')) expires.set(c.mr, (expires.get(c.mr) ?? 0) + 1);
     const timersLost = expiring.filter((e) => !expires.has(e.id)).length;
     const timersTwice = [...expires.values()].filter((n) => n > 1).length;
-    const fired = (await sql.query(`SELECT count(*)::int AS n, count(DISTINCT instance_id)::int AS instances FROM workflow_timers WHERE name = 'expiry' AND outcome = 'fired'`)).rows[0];
-    check('expiry timers fired exactly once', expiring.length > 0 && timersLost === 0 && timersTwice === 0 && fired.n === fired.instances, `${expiring.length} prescriptions left to expire, ${timersLost} not expired, ${timersTwice} expired twice; ${fired.n} timers fired for ${fired.instances} prescriptions`);
+    const fired = (
+      await sql.query(
+        `SELECT count(*)::int AS n, count(DISTINCT instance_id)::int AS instances FROM workflow_timers WHERE name = 'expiry' AND outcome = 'fired'`,
+      )
+    ).rows[0];
+    check(
+      'expiry timers fired exactly once',
+      expiring.length > 0 && timersLost === 0 && timersTwice === 0 && fired.n === fired.instances,
+      `${expiring.length} prescriptions left to expire, ${timersLost} not expired, ${timersTwice} expired twice; ${fired.n} timers fired for ${fired.instances} prescriptions`,
+    );
     const inFault = (at) => faults.some((f) => at >= f.start && at <= f.end + RECOVERY_MS);
     const fivexx = responses.filter((r) => r.status >= 500 || r.status === 0);
     const outside = fivexx.filter((r) => !inFault(r.at)).length;
     check('5xx (or no answer) only during a fault', outside === 0, `${fivexx.length} during faults, ${outside} outside, of ${responses.length} requests`);
     const slowest = Math.max(...faults.flatMap((f) => Object.values(f.ready)));
-    check('each instance ready within 10 s after each fault', slowest <= RECOVERY_MS, faults.map((f) => `${f.name}: ${Object.entries(f.ready).map(([k, v]) => `${k} ${v} ms`).join(' ')}`).join('; '));
+    check(
+      'each instance ready within 10 s after each fault',
+      slowest <= RECOVERY_MS,
+      faults
+        .map(
+          (f) =>
+            `${f.name}: ${Object.entries(f.ready)
+              .map(([k, v]) => `${k} ${v} ms`)
+              .join(' ')}`,
+        )
+        .join('; '),
+    );
     const last = faults.at(-1).end + RECOVERY_MS;
     const latency = (from, to) => {
       const byId = new Map();
-      for (const s of subscribers) for (const e of s.events) if (e.type.endsWith('medication_request.created.v1') && e.medicationRequest) byId.set(`${s.name}/${e.medicationRequest.id}`, e.at);
+      for (const s of subscribers)
+        for (const e of s.events)
+          if (e.type.endsWith('medication_request.created.v1') && e.medicationRequest) byId.set(`${s.name}/${e.medicationRequest.id}`, e.at);
       const values = [];
-      for (const a of acknowledged) if (a.at >= from && a.at < to) for (const s of subscribers.filter((x) => x.tenant === a.tenant)) if (byId.has(`${s.name}/${a.id}`)) values.push(byId.get(`${s.name}/${a.id}`) - a.at);
+      for (const a of acknowledged)
+        if (a.at >= from && a.at < to)
+          for (const s of subscribers.filter((x) => x.tenant === a.tenant))
+            if (byId.has(`${s.name}/${a.id}`)) values.push(byId.get(`${s.name}/${a.id}`) - a.at);
       return { p50: p50(values), n: values.length };
     };
     const before = latency(0, preFault);
     const after = latency(last, Infinity);
-    check('delivery latency back to pre-fault p50 ×2 within 10 s of the last fault', after.n > 0 && after.p50 <= Math.max(2 * before.p50, 20), `p50 ack→receipt ${before.p50} ms before faults (n=${before.n}), ${after.p50} ms from 10 s after the last (n=${after.n})`);
+    check(
+      'delivery latency back to pre-fault p50 ×2 within 10 s of the last fault',
+      after.n > 0 && after.p50 <= Math.max(2 * before.p50, 20),
+      `p50 ack→receipt ${before.p50} ms before faults (n=${before.n}), ${after.p50} ms from 10 s after the last (n=${after.n})`,
+    );
 
     console.log('\n| check | result | figures |\n|---|---|---|');
     for (const r of results) console.log(`| ${r.name} | ${r.ok ? 'pass' : 'FAIL'} | ${r.figure} |`);
@@ -503,10 +655,13 @@ async function main() {
   }
 }
 
-const guard = setTimeout(() => {
-  log('the run took too long; giving up');
-  process.exit(2);
-}, quick ? 300_000 : 900_000);
+const guard = setTimeout(
+  () => {
+    log('the run took too long; giving up');
+    process.exit(2);
+  },
+  quick ? 300_000 : 900_000,
+);
 guard.unref();
 main().then(
   () => process.exit(process.exitCode ?? 0),

@@ -23,12 +23,28 @@ const entityRefs = (bundle: any): string[] => bundle.entry.map((e: any) => e.res
 const detail = (event: any, type: string) => event.entity[0].detail.find((d: any) => d.type === type)?.valueString;
 
 describe('audit trail', () => {
-  it('records a write in the write\'s own transaction: the row exists as soon as the response does', async () => {
-    const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, headers: { 'x-correlation-id': 'corr-audit-create' }, body: prescription() });
+  it("records a write in the write's own transaction: the row exists as soon as the response does", async () => {
+    const created = await request(`${t.url}/fhir/MedicationRequest`, {
+      token: ehr,
+      headers: { 'x-correlation-id': 'corr-audit-create' },
+      body: prescription(),
+    });
     expect(created.status).toBe(201);
-    const rows = await t.sql(`SELECT actor, persona, action, interaction, entity_type, entity_id, outcome, correlation_id FROM audit_events WHERE entity_id = $1`, [created.body.id]);
+    const rows = await t.sql(
+      `SELECT actor, persona, action, interaction, entity_type, entity_id, outcome, correlation_id FROM audit_events WHERE entity_id = $1`,
+      [created.body.id],
+    );
     expect(rows).toEqual([
-      { actor: 'dr-audit', persona: 'ehr-backend', action: 'C', interaction: 'create', entity_type: 'MedicationRequest', entity_id: created.body.id, outcome: 'success', correlation_id: 'corr-audit-create' },
+      {
+        actor: 'dr-audit',
+        persona: 'ehr-backend',
+        action: 'C',
+        interaction: 'create',
+        entity_type: 'MedicationRequest',
+        entity_id: created.body.id,
+        outcome: 'success',
+        correlation_id: 'corr-audit-create',
+      },
     ]);
   });
 
@@ -42,8 +58,14 @@ describe('audit trail', () => {
     expect((await graphql(t.url, PrescriptionsDocument, { filter: { patient }, first: 5 }, pharmacy)).errors).toBeUndefined();
     expect((await graphql(t.url, TransitionDocument, { id, event: 'APPROVE' }, ehr)).errors).toBeUndefined();
     // Refused: the wrong persona, and a tenant header naming another tenant.
-    expect(outcomeCode((await request(`${t.url}/fhir/MedicationRequest/${id}`, { method: 'PUT', token: pharmacy, headers: { 'if-match': 'W/"2"' }, body: created.body })).body)).toBe('FORBIDDEN_WRITE_PERSONA');
-    expect(outcomeCode((await request(`${t.url}/fhir/MedicationRequest/${id}`, { token: pharmacy, headers: { 'x-tenant-id': 'tenant-b' } })).body)).toBe('TENANT_ISOLATION_VIOLATION');
+    expect(
+      outcomeCode(
+        (await request(`${t.url}/fhir/MedicationRequest/${id}`, { method: 'PUT', token: pharmacy, headers: { 'if-match': 'W/"2"' }, body: created.body })).body,
+      ),
+    ).toBe('FORBIDDEN_WRITE_PERSONA');
+    expect(outcomeCode((await request(`${t.url}/fhir/MedicationRequest/${id}`, { token: pharmacy, headers: { 'x-tenant-id': 'tenant-b' } })).body)).toBe(
+      'TENANT_ISOLATION_VIOLATION',
+    );
     // An id that does not exist (or is another tenant's) is a failed read, audited as well.
     const missing = '00000000-0000-4000-8000-000000000000';
     expect((await request(`${t.url}/fhir/MedicationRequest/${missing}`, { token: pharmacy })).status).toBe(404);
@@ -61,7 +83,11 @@ describe('audit trail', () => {
       'dr-audit/transition/0',
     ]);
     const read = events.find((e: any) => detail(e, 'correlation-id') === 'corr-audit-read');
-    expect(read).toMatchObject({ action: 'R', agent: [{ type: { coding: [{ code: 'pharmacy-backend' }] }, requestor: true }], entity: [{ what: { reference: `MedicationRequest/${id}` } }] });
+    expect(read).toMatchObject({
+      action: 'R',
+      agent: [{ type: { coding: [{ code: 'pharmacy-backend' }] }, requestor: true }],
+      entity: [{ what: { reference: `MedicationRequest/${id}` } }],
+    });
     expect(detail(events[0], 'detail')).toBe('approve requested→approved');
 
     const denied = await auditSearch('agent=pharm-audit&outcome=8');
@@ -70,7 +96,7 @@ describe('audit trail', () => {
     expect(failed.body.entry.map((e: any) => [e.resource.outcome, e.resource.outcomeDesc])).toEqual([['4', 'NOT_FOUND']]);
   });
 
-  it('records an unlicensed tenant\'s attempt as denied, though nobody of that tenant may read it back', async () => {
+  it("records an unlicensed tenant's attempt as denied, though nobody of that tenant may read it back", async () => {
     const unlicensed = await t.token('tenant-unlicensed', 'ehr-backend', 'outsider');
     const answer = await request(`${t.url}/fhir/MedicationRequest`, { token: unlicensed, headers: { 'x-correlation-id': 'corr-unlicensed' } });
     expect(outcomeCode(answer.body)).toBe('MODULE_NOT_LICENSED');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransitionDocument } from '../generated/graphql.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
@@ -93,7 +93,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       await page.screenshot({ path: path.join(shots, 'explorer.png') });
 
       // A subscription runs over graphql-ws: the next change arrives in the response pane.
-      await page.evaluate("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('subscription Live { prescriptionEvents { type to medicationRequest { id } } }')");
+      await page.evaluate(
+        "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('subscription Live { prescriptionEvents { type to medicationRequest { id } } }')",
+      );
       // GraphiQL has parsed the new document once its tab is named after the operation (it runs the operation named).
       await page.locator('.graphiql-tab-button').getByText('Live', { exact: true }).waitFor();
       await page.getByRole('button', { name: /Execute query/ }).click();
@@ -144,7 +146,8 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       await page.reload();
       await signIn(page, 'ehr-backend');
       await page.locator('#live-status[data-status="live"]').waitFor();
-      for (const state of ['REQUESTED', 'APPROVED', 'PROCESSING', 'DISPENSED', 'COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED', 'REFILLABLE', 'EXPIRED']) await page.locator(`section[data-state="${state}"]`).waitFor();
+      for (const state of ['REQUESTED', 'APPROVED', 'PROCESSING', 'DISPENSED', 'COMPLETED', 'REJECTED', 'CANCELLED', 'FAILED', 'REFILLABLE', 'EXPIRED'])
+        await page.locator(`section[data-state="${state}"]`).waitFor();
       await page.locator('section[data-state="COMPLETED"] li').first().waitFor();
 
       const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient: uniquePatient(), repeats: 2 }) });
@@ -183,7 +186,16 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       expect(transitions).toMatch(/request[\s\S]*approve[\s\S]*by dr-house[\s\S]*process[\s\S]*dispense/);
       await expect.poll(() => timeline.getByTestId('dispenses').innerText()).toContain('completed');
       // Its fills (1 + 2 repeats allowed, one dispensed), and the workflow definition, version and state it runs under.
-      const instance = (await rawGraphql(t.url, { query: 'query($id: ID!) { medicationRequest(id: $id) { workflow { definition version state } fills { allowed dispensed remaining } } }', variables: { id } }, ehr)).data.medicationRequest;
+      const instance = (
+        await rawGraphql(
+          t.url,
+          {
+            query: 'query($id: ID!) { medicationRequest(id: $id) { workflow { definition version state } fills { allowed dispensed remaining } } }',
+            variables: { id },
+          },
+          ehr,
+        )
+      ).data.medicationRequest;
       expect(instance.fills).toEqual({ allowed: 3, dispensed: 1, remaining: 2 });
       expect(await timeline.getByTestId('fills').innerText()).toMatch(/Allowed\s+3\s+Dispensed\s+1\s+Remaining\s+2\s+Next eligible[\s\S]*Valid until/);
       expect(await timeline.locator('dl').first().innerText()).toContain(`${instance.workflow.definition} v${instance.workflow.version} · dispensed`);
@@ -201,7 +213,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       expect(await page.evaluate("document.activeElement?.closest('li')?.getAttribute('data-id')")).toBe(id);
 
       // The workflow diagram, opened from the keyboard: an SVG with every state of the current prescription definition.
-      const definitions: Array<{ name: string; version: number; states: Array<{ name: string; final: boolean }>; transitions: unknown[] }> = (await rawGraphql(t.url, { query: '{ workflowDefinitions { name version states { name final } transitions { event } } }' }, ehr)).data.workflowDefinitions;
+      const definitions: Array<{ name: string; version: number; states: Array<{ name: string; final: boolean }>; transitions: unknown[] }> = (
+        await rawGraphql(t.url, { query: '{ workflowDefinitions { name version states { name final } transitions { event } } }' }, ehr)
+      ).data.workflowDefinitions;
       const current = definitions.filter((d) => d.name === 'prescription').sort((a, b) => b.version - a.version)[0];
       const toggle = page.getByRole('button', { name: 'Workflow diagram' });
       expect(await toggle.getAttribute('aria-expanded')).toBe('false');
@@ -213,7 +227,9 @@ describe.skipIf(!executablePath)('in a real browser: the explorer and the live b
       expect(await panel.getByRole('heading').first().innerText()).toBe(`Workflow prescription v${current.version}`);
       const drawn = await panel.locator('svg [data-testid="diagram-state"] text').allTextContents();
       expect(drawn.sort()).toEqual(current.states.map((s) => s.name).sort());
-      expect(await panel.locator('svg .state.final text').allTextContents()).toEqual(expect.arrayContaining(current.states.filter((s) => s.final).map((s) => s.name)));
+      expect(await panel.locator('svg .state.final text').allTextContents()).toEqual(
+        expect.arrayContaining(current.states.filter((s) => s.final).map((s) => s.name)),
+      );
       expect(await panel.locator('svg path.edge').count()).toBeGreaterThan(0);
       // The text alternative: one row per transition.
       expect(await panel.getByTestId('workflow-transitions').locator('tbody tr').count()).toBe(current.transitions.length);

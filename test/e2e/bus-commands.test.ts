@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BusSubscription, DeliveredMessage } from '../../src/ports/index.js';
@@ -75,7 +75,10 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     const h = natsHeaders();
     if (options.token !== null) h.set('Authorization', `Bearer ${options.token ?? ehr}`);
     const id = options.id ?? randomUUID();
-    const ack = await js.publish(`${t.app.config.natsSubjectPrefix}cmd.eprescribing.${options.tenant ?? 'tenant-a'}`, options.raw ?? JSON.stringify(body), { msgID: id, headers: h });
+    const ack = await js.publish(`${t.app.config.natsSubjectPrefix}cmd.eprescribing.${options.tenant ?? 'tenant-a'}`, options.raw ?? JSON.stringify(body), {
+      msgID: id,
+      headers: h,
+    });
     return { id, seq: ack.seq, duplicate: ack.duplicate };
   }
 
@@ -91,8 +94,20 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
   it('creates a prescription and moves it to completed, each command accepted with the resource reference and version', async () => {
     const { id, outcome } = await create();
     expect(outcome.metadata).toMatchObject({ tenantId: 'tenant-a', actor: { sub: 'ehr-backend-user', persona: 'ehr-backend' } });
-    expect(outcome.payload).toMatchObject({ command: 'create', reference: `MedicationRequest/${id}`, version: 1, etag: 'W/"1"', repeated: false, medicationRequestId: id });
-    const steps: Array<[string, string]> = [['approve', ehr], ['process', pharmacy], ['dispense', pharmacy], ['complete', pharmacy]];
+    expect(outcome.payload).toMatchObject({
+      command: 'create',
+      reference: `MedicationRequest/${id}`,
+      version: 1,
+      etag: 'W/"1"',
+      repeated: false,
+      medicationRequestId: id,
+    });
+    const steps: Array<[string, string]> = [
+      ['approve', ehr],
+      ['process', pharmacy],
+      ['dispense', pharmacy],
+      ['complete', pharmacy],
+    ];
     for (const [index, [command, token]] of steps.entries()) {
       const sent = await send({ command, prescriptionId: id, ifMatch: `W/"${index + 1}"`, reason: `${command} over the bus` }, { token });
       const [accepted] = await outcomeOf(sent.id);
@@ -125,7 +140,10 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     expect(again.payload).toMatchObject({ commandId, command: 'approve', reference: first.payload.reference, version: 2, repeated: true });
     const read = await request(`${t.url}/fhir/MedicationRequest/${id}`, { token: ehr });
     expect(read.body.meta.versionId).toBe('2');
-    const rows = await t.sql<{ outcome: string; version: number }>(`SELECT outcome, version FROM bus_commands WHERE tenant_id = 'tenant-a' AND command_id = $1`, [commandId]);
+    const rows = await t.sql<{ outcome: string; version: number }>(
+      `SELECT outcome, version FROM bus_commands WHERE tenant_id = 'tenant-a' AND command_id = $1`,
+      [commandId],
+    );
     expect(rows).toEqual([{ outcome: 'accepted', version: 2 }]);
   });
 
@@ -156,7 +174,10 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
   });
 
   it('rejects a forged token with UNAUTHENTICATED, under the subject’s tenant', async () => {
-    const forged = await signToken({ sub: 'mallory', tenant: 'tenant-a', persona: 'ehr-backend' }, { expiresIn: 600, key: new TextEncoder().encode('not-the-secret') });
+    const forged = await signToken(
+      { sub: 'mallory', tenant: 'tenant-a', persona: 'ehr-backend' },
+      { expiresIn: 600, key: new TextEncoder().encode('not-the-secret') },
+    );
     const sent = await send({ command: 'create', resource: prescription() }, { token: forged });
     const [rejected] = await outcomeOf(sent.id);
     expect(rejected.metadata).toMatchObject({ eventType: 'eprescribing.command.rejected.v1', tenantId: 'tenant-a' });
@@ -203,7 +224,13 @@ describe.runIf(natsUrl)('commands over the bus (CONTRACT §11; NATS only, runs w
     const seqs = [garbage.seq, unknown.seq, extra.seq, anonymous.seq];
     const letters = await deadLetters.until((l) => seqs.includes(l.envelope.event?.seq), 4);
     const reasonOf = (seq: number) => letters.find((l) => l.envelope.event?.seq === seq)?.envelope;
-    expect(reasonOf(garbage.seq)).toMatchObject({ handler: 'rxgate-commands', commandId: garbage.id, event: { subject: 'cmd.eprescribing.tenant-a' }, error: 'the body is not JSON', attempts: 1 });
+    expect(reasonOf(garbage.seq)).toMatchObject({
+      handler: 'rxgate-commands',
+      commandId: garbage.id,
+      event: { subject: 'cmd.eprescribing.tenant-a' },
+      error: 'the body is not JSON',
+      attempts: 1,
+    });
     expect(reasonOf(garbage.seq).deadLetterId).toEqual(expect.any(String));
     expect(reasonOf(garbage.seq).event.body).toBe('{"command": "approve", "prescriptionId": ');
     expect(reasonOf(unknown.seq).error).toMatch(/command "expire" is not one of create, approve/);

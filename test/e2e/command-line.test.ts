@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -24,7 +24,8 @@ interface Outcome {
 /** The environment of a newcomer's shell: no database, bus or test settings from the runner. */
 function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', NO_COLOR: '1', ...extra };
-  for (const name of ['DATABASE_URL', 'NATS_URL', 'TEST_DATABASE_URL', 'TEST_NATS_URL', 'LOG_LEVEL', 'HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT']) if (!(name in extra)) delete env[name];
+  for (const name of ['DATABASE_URL', 'NATS_URL', 'TEST_DATABASE_URL', 'TEST_NATS_URL', 'LOG_LEVEL', 'HOST', 'OTEL_EXPORTER_OTLP_ENDPOINT'])
+    if (!(name in extra)) delete env[name];
   return env;
 }
 
@@ -42,7 +43,9 @@ function launch(command: string, args: string[], env: Record<string, string>) {
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   /** Resolves with the gateway's URL once the start-up banner names it; rejects if the process exits first. */
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', () => {
@@ -122,7 +125,9 @@ describe('start-up failures: one line saying what is wrong and what to do', () =
     try {
       const outcome = await run(process.execPath, ['dist/src/main.js'], { PORT: String(port), DATA_DIR: dataDir });
       expect(outcome.code).toBe(1);
-      expect(outcome.stderr.trim()).toBe(`rxgate: port ${port} on 127.0.0.1 is already in use (another rxgate?): stop what holds it, or set PORT to a free port`);
+      expect(outcome.stderr.trim()).toBe(
+        `rxgate: port ${port} on 127.0.0.1 is already in use (another rxgate?): stop what holds it, or set PORT to a free port`,
+      );
       // Checked first: no database was created or started.
       expect(existsSync(path.join(dataDir, 'postgres'))).toBe(false);
     } finally {
@@ -138,7 +143,9 @@ describe('start-up failures: one line saying what is wrong and what to do', () =
       await first.listening;
       const second = await run(process.execPath, ['dist/src/main.js'], { PORT: String(await freePort()), DATA_DIR: dataDir });
       expect(second.code).toBe(1);
-      expect(second.stderr.trim()).toBe(`rxgate: another rxgate (or PostgreSQL) is already using the data directory ${dataDir}: stop it, or set DATA_DIR to another directory`);
+      expect(second.stderr.trim()).toBe(
+        `rxgate: another rxgate (or PostgreSQL) is already using the data directory ${dataDir}: stop it, or set DATA_DIR to another directory`,
+      );
     } finally {
       first.child.kill('SIGTERM');
       await first.exited;
@@ -161,8 +168,20 @@ describe('start-up failures: one line saying what is wrong and what to do', () =
 
 describe('--help and unknown options', () => {
   const commands: Array<{ name: string; command: string; args: string[]; usage: RegExp; options: string[] }> = [
-    { name: 'npm run -s token', command: 'npm', args: ['run', '-s', 'token', '--'], usage: /^usage: npm run -s token -- --tenant/, options: ['--tenant', '--persona', '--sub', '--ttl', '--help'] },
-    { name: 'npm run bench', command: 'npm', args: ['run', '-s', 'bench', '--'], usage: /^usage: npm run bench/, options: ['--quick', '--only', '--soak-seconds', '--rows', '--out', '--keep-database', '--cpu-prof', '--help'] },
+    {
+      name: 'npm run -s token',
+      command: 'npm',
+      args: ['run', '-s', 'token', '--'],
+      usage: /^usage: npm run -s token -- --tenant/,
+      options: ['--tenant', '--persona', '--sub', '--ttl', '--help'],
+    },
+    {
+      name: 'npm run bench',
+      command: 'npm',
+      args: ['run', '-s', 'bench', '--'],
+      usage: /^usage: npm run bench/,
+      options: ['--quick', '--only', '--soak-seconds', '--rows', '--out', '--keep-database', '--cpu-prof', '--help'],
+    },
     { name: 'the gateway (node dist/src/main.js)', command: process.execPath, args: ['dist/src/main.js'], usage: /^usage: npm start/, options: ['--help'] },
     { name: 'npm run migrate', command: 'npm', args: ['run', '-s', 'migrate', '--'], usage: /^usage: npm run migrate/, options: ['--help'] },
   ];

@@ -18,7 +18,7 @@ describe('crash in the middle of an action’s retries', () => {
     await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.json`], { cwd: root });
   }, 120_000);
 
-  let cleanup: Array<() => Promise<unknown>> = [];
+  const cleanup: Array<() => Promise<unknown>> = [];
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   });
@@ -26,7 +26,10 @@ describe('crash in the middle of an action’s retries', () => {
   it('loses nothing: after a restart the event is handled, exactly once', async () => {
     const database = await createTestDatabase();
     const nats = natsSettings();
-    cleanup.push(() => database.drop(), () => nats.cleanup());
+    cleanup.push(
+      () => database.drop(),
+      () => nats.cleanup(),
+    );
     const env = {
       NODE_ENV: 'test',
       PORT: '0',

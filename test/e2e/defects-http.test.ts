@@ -61,7 +61,12 @@ describe('issue #13 item 2: a body that is not JSON answers 415 on every POST, P
     ['application/xml', '<MedicationRequest xmlns="http://hl7.org/fhir"/>'],
   ];
   /** The persona that may perform each write, so the persona rule (checked first) lets it through. */
-  const WRITER: Record<string, Persona> = { MedicationRequest: 'ehr-backend', MedicationDispense: 'pharmacy-backend', Task: 'ehr-backend', Subscription: 'ehr-backend' };
+  const WRITER: Record<string, Persona> = {
+    MedicationRequest: 'ehr-backend',
+    MedicationDispense: 'pharmacy-backend',
+    Task: 'ehr-backend',
+    Subscription: 'ehr-backend',
+  };
 
   it('covers every write the CapabilityStatement offers, and $replay', async () => {
     const metadata = await request(fhir('metadata'));
@@ -75,12 +80,27 @@ describe('issue #13 item 2: a body that is not JSON answers 415 on every POST, P
     }
     writes.push({ method: 'POST', path: `Subscription/${randomUUID()}/$replay`, persona: 'platform-admin' });
     expect(writes.map((w) => `${w.method} ${w.path.split('/')[0]}`).sort()).toEqual(
-      ['PATCH MedicationRequest', 'PATCH Task', 'POST MedicationDispense', 'POST MedicationRequest', 'POST Subscription', 'POST Subscription', 'POST Task', 'PUT MedicationDispense', 'PUT MedicationRequest'].sort(),
+      [
+        'PATCH MedicationRequest',
+        'PATCH Task',
+        'POST MedicationDispense',
+        'POST MedicationRequest',
+        'POST Subscription',
+        'POST Subscription',
+        'POST Task',
+        'PUT MedicationDispense',
+        'PUT MedicationRequest',
+      ].sort(),
     );
     for (const write of writes) {
       expect(write.persona, write.path).toBeDefined();
       for (const [contentType, rawBody] of NOT_JSON) {
-        const answer = await request(fhir(write.path), { method: write.method, token: tokens[write.persona], rawBody, headers: { 'content-type': contentType } });
+        const answer = await request(fhir(write.path), {
+          method: write.method,
+          token: tokens[write.persona],
+          rawBody,
+          headers: { 'content-type': contentType },
+        });
         expect([answer.status, outcomeCode(answer.body)], `${write.method} ${write.path} as ${contentType}`).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
       }
     }
@@ -88,7 +108,12 @@ describe('issue #13 item 2: a body that is not JSON answers 415 on every POST, P
 
   it('GraphQL answers a body that is not JSON with a clear 415 too', async () => {
     for (const [contentType, rawBody] of NOT_JSON) {
-      const answer = await request(`${t.url}/graphql`, { method: 'POST', token: tokens['ehr-backend'], rawBody: contentType.startsWith('text/') ? '{"query":"{ __typename }"}' : rawBody, headers: { 'content-type': contentType } });
+      const answer = await request(`${t.url}/graphql`, {
+        method: 'POST',
+        token: tokens['ehr-backend'],
+        rawBody: contentType.startsWith('text/') ? '{"query":"{ __typename }"}' : rawBody,
+        headers: { 'content-type': contentType },
+      });
       expect(answer.status, contentType).toBe(415);
       expect(answer.body.errors[0].extensions.code, contentType).toBe('UNSUPPORTED_MEDIA_TYPE');
     }
@@ -139,7 +164,10 @@ describe('issue #13 item 3: MedicationDispense?performer= takes every target typ
     }
 
     // Subscriptions on the same criteria are accepted and match the same way.
-    const subscription = await request(fhir('Subscription'), { token: tokens['pharmacy-backend'], body: websocketSubscription(`MedicationDispense?performer=Practitioner/practitioner-${suffix}`) });
+    const subscription = await request(fhir('Subscription'), {
+      token: tokens['pharmacy-backend'],
+      body: websocketSubscription(`MedicationDispense?performer=Practitioner/practitioner-${suffix}`),
+    });
     expect(subscription.status, JSON.stringify(subscription.body)).toBe(201);
     const criteria = compileCriteria(`MedicationDispense?performer=practitioner-${suffix}`);
     expect(criteria.matches(created.body)).toBe(true);
@@ -178,7 +206,9 @@ describe('issue #13 item 5: an oversized body is answered 413 to ordinary client
       socket.on('data', (data) => (answer += data.toString()));
       socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
       socket.on('close', () => resolve({ sent, error, answer }));
-      socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens['ehr-backend']}\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens['ehr-backend']}\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`,
+      );
       const chunk = Buffer.alloc(64 * 1024, 'x');
       const pump = () => {
         while (sent < size && !socket.destroyed) {
@@ -204,7 +234,11 @@ describe('issue #13 item 5: an oversized body is answered 413 to ordinary client
   });
 
   it('Node fetch reads 413 PAYLOAD_TOO_LARGE for 6 MB to /fhir/MedicationRequest, with and without Content-Length', async () => {
-    const sized = await fetch(fhir('MedicationRequest'), { method: 'POST', headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/fhir+json' }, body: hugeResource() });
+    const sized = await fetch(fhir('MedicationRequest'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/fhir+json' },
+      body: hugeResource(),
+    });
     expect(sized.status).toBe(413);
     expect(outcomeCode(await sized.json())).toBe('PAYLOAD_TOO_LARGE');
 
@@ -215,14 +249,23 @@ describe('issue #13 item 5: an oversized body is answered 413 to ordinary client
         controller.close();
       },
     });
-    const chunked = await fetch(fhir('MedicationRequest'), { method: 'POST', headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/fhir+json' }, body: chunks, duplex: 'half' } as RequestInit);
+    const chunked = await fetch(fhir('MedicationRequest'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/fhir+json' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(outcomeCode(await chunked.json())).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('Node fetch reads 413 PAYLOAD_TOO_LARGE for 6 MB to /graphql', async () => {
     const query = `mutation { __typename } # ${'x'.repeat(SIX_MB)}`;
-    const answer = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const answer = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['ehr-backend']}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
     expect(answer.status).toBe(413);
     expect(((await answer.json()) as any).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -233,7 +276,20 @@ describe('issue #13 item 5: an oversized body is answered 413 to ordinary client
       const file = path.join(dir, 'body.json');
       await writeFile(file, hugeResource());
       for (const target of [fhir('MedicationRequest'), `${t.url}/graphql`]) {
-        const { stdout } = await promisify(execFile)('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${tokens['ehr-backend']}`, '-H', 'Content-Type: application/json', '--data-binary', `@${file}`, target]);
+        const { stdout } = await promisify(execFile)('curl', [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-H',
+          `Authorization: Bearer ${tokens['ehr-backend']}`,
+          '-H',
+          'Content-Type: application/json',
+          '--data-binary',
+          `@${file}`,
+          target,
+        ]);
         expect(stdout, target).toBe('413');
       }
     } finally {
@@ -263,7 +319,11 @@ describe('issue #13 item 6: persona (403) before interaction (405)', () => {
 
   it('DELETE /fhir/MedicationRequest/{id} by a persona that may not write prescriptions answers 403, by the one that may 405', async () => {
     const id = await prescriptionIn(t.url, 'requested', ehrAndPharmacy());
-    for (const [persona, expected] of [['pharmacy-backend', DENY], ['platform-admin', DENY], ['ehr-backend', NOT_OFFERED]] as const) {
+    for (const [persona, expected] of [
+      ['pharmacy-backend', DENY],
+      ['platform-admin', DENY],
+      ['ehr-backend', NOT_OFFERED],
+    ] as const) {
       const answer = await request(fhir(`MedicationRequest/${id}`), { method: 'DELETE', token: tokens[persona] });
       expect([answer.status, outcomeCode(answer.body)], persona).toEqual(expected);
     }
@@ -314,7 +374,11 @@ describe('issue #14 item 1: one HTTP error sender', () => {
       expect(missing.body.error).toBe('NOT_FOUND');
       const fhirMissing = await request(`${url}/fhir/Nothing`, { token: tokens['ehr-backend'] });
       expect([fhirMissing.status, outcomeCode(fhirMissing.body)]).toEqual([404, 'NOT_FOUND']);
-      const graphqlRefused = await request(`${url}/graphql`, { method: 'POST', body: { query: '{ __typename }' }, headers: { 'content-type': 'application/json' } });
+      const graphqlRefused = await request(`${url}/graphql`, {
+        method: 'POST',
+        body: { query: '{ __typename }' },
+        headers: { 'content-type': 'application/json' },
+      });
       expect([graphqlRefused.status, graphqlRefused.body.errors[0].extensions.code]).toEqual([401, 'UNAUTHENTICATED']);
     } finally {
       await server.app.close();

@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startApp, type App } from '../../src/app.js';
+import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
@@ -60,7 +60,10 @@ describe('embedded runtime', () => {
       // A graphql-ws client is closed with 1001 (going away) by the shutdown.
       ws = wsClient(first, `Bearer ${ehr}`);
       const viaWs = await new Promise<any>((resolve, reject) => {
-        ws!.client.subscribe({ query: `{ medicationRequest(id: "${id}") { id workflowStatus } }` }, { next: resolve, error: reject, complete: () => undefined });
+        ws!.client.subscribe(
+          { query: `{ medicationRequest(id: "${id}") { id workflowStatus } }` },
+          { next: resolve, error: reject, complete: () => undefined },
+        );
       });
       expect(viaWs.data.medicationRequest).toEqual({ id, workflowStatus: 'REQUESTED' });
 
@@ -69,9 +72,16 @@ describe('embedded runtime', () => {
       await locker.connect();
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM medication_requests WHERE id = $1 FOR UPDATE', [id]);
-      const inFlight = request(`${first.url}/fhir/MedicationRequest/${id}`, { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: created.body });
+      const inFlight = request(`${first.url}/fhir/MedicationRequest/${id}`, {
+        method: 'PUT',
+        token: ehr,
+        headers: { 'if-match': 'W/"1"' },
+        body: created.body,
+      });
       // PostgreSQL announces no lock wait: its activity view is read until the update waits on the lock.
-      await expect.poll(async () => (await locker!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n, WAIT).toBe(1);
+      await expect
+        .poll(async () => (await locker!.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n, WAIT)
+        .toBe(1);
       const closing = first.close(); // stops accepting at once
       expect((await request(`${first.url}/healthz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
       await locker.query('COMMIT');

@@ -24,7 +24,12 @@ describe('event schemas (AsyncAPI)', () => {
     // A one-second service level, so a prescription left approved emits sla_breached within the test.
     // A one-second PA decision deadline too, so an undecided prior authorization emits deadline_breached.
     env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100', SLA_PROCESSING_SECONDS: '1', PA_STANDARD_SECONDS: '1' },
-    integrations: { support: { prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')), alert: async () => undefined } },
+    integrations: {
+      support: {
+        prescriptionFailed: async (_notice: IntegrationNotice) => Promise.reject(new Error('support desk unreachable')),
+        alert: async () => undefined,
+      },
+    },
   });
   let ehr: string;
   let pharmacy: string;
@@ -33,7 +38,11 @@ describe('event schemas (AsyncAPI)', () => {
   const fhir = (p: string) => `${t.url}/fhir/${p}`;
 
   beforeAll(async () => {
-    [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+    [ehr, pharmacy, admin] = await Promise.all([
+      t.token('tenant-a', 'ehr-backend'),
+      t.token('tenant-a', 'pharmacy-backend'),
+      t.token('tenant-a', 'platform-admin'),
+    ]);
   });
 
   it('serves the AsyncAPI document at /asyncapi.json without a token', async () => {
@@ -61,7 +70,16 @@ describe('event schemas (AsyncAPI)', () => {
 
     // Filled and completed: FHIR create and update, GraphQL approve, FHIR Task, dispense and its hand-over.
     const filled = await created();
-    expect((await request(fhir(`MedicationRequest/${filled.id}`), { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: { ...filled, dosageInstruction: [{ text: 'one tablet at night' }] } })).status).toBe(200);
+    expect(
+      (
+        await request(fhir(`MedicationRequest/${filled.id}`), {
+          method: 'PUT',
+          token: ehr,
+          headers: { 'if-match': 'W/"1"' },
+          body: { ...filled, dosageInstruction: [{ text: 'one tablet at night' }] },
+        })
+      ).status,
+    ).toBe(200);
     await transition(filled.id, 'APPROVE', ehr);
     expect((await request(fhir('Task'), { token: pharmacy, body: workflowTask(filled.id, 'fulfill', 'in-progress') })).status).toBe(201);
     const dispense = await request(fhir('MedicationDispense'), {
@@ -75,7 +93,16 @@ describe('event schemas (AsyncAPI)', () => {
       },
     });
     expect(dispense.status).toBe(201);
-    expect((await request(fhir(`MedicationDispense/${dispense.body.id}`), { method: 'PUT', token: pharmacy, headers: { 'if-match': 'W/"1"' }, body: { ...dispense.body, whenHandedOver: '2026-11-21T12:00:00Z' } })).status).toBe(200);
+    expect(
+      (
+        await request(fhir(`MedicationDispense/${dispense.body.id}`), {
+          method: 'PUT',
+          token: pharmacy,
+          headers: { 'if-match': 'W/"1"' },
+          body: { ...dispense.body, whenHandedOver: '2026-11-21T12:00:00Z' },
+        })
+      ).status,
+    ).toBe(200);
 
     // Cancelled over GraphQL; failed at the pharmacy over FHIR (its support alert is dead-lettered).
     const cancelled = await created();
@@ -96,10 +123,19 @@ describe('event schemas (AsyncAPI)', () => {
     const authorized = await created();
     const submitted = await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId: authorized.id }, ehr);
     expect(submitted.errors).toBeUndefined();
-    const reviewed = await graphql(t.url, PriorAuthorizationEventDocument, { id: submitted.data!.submitPriorAuthorization.id, event: 'REVIEW' }, await t.token('tenant-a', 'payer-backend'));
+    const reviewed = await graphql(
+      t.url,
+      PriorAuthorizationEventDocument,
+      { id: submitted.data!.submitPriorAuthorization.id, event: 'REVIEW' },
+      await t.token('tenant-a', 'payer-backend'),
+    );
     expect(reviewed.errors).toBeUndefined();
 
-    const replay = await request(fhir(`Subscription/${subscription.body.id}/$replay`), { method: 'POST', token: admin, body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: '0' }] } });
+    const replay = await request(fhir(`Subscription/${subscription.body.id}/$replay`), {
+      method: 'POST',
+      token: admin,
+      body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: '0' }] },
+    });
     expect(replay.status).toBe(200);
 
     const expected = [

@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import pgDriver from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
-import { startApp, type App } from '../../src/app.js';
+import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { DomainError } from '../../src/domain/index.js';
 import { TransitionDocument } from '../generated/graphql.js';
@@ -12,7 +12,7 @@ import { prescription, uniquePatient } from '../support/fixtures.js';
 import { graphql, rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { privateNats, privatePostgres, type PrivateNats, type PrivatePostgres } from '../support/private-services.js';
+import { type PrivateNats, privateNats, type PrivatePostgres, privatePostgres } from '../support/private-services.js';
 import { tokenFor } from '../support/test-app.js';
 
 /**
@@ -22,7 +22,9 @@ import { tokenFor } from '../support/test-app.js';
  */
 const RECOVERY_BOUND_MS = 2_000;
 
-const installed = ['nats-server', 'initdb', 'pg_ctl'].every((name) => ['/usr/local/bin', '/usr/bin', '/usr/sbin', '/usr/lib/postgresql/15/bin'].some((dir) => existsSync(`${dir}/${name}`)));
+const installed = ['nats-server', 'initdb', 'pg_ctl'].every((name) =>
+  ['/usr/local/bin', '/usr/bin', '/usr/sbin', '/usr/lib/postgresql/15/bin'].some((dir) => existsSync(`${dir}/${name}`)),
+);
 
 const EVENTS_WITH_PRESCRIPTION = `subscription Events($filter: PrescriptionEventFilter, $after: String) {
   prescriptionEvents(filter: $filter, after: $after) {
@@ -40,7 +42,11 @@ function env(pg: PrivatePostgres, nats: PrivateNats, extra: Record<string, strin
 /** Retries a write until the gateway takes it (right after a restart the first ones may get 503). */
 async function createUntilAccepted(app: App, token: string, patient: string, index: number) {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const created = await request(`${app.url}/fhir/MedicationRequest`, { token, body: prescription({ patient, index }), headers: { 'idempotency-key': `${patient}-${index}` } });
+    const created = await request(`${app.url}/fhir/MedicationRequest`, {
+      token,
+      body: prescription({ patient, index }),
+      headers: { 'idempotency-key': `${patient}-${index}` },
+    });
     if (created.status === 201 || created.status === 200) return created;
     expect(created.status).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -188,8 +194,19 @@ describe.runIf(installed)('live delivery across restarts of its servers', () => 
     const patient = uniquePatient();
     const created = await createUntilAccepted(app, ehr, patient, 0);
     const id = created.body.id;
-    for (const [event, token] of [['APPROVE', ehr], ['PROCESS', pharmacy], ['DISPENSE', pharmacy]] as const) expect((await graphql(app.url, TransitionDocument, { id, event }, token)).errors).toBeUndefined();
-    const task = { resourceType: 'Task', status: 'completed', intent: 'order', code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] }, focus: { reference: `MedicationRequest/${id}` } };
+    for (const [event, token] of [
+      ['APPROVE', ehr],
+      ['PROCESS', pharmacy],
+      ['DISPENSE', pharmacy],
+    ] as const)
+      expect((await graphql(app.url, TransitionDocument, { id, event }, token)).errors).toBeUndefined();
+    const task = {
+      resourceType: 'Task',
+      status: 'completed',
+      intent: 'order',
+      code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
+      focus: { reference: `MedicationRequest/${id}` },
+    };
     expect((await request(`${app.url}/fhir/Task`, { token: pharmacy, body: task })).status).toBe(201);
     const watcher = subscriber(app.url, ehr, { filter: { patient } }, EVENTS_WITH_PRESCRIPTION);
     await watcher.ready;
@@ -245,7 +262,9 @@ describe.runIf(installed)('a live consumer that cannot be made again', () => {
     const connection = await connect({ servers: nats.url });
     await (await jetstreamManager(connection)).streams.delete('EPRESCRIBING');
     await connection.close();
-    await expect.poll(() => [live.errors, resumed.errors].map((errors) => errors.map((e) => e.extensions?.code)), { timeout: 30_000 }).toEqual([['SERVICE_UNAVAILABLE'], ['SERVICE_UNAVAILABLE']]);
+    await expect
+      .poll(() => [live.errors, resumed.errors].map((errors) => errors.map((e) => e.extensions?.code)), { timeout: 30_000 })
+      .toEqual([['SERVICE_UNAVAILABLE'], ['SERVICE_UNAVAILABLE']]);
     expect(live.errors[0].message).toMatch(/after/);
     await Promise.all([live.stop(), resumed.stop()]);
   }, 60_000);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -27,13 +27,24 @@ describe('the process killed between publish and mark', () => {
 
     await t.app.relay.stop(); // the relay "dies": what is committed now stays unmarked
     const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient }) });
-    const [row] = await t.sql<{ event_id: string; subject: string; envelope: unknown }>(`SELECT event_id, subject, envelope FROM outbox WHERE envelope #>> '{payload,resource,id}' = $1`, [created.body.id]);
+    const [row] = await t.sql<{ event_id: string; subject: string; envelope: unknown }>(
+      `SELECT event_id, subject, envelope FROM outbox WHERE envelope #>> '{payload,resource,id}' = $1`,
+      [created.body.id],
+    );
     // It had published the row before dying (as the relay does, with the event id as message id) …
     await t.app.bus.publish({ subject: row.subject, msgId: row.event_id, data: Buffer.from(JSON.stringify(row.envelope)) });
     // … and a new relay (the restarted process) publishes it again, then marks it.
-    const restarted = createOutboxRelay({ dataSource: t.app.dataSource, databaseUrl: t.databaseUrl, bus: t.app.bus, logger: pino({ level: 'silent' }), pollIntervalMs: 100 });
+    const restarted = createOutboxRelay({
+      dataSource: t.app.dataSource,
+      databaseUrl: t.databaseUrl,
+      bus: t.app.bus,
+      logger: pino({ level: 'silent' }),
+      pollIntervalMs: 100,
+    });
     await restarted.start();
-    await expect.poll(async () => (await t.sql(`SELECT published_at FROM outbox WHERE event_id = $1`, [row.event_id]))[0].published_at, { timeout: 10_000 }).not.toBeNull();
+    await expect
+      .poll(async () => (await t.sql(`SELECT published_at FROM outbox WHERE event_id = $1`, [row.event_id]))[0].published_at, { timeout: 10_000 })
+      .not.toBeNull();
     // Fence: a change committed afterwards reaches the subscriber after the event, and the repeat never arrives before it.
     const marker = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient }) });
     await expect.poll(() => sub.received.some((e) => e.medicationRequest?.id === marker.body.id), { timeout: 10_000 }).toBe(true);
@@ -74,7 +85,9 @@ describe.runIf(inject('natsUrl'))('NATS stopped while writes continue', () => {
     const port = await freePort();
     let nats = await natsServer(storeDir, port);
     const database = await createTestDatabase();
-    const app = await startApp(loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, NATS_URL: `nats://127.0.0.1:${port}`, OUTBOX_POLL_MS: '200' }));
+    const app = await startApp(
+      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, NATS_URL: `nats://127.0.0.1:${port}`, OUTBOX_POLL_MS: '200' }),
+    );
     try {
       const ehr = await tokenFor('tenant-a', 'ehr-backend');
       const patient = uniquePatient();
@@ -85,7 +98,8 @@ describe.runIf(inject('natsUrl'))('NATS stopped while writes continue', () => {
 
       nats.kill('SIGTERM');
       await new Promise((resolve) => nats.once('exit', resolve));
-      for (let i = 3; i < 8; i++) expect((await request(`${app.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient, index: i }) })).status).toBe(201);
+      for (let i = 3; i < 8; i++)
+        expect((await request(`${app.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient, index: i }) })).status).toBe(201);
       const ready = await request(`${app.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(ready.body.checks).toEqual({ database: true, bus: false });

@@ -52,10 +52,10 @@ describe('the supergraph', () => {
     const id = await prescriptionIn(t.url, 'dispensed', { ehr, pharmacy }, patient);
     await request(`${t.url}/fhir/MedicationRequest`, { token: await t.token('tenant-b', 'ehr-backend'), body: prescription({ patient }) }); // another tenant's
 
-    const patients = await stubSubgraph(
-      `${FED}\ntype Query { patient(id: ID!): Patient }\ntype Patient @key(fields: "id") { id: ID! name: String }`,
-      { Query: { patient: (_: unknown, { id: pid }: { id: string }) => ({ id: pid, name: `Patient ${pid}` }) }, Patient: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: `Patient ${ref.id}` }) } },
-    );
+    const patients = await stubSubgraph(`${FED}\ntype Query { patient(id: ID!): Patient }\ntype Patient @key(fields: "id") { id: ID! name: String }`, {
+      Query: { patient: (_: unknown, { id: pid }: { id: string }) => ({ id: pid, name: `Patient ${pid}` }) },
+      Patient: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: `Patient ${ref.id}` }) },
+    });
     const practitioners = await stubSubgraph(
       `${FED}\ntype Query { practitioner(id: ID!): Practitioner }\ntype Practitioner @key(fields: "id") { id: ID! name: String }`,
       { Query: { practitioner: (_: unknown, { id: pid }: { id: string }) => ({ id: pid, name: `Dr ${pid}` }) } },
@@ -75,20 +75,31 @@ describe('the supergraph', () => {
         buildService: ({ url }) =>
           new RemoteGraphQLDataSource({
             url,
-            willSendRequest: ({ request: outgoing, context }) => outgoing.http!.headers.set('authorization', (context as { authorization?: string }).authorization ?? ''),
+            willSendRequest: ({ request: outgoing, context }) =>
+              outgoing.http!.headers.set('authorization', (context as { authorization?: string }).authorization ?? ''),
           }),
       }),
     });
-    const { url: gatewayUrl } = await startStandaloneServer(gateway, { listen: { port: 0, host: '127.0.0.1' }, context: async ({ req }) => ({ authorization: req.headers.authorization }) });
+    const { url: gatewayUrl } = await startStandaloneServer(gateway, {
+      listen: { port: 0, host: '127.0.0.1' },
+      context: async ({ req }) => ({ authorization: req.headers.authorization }),
+    });
     stops.push(() => gateway.stop());
 
     const query = `query Patient($id: ID!) { patient(id: $id) { name medicationRequests { totalCount edges { node { id workflowStatus pharmacy { name } dispenses { status } } } } } }`;
-    const response = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ehr}` }, body: JSON.stringify({ query, variables: { id: patient } }) });
+    const response = await fetch(gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ehr}` },
+      body: JSON.stringify({ query, variables: { id: patient } }),
+    });
     const body = (await response.json()) as any;
     expect(body.errors).toBeUndefined();
     expect(body.data.patient).toEqual({
       name: `Patient ${patient}`,
-      medicationRequests: { totalCount: 1, edges: [{ node: { id, workflowStatus: 'DISPENSED', pharmacy: { name: 'A1 Pharmacy' }, dispenses: [{ status: 'completed' }] } }] },
+      medicationRequests: {
+        totalCount: 1,
+        edges: [{ node: { id, workflowStatus: 'DISPENSED', pharmacy: { name: 'A1 Pharmacy' }, dispenses: [{ status: 'completed' }] } }],
+      },
     });
     const requester = (await request(`${t.url}/fhir/MedicationRequest/${id}`, { token: ehr })).body.requester?.reference?.split('/')[1];
     const byPractitioner = await fetch(gatewayUrl, {
@@ -113,7 +124,10 @@ describe('the supergraph', () => {
 describe('batching', () => {
   it('a page with pharmacy, dispenses and transitions costs the same number of statements for 10 and 100 prescriptions', async () => {
     const patient = uniquePatient();
-    for (let i = 0; i < 100; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient, index: i + j }) })));
+    for (let i = 0; i < 100; i += 10)
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) => request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient, index: i + j }) })),
+      );
     await prescriptionIn(t.url, 'dispensed', { ehr, pharmacy }, patient);
     const pageQuery = (name: string, first: number) =>
       `query ${name} { medicationRequests(filter: { patient: "${patient}" }, first: ${first}) { edges { node { id pharmacy { name } dispenses { id status } transitions { event to } } } } }`;
@@ -154,7 +168,11 @@ describe('bounds', () => {
     const tokens = await rawGraphql(t.url, { query: `{ ${'__typename '.repeat(6000)} }` }, ehr);
     expect(tokens.status).toBe(400);
     expect(tokens.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX');
-    const batch = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ehr}` }, body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]) });
+    const batch = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ehr}` },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
     expect(batch.status).toBe(400);
     expect(((await batch.json()) as any).errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
@@ -177,18 +195,25 @@ describe('schema hygiene and production mode', () => {
     const missing: string[] = [];
     const federation = /^(_|link__|federation__|Query$|Mutation$|Subscription$)/;
     for (const type of Object.values(schema.getTypeMap())) {
-      if (type.name.startsWith('__') || federation.test(type.name) || ['String', 'Int', 'Float', 'Boolean', 'ID', 'DateTimeISO', 'JSON'].includes(type.name)) continue;
+      if (type.name.startsWith('__') || federation.test(type.name) || ['String', 'Int', 'Float', 'Boolean', 'ID', 'DateTimeISO', 'JSON'].includes(type.name))
+        continue;
       if (!type.description) missing.push(type.name);
       // Duck-typed: the subgraph schema comes from graphql's CommonJS build (another realm than this file's).
       if ('getFields' in type) {
-        for (const field of Object.values((type as { getFields(): Record<string, { name: string; description?: string | null; args?: Array<{ name: string; description?: string | null }> }> }).getFields())) {
+        for (const field of Object.values(
+          (
+            type as { getFields(): Record<string, { name: string; description?: string | null; args?: Array<{ name: string; description?: string | null }> }> }
+          ).getFields(),
+        )) {
           if (!field.description) missing.push(`${type.name}.${field.name}`);
-          for (const arg of field.args ?? []) if (!arg.description && !['id', 'input', 'event'].includes(arg.name)) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          for (const arg of field.args ?? [])
+            if (!arg.description && !['id', 'input', 'event'].includes(arg.name)) missing.push(`${type.name}.${field.name}(${arg.name})`);
         }
       }
     }
     for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
-      for (const field of Object.values(root?.getFields() ?? {})) if (!field.name.startsWith('_') && !field.description) missing.push(`${root!.name}.${field.name}`);
+      for (const field of Object.values(root?.getFields() ?? {}))
+        if (!field.name.startsWith('_') && !field.description) missing.push(`${root!.name}.${field.name}`);
     }
     expect(missing).toEqual([]);
   });
@@ -197,7 +222,11 @@ describe('schema hygiene and production mode', () => {
     const prod = await startTestApp({ env: { NODE_ENV: 'production', AUTH_JWT_SECRET: 'production-test-secret', SEED_DEV_DATA: 'true' } });
     try {
       const { SignJWT } = await import('jose');
-      const token = await new SignJWT({ tenant: 'tenant-a', persona: 'ehr-backend' }).setProtectedHeader({ alg: 'HS256' }).setSubject('p').setExpirationTime('10m').sign(new TextEncoder().encode('production-test-secret'));
+      const token = await new SignJWT({ tenant: 'tenant-a', persona: 'ehr-backend' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('p')
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode('production-test-secret'));
       const introspection = await rawGraphql(prod.url, { query: '{ __schema { types { name } } }' }, token);
       expect(introspection.status).toBe(400);
       expect(introspection.errors![0].extensions!.code).toBe('BAD_REQUEST');

@@ -15,7 +15,11 @@ let admin: string;
 
 const t = useTestApp();
 beforeAll(async () => {
-  [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+  [ehr, pharmacy, admin] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-a', 'platform-admin'),
+  ]);
 });
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
@@ -99,7 +103,10 @@ describe('a stock FHIR client (fhir-kit-client) needs no rxgate-specific code', 
 describe('official FHIR R4 examples', () => {
   it('are accepted after the minimal adaptation the contract requires, and every answer is valid FHIR', async () => {
     for (const [name, coding] of [
-      ['medicationrequest0301.json', { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '1049621', display: 'oxycodone hydrochloride 5 MG Oral Tablet' }],
+      [
+        'medicationrequest0301.json',
+        { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '1049621', display: 'oxycodone hydrochloride 5 MG Oral Tablet' },
+      ],
       ['medicationrequest0302.json', { system: 'http://www.whocc.no/atc', code: 'J01FA10', display: 'azithromycin' }],
     ] as const) {
       const body = adaptExample(name, coding);
@@ -118,7 +125,13 @@ describe('official FHIR R4 examples', () => {
     expect(refused.status).toBe(422);
     expectValidFhir(refused.body);
     const expressions = refused.body.issue.flatMap((i: any) => i.expression);
-    expect(expressions).toEqual(expect.arrayContaining(['MedicationRequest.medicationReference', 'MedicationRequest.medicationCodeableConcept', 'MedicationRequest.dispenseRequest.performer']));
+    expect(expressions).toEqual(
+      expect.arrayContaining([
+        'MedicationRequest.medicationReference',
+        'MedicationRequest.medicationCodeableConcept',
+        'MedicationRequest.dispenseRequest.performer',
+      ]),
+    );
 
     const practitionerPerformer = { ...adaptExample('medicationrequest0301.json', { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '1049621' }) };
     practitionerPerformer.dispenseRequest = { ...practitionerPerformer.dispenseRequest, performer: { reference: 'Practitioner/f001' } };
@@ -129,7 +142,12 @@ describe('official FHIR R4 examples', () => {
 
 describe('structure and terminology', () => {
   it('reports unknown elements and malformed primitives with their FHIRPath, all at once', async () => {
-    const body = { ...prescription(), colour: 'blue', authoredOn: '2026-13-45', dosageInstruction: [{ text: 'x', timing: { repeat: { frequency: 'often' } } }] };
+    const body = {
+      ...prescription(),
+      colour: 'blue',
+      authoredOn: '2026-13-45',
+      dosageInstruction: [{ text: 'x', timing: { repeat: { frequency: 'often' } } }],
+    };
     const refused = await request(fhir('MedicationRequest'), { token: ehr, body });
     expect(refused.status).toBe(422);
     expect(refused.body.issue.map((i: any) => i.expression[0])).toEqual(
@@ -138,7 +156,10 @@ describe('structure and terminology', () => {
   });
 
   it('checks medication codes: RxNorm codes are RxCUIs, ATC codes have the ATC structure', async () => {
-    for (const coding of [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: 'lisinopril' }, { system: 'http://www.whocc.no/atc', code: 'not-atc' }]) {
+    for (const coding of [
+      { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: 'lisinopril' },
+      { system: 'http://www.whocc.no/atc', code: 'not-atc' },
+    ]) {
       const refused = await request(fhir('MedicationRequest'), { token: ehr, body: { ...prescription(), medicationCodeableConcept: { coding: [coding] } } });
       expect(refused.status).toBe(422);
       expect(refused.body.issue[0].expression).toEqual(['MedicationRequest.medicationCodeableConcept.coding[0].code']);
@@ -156,7 +177,10 @@ describe('a remote terminology server', () => {
       if (!answering) return res.writeHead(503).end();
       const valid = params.get('code') !== '999999';
       res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(
-        JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'result', valueBoolean: valid }, ...(valid ? [] : [{ name: 'message', valueString: 'Unknown code 999999' }])] }),
+        JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [{ name: 'result', valueBoolean: valid }, ...(valid ? [] : [{ name: 'message', valueString: 'Unknown code 999999' }])],
+        }),
       );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -169,7 +193,10 @@ describe('a remote terminology server', () => {
     const deferring = await startTestApp({ env: { TERMINOLOGY_URL: url, TERMINOLOGY_DEFER: 'true' } });
     try {
       const token = await strict.token('tenant-a', 'ehr-backend');
-      const coded = (code: string) => ({ ...prescription(), medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code }] } });
+      const coded = (code: string) => ({
+        ...prescription(),
+        medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code }] },
+      });
       expect((await request(`${strict.url}/fhir/MedicationRequest`, { token, body: coded('314076') })).status).toBe(201);
       const unknown = await request(`${strict.url}/fhir/MedicationRequest`, { token, body: coded('999999') });
       expect(unknown.status).toBe(422);
@@ -199,7 +226,14 @@ describe('search', () => {
     let checked = 0;
     for (const resource of capability.rest[0].resource) {
       for (const param of resource.searchParam ?? []) {
-        const value = param.name === 'workflow-status' ? 'approved' : param.name === 'outcome' ? '0' : param.name === '_id' || param.type === 'reference' ? crypto.randomUUID() : sample[param.type];
+        const value =
+          param.name === 'workflow-status'
+            ? 'approved'
+            : param.name === 'outcome'
+              ? '0'
+              : param.name === '_id' || param.type === 'reference'
+                ? crypto.randomUUID()
+                : sample[param.type];
         // The audit trail is for a platform-admin only.
         const token = resource.type === 'AuditEvent' ? admin : ehr;
         const answer = await request(fhir(`${resource.type}?${param.name}=${encodeURIComponent(value)}`), { token });
@@ -207,8 +241,10 @@ describe('search', () => {
         expectValidFhir(answer.body);
         checked++;
       }
-      for (const include of resource.searchInclude ?? []) expect((await request(fhir(`${resource.type}?_include=${include}`), { token: ehr })).status).toBe(200);
-      for (const include of resource.searchRevInclude ?? []) expect((await request(fhir(`${resource.type}?_revinclude=${include}`), { token: ehr })).status).toBe(200);
+      for (const include of resource.searchInclude ?? [])
+        expect((await request(fhir(`${resource.type}?_include=${include}`), { token: ehr })).status).toBe(200);
+      for (const include of resource.searchRevInclude ?? [])
+        expect((await request(fhir(`${resource.type}?_revinclude=${include}`), { token: ehr })).status).toBe(200);
     }
     expect(checked).toBeGreaterThan(20);
   });
@@ -216,7 +252,10 @@ describe('search', () => {
   it('_include adds the pharmacies and _revinclude the dispenses, as include entries', async () => {
     const patient = uniquePatient();
     const id = await prescriptionIn(t.url, 'dispensed', { ehr, pharmacy }, patient);
-    const bundle = await request(fhir(`MedicationRequest?patient=${patient}&_include=MedicationRequest:intended-dispenser&_revinclude=MedicationDispense:prescription`), { token: ehr });
+    const bundle = await request(
+      fhir(`MedicationRequest?patient=${patient}&_include=MedicationRequest:intended-dispenser&_revinclude=MedicationDispense:prescription`),
+      { token: ehr },
+    );
     expectValidFhir(bundle.body);
     const modes = bundle.body.entry.map((e: any) => [e.resource.resourceType, e.search.mode]);
     expect(modes).toEqual([
@@ -230,8 +269,10 @@ describe('search', () => {
 
   it('sorts by authoredon and _lastUpdated both ways, filters _lastUpdated, and answers _total=none without a total', async () => {
     const patient = uniquePatient();
-    for (const authoredOn of ['2020-01-01', '2022-01-01', '2021-01-01']) await request(fhir('MedicationRequest'), { token: ehr, body: { ...prescription({ patient }), authoredOn } });
-    const order = async (sort: string) => (await request(fhir(`MedicationRequest?patient=${patient}&_sort=${sort}`), { token: ehr })).body.entry.map((e: any) => e.resource.authoredOn);
+    for (const authoredOn of ['2020-01-01', '2022-01-01', '2021-01-01'])
+      await request(fhir('MedicationRequest'), { token: ehr, body: { ...prescription({ patient }), authoredOn } });
+    const order = async (sort: string) =>
+      (await request(fhir(`MedicationRequest?patient=${patient}&_sort=${sort}`), { token: ehr })).body.entry.map((e: any) => e.resource.authoredOn);
     expect(await order('authoredon')).toEqual(['2020-01-01', '2021-01-01', '2022-01-01']);
     expect(await order('-authoredon')).toEqual(['2022-01-01', '2021-01-01', '2020-01-01']);
     expect(await order('_lastUpdated')).toEqual(['2020-01-01', '2022-01-01', '2021-01-01']);
@@ -276,10 +317,13 @@ describe('search', () => {
     for (const e of boots.body.entry) expect(e.resource.name.toLowerCase()).toContain('boots');
     const next = await request(boots.body.link.find((l: any) => l.relation === 'next').url, { token: pharmacy });
     expect(next.body.entry[0].resource.id).not.toBe(boots.body.entry[0].resource.id);
-    expect((await request(fhir('Organization?type=http://terminology.hl7.org/CodeSystem/v3-RoleCode|PHARM&_count=1'), { token: pharmacy })).body.total).toBe(631);
+    expect((await request(fhir('Organization?type=http://terminology.hl7.org/CodeSystem/v3-RoleCode|PHARM&_count=1'), { token: pharmacy })).body.total).toBe(
+      631,
+    );
     expect((await request(fhir('Organization?type=govt'), { token: pharmacy })).body.total).toBe(0);
     expect((await request(fhir(`Organization/${PHARMACY_A}`), { token: pharmacy })).body.name).toBe('A1 Pharmacy');
-    for (const method of ['PUT', 'DELETE']) expect((await request(fhir(`Organization/${PHARMACY_A}`), { method, token: ehr, ...(method === 'PUT' ? { body: {} } : {}) })).status).toBe(405);
+    for (const method of ['PUT', 'DELETE'])
+      expect((await request(fhir(`Organization/${PHARMACY_A}`), { method, token: ehr, ...(method === 'PUT' ? { body: {} } : {}) })).status).toBe(405);
   });
 });
 
@@ -304,7 +348,9 @@ describe('conditional create', () => {
     const identifier = { system: 'urn:test:rx', value: `race-${uniquePatient()}` };
     const body = { ...prescription(), identifier: [identifier] };
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () => request(fhir('MedicationRequest'), { token: ehr, headers: { 'if-none-exist': `identifier=${identifier.system}|${identifier.value}` }, body })),
+      Array.from({ length: 8 }, () =>
+        request(fhir('MedicationRequest'), { token: ehr, headers: { 'if-none-exist': `identifier=${identifier.system}|${identifier.value}` }, body }),
+      ),
     );
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(7);

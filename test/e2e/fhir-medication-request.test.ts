@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../support/test-app.js';
-import { outcomeCode, request, type JsonResponse } from '../support/http.js';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
+import { type JsonResponse, outcomeCode, request } from '../support/http.js';
+import { signToken } from '../support/test-app.js';
 import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
@@ -11,7 +11,11 @@ let ehrB: string;
 
 const t = useTestApp();
 beforeAll(async () => {
-  [ehrA, pharmacyA, ehrB] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-b', 'ehr-backend')]);
+  [ehrA, pharmacyA, ehrB] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-b', 'ehr-backend'),
+  ]);
 });
 
 const mr = (path = '') => `${t.url}/fhir/MedicationRequest${path}`;
@@ -84,7 +88,9 @@ describe('create, read, update', () => {
     const updated = await request(mr(`/${created.body.id}`), { method: 'PUT', token: ehrA, headers: { 'if-match': 'W/"1"' }, body });
     expect(updated.status).toBe(200);
     expect(updated.body.status).toBe('draft');
-    expect(updated.body.extension.filter((e: { url: string }) => e.url === 'urn:rxgate:extension:workflow-status')).toEqual([{ url: 'urn:rxgate:extension:workflow-status', valueCode: 'requested' }]);
+    expect(updated.body.extension.filter((e: { url: string }) => e.url === 'urn:rxgate:extension:workflow-status')).toEqual([
+      { url: 'urn:rxgate:extension:workflow-status', valueCode: 'requested' },
+    ]);
   });
 
   it('refuses content updates past approved with UPDATE_NOT_ALLOWED', async () => {
@@ -118,7 +124,7 @@ describe('search', () => {
         expect(entry.fullUrl).toBe(`${t.url}/fhir/MedicationRequest/${entry.resource.id}`);
         seen.push(entry.resource.id);
       }
-      url = page.body.link.find((l: any) => l.relation === "next")?.url;
+      url = page.body.link.find((l: any) => l.relation === 'next')?.url;
       pages++;
     }
     expect(pages).toBe(3);
@@ -274,13 +280,20 @@ describe('tenants and personas', () => {
 describe('authentication', () => {
   const cases: Array<[string, () => Promise<string | undefined>]> = [
     ['no token', async () => undefined],
-    ['a bad signature', () => signToken({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend' }, { expiresIn: 600, key: new TextEncoder().encode('another-secret') })],
+    [
+      'a bad signature',
+      () => signToken({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend' }, { expiresIn: 600, key: new TextEncoder().encode('another-secret') }),
+    ],
     ['an expired token', () => signToken({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend' }, { expiresIn: -3600 })],
     ['no exp', () => signToken({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend' })],
     ['no sub', () => signToken({ tenant: 'tenant-a', persona: 'ehr-backend' }, { expiresIn: 600 })],
     ['an unknown persona', () => signToken({ sub: 'x', tenant: 'tenant-a', persona: 'root' }, { expiresIn: 600 })],
     ['a malformed tenant', () => signToken({ sub: 'x', tenant: 'tenant a;drop', persona: 'ehr-backend' }, { expiresIn: 600 })],
-    ['alg none', async () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend', exp: 9_999_999_999 })).toString('base64url')}.`],
+    [
+      'alg none',
+      async () =>
+        `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', tenant: 'tenant-a', persona: 'ehr-backend', exp: 9_999_999_999 })).toString('base64url')}.`,
+    ],
   ];
   for (const [name, make] of cases) {
     it(`401 UNAUTHENTICATED for ${name}, and nothing is written`, async () => {
@@ -323,14 +336,22 @@ describe('bad input leaves nothing behind', () => {
 
   it('XML → 415', async () => {
     const before = await footprint();
-    const bad = await request(mr(), { token: ehrA, rawBody: '<MedicationRequest xmlns="http://hl7.org/fhir"/>', headers: { 'content-type': 'application/fhir+xml' } });
+    const bad = await request(mr(), {
+      token: ehrA,
+      rawBody: '<MedicationRequest xmlns="http://hl7.org/fhir"/>',
+      headers: { 'content-type': 'application/fhir+xml' },
+    });
     expect(bad.status).toBe(415);
     expect(outcomeCode(bad.body)).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(await footprint()).toEqual(before);
   });
 
   it('a __proto__ key → 400', async () => {
-    const bad = await request(mr(), { token: ehrA, rawBody: '{"resourceType":"MedicationRequest","__proto__":{"admin":true}}', headers: { 'content-type': 'application/fhir+json' } });
+    const bad = await request(mr(), {
+      token: ehrA,
+      rawBody: '{"resourceType":"MedicationRequest","__proto__":{"admin":true}}',
+      headers: { 'content-type': 'application/fhir+json' },
+    });
     expect(bad.status).toBe(400);
   });
 

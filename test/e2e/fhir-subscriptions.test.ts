@@ -11,11 +11,21 @@ let pharmacy: string;
 let admin: string;
 const t = useTestApp();
 beforeAll(async () => {
-  [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+  [ehr, pharmacy, admin] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-a', 'platform-admin'),
+  ]);
 });
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
-const subscription = (criteria: string, type = 'websocket') => ({ resourceType: 'Subscription', status: 'requested', reason: 'pharmacy queue', criteria, channel: { type } });
+const subscription = (criteria: string, type = 'websocket') => ({
+  resourceType: 'Subscription',
+  status: 'requested',
+  reason: 'pharmacy queue',
+  criteria,
+  channel: { type },
+});
 
 /** A FHIR-native websocket client: bind, then collect what arrives. */
 async function bindSocket(id: string, token: string, how: 'header' | 'query' = 'header') {
@@ -55,7 +65,10 @@ async function bindSocket(id: string, token: string, how: 'header' | 'query' = '
 describe('FHIR Subscriptions over the R4 websocket channel', () => {
   it('registers a websocket Subscription and pings a bound client for each matching change and not for others', async () => {
     const patient = uniquePatient();
-    const created = await request(fhir('Subscription'), { token: pharmacy, body: subscription(`MedicationRequest?patient=Patient/${patient}&workflow-status=approved`) });
+    const created = await request(fhir('Subscription'), {
+      token: pharmacy,
+      body: subscription(`MedicationRequest?patient=Patient/${patient}&workflow-status=approved`),
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('active');
     const id = created.body.id;
@@ -71,7 +84,13 @@ describe('FHIR Subscriptions over the R4 websocket channel', () => {
 
     // The cursor of the last delivered event shows on the Subscription.
     await expect
-      .poll(async () => (await request(fhir(`Subscription/${id}`), { token: pharmacy })).body.extension?.find((e: any) => e.url === 'urn:rxgate:extension:subscription-cursor')?.valueString, { timeout: 5_000 })
+      .poll(
+        async () =>
+          (await request(fhir(`Subscription/${id}`), { token: pharmacy })).body.extension?.find(
+            (e: any) => e.url === 'urn:rxgate:extension:subscription-cursor',
+          )?.valueString,
+        { timeout: 5_000 },
+      )
       .toMatch(/^\d+$/);
     client.socket.close();
   });
@@ -91,7 +110,10 @@ describe('FHIR Subscriptions over the R4 websocket channel', () => {
     });
     expect(replay.status).toBe(200);
     await expect.poll(() => client.pings(), { timeout: 10_000 }).toBe(6);
-    const [{ n }] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE event_type = 'eprescribing.subscription.replayed.v1' AND envelope #>> '{payload,subscriptionId}' = $1`, [sub.id]);
+    const [{ n }] = await t.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbox WHERE event_type = 'eprescribing.subscription.replayed.v1' AND envelope #>> '{payload,subscriptionId}' = $1`,
+      [sub.id],
+    );
     expect(n).toBe(1);
     client.socket.close();
   });

@@ -17,16 +17,38 @@ let existing: string;
 const t = useTestApp({ env: { LOG_LEVEL: process.env.FUZZ_LOG ?? 'silent' } });
 beforeAll(async () => {
   ehr = await t.token('tenant-a', 'ehr-backend');
-  const created = await fetch(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(prescription()) });
+  const created = await fetch(`${t.url}/fhir/MedicationRequest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(prescription()),
+  });
   existing = ((await created.json()) as { id: string }).id;
 });
 
-const hostileKeys = fc.constantFrom('__proto__', 'constructor', 'prototype', 'resourceType', 'id', 'meta', 'status', 'extension', 'dispenseRequest', 'subject', '');
+const hostileKeys = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'resourceType',
+  'id',
+  'meta',
+  'status',
+  'extension',
+  'dispenseRequest',
+  'subject',
+  '',
+);
 const anyJson = fc.jsonValue({ maxDepth: 4 });
 
 /** A valid prescription with one to three mutations: a key removed, replaced by random JSON, or added. */
 const mutatedPrescription = fc
-  .tuple(fc.nat(59), fc.array(fc.tuple(fc.constantFrom('delete', 'replace', 'add'), fc.oneof(hostileKeys, fc.string({ maxLength: 12 })), anyJson), { minLength: 1, maxLength: 3 }))
+  .tuple(
+    fc.nat(59),
+    fc.array(fc.tuple(fc.constantFrom('delete', 'replace', 'add'), fc.oneof(hostileKeys, fc.string({ maxLength: 12 })), anyJson), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  )
   .map(([index, mutations]) => {
     const body: Record<string, unknown> = JSON.parse(JSON.stringify(prescription({ index })));
     for (const [op, key, value] of mutations) {
@@ -37,15 +59,53 @@ const mutatedPrescription = fc
     return JSON.stringify(body);
   });
 
-const randomBody = fc.oneof(mutatedPrescription, anyJson.map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 }));
+const randomBody = fc.oneof(
+  mutatedPrescription,
+  anyJson.map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 200 }),
+);
 const searchQuery = fc.oneof(
   fc.string({ maxLength: 80 }),
-  fc.tuple(fc.constantFrom('patient', 'status', 'authoredon', '_count', '_sort', '_cursor', 'identifier', 'code', '_id', '_lastUpdated', 'intended-dispenser', 'workflow-status', '_include', 'x'), fc.string({ maxLength: 40 })).map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'patient',
+        'status',
+        'authoredon',
+        '_count',
+        '_sort',
+        '_cursor',
+        'identifier',
+        'code',
+        '_id',
+        '_lastUpdated',
+        'intended-dispenser',
+        'workflow-status',
+        '_include',
+        'x',
+      ),
+      fc.string({ maxLength: 40 }),
+    )
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
 );
-const patch = fc.array(fc.record({ op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus'), path: fc.oneof(fc.constantFrom('/status', '/note', '/subject/reference', '/__proto__/x', '/dispenseRequest/quantity/value', '/id', '/meta'), fc.string({ maxLength: 20 })), value: anyJson, from: fc.constantFrom('/note', '/status') }), { maxLength: 4 });
+const patch = fc.array(
+  fc.record({
+    op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus'),
+    path: fc.oneof(
+      fc.constantFrom('/status', '/note', '/subject/reference', '/__proto__/x', '/dispenseRequest/quantity/value', '/id', '/meta'),
+      fc.string({ maxLength: 20 }),
+    ),
+    value: anyJson,
+    from: fc.constantFrom('/note', '/status'),
+  }),
+  { maxLength: 4 },
+);
 const graphqlQuery = fc.oneof(
   fc.string({ maxLength: 120 }),
-  randomBody.map((input) => ({ query: 'mutation($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }', variables: { input: safeParse(input) } })),
+  randomBody.map((input) => ({
+    query: 'mutation($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }',
+    variables: { input: safeParse(input) },
+  })),
   searchQuery.map((q) => ({ query: `{ medicationRequests(first: 5, after: ${JSON.stringify(q)}) { totalCount } }` })),
 );
 
@@ -70,13 +130,27 @@ async function send(c: Case): Promise<number> {
   const headers: Record<string, string> = { authorization: `Bearer ${ehr}` };
   switch (c.kind) {
     case 'create':
-      return (await fetch(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: c.body })).status;
+      return (
+        await fetch(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: c.body })
+      ).status;
     case 'search':
       return (await fetch(`${t.url}/fhir/MedicationRequest?${c.query}`, { headers })).status;
     case 'patch':
-      return (await fetch(`${t.url}/fhir/MedicationRequest/${existing}`, { method: 'PATCH', headers: { ...headers, 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' }, body: JSON.stringify(c.ops) })).status;
+      return (
+        await fetch(`${t.url}/fhir/MedicationRequest/${existing}`, {
+          method: 'PATCH',
+          headers: { ...headers, 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+          body: JSON.stringify(c.ops),
+        })
+      ).status;
     case 'graphql':
-      return (await fetch(`${t.url}/graphql`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: typeof c.body === 'string' ? c.body : JSON.stringify(c.body) })).status;
+      return (
+        await fetch(`${t.url}/graphql`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
+        })
+      ).status;
   }
 }
 

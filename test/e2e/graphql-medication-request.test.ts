@@ -1,15 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CreatePrescriptionDocument,
+  type MedicationRequestInput,
   PharmaciesDocument,
   PrescriptionDocument,
   PrescriptionsDocument,
-  UpdatePrescriptionDocument,
-  type MedicationRequestInput,
   type PrescriptionsQuery,
+  UpdatePrescriptionDocument,
 } from '../generated/graphql.js';
 import { PHARMACY_A, uniquePatient } from '../support/fixtures.js';
-import { errorCodes, graphql, rawGraphql, type GraphqlResponse } from '../support/graphql.js';
+import { errorCodes, graphql, type GraphqlResponse, rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { useTestApp } from '../support/use-test-app.js';
 
@@ -19,12 +19,19 @@ let pharmacyA: string;
 
 const t = useTestApp();
 beforeAll(async () => {
-  [ehrA, ehrB, pharmacyA] = await Promise.all([t.token('tenant-a', 'ehr-backend', 'alice'), t.token('tenant-b', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend')]);
+  [ehrA, ehrB, pharmacyA] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend', 'alice'),
+    t.token('tenant-b', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+  ]);
 });
 
 const input = (patient = uniquePatient(), overrides: Partial<MedicationRequestInput> = {}): MedicationRequestInput => ({
   subject: { reference: `Patient/${patient}` },
-  medication: { text: 'lisinopril 10 MG Oral Tablet', coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'lisinopril 10 MG Oral Tablet' }] },
+  medication: {
+    text: 'lisinopril 10 MG Oral Tablet',
+    coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'lisinopril 10 MG Oral Tablet' }],
+  },
   requester: { reference: 'Practitioner/dr-1', display: 'Dr. One' },
   authoredOn: '2026-11-20',
   dosageInstruction: [{ text: 'one tablet daily' }],
@@ -49,7 +56,12 @@ describe('GraphQL prescriptions', () => {
     const read = await graphql(t.url, PrescriptionDocument, { id: mr.id }, ehrA);
     expect(read.data!.medicationRequest).toEqual(mr);
 
-    const updated = await graphql(t.url, UpdatePrescriptionDocument, { id: mr.id, ifMatch: mr.etag, input: input(undefined, { dosageInstruction: [{ text: 'two tablets daily' }] }) }, ehrA);
+    const updated = await graphql(
+      t.url,
+      UpdatePrescriptionDocument,
+      { id: mr.id, ifMatch: mr.etag, input: input(undefined, { dosageInstruction: [{ text: 'two tablets daily' }] }) },
+      ehrA,
+    );
     expect(updated.errors).toBeUndefined();
     expect(updated.data!.updateMedicationRequest).toMatchObject({ versionId: '2', dosageInstruction: [{ text: 'two tablets daily' }] });
 
@@ -74,7 +86,12 @@ describe('GraphQL prescriptions', () => {
     } while (after);
     expect(pages).toBe(3);
     expect(new Set(seen).size).toBe(5);
-    const byReference = await graphql(t.url, PrescriptionsDocument, { filter: { patient: `Patient/${patient}`, workflowStatus: 'REQUESTED', pharmacy: PHARMACY_A } }, ehrA);
+    const byReference = await graphql(
+      t.url,
+      PrescriptionsDocument,
+      { filter: { patient: `Patient/${patient}`, workflowStatus: 'REQUESTED', pharmacy: PHARMACY_A } },
+      ehrA,
+    );
     expect(byReference.data!.medicationRequests.totalCount).toBe(5);
   });
 
@@ -103,11 +120,29 @@ describe('GraphQL prescriptions', () => {
   it('maps every refusal to its contract code', async () => {
     expect(errorCodes(await graphql(t.url, CreatePrescriptionDocument, { input: input() }, pharmacyA))).toEqual(['FORBIDDEN_WRITE_PERSONA']);
 
-    const invalid = await graphql(t.url, CreatePrescriptionDocument, { input: input(undefined, { subject: { reference: 'Group/1' }, dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 0 } } }) }, ehrA);
+    const invalid = await graphql(
+      t.url,
+      CreatePrescriptionDocument,
+      {
+        input: input(undefined, {
+          subject: { reference: 'Group/1' },
+          dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 0 } },
+        }),
+      },
+      ehrA,
+    );
     expect(errorCodes(invalid)).toEqual(['PROFILE_VALIDATION_FAILURE']);
-    expect(invalid.errors![0].extensions!.issues!.map((i) => i.expression)).toEqual(['MedicationRequest.subject.reference', 'MedicationRequest.dispenseRequest.quantity.value']);
+    expect(invalid.errors![0].extensions!.issues!.map((i) => i.expression)).toEqual([
+      'MedicationRequest.subject.reference',
+      'MedicationRequest.dispenseRequest.quantity.value',
+    ]);
 
-    const noPharmacy = await graphql(t.url, CreatePrescriptionDocument, { input: input(undefined, { dispenseRequest: { performer: { reference: 'Organization/NOPE' } } }) }, ehrA);
+    const noPharmacy = await graphql(
+      t.url,
+      CreatePrescriptionDocument,
+      { input: input(undefined, { dispenseRequest: { performer: { reference: 'Organization/NOPE' } } }) },
+      ehrA,
+    );
     expect(errorCodes(noPharmacy)).toEqual(['PHARMACY_NOT_FOUND']);
 
     const missing = await graphql(t.url, UpdatePrescriptionDocument, { id: crypto.randomUUID(), ifMatch: 'W/"1"', input: input() }, ehrA);
@@ -154,9 +189,15 @@ describe('GraphQL prescriptions', () => {
     const { data } = await graphql(t.url, CreatePrescriptionDocument, { input: input() }, ehrA);
     const id = data!.createMedicationRequest.id;
     const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on MedicationRequest { id workflowStatus } ... on Pharmacy { id name } } }';
-    const representations = [{ __typename: 'MedicationRequest', id }, { __typename: 'Pharmacy', id: PHARMACY_A }];
+    const representations = [
+      { __typename: 'MedicationRequest', id },
+      { __typename: 'Pharmacy', id: PHARMACY_A },
+    ];
     const own = await rawGraphql(t.url, { query, variables: { r: representations } }, ehrA);
-    expect(own.data._entities).toEqual([{ id, workflowStatus: 'REQUESTED' }, { id: PHARMACY_A, name: 'A1 Pharmacy' }]);
+    expect(own.data._entities).toEqual([
+      { id, workflowStatus: 'REQUESTED' },
+      { id: PHARMACY_A, name: 'A1 Pharmacy' },
+    ]);
     const other = await rawGraphql(t.url, { query, variables: { r: representations } }, ehrB);
     expect(other.data._entities[0]).toBeNull();
   });

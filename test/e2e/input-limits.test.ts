@@ -26,7 +26,11 @@ let pharmacy: string;
 let admin: string;
 const t = useTestApp();
 beforeAll(async () => {
-  [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+  [ehr, pharmacy, admin] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-a', 'platform-admin'),
+  ]);
 });
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
@@ -55,7 +59,12 @@ async function viaFhir(url: string, init: Parameters<typeof request>[1]): Promis
 async function viaGraphql(query: string, variables: Record<string, unknown>, token: string): Promise<Refusal> {
   const response = await rawGraphql(t.url, { query, variables }, token);
   const error = response.errors?.[0];
-  return { status: response.status, code: error?.extensions?.code, expressions: (error?.extensions?.issues ?? []).map((i) => i.expression!), size: JSON.stringify(response).length };
+  return {
+    status: response.status,
+    code: error?.extensions?.code,
+    expressions: (error?.extensions?.issues ?? []).map((i) => i.expression!),
+    size: JSON.stringify(response).length,
+  };
 }
 
 const withNote = (text: string) => ({ ...prescription({ patient: uniquePatient() }), note: [{ text }] });
@@ -88,7 +97,11 @@ const CASES: Record<string, Case> = {
     expected: content('MedicationRequest.note[0].text'),
   },
   'FHIR create MedicationRequest, 100 KB identifier': {
-    send: () => viaFhir(fhir('MedicationRequest'), { token: ehr, body: { ...prescription({ patient: uniquePatient() }), identifier: [{ system: 'urn:test', value: HUGE }] } }),
+    send: () =>
+      viaFhir(fhir('MedicationRequest'), {
+        token: ehr,
+        body: { ...prescription({ patient: uniquePatient() }), identifier: [{ system: 'urn:test', value: HUGE }] },
+      }),
     expected: content('MedicationRequest.identifier[0].value'),
   },
   'FHIR create MedicationRequest, 100 KB element name': {
@@ -97,12 +110,24 @@ const CASES: Record<string, Case> = {
   },
   'FHIR update MedicationRequest, 100 KB dosage text': {
     prepare: () => inState('requested'),
-    send: ({ id, etag, body }) => viaFhir(fhir(`MedicationRequest/${id}`), { method: 'PUT', token: ehr, headers: { 'if-match': etag }, body: { ...body, dosageInstruction: [{ text: HUGE }] } }),
+    send: ({ id, etag, body }) =>
+      viaFhir(fhir(`MedicationRequest/${id}`), {
+        method: 'PUT',
+        token: ehr,
+        headers: { 'if-match': etag },
+        body: { ...body, dosageInstruction: [{ text: HUGE }] },
+      }),
     expected: content('MedicationRequest.dosageInstruction[0].text'),
   },
   'FHIR patch MedicationRequest, 100 KB patch value': {
     prepare: () => inState('approved'),
-    send: ({ id, etag }) => viaFhir(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token: ehr, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'add', path: '/note', value: [{ text: HUGE }] }] }),
+    send: ({ id, etag }) =>
+      viaFhir(fhir(`MedicationRequest/${id}`), {
+        method: 'PATCH',
+        token: ehr,
+        headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
+        body: [{ op: 'add', path: '/note', value: [{ text: HUGE }] }],
+      }),
     expected: content('MedicationRequest.note[0].text'),
   },
   'FHIR patch cancelling with a 100 KB statusReason': {
@@ -112,14 +137,18 @@ const CASES: Record<string, Case> = {
         { op: 'replace', path: '/status', value: 'cancelled' },
         { op: 'add', path: '/statusReason', value: { text: HUGE } },
       ];
-      return viaFhir(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token: ehr, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: patch });
+      return viaFhir(fhir(`MedicationRequest/${id}`), {
+        method: 'PATCH',
+        token: ehr,
+        headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
+        body: patch,
+      });
     },
     expected: content('MedicationRequest.statusReason.text'),
   },
   'FHIR Task with a 100 KB statusReason': {
     prepare: () => inState('requested'),
-    send: ({ id }) =>
-      viaFhir(fhir('Task'), { token: ehr, body: { ...workflowTask(id, 'approve', 'rejected'), statusReason: { text: HUGE } } }),
+    send: ({ id }) => viaFhir(fhir('Task'), { token: ehr, body: { ...workflowTask(id, 'approve', 'rejected'), statusReason: { text: HUGE } } }),
     expected: content('Task.statusReason.text'),
   },
   'FHIR MedicationDispense with a 100 KB note': {
@@ -127,7 +156,13 @@ const CASES: Record<string, Case> = {
     send: ({ id, body }) =>
       viaFhir(fhir('MedicationDispense'), {
         token: pharmacy,
-        body: { resourceType: 'MedicationDispense', status: 'completed', authorizingPrescription: [{ reference: `MedicationRequest/${id}` }], medicationCodeableConcept: body.medicationCodeableConcept, note: [{ text: HUGE }] },
+        body: {
+          resourceType: 'MedicationDispense',
+          status: 'completed',
+          authorizingPrescription: [{ reference: `MedicationRequest/${id}` }],
+          medicationCodeableConcept: body.medicationCodeableConcept,
+          note: [{ text: HUGE }],
+        },
       }),
     expected: content('MedicationDispense.note[0].text'),
   },
@@ -152,7 +187,8 @@ const CASES: Record<string, Case> = {
     expected: badRequest,
   },
   'FHIR If-None-Exist over the bound': {
-    send: () => viaFhir(fhir('MedicationRequest'), { token: ehr, headers: { 'if-none-exist': `identifier=${LONG}` }, body: prescription({ patient: uniquePatient() }) }),
+    send: () =>
+      viaFhir(fhir('MedicationRequest'), { token: ehr, headers: { 'if-none-exist': `identifier=${LONG}` }, body: prescription({ patient: uniquePatient() }) }),
     expected: badRequest,
   },
   'FHIR Idempotency-Key over its bound': {
@@ -161,8 +197,7 @@ const CASES: Record<string, Case> = {
   },
   'FHIR If-Match over its bound': {
     prepare: () => inState('requested'),
-    send: ({ id, body }) =>
-      viaFhir(fhir(`MedicationRequest/${id}`), { method: 'PUT', token: ehr, headers: { 'if-match': `W/"${LONG}"` }, body }),
+    send: ({ id, body }) => viaFhir(fhir(`MedicationRequest/${id}`), { method: 'PUT', token: ehr, headers: { 'if-match': `W/"${LONG}"` }, body }),
     expected: badRequest,
   },
   'GraphQL createMedicationRequest, 100 KB note': {
@@ -180,7 +215,11 @@ const CASES: Record<string, Case> = {
   'GraphQL updateMedicationRequest, 100 KB display': {
     prepare: () => inState('approved'),
     send: ({ id, etag }) =>
-      viaGraphql('mutation($id: ID!, $etag: String!, $input: MedicationRequestInput!) { updateMedicationRequest(id: $id, ifMatch: $etag, input: $input) { id } }', { id, etag, input: mrInput({ requester: { reference: 'Practitioner/p1', display: HUGE } }) }, ehr),
+      viaGraphql(
+        'mutation($id: ID!, $etag: String!, $input: MedicationRequestInput!) { updateMedicationRequest(id: $id, ifMatch: $etag, input: $input) { id } }',
+        { id, etag, input: mrInput({ requester: { reference: 'Practitioner/p1', display: HUGE } }) },
+        ehr,
+      ),
     expected: inGraphql(content('MedicationRequest.requester.display')),
   },
   'GraphQL transitionPrescription, 100 KB reason': {
@@ -192,7 +231,11 @@ const CASES: Record<string, Case> = {
   'GraphQL createMedicationDispense, 100 KB note': {
     prepare: () => inState('processing'),
     send: ({ id }) =>
-      viaGraphql('mutation($input: MedicationDispenseInput!) { createMedicationDispense(input: $input) { id } }', { input: { prescriptionId: id, note: HUGE } }, pharmacy),
+      viaGraphql(
+        'mutation($input: MedicationDispenseInput!) { createMedicationDispense(input: $input) { id } }',
+        { input: { prescriptionId: id, note: HUGE } },
+        pharmacy,
+      ),
     expected: inGraphql(content('MedicationDispense.note[0].text')),
   },
   'GraphQL medicationRequests, 100 KB patient filter': {
@@ -213,15 +256,32 @@ const CASES: Record<string, Case> = {
   },
   // An id that cannot be a stored one names nothing: 404 like any unknown id (these reached SQL as a uuid cast and answered 500).
   'FHIR PUT MedicationRequest/{not an id}': {
-    send: () => viaFhir(fhir('MedicationRequest/not-a-uuid'), { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: { ...prescription({ patient: uniquePatient() }), id: 'not-a-uuid' } }),
+    send: () =>
+      viaFhir(fhir('MedicationRequest/not-a-uuid'), {
+        method: 'PUT',
+        token: ehr,
+        headers: { 'if-match': 'W/"1"' },
+        body: { ...prescription({ patient: uniquePatient() }), id: 'not-a-uuid' },
+      }),
     expected: { status: 404, code: 'NOT_FOUND' },
   },
   'FHIR PATCH MedicationRequest/{not an id}': {
-    send: () => viaFhir(fhir('MedicationRequest/not-a-uuid'), { method: 'PATCH', token: ehr, headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' }, body: [{ op: 'add', path: '/note', value: [{ text: 'x' }] }] }),
+    send: () =>
+      viaFhir(fhir('MedicationRequest/not-a-uuid'), {
+        method: 'PATCH',
+        token: ehr,
+        headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' },
+        body: [{ op: 'add', path: '/note', value: [{ text: 'x' }] }],
+      }),
     expected: { status: 404, code: 'NOT_FOUND' },
   },
   'GraphQL updateMedicationRequest(id: not an id)': {
-    send: () => viaGraphql('mutation($input: MedicationRequestInput!) { updateMedicationRequest(id: "not-a-uuid", ifMatch: "W/\\"1\\"", input: $input) { id } }', { input: mrInput() }, ehr),
+    send: () =>
+      viaGraphql(
+        'mutation($input: MedicationRequestInput!) { updateMedicationRequest(id: "not-a-uuid", ifMatch: "W/\\"1\\"", input: $input) { id } }',
+        { input: mrInput() },
+        ehr,
+      ),
     expected: inGraphql({ status: 200, code: 'NOT_FOUND' }),
   },
   'GraphQL transitionPrescription, 100 KB id (no such prescription)': {

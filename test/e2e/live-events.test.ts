@@ -19,7 +19,8 @@ beforeAll(async () => {
 const short = (type: string) => type.replace(/^eprescribing\.|\.v1$/g, '');
 
 /** Resolves once the server holds `count` more live subscribers than before. */
-const subscribed = (app: { live: { stats(): { subscribers: number } } }, count: number) => expect.poll(() => app.live.stats().subscribers, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
+const subscribed = (app: { live: { stats(): { subscribers: number } } }, count: number) =>
+  expect.poll(() => app.live.stats().subscribers, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
 
 describe('prescriptionEvents over graphql-ws', () => {
   it('delivers changes made over FHIR and over GraphQL to a filtered subscriber, in commit order', async () => {
@@ -137,16 +138,26 @@ describe('prescriptionEvents over graphql-ws', () => {
     const { default: WebSocket } = await import('ws');
     let deep = 'id';
     for (let i = 0; i < 10; i++) deep = `dispenses { prescription { ${deep} } }`;
-    const client = createClient({ url: `${t.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ehr}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${t.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${ehr}` },
+      retryAttempts: 0,
+    });
     const errors = await new Promise<Array<{ extensions?: { code?: string } }>>((resolve) => {
-      client.subscribe({ query: `subscription { prescriptionEvents { medicationRequest { ${deep} } } }` }, { next: () => undefined, error: (e) => resolve(e as never), complete: () => resolve([]) });
+      client.subscribe(
+        { query: `subscription { prescriptionEvents { medicationRequest { ${deep} } } }` },
+        { next: () => undefined, error: (e) => resolve(e as never), complete: () => resolve([]) },
+      );
     });
     expect(errors[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     await client.dispose();
   });
 
   it('two instances on one database and bus: a change through A reaches a subscriber on B', async () => {
-    const second = await startApp(loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: t.databaseUrl, OUTBOX_POLL_MS: '200', ...sharedNatsEnv() }));
+    const second = await startApp(
+      loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: t.databaseUrl, OUTBOX_POLL_MS: '200', ...sharedNatsEnv() }),
+    );
     try {
       const patient = uniquePatient();
       const onB = subscriber(second.url, ehr, { filter: { patient } });
@@ -166,4 +177,3 @@ function sharedNatsEnv(): Record<string, string> {
   const config = t.app.config;
   return config.natsUrl ? { NATS_URL: config.natsUrl, NATS_STREAM: config.natsStream, NATS_SUBJECT_PREFIX: config.natsSubjectPrefix } : {};
 }
-

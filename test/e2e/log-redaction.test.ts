@@ -30,11 +30,17 @@ beforeAll(async () => {
     },
   };
   const logger = createLogger({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-  t = await startTestApp({ logger, integrations: { ...fake.integrations, insurance: { ...fake.integrations.insurance, ...insurance } }, env: { ACTION_MAX_ATTEMPTS: '2', ACTION_RETRY_BASE_MS: '1', ACTION_RETRY_MAX_MS: '5' } });
+  t = await startTestApp({
+    logger,
+    integrations: { ...fake.integrations, insurance: { ...fake.integrations.insurance, ...insurance } },
+    env: { ACTION_MAX_ATTEMPTS: '2', ACTION_RETRY_BASE_MS: '1', ACTION_RETRY_MAX_MS: '5' },
+  });
   token = await t.token('tenant-a', 'ehr-backend');
   // A real database failure whose error carries the row: PostgreSQL quotes it ("Failing row contains …")
   // and TypeORM keeps the statement's parameters, the resource among them.
-  await t.sql(`ALTER TABLE medication_requests ADD CONSTRAINT redaction_probe CHECK (resource->'subject'->>'display' IS DISTINCT FROM '${REFUSED_PATIENT}') NOT VALID`);
+  await t.sql(
+    `ALTER TABLE medication_requests ADD CONSTRAINT redaction_probe CHECK (resource->'subject'->>'display' IS DISTINCT FROM '${REFUSED_PATIENT}') NOT VALID`,
+  );
 });
 afterAll(async () => t?.close());
 
@@ -44,15 +50,27 @@ describe('logs, at debug level', () => {
   it('never contain the bearer token, the Authorization header or a patient name, and do carry the correlation id', async () => {
     const ok = await request(`${t.url}/fhir/MedicationRequest`, { token, body: withPatient(PATIENT), headers: { 'x-correlation-id': 'redaction-ok-1' } });
     expect(ok.status).toBe(201);
-    const failed = await request(`${t.url}/fhir/MedicationRequest`, { token, body: withPatient(REFUSED_PATIENT), headers: { 'x-correlation-id': 'redaction-fail-1' } });
+    const failed = await request(`${t.url}/fhir/MedicationRequest`, {
+      token,
+      body: withPatient(REFUSED_PATIENT),
+      headers: { 'x-correlation-id': 'redaction-fail-1' },
+    });
     expect(failed.status).toBe(500);
     const input = {
       subject: { reference: 'Patient/redaction-probe', display: REFUSED_PATIENT },
-      medication: { text: 'lisinopril 10 MG Oral Tablet', coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'lisinopril 10 MG Oral Tablet' }] },
+      medication: {
+        text: 'lisinopril 10 MG Oral Tablet',
+        coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076', display: 'lisinopril 10 MG Oral Tablet' }],
+      },
       authoredOn: '2026-11-20',
       dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' } },
     };
-    const graph = await rawGraphql(t.url, { query: 'mutation Create($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }', variables: { input } }, token, { 'x-correlation-id': 'redaction-gql-1' });
+    const graph = await rawGraphql(
+      t.url,
+      { query: 'mutation Create($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }', variables: { input } },
+      token,
+      { 'x-correlation-id': 'redaction-gql-1' },
+    );
     expect(graph.errors?.map((e) => `${e.extensions?.code}: ${e.message}`)).toEqual([expect.stringMatching(/^INTERNAL/)]);
     // The insurer's failure is logged for each attempt (the notice carries the prescription).
     await prescriptionIn(t.url, 'approved', { ehr: token, pharmacy: await t.token('tenant-a', 'pharmacy-backend') });

@@ -30,7 +30,9 @@ function exportedSeries(text: string): Set<string> {
 function dashboardExpressions(dashboard: any): string[] {
   const panels = (dashboard.panels as any[]).flatMap((p) => [p, ...(p.panels ?? [])]);
   const targets = panels.flatMap((p) => (p.targets ?? []).map((t: any) => t.expr as string));
-  const templates = (dashboard.templating?.list ?? []).filter((v: any) => v.type === 'query').map((v: any) => (typeof v.query === 'string' ? v.query : v.query.query) as string);
+  const templates = (dashboard.templating?.list ?? [])
+    .filter((v: any) => v.type === 'query')
+    .map((v: any) => (typeof v.query === 'string' ? v.query : v.query.query) as string);
   return [...targets, ...templates];
 }
 
@@ -78,7 +80,9 @@ describe('the operator’s view against a real /metrics scrape', () => {
 
   it('the alert rules parse and use only metrics the gateway exports', () => {
     const rules = (parseYaml(read(ALERTS)) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['RxgateOutboxStalled', 'RxgateDeadLettersGrowing', 'RxgateConsumerLagGrowing', 'RxgateHighErrorRate']));
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining(['RxgateOutboxStalled', 'RxgateDeadLettersGrowing', 'RxgateConsumerLagGrowing', 'RxgateHighErrorRate']),
+    );
     const used = new Set(rules.flatMap((r) => r.expr.match(METRIC_NAME) ?? []));
     expect(used.size).toBeGreaterThan(5);
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
@@ -94,7 +98,9 @@ describe('the operator’s view against a real /metrics scrape', () => {
   });
 
   it('the compose files and provisioning are valid YAML, and the observability profile wires the gateway to Jaeger', () => {
-    const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, { profiles?: string[]; environment?: Record<string, string>; ports?: string[] }> };
+    const compose = parseYaml(read('docker-compose.yml')) as {
+      services: Record<string, { profiles?: string[]; environment?: Record<string, string>; ports?: string[] }>;
+    };
     for (const service of ['prometheus', 'grafana', 'jaeger']) expect(compose.services[service]?.profiles, service).toEqual(['observability']);
     expect(compose.services.gateway.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toContain('http://jaeger:4318');
     expect(compose.services.jaeger.ports).toContain('4318:4318');
@@ -119,7 +125,11 @@ describe('the operator’s view against a real /metrics scrape', () => {
   })();
   it.runIf(promtool)('promtool accepts the configuration and the rules, and the rules’ unit tests pass', () => {
     const cwd = root('deploy/observability/prometheus');
-    for (const args of [['check', 'config', 'prometheus.yml'], ['check', 'rules', 'alerts.yml'], ['test', 'rules', 'alerts.test.yml']]) {
+    for (const args of [
+      ['check', 'config', 'prometheus.yml'],
+      ['check', 'rules', 'alerts.yml'],
+      ['test', 'rules', 'alerts.test.yml'],
+    ]) {
       expect(() => execFileSync('promtool', args, { cwd, stdio: 'pipe' }), args.join(' ')).not.toThrow();
     }
   });

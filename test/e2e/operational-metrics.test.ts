@@ -7,12 +7,19 @@ import { prescription } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { scrape, valueOf, type Sample } from '../support/prometheus.js';
+import { type Sample, scrape, valueOf } from '../support/prometheus.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
 
 // Three attempts per action, quickly; a bucket of 100 units refilled at 20/s (a write costs 5).
-const ENV = { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '10', ACTION_RETRY_MAX_MS: '50', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_BURST: '100', RATE_LIMIT_PER_SECOND: '20' };
+const ENV = {
+  ACTION_MAX_ATTEMPTS: '3',
+  ACTION_RETRY_BASE_MS: '10',
+  ACTION_RETRY_MAX_MS: '50',
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_BURST: '100',
+  RATE_LIMIT_PER_SECOND: '20',
+};
 const LIVE = 'live-fanout';
 
 let t: TestApp;
@@ -46,12 +53,18 @@ describe('/metrics after a scripted burst', () => {
     await prescriptionIn(t.url, 'approved', tokens);
     fake.fail('support', Infinity);
     await prescriptionIn(t.url, 'failed', tokens);
-    const created = await Promise.all(Array.from({ length: 10 }, () => request(`${t.url}/fhir/MedicationRequest`, { token: tokens.ehr, body: prescription() })));
+    const created = await Promise.all(
+      Array.from({ length: 10 }, () => request(`${t.url}/fhir/MedicationRequest`, { token: tokens.ehr, body: prescription() })),
+    );
     expect(created.map((c) => c.status)).toEqual(Array(10).fill(201));
 
     // Errors: a FHIR 404, and a GraphQL error inside an HTTP 200.
     expect((await request(`${t.url}/fhir/MedicationRequest/${randomUUID()}`, { token: tokens.ehr })).status).toBe(404);
-    const forbidden = await rawGraphql(t.url, { query: `mutation Forbidden { transitionPrescription(id: "${created[0].body.id}", event: DISPENSE) { id } }`, operationName: 'Forbidden' }, tokens.ehr);
+    const forbidden = await rawGraphql(
+      t.url,
+      { query: `mutation Forbidden { transitionPrescription(id: "${created[0].body.id}", event: DISPENSE) { id } }`, operationName: 'Forbidden' },
+      tokens.ehr,
+    );
     expect(forbidden.status).toBe(200);
     expect(forbidden.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN_WRITE_PERSONA']);
 
@@ -65,10 +78,13 @@ describe('/metrics after a scripted burst', () => {
     // status changes (the one being handled and the three behind it).
     const lagOf = (samples: Sample[], consumer: string) => valueOf(samples, 'rxgate_stream_consumer_lag_messages', { consumer });
     await expect
-      .poll(async () => {
-        const s = await scrape(t.url);
-        return { backlog: valueOf(s, 'rxgate_outbox_backlog_events'), actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), live: lagOf(s, LIVE) };
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const s = await scrape(t.url);
+          return { backlog: valueOf(s, 'rxgate_outbox_backlog_events'), actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), live: lagOf(s, LIVE) };
+        },
+        { timeout: 20_000 },
+      )
       .toEqual({ backlog: 0, actions: 4, live: 0 });
     const during = await scrape(t.url);
     expect(valueOf(during, 'rxgate_outbox_oldest_unpublished_seconds')).toBe(0);
@@ -77,10 +93,13 @@ describe('/metrics after a scripted burst', () => {
 
     openInsurer();
     await expect
-      .poll(async () => {
-        const s = await scrape(t.url);
-        return { actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), deadLetters: valueOf(s, 'rxgate_dead_letters_open', { handler: 'alertSupport' }) };
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const s = await scrape(t.url);
+          return { actions: lagOf(s, WORKFLOW_ACTIONS_CONSUMER), deadLetters: valueOf(s, 'rxgate_dead_letters_open', { handler: 'alertSupport' }) };
+        },
+        { timeout: 20_000 },
+      )
       .toEqual({ actions: 0, deadLetters: 1 });
 
     // Every event of tenant-a reached the subscriber: 12 created, 4 status changes.
@@ -116,10 +135,13 @@ describe('/metrics after a scripted burst', () => {
 
     await live.stop();
     await expect
-      .poll(async () => {
-        const s = await scrape(t.url);
-        return [valueOf(s, 'rxgate_websocket_connections', { protocol: 'graphql-ws' }), valueOf(s, 'rxgate_live_subscribers')];
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const s = await scrape(t.url);
+          return [valueOf(s, 'rxgate_websocket_connections', { protocol: 'graphql-ws' }), valueOf(s, 'rxgate_live_subscribers')];
+        },
+        { timeout: 10_000 },
+      )
       .toEqual([0, 0]);
   });
 });

@@ -60,7 +60,10 @@ describe('operations endpoints', () => {
     const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     await expect.poll(async () => value(await scrape(), 'rxgate_outbox_backlog_events'), { timeout: 20_000 }).toBe(0);
     const text = await scrape();
-    const lines = text.split('\n').filter((l) => l.startsWith('rxgate_outbox') || l.startsWith('rxgate_db_pool') || l.startsWith('rxgate_live') || l.startsWith('rxgate_websocket')).join('\n');
+    const lines = text
+      .split('\n')
+      .filter((l) => l.startsWith('rxgate_outbox') || l.startsWith('rxgate_db_pool') || l.startsWith('rxgate_live') || l.startsWith('rxgate_websocket'))
+      .join('\n');
     expect(value(text, 'rxgate_outbox_oldest_unpublished_seconds'), lines).toBe(0);
     expect(value(text, 'rxgate_outbox_published_total'), lines).toBeGreaterThanOrEqual(10);
     expect(value(text, 'rxgate_outbox_scrape_ok'), lines).toBe(1);
@@ -96,7 +99,10 @@ describe('HTTP hardening', () => {
     expect(health.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(health.headers.get('strict-transport-security')).toContain('max-age=');
     for (const path of ['/fhir/MedicationRequest', '/graphql']) {
-      const preflight = await fetch(`${t.url}${path}`, { method: 'OPTIONS', headers: { origin: 'https://ehr.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+      const preflight = await fetch(`${t.url}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://ehr.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
       expect(preflight.status, path).toBe(204);
       expect(preflight.headers.get('access-control-allow-origin'), path).toBe('https://ehr.example');
     }

@@ -15,10 +15,18 @@ describe('transactional outbox', () => {
     });
     const ehr = await t.token('tenant-a', 'ehr-backend', 'carol');
     const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, headers: { 'x-correlation-id': 'corr-outbox-1' }, body: prescription() });
-    const updated = await request(`${t.url}/fhir/MedicationRequest/${created.body.id}`, { method: 'PUT', token: ehr, headers: { 'if-match': 'W/"1"' }, body: created.body });
+    const updated = await request(`${t.url}/fhir/MedicationRequest/${created.body.id}`, {
+      method: 'PUT',
+      token: ehr,
+      headers: { 'if-match': 'W/"1"' },
+      body: created.body,
+    });
     expect(updated.status).toBe(200);
 
-    const rows = await t.sql<{ event_type: string; published_at: Date | null }>('SELECT event_type, published_at FROM outbox WHERE envelope #>> \'{payload,resource,id}\' = $1 ORDER BY seq', [created.body.id]);
+    const rows = await t.sql<{ event_type: string; published_at: Date | null }>(
+      "SELECT event_type, published_at FROM outbox WHERE envelope #>> '{payload,resource,id}' = $1 ORDER BY seq",
+      [created.body.id],
+    );
     expect(rows.map((r) => r.event_type)).toEqual(['eprescribing.medication_request.created.v1', 'eprescribing.medication_request.updated.v1']);
 
     await expect.poll(() => received.filter((r) => r.envelope.payload.resource.id === created.body.id).length, { timeout: 10_000 }).toBe(2);
@@ -45,7 +53,10 @@ describe('transactional outbox', () => {
     const before = (await t.sql('SELECT count(*)::int AS n FROM outbox'))[0].n;
     const pharmacy = await t.token('tenant-a', 'pharmacy-backend');
     expect((await request(`${t.url}/fhir/MedicationRequest`, { token: pharmacy, body: prescription() })).status).toBe(403);
-    expect((await request(`${t.url}/fhir/MedicationRequest`, { token: await t.token('tenant-a', 'ehr-backend'), body: { resourceType: 'MedicationRequest' } })).status).toBe(422);
+    expect(
+      (await request(`${t.url}/fhir/MedicationRequest`, { token: await t.token('tenant-a', 'ehr-backend'), body: { resourceType: 'MedicationRequest' } }))
+        .status,
+    ).toBe(422);
     expect((await t.sql('SELECT count(*)::int AS n FROM outbox'))[0].n).toBe(before);
   });
 });

@@ -4,22 +4,22 @@ import type { Persona } from '../../src/domain/index.js';
 import {
   CreateDispenseDocument,
   CreatePrescriptionDocument,
-  PriorAuthorizationEventDocument,
-  SubmitPriorAuthorizationDocument,
-  type PriorAuthorizationEvent,
   DeadLettersDocument,
+  type MedicationRequestInput,
+  type PriorAuthorizationEvent,
+  PriorAuthorizationEventDocument,
   ReplayDeadLetterDocument,
   ReplayDeadLettersDocument,
+  SubmitPriorAuthorizationDocument,
   TransitionDocument,
   UpdateDispenseDocument,
   UpdatePrescriptionDocument,
-  type MedicationRequestInput,
 } from '../generated/graphql.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
-import { storedCounts } from '../support/footprint.js';
 import { PHARMACY_A, prescription, uniquePatient, websocketSubscription, workflowTask } from '../support/fixtures.js';
+import { storedCounts } from '../support/footprint.js';
 import { graphql, type GraphqlResponse } from '../support/graphql.js';
-import { outcomeCode, request, type JsonResponse } from '../support/http.js';
+import { type JsonResponse, outcomeCode, request } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { gqlEvent, prescriptionIn, type ReachableState } from '../support/workflow.js';
 
@@ -141,7 +141,11 @@ afterAll(async () => t?.close());
 
 const fhir = (path: string) => `${t.url}/fhir/${path}`;
 const fromFhir = (response: JsonResponse): Answer => ({ transport: 'fhir', status: response.status, code: outcomeCode(response.body) });
-const fromGraphql = (response: GraphqlResponse<unknown>): Answer => ({ transport: 'graphql', status: response.status, code: response.errors?.[0]?.extensions?.code });
+const fromGraphql = (response: GraphqlResponse<unknown>): Answer => ({
+  transport: 'graphql',
+  status: response.status,
+  code: response.errors?.[0]?.extensions?.code,
+});
 const tokenPair = () => ({ ehr: tokens['ehr-backend'], pharmacy: tokens['pharmacy-backend'] });
 
 /** A prescription of tenant-a in `state`, with its current ETag. */
@@ -174,12 +178,14 @@ const graphqlInput = (): MedicationRequestInput => ({
 
 const postTask = (state: ReachableState, code: string, status: string): Door => ({
   prepare: () => inState(state),
-  attempt: async (token, target) => fromFhir(await request(fhir('Task'), { token, headers: { 'idempotency-key': randomUUID() }, body: workflowTask(target.id, code, status) })),
+  attempt: async (token, target) =>
+    fromFhir(await request(fhir('Task'), { token, headers: { 'idempotency-key': randomUUID() }, body: workflowTask(target.id, code, status) })),
 });
 
 const transition = (state: ReachableState, event: Parameters<typeof gqlEvent>[0]): Door => ({
   prepare: () => inState(state),
-  attempt: async (token, target) => fromGraphql(await graphql(t.url, TransitionDocument, { id: target.id, event: gqlEvent(event), ifMatch: target.etag }, token)),
+  attempt: async (token, target) =>
+    fromGraphql(await graphql(t.url, TransitionDocument, { id: target.id, event: gqlEvent(event), ifMatch: target.etag }, token)),
 });
 
 const noTarget = async (): Promise<Target> => ({ id: '', etag: '' });
@@ -189,7 +195,8 @@ async function paIn(path: Array<[PriorAuthorizationEvent, 'ehr-backend' | 'payer
   const { id: prescriptionId } = await inState('requested');
   const submitted = await graphql(t.url, SubmitPriorAuthorizationDocument, { prescriptionId }, tokens['ehr-backend']);
   let pa = submitted.data!.submitPriorAuthorization;
-  for (const [event, persona] of path) pa = (await graphql(t.url, PriorAuthorizationEventDocument, { id: pa.id, event }, tokens[persona])).data!.priorAuthorizationEvent;
+  for (const [event, persona] of path)
+    pa = (await graphql(t.url, PriorAuthorizationEventDocument, { id: pa.id, event }, tokens[persona])).data!.priorAuthorizationEvent;
   return { id: pa.id, etag: pa.etag };
 }
 
@@ -198,8 +205,14 @@ const PA_PATHS: Record<PriorAuthorizationEvent, Array<[PriorAuthorizationEvent, 
   APPROVE: [['REVIEW', 'payer-backend']],
   DENY: [['REVIEW', 'payer-backend']],
   PEND: [['REVIEW', 'payer-backend']],
-  PROVIDE_INFO: [['REVIEW', 'payer-backend'], ['PEND', 'payer-backend']],
-  APPEAL: [['REVIEW', 'payer-backend'], ['DENY', 'payer-backend']],
+  PROVIDE_INFO: [
+    ['REVIEW', 'payer-backend'],
+    ['PEND', 'payer-backend'],
+  ],
+  APPEAL: [
+    ['REVIEW', 'payer-backend'],
+    ['DENY', 'payer-backend'],
+  ],
   WITHDRAW: [],
 };
 
@@ -224,22 +237,41 @@ const patchPa = (path: Array<[PriorAuthorizationEvent, 'ehr-backend' | 'payer-ba
 const DOORS: Record<DoorName, Door> = {
   'FHIR POST MedicationRequest': {
     prepare: noTarget,
-    attempt: async (token) => fromFhir(await request(fhir('MedicationRequest'), { token, headers: { 'idempotency-key': randomUUID() }, body: prescription({ patient: uniquePatient() }) })),
+    attempt: async (token) =>
+      fromFhir(
+        await request(fhir('MedicationRequest'), { token, headers: { 'idempotency-key': randomUUID() }, body: prescription({ patient: uniquePatient() }) }),
+      ),
   },
   'FHIR PUT MedicationRequest': {
     prepare: () => inState('requested'),
     attempt: async (token, { id, etag, body }) =>
-      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, note: [{ text: 'changed' }] } })),
+      fromFhir(
+        await request(fhir(`MedicationRequest/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, note: [{ text: 'changed' }] } }),
+      ),
   },
   'FHIR PATCH MedicationRequest (content)': {
     prepare: () => inState('approved'),
     attempt: async (token, { id, etag }) =>
-      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'add', path: '/note', value: [{ text: 'changed' }] }] })),
+      fromFhir(
+        await request(fhir(`MedicationRequest/${id}`), {
+          method: 'PATCH',
+          token,
+          headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
+          body: [{ op: 'add', path: '/note', value: [{ text: 'changed' }] }],
+        }),
+      ),
   },
   'FHIR PATCH MedicationRequest (status cancelled)': {
     prepare: () => inState('requested'),
     attempt: async (token, { id, etag }) =>
-      fromFhir(await request(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token, headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/status', value: 'cancelled' }] })),
+      fromFhir(
+        await request(fhir(`MedicationRequest/${id}`), {
+          method: 'PATCH',
+          token,
+          headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
+          body: [{ op: 'replace', path: '/status', value: 'cancelled' }],
+        }),
+      ),
   },
   'GraphQL createMedicationRequest': {
     prepare: noTarget,
@@ -269,23 +301,43 @@ const DOORS: Record<DoorName, Door> = {
         await request(fhir('MedicationDispense'), {
           token,
           headers: { 'idempotency-key': randomUUID() },
-          body: { resourceType: 'MedicationDispense', status: 'in-progress', authorizingPrescription: [{ reference: `MedicationRequest/${id}` }], medicationCodeableConcept: body.medicationCodeableConcept },
+          body: {
+            resourceType: 'MedicationDispense',
+            status: 'in-progress',
+            authorizingPrescription: [{ reference: `MedicationRequest/${id}` }],
+            medicationCodeableConcept: body.medicationCodeableConcept,
+          },
         }),
       ),
   },
   'FHIR PUT MedicationDispense': {
     prepare: dispense,
     attempt: async (token, { id, etag, body }) =>
-      fromFhir(await request(fhir(`MedicationDispense/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, whenHandedOver: '2026-11-21T10:00:00Z' } })),
+      fromFhir(
+        await request(fhir(`MedicationDispense/${id}`), {
+          method: 'PUT',
+          token,
+          headers: { 'if-match': etag },
+          body: { ...body, whenHandedOver: '2026-11-21T10:00:00Z' },
+        }),
+      ),
   },
   'GraphQL createMedicationDispense': {
     prepare: () => inState('processing'),
-    attempt: async (token, { id }) => fromGraphql(await graphql(t.url, CreateDispenseDocument, { input: { prescriptionId: id, status: 'in-progress' }, idempotencyKey: randomUUID() }, token)),
+    attempt: async (token, { id }) =>
+      fromGraphql(await graphql(t.url, CreateDispenseDocument, { input: { prescriptionId: id, status: 'in-progress' }, idempotencyKey: randomUUID() }, token)),
   },
   'GraphQL updateMedicationDispense': {
     prepare: dispense,
     attempt: async (token, { id, etag, body }) =>
-      fromGraphql(await graphql(t.url, UpdateDispenseDocument, { id, ifMatch: etag, input: { prescriptionId: body.authorizingPrescription[0].reference, whenHandedOver: '2026-11-21T10:00:00Z' } }, token)),
+      fromGraphql(
+        await graphql(
+          t.url,
+          UpdateDispenseDocument,
+          { id, ifMatch: etag, input: { prescriptionId: body.authorizingPrescription[0].reference, whenHandedOver: '2026-11-21T10:00:00Z' } },
+          token,
+        ),
+      ),
   },
   'FHIR POST Subscription': {
     prepare: noTarget,
@@ -313,11 +365,13 @@ const DOORS: Record<DoorName, Door> = {
       const created = await request(fhir('Task'), { token: tokens['ehr-backend'], body: workflowTask(id, 'approve', 'completed') });
       return { id: created.body.id, etag: created.headers.get('etag')!, body: created.body };
     },
-    attempt: async (token, { id, etag, body }) => fromFhir(await request(fhir(`Task/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'rejected' } })),
+    attempt: async (token, { id, etag, body }) =>
+      fromFhir(await request(fhir(`Task/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'rejected' } })),
   },
   'FHIR PUT Subscription': {
     prepare: subscription,
-    attempt: async (token, { id, etag, body }) => fromFhir(await request(fhir(`Subscription/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'off' } })),
+    attempt: async (token, { id, etag, body }) =>
+      fromFhir(await request(fhir(`Subscription/${id}`), { method: 'PUT', token, headers: { 'if-match': etag }, body: { ...body, status: 'off' } })),
   },
   'GraphQL submitPriorAuthorization': {
     prepare: () => inState('requested'),

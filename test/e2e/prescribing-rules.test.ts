@@ -25,7 +25,15 @@ writeFileSync(
         id: 'tenant-a-strict',
         version: '3',
         tenants: ['tenant-a'],
-        rules: [{ id: 'tenant-a.schedule-v-max-2', description: 'Schedule V: at most 2 refills.', citation: 'tenant-a formulary policy 7', schedules: ['CV'], maxRepeats: 2 }],
+        rules: [
+          {
+            id: 'tenant-a.schedule-v-max-2',
+            description: 'Schedule V: at most 2 refills.',
+            citation: 'tenant-a formulary policy 7',
+            schedules: ['CV'],
+            maxRepeats: 2,
+          },
+        ],
       },
     ],
   }),
@@ -38,7 +46,8 @@ let ehrMfa: string;
 let pharmacy: string;
 let ehrB: string;
 
-const ehrWith = (amr: string[] | undefined, tenant = 'tenant-a') => signToken({ sub: 'dr-epcs', tenant, persona: 'ehr-backend', ...(amr ? { amr } : {}) }, { expiresIn: 600 });
+const ehrWith = (amr: string[] | undefined, tenant = 'tenant-a') =>
+  signToken({ sub: 'dr-epcs', tenant, persona: 'ehr-backend', ...(amr ? { amr } : {}) }, { expiresIn: 600 });
 
 const t = useTestApp({ env: { RULES_FILE: rulesFile } });
 beforeAll(async () => {
@@ -76,7 +85,12 @@ const gqlInput = (code: string, o: { repeats?: number; end?: string } = {}) => (
   subject: { reference: `Patient/${uniquePatient()}` },
   medication: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code }] },
   authoredOn: day(new Date()),
-  dispenseRequest: { performer: { reference: `Organization/${PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: o.repeats ?? 0, ...(o.end ? { validityPeriod: { end: o.end } } : {}) },
+  dispenseRequest: {
+    performer: { reference: `Organization/${PHARMACY_A}` },
+    quantity: { value: 30, unit: 'tablet' },
+    numberOfRepeatsAllowed: o.repeats ?? 0,
+    ...(o.end ? { validityPeriod: { end: o.end } } : {}),
+  },
 });
 
 const CREATE = 'mutation C($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id versionId controlledSubstanceSchedule } }';
@@ -250,7 +264,11 @@ describe("a tenant's RULES_FILE", () => {
       ['us-federal.schedule-iii-iv-refill-limit', '21 CFR 1306.22(a)'],
       ['us-federal.epcs-two-factor', '21 CFR 1311.115'],
     ]);
-    expect(a.data.prescribingRules[1]).toEqual({ id: 'tenant-a-strict', version: '3', rules: [{ id: 'tenant-a.schedule-v-max-2', description: 'Schedule V: at most 2 refills.', citation: 'tenant-a formulary policy 7' }] });
+    expect(a.data.prescribingRules[1]).toEqual({
+      id: 'tenant-a-strict',
+      version: '3',
+      rules: [{ id: 'tenant-a.schedule-v-max-2', description: 'Schedule V: at most 2 refills.', citation: 'tenant-a formulary policy 7' }],
+    });
     const b = await rawGraphql(t.url, { query }, ehrB);
     expect(b.data.prescribingRules.map((s: any) => s.id)).toEqual(['us-federal']);
   });

@@ -2,14 +2,14 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
+import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { childLines, gatewayDatabase } from '../support/child-gateway.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { childLines, gatewayDatabase } from '../support/child-gateway.js';
-import { tokenFor } from '../support/test-app.js';
 import { paPrescription, priorAuthorizationRulesFile } from '../support/prior-authorization.js';
+import { tokenFor } from '../support/test-app.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,7 +36,11 @@ async function createAndApprove(url: string): Promise<string> {
 }
 
 const paOf = async (sql: Awaited<ReturnType<typeof database>>['sql'], prescriptionId: string) =>
-  (await sql<{ id: string; state: string }>(`SELECT id, business_status AS state FROM tasks WHERE focus_id = $1 AND workflow_name = 'prior-authorization'`, [prescriptionId]))[0];
+  (
+    await sql<{ id: string; state: string }>(`SELECT id, business_status AS state FROM tasks WHERE focus_id = $1 AND workflow_name = 'prior-authorization'`, [
+      prescriptionId,
+    ])
+  )[0];
 
 describe('the decision deadline (PA_STANDARD_SECONDS)', () => {
   it('with two instances running, an undecided PA emits exactly one deadline_breached, alerts support once, and does not change', async () => {
@@ -52,8 +56,13 @@ describe('the decision deadline (PA_STANDARD_SECONDS)', () => {
     const pa = await paOf(sql, prescriptionId);
     expect(pa.state).toBe('submitted');
     // The alert is the breach's action: it runs from the emitted event, so it arriving means the event was published.
-    await expect.poll(() => fake.delivered.supportAlert.filter((n) => n.medicationRequestId === prescriptionId).length, { timeout: 30_000, interval: 100 }).toBe(1);
-    const breaches = await sql(`SELECT 1 FROM outbox WHERE event_type = 'eprescribing.prior_authorization.deadline_breached.v1' AND envelope->'payload'->'resource'->>'id' = $1`, [pa.id]);
+    await expect
+      .poll(() => fake.delivered.supportAlert.filter((n) => n.medicationRequestId === prescriptionId).length, { timeout: 30_000, interval: 100 })
+      .toBe(1);
+    const breaches = await sql(
+      `SELECT 1 FROM outbox WHERE event_type = 'eprescribing.prior_authorization.deadline_breached.v1' AND envelope->'payload'->'resource'->>'id' = $1`,
+      [pa.id],
+    );
     expect(breaches).toHaveLength(1);
     expect(await sql(`SELECT name, outcome FROM workflow_timers WHERE instance_id = $1`, [pa.id])).toEqual([{ name: 'decisionDeadline', outcome: 'fired' }]);
     const read = await request(`${apps[1].url}/fhir/Task/${pa.id}`, { token: await tokenFor('tenant-a', 'payer-backend') });
@@ -89,7 +98,10 @@ describe('cancel, then the gateway dies before the compensation', () => {
     const prescriptionId = await createAndApprove(url);
     const pa = await paOf(sql, prescriptionId);
     await next(/^attempt 1$/);
-    const cancelled = await request(`${url}/fhir/Task`, { token: await tokenFor('tenant-a', 'ehr-backend'), body: workflowTask(prescriptionId, 'abort', 'completed') });
+    const cancelled = await request(`${url}/fhir/Task`, {
+      token: await tokenFor('tenant-a', 'ehr-backend'),
+      body: workflowTask(prescriptionId, 'abort', 'completed'),
+    });
     expect(cancelled.status).toBe(201);
     await next(/^attempt 2$/);
     expect((await paOf(sql, prescriptionId)).state).toBe('submitted');
@@ -102,10 +114,20 @@ describe('cancel, then the gateway dies before the compensation', () => {
     cleanup.push(() => restarted.close());
     await expect.poll(async () => (await paOf(sql, prescriptionId)).state, { timeout: 60_000, interval: 200 }).toBe('withdrawn');
     // The ledger records the compensation once; let the consumer settle before counting.
-    await expect.poll(async () => (await sql(`SELECT 1 FROM action_runs WHERE handler = 'withdrawPriorAuthorization'`)).length, { timeout: 30_000, interval: 200 }).toBe(1);
-    const moves = await sql<{ event: string; actor: string }>(`SELECT transition->>'event' AS event, transition->>'actor' AS actor FROM task_history WHERE id = $1 ORDER BY version`, [pa.id]);
-    expect(moves).toEqual([{ event: 'submit', actor: 'system' }, { event: 'withdraw', actor: 'system' }]);
-    const withdrawn = await sql(`SELECT 1 FROM outbox WHERE event_type = 'eprescribing.prior_authorization.status_changed.v1' AND envelope->'payload'->>'to' = 'withdrawn'`);
+    await expect
+      .poll(async () => (await sql(`SELECT 1 FROM action_runs WHERE handler = 'withdrawPriorAuthorization'`)).length, { timeout: 30_000, interval: 200 })
+      .toBe(1);
+    const moves = await sql<{ event: string; actor: string }>(
+      `SELECT transition->>'event' AS event, transition->>'actor' AS actor FROM task_history WHERE id = $1 ORDER BY version`,
+      [pa.id],
+    );
+    expect(moves).toEqual([
+      { event: 'submit', actor: 'system' },
+      { event: 'withdraw', actor: 'system' },
+    ]);
+    const withdrawn = await sql(
+      `SELECT 1 FROM outbox WHERE event_type = 'eprescribing.prior_authorization.status_changed.v1' AND envelope->'payload'->>'to' = 'withdrawn'`,
+    );
     expect(withdrawn).toHaveLength(1);
   }, 240_000);
 });

@@ -3,16 +3,16 @@ import {
   PrescriptionPriorAuthorizationDocument,
   PriorAuthorizationDefinitionDocument,
   PriorAuthorizationDocument,
+  type PriorAuthorizationEvent,
   PriorAuthorizationEventDocument,
   SubmitPriorAuthorizationDocument,
   TransitionDocument,
-  type PriorAuthorizationEvent,
 } from '../generated/graphql.js';
 import { websocketSubscription, workflowTask } from '../support/fixtures.js';
-import { paPrescription, priorAuthorizationRulesFile } from '../support/prior-authorization.js';
-import { graphql, errorCodes } from '../support/graphql.js';
+import { errorCodes, graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
+import { paPrescription, priorAuthorizationRulesFile } from '../support/prior-authorization.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -31,7 +31,12 @@ let admin: string;
 
 beforeAll(async () => {
   t = await startTestApp({ env: { RULES_FILE: priorAuthorizationRulesFile(), PA_APPEAL_SECONDS: '3' } });
-  [ehr, pharmacy, payer, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'payer-backend'), t.token('tenant-a', 'platform-admin')]);
+  [ehr, pharmacy, payer, admin] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-a', 'payer-backend'),
+    t.token('tenant-a', 'platform-admin'),
+  ]);
 });
 afterAll(async () => t?.close());
 
@@ -66,12 +71,16 @@ const patchState = (id: string, state: string, token: string, etag: string, reas
     method: 'PATCH',
     token,
     headers: { 'if-match': etag, 'content-type': 'application/json-patch+json' },
-    body: [{ op: 'replace', path: '/businessStatus', value: { coding: [{ system: STATE_SYSTEM, code: state }], text: state } }, ...(reason ? [{ op: 'add', path: '/statusReason', value: { text: reason } }] : [])],
+    body: [
+      { op: 'replace', path: '/businessStatus', value: { coding: [{ system: STATE_SYSTEM, code: state }], text: state } },
+      ...(reason ? [{ op: 'add', path: '/statusReason', value: { text: reason } }] : []),
+    ],
   });
 
 const process = (id: string) => request(fhir('Task'), { token: pharmacy, body: workflowTask(id, 'fulfill', 'in-progress') });
 
-const paEvent = (id: string, event: PriorAuthorizationEvent, token: string, ifMatch?: string, reason?: string) => graphql(t.url, PriorAuthorizationEventDocument, { id, event, ifMatch, reason }, token);
+const paEvent = (id: string, event: PriorAuthorizationEvent, token: string, ifMatch?: string, reason?: string) =>
+  graphql(t.url, PriorAuthorizationEventDocument, { id, event, ifMatch, reason }, token);
 
 describe('over FHIR: submitted → in-review → pended → in-review → approved, then the pharmacy processes', () => {
   it('approving the prescription submits its PA, process waits for the approval, PATCHes of businessStatus move it', async () => {
@@ -125,13 +134,28 @@ describe('over FHIR: submitted → in-review → pended → in-review → approv
     const approveTask = await approve(id);
     const pa = await paTaskOf(id);
     // A Task that moved the prescription is written once: not a PA, not patchable.
-    const workflowPatch = await request(fhir(`Task/${approveTask}`), { method: 'PATCH', token: ehr, headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/status', value: 'rejected' }] });
+    const workflowPatch = await request(fhir(`Task/${approveTask}`), {
+      method: 'PATCH',
+      token: ehr,
+      headers: { 'if-match': 'W/"1"', 'content-type': 'application/json-patch+json' },
+      body: [{ op: 'replace', path: '/status', value: 'rejected' }],
+    });
     expect([workflowPatch.status, outcomeCode(workflowPatch.body)]).toEqual([405, 'METHOD_NOT_ALLOWED']);
-    const other = await request(fhir(`Task/${pa.body.id}`), { method: 'PATCH', token: payer, headers: { 'if-match': pa.etag, 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/priority', value: 'stat' }] });
+    const other = await request(fhir(`Task/${pa.body.id}`), {
+      method: 'PATCH',
+      token: payer,
+      headers: { 'if-match': pa.etag, 'content-type': 'application/json-patch+json' },
+      body: [{ op: 'replace', path: '/priority', value: 'stat' }],
+    });
     expect([other.status, outcomeCode(other.body)]).toEqual([409, 'INVALID_TRANSITION']);
     const skip = await patchState(pa.body.id, 'approved', payer, pa.etag);
     expect([skip.status, outcomeCode(skip.body)]).toEqual([409, 'INVALID_TRANSITION']);
-    const unconditional = await request(fhir(`Task/${pa.body.id}`), { method: 'PATCH', token: payer, headers: { 'content-type': 'application/json-patch+json' }, body: [{ op: 'replace', path: '/businessStatus/coding/0/code', value: 'in-review' }] });
+    const unconditional = await request(fhir(`Task/${pa.body.id}`), {
+      method: 'PATCH',
+      token: payer,
+      headers: { 'content-type': 'application/json-patch+json' },
+      body: [{ op: 'replace', path: '/businessStatus/coding/0/code', value: 'in-review' }],
+    });
     expect([unconditional.status, outcomeCode(unconditional.body)]).toEqual([428, 'PRECONDITION_REQUIRED']);
     expect((await paTaskOf(id)).etag).toBe('W/"1"');
   });
@@ -146,7 +170,10 @@ describe('over FHIR: submitted → in-review → pended → in-review → approv
   it('a websocket Subscription on Task?code=… sees the PA change', async () => {
     const { default: WebSocket } = await import('ws');
     const id = await createPrescription();
-    const created = await request(fhir('Subscription'), { token: ehr, body: websocketSubscription(`Task?code=${PA_CODE}&focus=MedicationRequest/${id}`, 'PA watch') });
+    const created = await request(fhir('Subscription'), {
+      token: ehr,
+      body: websocketSubscription(`Task?code=${PA_CODE}&focus=MedicationRequest/${id}`, 'PA watch'),
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const socket = new WebSocket(`${t.url.replace('http', 'ws')}/fhir/websocket`, { headers: { authorization: `Bearer ${ehr}` } });
     const messages: string[] = [];
@@ -225,7 +252,12 @@ describe('over GraphQL', () => {
     const answer = await graphql(t.url, PriorAuthorizationDefinitionDocument, {}, payer);
     const pa = answer.data!.workflowDefinitions.find((d) => d.name === 'prior-authorization')!;
     expect(pa.states.map((s) => s.name).sort()).toEqual(['appealed', 'approved', 'closed', 'denied', 'in-review', 'pended', 'submitted', 'withdrawn']);
-    expect(pa.states.filter((s) => s.final).map((s) => s.name).sort()).toEqual(['approved', 'closed', 'withdrawn']);
+    expect(
+      pa.states
+        .filter((s) => s.final)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['approved', 'closed', 'withdrawn']);
     expect(pa.timers).toEqual(['decisionDeadline', 'appealWindow']);
     expect(pa.mermaid).toContain('denied --> closed: close (system)');
     expect(pa.mermaid).toContain('[*] --> submitted: submit');
@@ -278,7 +310,9 @@ async function paIn(state: PaState): Promise<{ id: string; prescriptionId: strin
 }
 
 describe('every illegal move is INVALID_TRANSITION and changes nothing', () => {
-  const cases = (Object.keys(LEGAL) as PaState[]).flatMap((state) => (Object.keys(SENDER) as PriorAuthorizationEvent[]).filter((e) => !LEGAL[state].includes(e)).map((event) => [state, event] as const));
+  const cases = (Object.keys(LEGAL) as PaState[]).flatMap((state) =>
+    (Object.keys(SENDER) as PriorAuthorizationEvent[]).filter((e) => !LEGAL[state].includes(e)).map((event) => [state, event] as const),
+  );
   it.each(cases)('%s + %s', async (state, event) => {
     const { id } = await paIn(state);
     const before = await graphql(t.url, PriorAuthorizationDocument, { id }, payer);
@@ -291,9 +325,20 @@ describe('every illegal move is INVALID_TRANSITION and changes nothing', () => {
 
 describe('each persona only where CONTRACT §9 allows', () => {
   const PERSONAS = ['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend'] as const;
-  const tokenFor = (persona: (typeof PERSONAS)[number]) => ({ 'ehr-backend': ehr, 'pharmacy-backend': pharmacy, 'platform-admin': admin, 'payer-backend': payer })[persona];
-  const fromState: Record<PriorAuthorizationEvent, PaState> = { REVIEW: 'submitted', APPROVE: 'in-review', DENY: 'in-review', PEND: 'in-review', PROVIDE_INFO: 'pended', APPEAL: 'denied', WITHDRAW: 'submitted' };
-  const cells = (Object.keys(SENDER) as PriorAuthorizationEvent[]).flatMap((event) => PERSONAS.map((persona) => [event, persona, persona === `${SENDER[event]}-backend`] as const));
+  const tokenFor = (persona: (typeof PERSONAS)[number]) =>
+    ({ 'ehr-backend': ehr, 'pharmacy-backend': pharmacy, 'platform-admin': admin, 'payer-backend': payer })[persona];
+  const fromState: Record<PriorAuthorizationEvent, PaState> = {
+    REVIEW: 'submitted',
+    APPROVE: 'in-review',
+    DENY: 'in-review',
+    PEND: 'in-review',
+    PROVIDE_INFO: 'pended',
+    APPEAL: 'denied',
+    WITHDRAW: 'submitted',
+  };
+  const cells = (Object.keys(SENDER) as PriorAuthorizationEvent[]).flatMap((event) =>
+    PERSONAS.map((persona) => [event, persona, persona === `${SENDER[event]}-backend`] as const),
+  );
 
   it.each(cells)('GraphQL %s by %s → allowed: %s', async (event, persona, allowed) => {
     const { id } = await paIn(fromState[event]);
@@ -334,10 +379,25 @@ describe('cancelling the prescription withdraws its PA (the link compensation)',
     const pa = await paTaskOf(id);
     const cancelled = await graphql(t.url, TransitionDocument, { id, event: 'CANCEL', reason: 'patient moved' }, ehr);
     expect(cancelled.errors).toBeUndefined();
-    await expect.poll(async () => (await graphql(t.url, PriorAuthorizationDocument, { id: pa.body.id }, payer)).data?.priorAuthorization?.state, { timeout: 20_000, interval: 100 }).toBe('WITHDRAWN');
-    const rows = await t.sql<{ event: string; actor: string }>(`SELECT transition->>'event' AS event, transition->>'actor' AS actor FROM task_history WHERE id = $1 ORDER BY version`, [pa.body.id]);
-    expect(rows).toEqual([{ event: 'submit', actor: 'system' }, { event: 'withdraw', actor: 'system' }]);
-    await expect.poll(async () => (await t.sql(`SELECT 1 FROM action_runs WHERE handler = 'withdrawPriorAuthorization' AND instance_id = $1`, [id])).length, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(async () => (await graphql(t.url, PriorAuthorizationDocument, { id: pa.body.id }, payer)).data?.priorAuthorization?.state, {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBe('WITHDRAWN');
+    const rows = await t.sql<{ event: string; actor: string }>(
+      `SELECT transition->>'event' AS event, transition->>'actor' AS actor FROM task_history WHERE id = $1 ORDER BY version`,
+      [pa.body.id],
+    );
+    expect(rows).toEqual([
+      { event: 'submit', actor: 'system' },
+      { event: 'withdraw', actor: 'system' },
+    ]);
+    await expect
+      .poll(async () => (await t.sql(`SELECT 1 FROM action_runs WHERE handler = 'withdrawPriorAuthorization' AND instance_id = $1`, [id])).length, {
+        timeout: 10_000,
+      })
+      .toBe(1);
   });
 
   it('the expiry of the prescription withdraws its open PA the same way', async () => {
@@ -347,11 +407,16 @@ describe('cancelling the prescription withdraws its PA (the link compensation)',
     expect(created.status).toBe(201);
     await approve(created.body.id);
     const pa = await paTaskOf(created.body.id);
-    await expect.poll(async () => (await graphql(t.url, PriorAuthorizationDocument, { id: pa.body.id }, payer)).data?.priorAuthorization?.transitions.at(-1), { timeout: 30_000, interval: 200 }).toMatchObject({
-      event: 'withdraw',
-      to: 'withdrawn',
-      actor: 'system',
-      reason: 'The prescription was expired (expire).',
-    });
+    await expect
+      .poll(async () => (await graphql(t.url, PriorAuthorizationDocument, { id: pa.body.id }, payer)).data?.priorAuthorization?.transitions.at(-1), {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toMatchObject({
+        event: 'withdraw',
+        to: 'withdrawn',
+        actor: 'system',
+        reason: 'The prescription was expired (expire).',
+      });
   });
 });

@@ -40,7 +40,18 @@ describe('rate limits per tenant and persona, FHIR and GraphQL together', () => 
 
   // Shared buckets belong to the real-services topology (NATS configured): the second pass of CI.
   it.runIf(inject('natsUrl'))('with NATS configured, instances share the buckets, so two instances do not double the limit', async () => {
-    const second = await startApp(loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: t.databaseUrl, NATS_URL: t.app.config.natsUrl, NATS_STREAM: t.app.config.natsStream, NATS_SUBJECT_PREFIX: t.app.config.natsSubjectPrefix, ...LIMITS }));
+    const second = await startApp(
+      loadConfig({
+        NODE_ENV: 'test',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: t.databaseUrl,
+        NATS_URL: t.app.config.natsUrl,
+        NATS_STREAM: t.app.config.natsStream,
+        NATS_SUBJECT_PREFIX: t.app.config.natsSubjectPrefix,
+        ...LIMITS,
+      }),
+    );
     try {
       const token = await t.token('tenant-b', 'pharmacy-backend');
       // Alternating instances: with per-instance buckets each would see 4 searches (8 units) and refuse none.

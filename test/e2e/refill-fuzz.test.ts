@@ -46,16 +46,28 @@ async function apply(id: string, op: Op): Promise<number> {
       return (await request(`${t.url}/fhir/Task`, { token: ehr, body: task(id, 'abort', 'completed') })).status;
     case 'expire': {
       // The validity ends now: the armed expiry timer (if its state still holds one) is made due and fires through the runner.
-      const [armed] = await t.sql<{ id: string }>(`UPDATE workflow_timers SET due_at = now() WHERE instance_id = $1 AND name = 'expiry' AND settled_at IS NULL RETURNING id`, [id]);
+      const [armed] = await t.sql<{ id: string }>(
+        `UPDATE workflow_timers SET due_at = now() WHERE instance_id = $1 AND name = 'expiry' AND settled_at IS NULL RETURNING id`,
+        [id],
+      );
       if (!armed) return 0;
-      await expect.poll(async () => (await t.sql(`SELECT 1 FROM workflow_timers WHERE id = $1 AND settled_at IS NOT NULL`, [armed.id])).length, { timeout: 20_000, interval: 50 }).toBe(1);
+      await expect
+        .poll(async () => (await t.sql(`SELECT 1 FROM workflow_timers WHERE id = $1 AND settled_at IS NOT NULL`, [armed.id])).length, {
+          timeout: 20_000,
+          interval: 50,
+        })
+        .toBe(1);
       return 200;
     }
   }
 }
 
 async function observe(id: string) {
-  const answer = await rawGraphql(t.url, { query: `{ medicationRequest(id: "${id}") { versionId workflowStatus fills { allowed dispensed remaining } dispenses { id } } }` }, ehr);
+  const answer = await rawGraphql(
+    t.url,
+    { query: `{ medicationRequest(id: "${id}") { versionId workflowStatus fills { allowed dispensed remaining } dispenses { id } } }` },
+    ehr,
+  );
   const node = answer.data.medicationRequest;
   const versions = await t.sql<{ version: number }>(`SELECT version FROM medication_request_history WHERE id = $1 ORDER BY version`, [id]);
   return { ...node, state: String(node.workflowStatus).toLowerCase(), versions: versions.map((v) => v.version) };

@@ -39,7 +39,11 @@ async function fills(id: string) {
   const read = await request(fhir(`MedicationRequest/${id}`), { token: pharmacy });
   const ext = read.body.extension.find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills');
   const sub = (name: string) => ext.extension.find((e: { url: string }) => e.url === name)?.valueUnsignedInt;
-  const gql = await rawGraphql(t.url, { query: `{ medicationRequest(id: "${id}") { workflowStatus fills { allowed dispensed remaining } dispenses { id } } }` }, pharmacy);
+  const gql = await rawGraphql(
+    t.url,
+    { query: `{ medicationRequest(id: "${id}") { workflowStatus fills { allowed dispensed remaining } dispenses { id } } }` },
+    pharmacy,
+  );
   const g = gql.data.medicationRequest;
   expect(g.fills).toEqual({ allowed: sub('allowed'), dispensed: sub('dispensed'), remaining: sub('remaining') });
   expect(g.fills.dispensed).toBe(g.dispenses.length);
@@ -76,7 +80,9 @@ describe('refills', () => {
     expect(viaGraphql.errors?.[0].extensions).toMatchObject({ code: 'REFILL_TOO_EARLY' });
     expect(String(viaGraphql.errors?.[0].extensions?.earliest)).toContain(earliest);
     const read = await request(fhir(`MedicationRequest/${id}`), { token: pharmacy });
-    const next = read.body.extension.find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills').extension.find((e: { url: string }) => e.url === 'nextEligible');
+    const next = read.body.extension
+      .find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills')
+      .extension.find((e: { url: string }) => e.url === 'nextEligible');
     expect(next.valueDateTime).toContain(earliest);
   });
 
@@ -97,7 +103,8 @@ describe('refills', () => {
     expect(edited.status).toBe(200);
     const earliest = new Date(handedOver.getTime() + 30 * 86_400_000).toISOString();
     const nextEligibleOf = (resource: any) =>
-      resource.extension.find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills').extension.find((e: { url: string }) => e.url === 'nextEligible')?.valueDateTime;
+      resource.extension.find((e: { url: string }) => e.url === 'urn:rxgate:extension:fills').extension.find((e: { url: string }) => e.url === 'nextEligible')
+        ?.valueDateTime;
 
     const read = await request(fhir(`MedicationRequest/${id}`), { token: pharmacy });
     expect(nextEligibleOf(read.body)).toBe(earliest);

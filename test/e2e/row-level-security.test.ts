@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource } from '../../src/adapters/db/data-source.js';
 import { createAuditWriter } from '../../src/adapters/db/audit.store.js';
+import { createDataSource } from '../../src/adapters/db/data-source.js';
 import { createMedicationDispenseStore } from '../../src/adapters/db/medication-dispense.store.js';
 import { createHistoryStore } from '../../src/adapters/db/scope.store.js';
 import { createSubscriptionStore } from '../../src/adapters/db/subscription.store.js';
@@ -28,15 +28,34 @@ beforeAll(async () => {
   for (const tenant of ['tenant-a', 'tenant-b']) {
     const tokens = { ehr: await t.token(tenant, 'ehr-backend'), pharmacy: await t.token(tenant, 'pharmacy-backend') };
     await prescriptionIn(t.url, 'completed', tokens);
-    const keyed = await request(`${t.url}/fhir/MedicationRequest`, { token: tokens.ehr, headers: { 'idempotency-key': `rls-${tenant}` }, body: prescription() });
+    const keyed = await request(`${t.url}/fhir/MedicationRequest`, {
+      token: tokens.ehr,
+      headers: { 'idempotency-key': `rls-${tenant}` },
+      body: prescription(),
+    });
     const task = await request(`${t.url}/fhir/Task`, {
       token: tokens.ehr,
-      body: { resourceType: 'Task', status: 'completed', intent: 'order', code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'approve' }] }, focus: { reference: `MedicationRequest/${keyed.body.id}` } },
+      body: {
+        resourceType: 'Task',
+        status: 'completed',
+        intent: 'order',
+        code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'approve' }] },
+        focus: { reference: `MedicationRequest/${keyed.body.id}` },
+      },
     });
-    const subscription = await request(`${t.url}/fhir/Subscription`, { token: tokens.ehr, body: { resourceType: 'Subscription', status: 'requested', reason: 'rls', criteria: 'MedicationRequest?status=active', channel: { type: 'websocket' } } });
+    const subscription = await request(`${t.url}/fhir/Subscription`, {
+      token: tokens.ehr,
+      body: { resourceType: 'Subscription', status: 'requested', reason: 'rls', criteria: 'MedicationRequest?status=active', channel: { type: 'websocket' } },
+    });
     expect([keyed.status, task.status, subscription.status]).toEqual([201, 201, 201]);
     // Through the bus door's use-case itself: the door (NATS) is absent in embedded mode.
-    const command = await t.app.useCases.handleBusCommand({ tenantId: tenant, commandId: `rls-${tenant}`, authorization: `Bearer ${tokens.ehr}`, body: JSON.stringify({ command: 'cancel', prescriptionId: keyed.body.id }), correlationId: `rls-${tenant}` });
+    const command = await t.app.useCases.handleBusCommand({
+      tenantId: tenant,
+      commandId: `rls-${tenant}`,
+      authorization: `Bearer ${tokens.ehr}`,
+      body: JSON.stringify({ command: 'cancel', prescriptionId: keyed.body.id }),
+      correlationId: `rls-${tenant}`,
+    });
     expect(command.outcome).toBe('accepted');
   }
   tenantTables = (
@@ -55,25 +74,45 @@ const asTenant = <T>(tenant: string, sql: string, params: unknown[] = []) => inT
 
 describe('row-level security', () => {
   it('guards every table that holds tenant data, and each has rows of both tenants to hide', async () => {
-    const unguarded = await t.sql<{ relname: string }>(
-      `SELECT relname FROM pg_class WHERE relname = ANY($1) AND relkind = 'r' AND NOT relrowsecurity`,
-      [tenantTables],
-    );
+    const unguarded = await t.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = ANY($1) AND relkind = 'r' AND NOT relrowsecurity`, [
+      tenantTables,
+    ]);
     expect(unguarded).toEqual([]);
     // The workers' bookkeeping (action runs, dead letters) is guarded too but has no rows here.
     const requestTables = tenantTables.filter((name) => !['action_runs', 'dead_letters'].includes(name));
-    expect(requestTables).toEqual(expect.arrayContaining(['medication_requests', 'medication_request_history', 'medication_dispenses', 'medication_dispense_history', 'tasks', 'subscriptions', 'idempotency_keys', 'outbox', 'audit_events', 'bus_commands']));
+    expect(requestTables).toEqual(
+      expect.arrayContaining([
+        'medication_requests',
+        'medication_request_history',
+        'medication_dispenses',
+        'medication_dispense_history',
+        'tasks',
+        'subscriptions',
+        'idempotency_keys',
+        'outbox',
+        'audit_events',
+        'bus_commands',
+      ]),
+    );
     for (const table of requestTables) {
       const owners = await t.sql<{ tenant_id: string }>(`SELECT DISTINCT tenant_id FROM ${table} ORDER BY 1`);
-      expect(owners.map((r) => r.tenant_id), table).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));
+      expect(
+        owners.map((r) => r.tenant_id),
+        table,
+      ).toEqual(expect.arrayContaining(['tenant-a', 'tenant-b']));
     }
   });
 
   it('a query without its tenant filter sees only the tenant of its transaction, in every table', async () => {
-    const guarded = (await t.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = ANY($1) AND relrowsecurity ORDER BY 1`, [tenantTables])).map((r) => r.relname);
+    const guarded = (
+      await t.sql<{ relname: string }>(`SELECT relname FROM pg_class WHERE relname = ANY($1) AND relrowsecurity ORDER BY 1`, [tenantTables])
+    ).map((r) => r.relname);
     for (const table of guarded) {
       const seen = await asTenant<Array<{ tenant_id: string; n: number }>>('tenant-b', `SELECT tenant_id, count(*)::int AS n FROM ${table} GROUP BY tenant_id`);
-      expect(seen.map((r) => r.tenant_id), table).toEqual(seen.length === 0 ? [] : ['tenant-b']);
+      expect(
+        seen.map((r) => r.tenant_id),
+        table,
+      ).toEqual(seen.length === 0 ? [] : ['tenant-b']);
     }
     const [{ n }] = await asTenant<Array<{ n: number }>>('tenant-b', `SELECT count(*)::int AS n FROM medication_requests`);
     expect(n).toBeGreaterThan(0);
@@ -97,7 +136,10 @@ describe('row-level security', () => {
     expect(await t.sql(`SELECT max(version)::int AS version FROM medication_requests WHERE tenant_id = 'tenant-a'`)).toEqual(before);
 
     await expect(
-      asTenant('tenant-b', `INSERT INTO audit_events (tenant_id, actor, persona, action, interaction, outcome, correlation_id) VALUES ('tenant-a', 'mallory', 'ehr-backend', 'R', 'read', 'success', 'x')`),
+      asTenant(
+        'tenant-b',
+        `INSERT INTO audit_events (tenant_id, actor, persona, action, interaction, outcome, correlation_id) VALUES ('tenant-a', 'mallory', 'ehr-backend', 'R', 'read', 'success', 'x')`,
+      ),
     ).rejects.toThrow(/row-level security/);
   });
 
@@ -106,7 +148,9 @@ describe('row-level security', () => {
     const tenantEntities = db.entityMetadatas.filter((m) => m.findColumnWithPropertyName('tenantId'));
     expect(tenantEntities.map((m) => m.tableName).sort()).toEqual([...tenantTables].sort());
     for (const metadata of tenantEntities) {
-      const tenants = await inTenantTransaction(db, 'tenant-b', async (m) => (await m.getRepository(metadata.target).find()).map((row) => (row as { tenantId: string }).tenantId));
+      const tenants = await inTenantTransaction(db, 'tenant-b', async (m) =>
+        (await m.getRepository(metadata.target).find()).map((row) => (row as { tenantId: string }).tenantId),
+      );
       expect([...new Set(tenants)], metadata.tableName).toEqual(tenants.length === 0 ? [] : ['tenant-b']);
     }
 
@@ -129,7 +173,12 @@ describe('row-level security', () => {
   });
 
   it('the audit trail and the version history are append-only for the request role', async () => {
-    for (const sql of [`UPDATE audit_events SET outcome = 'success'`, `DELETE FROM audit_events`, `UPDATE medication_request_history SET version = version`, `DELETE FROM outbox`]) {
+    for (const sql of [
+      `UPDATE audit_events SET outcome = 'success'`,
+      `DELETE FROM audit_events`,
+      `UPDATE medication_request_history SET version = version`,
+      `DELETE FROM outbox`,
+    ]) {
       await expect(asTenant('tenant-a', sql), sql).rejects.toThrow(/permission denied/);
     }
   });

@@ -57,7 +57,9 @@ async function fhirHttp(value: string): Promise<Outcome> {
 
 async function graphqlHttp(value: string): Promise<Outcome> {
   const response = await rawGraphql(t.url, { query: '{ pharmacies(first: 1) { id } }' }, token, { 'x-tenant-id': value });
-  return response.status === 200 && !response.errors ? 'accepted' : `${response.status === 403 ? '' : `${response.status} `}${response.errors?.[0]?.extensions?.code}`;
+  return response.status === 200 && !response.errors
+    ? 'accepted'
+    : `${response.status === 403 ? '' : `${response.status} `}${response.errors?.[0]?.extensions?.code}`;
 }
 
 // What each value of the header means, the same on every door.

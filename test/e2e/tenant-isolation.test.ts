@@ -65,14 +65,21 @@ beforeAll(async () => {
   const tokensOf = async (tenant: string) => Object.fromEntries(await Promise.all(PERSONAS.map(async (p) => [p, await t.token(tenant, p)]))) as Tokens;
   [a, b] = await Promise.all([tokensOf('tenant-a'), tokensOf('tenant-b')]);
 
-  const body = { ...prescription({ patient: PATIENT }), identifier: [IDENTIFIER], requester: { reference: `Practitioner/${PRACTITIONER}` }, note: [{ text: MARKER }] };
+  const body = {
+    ...prescription({ patient: PATIENT }),
+    identifier: [IDENTIFIER],
+    requester: { reference: `Practitioner/${PRACTITIONER}` },
+    note: [{ text: MARKER }],
+  };
   A.prescription = await created(request(fhir('MedicationRequest'), { token: a['ehr-backend'], headers: { 'idempotency-key': IDEMPOTENCY_KEY }, body }));
   await move(A.prescription, 'APPROVE', a['ehr-backend']);
   await move(A.prescription, 'PROCESS', a['pharmacy-backend']);
   await move(A.prescription, 'DISPENSE', a['pharmacy-backend']);
   [{ id: A.dispense }] = await t.sql<{ id: string }>('SELECT id FROM medication_dispenses WHERE prescription_id = $1', [A.prescription]);
 
-  A.failed = await created(request(fhir('MedicationRequest'), { token: a['ehr-backend'], body: { ...prescription({ patient: PATIENT }), note: [{ text: MARKER }] } }));
+  A.failed = await created(
+    request(fhir('MedicationRequest'), { token: a['ehr-backend'], body: { ...prescription({ patient: PATIENT }), note: [{ text: MARKER }] } }),
+  );
   A.tasks.push(await created(request(fhir('Task'), { token: a['ehr-backend'], body: workflowTask(A.failed, 'approve', 'completed') })));
   A.tasks.push(await created(request(fhir('Task'), { token: a['pharmacy-backend'], body: workflowTask(A.failed, 'fulfill', 'in-progress') })));
   A.tasks.push(await created(request(fhir('Task'), { token: a['pharmacy-backend'], body: workflowTask(A.failed, 'fulfill', 'failed') })));
@@ -98,7 +105,8 @@ interface Shown {
 async function fhirGet(path: string, token: string): Promise<Shown> {
   const response = await request(fhir(path), { token });
   // Bundles: only what they disclose (links echo the caller's own query, which may name tenant-a's ids).
-  const data = response.status >= 300 ? undefined : response.body.resourceType === 'Bundle' ? { total: response.body.total, entry: response.body.entry } : response.body;
+  const data =
+    response.status >= 300 ? undefined : response.body.resourceType === 'Bundle' ? { total: response.body.total, entry: response.body.entry } : response.body;
   return { status: response.status, code: outcomeCode(response.body), data };
 }
 
@@ -141,40 +149,71 @@ const READ_DOORS: Record<string, ReadDoor> = {
 
   'FHIR search MedicationRequest?patient': { ask: (tk) => fhirGet(`MedicationRequest?patient=Patient/${PATIENT}&_count=200`, tk), expectForB: okSearch },
   'FHIR search MedicationRequest?_id': { ask: (tk) => fhirGet(`MedicationRequest?_id=${A.prescription},${A.failed}`, tk), expectForB: emptySearch },
-  'FHIR search MedicationRequest?identifier': { ask: (tk) => fhirGet(`MedicationRequest?identifier=${IDENTIFIER.system}|${IDENTIFIER.value}`, tk), expectForB: okSearch },
+  'FHIR search MedicationRequest?identifier': {
+    ask: (tk) => fhirGet(`MedicationRequest?identifier=${IDENTIFIER.system}|${IDENTIFIER.value}`, tk),
+    expectForB: okSearch,
+  },
   'FHIR search MedicationRequest?requester': { ask: (tk) => fhirGet(`MedicationRequest?requester=Practitioner/${PRACTITIONER}`, tk), expectForB: emptySearch },
   'FHIR search MedicationRequest with _include and _revinclude': {
-    ask: (tk) => fhirGet(`MedicationRequest?patient=${PATIENT}&_include=MedicationRequest:intended-dispenser&_revinclude=MedicationDispense:prescription&_count=200`, tk),
+    ask: (tk) =>
+      fhirGet(`MedicationRequest?patient=${PATIENT}&_include=MedicationRequest:intended-dispenser&_revinclude=MedicationDispense:prescription&_count=200`, tk),
     expectForB: okSearch,
   },
   'FHIR search MedicationRequest (everything)': { ask: (tk) => fhirGet('MedicationRequest?_count=200', tk), expectForB: okSearch },
   'FHIR type _history MedicationRequest/_history': { ask: (tk) => fhirGet('MedicationRequest/_history?_count=200', tk), expectForB: okSearch },
-  'FHIR search MedicationDispense?prescription': { ask: (tk) => fhirGet(`MedicationDispense?prescription=MedicationRequest/${A.prescription}`, tk), expectForB: emptySearch },
+  'FHIR search MedicationDispense?prescription': {
+    ask: (tk) => fhirGet(`MedicationDispense?prescription=MedicationRequest/${A.prescription}`, tk),
+    expectForB: emptySearch,
+  },
   'FHIR search MedicationDispense?patient': { ask: (tk) => fhirGet(`MedicationDispense?patient=${PATIENT}`, tk), expectForB: okSearch },
   'FHIR search MedicationDispense (everything)': { ask: (tk) => fhirGet('MedicationDispense?_count=200', tk), expectForB: okSearch },
   'FHIR search Task?focus': { ask: (tk) => fhirGet(`Task?focus=MedicationRequest/${A.failed}`, tk), expectForB: emptySearch },
   'FHIR search Task (everything)': { ask: (tk) => fhirGet('Task?_count=200', tk), expectForB: okSearch },
 
-  'GraphQL medicationRequest(id)': { ask: (tk) => graphqlAsk(`query($id: ID!) { medicationRequest(id: $id) { ${MR_FIELDS} } }`, { id: A.prescription }, tk), expectForB: nullField('medicationRequest') },
+  'GraphQL medicationRequest(id)': {
+    ask: (tk) => graphqlAsk(`query($id: ID!) { medicationRequest(id: $id) { ${MR_FIELDS} } }`, { id: A.prescription }, tk),
+    expectForB: nullField('medicationRequest'),
+  },
   'GraphQL medicationDispense(id)': {
     ask: (tk) => graphqlAsk('query($id: ID!) { medicationDispense(id: $id) { id resource prescription { id } } }', { id: A.dispense }, tk),
     expectForB: nullField('medicationDispense'),
   },
   'GraphQL medicationRequests(filter: patient)': {
-    ask: (tk) => graphqlAsk(`query($p: String) { medicationRequests(filter: { patient: $p }, first: 200) { totalCount edges { node { ${MR_FIELDS} } } } }`, { p: PATIENT }, tk),
+    ask: (tk) =>
+      graphqlAsk(
+        `query($p: String) { medicationRequests(filter: { patient: $p }, first: 200) { totalCount edges { node { ${MR_FIELDS} } } } }`,
+        { p: PATIENT },
+        tk,
+      ),
     expectForB: noErrors,
   },
-  'GraphQL medicationRequests (everything)': { ask: (tk) => graphqlAsk(`{ medicationRequests(first: 200) { totalCount edges { node { ${MR_FIELDS} } } } }`, {}, tk), expectForB: noErrors },
+  'GraphQL medicationRequests (everything)': {
+    ask: (tk) => graphqlAsk(`{ medicationRequests(first: 200) { totalCount edges { node { ${MR_FIELDS} } } } }`, {}, tk),
+    expectForB: noErrors,
+  },
   'GraphQL medicationDispenses(filter: prescription)': {
-    ask: (tk) => graphqlAsk('query($p: String) { medicationDispenses(filter: { prescription: $p }) { totalCount edges { node { id resource } } } }', { p: A.prescription }, tk),
+    ask: (tk) =>
+      graphqlAsk(
+        'query($p: String) { medicationDispenses(filter: { prescription: $p }) { totalCount edges { node { id resource } } } }',
+        { p: A.prescription },
+        tk,
+      ),
     expectForB: (shown) => expect(shown.data).toEqual({ medicationDispenses: { totalCount: 0, edges: [] } }),
   },
-  'GraphQL medicationDispenses (everything)': { ask: (tk) => graphqlAsk('{ medicationDispenses(first: 200) { totalCount edges { node { id resource } } } }', {}, tk), expectForB: noErrors },
+  'GraphQL medicationDispenses (everything)': {
+    ask: (tk) => graphqlAsk('{ medicationDispenses(first: 200) { totalCount edges { node { id resource } } } }', {}, tk),
+    expectForB: noErrors,
+  },
   'federation _entities MedicationRequest and MedicationDispense': {
     ask: (tk) =>
       graphqlAsk(
         `query($r: [_Any!]!) { _entities(representations: $r) { ... on MedicationRequest { ${MR_FIELDS} } ... on MedicationDispense { id resource } } }`,
-        { r: [{ __typename: 'MedicationRequest', id: A.prescription }, { __typename: 'MedicationDispense', id: A.dispense }] },
+        {
+          r: [
+            { __typename: 'MedicationRequest', id: A.prescription },
+            { __typename: 'MedicationDispense', id: A.dispense },
+          ],
+        },
         tk,
       ),
     expectForB: (shown) => expect(shown.data).toEqual({ _entities: [null, null] }),
@@ -183,7 +222,12 @@ const READ_DOORS: Record<string, ReadDoor> = {
     ask: (tk) =>
       graphqlAsk(
         `query($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { medicationRequests(first: 200) { edges { node { ${MR_FIELDS} } } } } ... on Practitioner { medicationRequests { totalCount edges { node { id } } } } } }`,
-        { r: [{ __typename: 'Patient', id: PATIENT }, { __typename: 'Practitioner', id: PRACTITIONER }] },
+        {
+          r: [
+            { __typename: 'Patient', id: PATIENT },
+            { __typename: 'Practitioner', id: PRACTITIONER },
+          ],
+        },
         tk,
       ),
     expectForB: noErrors,
@@ -236,15 +280,35 @@ const graphqlAnswer = async (query: string, variables: Record<string, unknown>, 
 /** Writes of tenant-b aimed at tenant-a's resources; `id` is tenant-a's, or an id that exists nowhere. */
 const LINKING_DOORS: Record<string, (id: () => { prescription: string; dispense: string; subscription: string; deadLetter: string }) => Promise<Answer>> = {
   'FHIR PUT MedicationRequest/{id}': (id) =>
-    fhirAnswer(request(fhir(`MedicationRequest/${id().prescription}`), { method: 'PUT', token: b['ehr-backend'], headers: { 'if-match': 'W/"4"' }, body: { ...prescription({ patient: PATIENT }), id: id().prescription } })),
+    fhirAnswer(
+      request(fhir(`MedicationRequest/${id().prescription}`), {
+        method: 'PUT',
+        token: b['ehr-backend'],
+        headers: { 'if-match': 'W/"4"' },
+        body: { ...prescription({ patient: PATIENT }), id: id().prescription },
+      }),
+    ),
   'FHIR PATCH MedicationRequest/{id}': (id) =>
-    fhirAnswer(request(fhir(`MedicationRequest/${id().prescription}`), { method: 'PATCH', token: b['ehr-backend'], headers: { 'if-match': 'W/"4"', 'content-type': 'application/json-patch+json' }, body: [{ op: 'add', path: '/note', value: [{ text: 'b' }] }] })),
-  'FHIR POST Task focusing the prescription': (id) => fhirAnswer(request(fhir('Task'), { token: b['pharmacy-backend'], body: workflowTask(id().prescription, 'fulfill', 'completed') })),
+    fhirAnswer(
+      request(fhir(`MedicationRequest/${id().prescription}`), {
+        method: 'PATCH',
+        token: b['ehr-backend'],
+        headers: { 'if-match': 'W/"4"', 'content-type': 'application/json-patch+json' },
+        body: [{ op: 'add', path: '/note', value: [{ text: 'b' }] }],
+      }),
+    ),
+  'FHIR POST Task focusing the prescription': (id) =>
+    fhirAnswer(request(fhir('Task'), { token: b['pharmacy-backend'], body: workflowTask(id().prescription, 'fulfill', 'completed') })),
   'FHIR POST MedicationDispense authorizing the prescription': (id) =>
     fhirAnswer(
       request(fhir('MedicationDispense'), {
         token: b['pharmacy-backend'],
-        body: { resourceType: 'MedicationDispense', status: 'completed', authorizingPrescription: [{ reference: `MedicationRequest/${id().prescription}` }], medicationCodeableConcept: prescription().medicationCodeableConcept },
+        body: {
+          resourceType: 'MedicationDispense',
+          status: 'completed',
+          authorizingPrescription: [{ reference: `MedicationRequest/${id().prescription}` }],
+          medicationCodeableConcept: prescription().medicationCodeableConcept,
+        },
       }),
     ),
   'FHIR PUT MedicationDispense/{id}': (id) =>
@@ -253,20 +317,33 @@ const LINKING_DOORS: Record<string, (id: () => { prescription: string; dispense:
         method: 'PUT',
         token: b['pharmacy-backend'],
         headers: { 'if-match': 'W/"1"' },
-        body: { resourceType: 'MedicationDispense', id: id().dispense, status: 'completed', authorizingPrescription: [{ reference: `MedicationRequest/${id().prescription}` }], medicationCodeableConcept: prescription().medicationCodeableConcept },
+        body: {
+          resourceType: 'MedicationDispense',
+          id: id().dispense,
+          status: 'completed',
+          authorizingPrescription: [{ reference: `MedicationRequest/${id().prescription}` }],
+          medicationCodeableConcept: prescription().medicationCodeableConcept,
+        },
       }),
     ),
-  'FHIR POST Subscription/{id}/$replay': (id) => fhirAnswer(request(fhir(`Subscription/${id().subscription}/$replay?from=0`), { method: 'POST', token: b['platform-admin'] })),
-  'GraphQL transitionPrescription': (id) => graphqlAnswer('mutation($id: ID!) { transitionPrescription(id: $id, event: COMPLETE) { id } }', { id: id().prescription }, b['pharmacy-backend']),
+  'FHIR POST Subscription/{id}/$replay': (id) =>
+    fhirAnswer(request(fhir(`Subscription/${id().subscription}/$replay?from=0`), { method: 'POST', token: b['platform-admin'] })),
+  'GraphQL transitionPrescription': (id) =>
+    graphqlAnswer('mutation($id: ID!) { transitionPrescription(id: $id, event: COMPLETE) { id } }', { id: id().prescription }, b['pharmacy-backend']),
   'GraphQL updateMedicationRequest': (id) =>
     graphqlAnswer(
       'mutation($id: ID!, $p: String!) { updateMedicationRequest(id: $id, ifMatch: "W/\\"4\\"", input: { subject: { reference: $p }, medication: { coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "314076" }] }, dispenseRequest: { performer: { reference: "Organization/FM664" } } }) { id } }',
       { id: id().prescription, p: `Patient/${PATIENT}` },
       b['ehr-backend'],
     ),
-  'GraphQL createMedicationDispense': (id) => graphqlAnswer('mutation($id: ID!) { createMedicationDispense(input: { prescriptionId: $id }) { id } }', { id: id().prescription }, b['pharmacy-backend']),
+  'GraphQL createMedicationDispense': (id) =>
+    graphqlAnswer('mutation($id: ID!) { createMedicationDispense(input: { prescriptionId: $id }) { id } }', { id: id().prescription }, b['pharmacy-backend']),
   'GraphQL updateMedicationDispense': (id) =>
-    graphqlAnswer('mutation($id: ID!, $p: ID!) { updateMedicationDispense(id: $id, ifMatch: "W/\\"1\\"", input: { prescriptionId: $p, whenHandedOver: "2026-11-21" }) { id } }', { id: id().dispense, p: id().prescription }, b['pharmacy-backend']),
+    graphqlAnswer(
+      'mutation($id: ID!, $p: ID!) { updateMedicationDispense(id: $id, ifMatch: "W/\\"1\\"", input: { prescriptionId: $p, whenHandedOver: "2026-11-21" }) { id } }',
+      { id: id().dispense, p: id().prescription },
+      b['pharmacy-backend'],
+    ),
   'GraphQL replayDeadLetter': (id) => graphqlAnswer('mutation($id: ID!) { replayDeadLetter(id: $id) { id } }', { id: id().deadLetter }, b['platform-admin']),
 };
 
@@ -296,7 +373,11 @@ describe("tenant-b's writes find tenant-a's resources as if they did not exist",
     });
     expect(conditional.status).toBe(201);
     expect(tracesIn(conditional.body)).toEqual([]);
-    const keyed = await request(fhir('MedicationRequest'), { token: b['ehr-backend'], headers: { 'idempotency-key': IDEMPOTENCY_KEY }, body: prescription({ patient: PATIENT }) });
+    const keyed = await request(fhir('MedicationRequest'), {
+      token: b['ehr-backend'],
+      headers: { 'idempotency-key': IDEMPOTENCY_KEY },
+      body: prescription({ patient: PATIENT }),
+    });
     expect(keyed.status).toBe(201);
     expect(keyed.headers.get('idempotent-replayed')).toBeNull();
     expect(tracesIn(keyed.body)).toEqual([]);
@@ -348,7 +429,9 @@ describe('the live streams carry nothing of tenant-a to tenant-b', () => {
     } as Record<'unfiltered' | 'byPatient' | 'byPrescription' | 'fromTheStart' | 'resumed', ReturnType<typeof subscriber>>;
     const socketA = await fhirSocket(a['ehr-backend']);
     expect(await socketA.bind(A.subscription)).toBe(`bound ${A.subscription}`);
-    const subscriptionB = await created(request(fhir('Subscription'), { token: b['pharmacy-backend'], body: subscriptionBody(`MedicationRequest?patient=${PATIENT}`) }));
+    const subscriptionB = await created(
+      request(fhir('Subscription'), { token: b['pharmacy-backend'], body: subscriptionBody(`MedicationRequest?patient=${PATIENT}`) }),
+    );
     const socketB = await fhirSocket(b['pharmacy-backend']);
     expect(await socketB.bind(subscriptionB)).toBe(`bound ${subscriptionB}`);
     expect(await socketB.bind(A.subscription)).toMatch(new RegExp(`^error ${A.subscription}`));
@@ -357,15 +440,34 @@ describe('the live streams carry nothing of tenant-a to tenant-b', () => {
     // A subscriber resuming from a cursor of tenant-b reads the stream from there with a consumer of its own.
     const before = await created(request(fhir('MedicationRequest'), { token: b['ehr-backend'], body: prescription({ patient: uniquePatient() }) }));
     await expect.poll(() => streams.unfiltered.received.find((e) => e.medicationRequest?.id === before), { timeout: 10_000 }).toBeDefined();
-    streams.resumed = subscriber(t.url, b['ehr-backend'], { after: streams.unfiltered.received.find((e) => e.medicationRequest?.id === before)!.sequence }, EVENT_FIELDS);
+    streams.resumed = subscriber(
+      t.url,
+      b['ehr-backend'],
+      { after: streams.unfiltered.received.find((e) => e.medicationRequest?.id === before)!.sequence },
+      EVENT_FIELDS,
+    );
     await streams.resumed.ready;
 
     // Tenant-a changes things of the patient both tenants share…
-    const id = await created(request(fhir('MedicationRequest'), { token: a['ehr-backend'], body: { ...prescription({ patient: PATIENT }), note: [{ text: MARKER }] } }));
+    const id = await created(
+      request(fhir('MedicationRequest'), { token: a['ehr-backend'], body: { ...prescription({ patient: PATIENT }), note: [{ text: MARKER }] } }),
+    );
     A.later.push(id);
     await move(id, 'APPROVE', a['ehr-backend']);
     A.later.push(await created(request(fhir('Task'), { token: a['pharmacy-backend'], body: workflowTask(id, 'fulfill', 'in-progress') })));
-    A.later.push(await created(request(fhir('MedicationDispense'), { token: a['pharmacy-backend'], body: { resourceType: 'MedicationDispense', status: 'completed', authorizingPrescription: [{ reference: `MedicationRequest/${id}` }], medicationCodeableConcept: prescription().medicationCodeableConcept } })));
+    A.later.push(
+      await created(
+        request(fhir('MedicationDispense'), {
+          token: a['pharmacy-backend'],
+          body: {
+            resourceType: 'MedicationDispense',
+            status: 'completed',
+            authorizingPrescription: [{ reference: `MedicationRequest/${id}` }],
+            medicationCodeableConcept: prescription().medicationCodeableConcept,
+          },
+        }),
+      ),
+    );
     await request(fhir(`Subscription/${A.subscription}/$replay?from=0`), { method: 'POST', token: a['platform-admin'] });
     // …and the doors of tenant-a show them (the positive control).
     await expect.poll(() => ownA.received.filter((e) => e.medicationRequest?.id === id).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
@@ -377,16 +479,24 @@ describe('the live streams carry nothing of tenant-a to tenant-b', () => {
     await move(own, 'APPROVE', b['ehr-backend']);
     await move(own, 'PROCESS', b['pharmacy-backend']);
     const lastOf = (stream: ReturnType<typeof subscriber>) => stream.received.find((e) => e.medicationRequest?.id === own && e.event === 'process');
-    for (const name of ['unfiltered', 'byPatient', 'fromTheStart', 'resumed'] as const) await expect.poll(() => lastOf(streams[name]), { timeout: 10_000, message: name }).toBeDefined();
+    for (const name of ['unfiltered', 'byPatient', 'fromTheStart', 'resumed'] as const)
+      await expect.poll(() => lastOf(streams[name]), { timeout: 10_000, message: name }).toBeDefined();
     const last = Number(lastOf(streams.unfiltered)!.sequence);
     // The FHIR channel records the cursor of what it delivered: once past tenant-b's last change, every ping is in.
-    const cursorOf = async (id: string) => Number((await request(fhir(`Subscription/${id}`), { token: b['pharmacy-backend'] })).body.extension?.find((e: any) => e.url.endsWith('subscription-cursor'))?.valueString ?? 0);
+    const cursorOf = async (id: string) =>
+      Number(
+        (await request(fhir(`Subscription/${id}`), { token: b['pharmacy-backend'] })).body.extension?.find((e: any) => e.url.endsWith('subscription-cursor'))
+          ?.valueString ?? 0,
+      );
     await expect.poll(() => cursorOf(subscriptionB), { timeout: 10_000 }).toBeGreaterThanOrEqual(last);
 
     for (const [name, stream] of Object.entries(streams)) {
       expect(stream.errors, name).toEqual([]);
       expect(tracesIn(stream.received), name).toEqual([]);
-      expect(stream.received.filter((e) => (e as unknown as { tenantId: string }).tenantId !== 'tenant-b'), name).toEqual([]);
+      expect(
+        stream.received.filter((e) => (e as unknown as { tenantId: string }).tenantId !== 'tenant-b'),
+        name,
+      ).toEqual([]);
     }
     // Filtered by tenant-a's prescription id, there is nothing at all (it cannot name a prescription of tenant-b).
     expect(streams.byPrescription.received).toEqual([]);
@@ -409,7 +519,15 @@ interface HttpDoor {
 
 const fhirDoor = (persona: Persona, method: string, path: () => string, body?: () => unknown, contentType?: string): HttpDoor => ({
   persona,
-  send: (token, headers) => fhirAnswer(request(fhir(path()), { method, token, headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) }, ...(body ? { body: body() } : {}) })),
+  send: (token, headers) =>
+    fhirAnswer(
+      request(fhir(path()), {
+        method,
+        token,
+        headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
+        ...(body ? { body: body() } : {}),
+      }),
+    ),
 });
 const graphqlDoor = (persona: Persona, query: string, variables: () => Record<string, unknown> = () => ({})): HttpDoor => ({
   persona,
@@ -423,17 +541,47 @@ const HTTP_DOORS: Record<string, HttpDoor> = {
   'FHIR read': fhirDoor('ehr-backend', 'GET', () => `MedicationRequest/${A.prescription}`),
   'FHIR search': fhirDoor('ehr-backend', 'GET', () => `MedicationRequest?patient=${PATIENT}`),
   'FHIR _history': fhirDoor('ehr-backend', 'GET', () => 'MedicationRequest/_history'),
-  'FHIR create MedicationRequest': fhirDoor('ehr-backend', 'POST', () => 'MedicationRequest', () => prescription({ patient: PATIENT })),
-  'FHIR update MedicationRequest': fhirDoor('ehr-backend', 'PUT', () => `MedicationRequest/${A.prescription}`, () => ({ ...prescription({ patient: PATIENT }), id: A.prescription })),
-  'FHIR patch MedicationRequest': fhirDoor('ehr-backend', 'PATCH', () => `MedicationRequest/${A.prescription}`, () => [{ op: 'add', path: '/note', value: [{ text: 'x' }] }], 'application/json-patch+json'),
-  'FHIR Task': fhirDoor('pharmacy-backend', 'POST', () => 'Task', () => workflowTask(A.prescription, 'fulfill', 'completed')),
+  'FHIR create MedicationRequest': fhirDoor(
+    'ehr-backend',
+    'POST',
+    () => 'MedicationRequest',
+    () => prescription({ patient: PATIENT }),
+  ),
+  'FHIR update MedicationRequest': fhirDoor(
+    'ehr-backend',
+    'PUT',
+    () => `MedicationRequest/${A.prescription}`,
+    () => ({ ...prescription({ patient: PATIENT }), id: A.prescription }),
+  ),
+  'FHIR patch MedicationRequest': fhirDoor(
+    'ehr-backend',
+    'PATCH',
+    () => `MedicationRequest/${A.prescription}`,
+    () => [{ op: 'add', path: '/note', value: [{ text: 'x' }] }],
+    'application/json-patch+json',
+  ),
+  'FHIR Task': fhirDoor(
+    'pharmacy-backend',
+    'POST',
+    () => 'Task',
+    () => workflowTask(A.prescription, 'fulfill', 'completed'),
+  ),
   'FHIR MedicationDispense': fhirDoor('pharmacy-backend', 'GET', () => `MedicationDispense/${A.dispense}`),
-  'FHIR Subscription': fhirDoor('ehr-backend', 'POST', () => 'Subscription', () => subscriptionBody('Task?status=completed')),
+  'FHIR Subscription': fhirDoor(
+    'ehr-backend',
+    'POST',
+    () => 'Subscription',
+    () => subscriptionBody('Task?status=completed'),
+  ),
   'FHIR $replay': fhirDoor('platform-admin', 'POST', () => `Subscription/${A.subscription}/$replay?from=0`),
   'FHIR Organization (shared directory)': fhirDoor('ehr-backend', 'GET', () => 'Organization?name=a'),
   'GraphQL query': graphqlDoor('ehr-backend', 'query($id: ID!) { medicationRequest(id: $id) { id } }', () => ({ id: A.prescription })),
-  'GraphQL mutation': graphqlDoor('pharmacy-backend', 'mutation($id: ID!) { transitionPrescription(id: $id, event: COMPLETE) { id } }', () => ({ id: A.prescription })),
-  'GraphQL _entities': graphqlDoor('ehr-backend', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on MedicationRequest { id } } }', () => ({ r: [{ __typename: 'MedicationRequest', id: A.prescription }] })),
+  'GraphQL mutation': graphqlDoor('pharmacy-backend', 'mutation($id: ID!) { transitionPrescription(id: $id, event: COMPLETE) { id } }', () => ({
+    id: A.prescription,
+  })),
+  'GraphQL _entities': graphqlDoor('ehr-backend', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on MedicationRequest { id } } }', () => ({
+    r: [{ __typename: 'MedicationRequest', id: A.prescription }],
+  })),
   'GraphQL dead letters': graphqlDoor('platform-admin', '{ deadLetters { id } }'),
 };
 
@@ -455,7 +603,10 @@ describe('the tenant wall on every HTTP door', () => {
 });
 
 /** Opens a graphql-transport-ws connection and answers how it ended: acknowledged, or closed with a code and reason. */
-async function graphqlWsConnect(token: string, options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {}): Promise<{ acknowledged: boolean; code?: number; reason?: string }> {
+async function graphqlWsConnect(
+  token: string,
+  options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {},
+): Promise<{ acknowledged: boolean; code?: number; reason?: string }> {
   const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers: options.headers });
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
@@ -492,12 +643,24 @@ async function fhirWsConnect(token: string, headers: Record<string, string> = {}
 describe('the tenant wall on the websocket doors', () => {
   test('graphql-ws: another tenant named in the upgrade header or in connectionParams is closed 4403 TENANT_ISOLATION_VIOLATION', async () => {
     expect(await graphqlWsConnect(a['ehr-backend'], { headers: { 'x-tenant-id': 'tenant-a' } })).toEqual({ acknowledged: true });
-    expect(await graphqlWsConnect(a['ehr-backend'], { headers: { 'x-tenant-id': 'tenant-b' } })).toEqual({ acknowledged: false, code: 4403, reason: 'TENANT_ISOLATION_VIOLATION' });
-    expect(await graphqlWsConnect(a['ehr-backend'], { connectionParams: { 'x-tenant-id': 'tenant-b' } })).toEqual({ acknowledged: false, code: 4403, reason: 'TENANT_ISOLATION_VIOLATION' });
+    expect(await graphqlWsConnect(a['ehr-backend'], { headers: { 'x-tenant-id': 'tenant-b' } })).toEqual({
+      acknowledged: false,
+      code: 4403,
+      reason: 'TENANT_ISOLATION_VIOLATION',
+    });
+    expect(await graphqlWsConnect(a['ehr-backend'], { connectionParams: { 'x-tenant-id': 'tenant-b' } })).toEqual({
+      acknowledged: false,
+      code: 4403,
+      reason: 'TENANT_ISOLATION_VIOLATION',
+    });
   });
 
   test('graphql-ws: a tenant without the module is closed 4403 MODULE_NOT_LICENSED', async () => {
-    expect(await graphqlWsConnect(await t.token('tenant-unlicensed', 'ehr-backend'))).toEqual({ acknowledged: false, code: 4403, reason: 'MODULE_NOT_LICENSED' });
+    expect(await graphqlWsConnect(await t.token('tenant-unlicensed', 'ehr-backend'))).toEqual({
+      acknowledged: false,
+      code: 4403,
+      reason: 'MODULE_NOT_LICENSED',
+    });
   });
 
   test('FHIR websocket: another tenant in X-Tenant-Id is 403 TENANT_ISOLATION_VIOLATION, an unlicensed tenant 403 MODULE_NOT_LICENSED', async () => {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_JWT_SECRET } from '../../src/config.js';
 import { request } from '../support/http.js';
@@ -27,7 +27,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const jwks = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
-  t = await startTestApp({ env: { AUTH_JWKS_URL: jwks, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_COOLDOWN_MS: '0', AUTH_CLOCK_TOLERANCE_SECONDS: '30' } });
+  t = await startTestApp({
+    env: { AUTH_JWKS_URL: jwks, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_COOLDOWN_MS: '0', AUTH_CLOCK_TOLERANCE_SECONDS: '30' },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -37,8 +39,18 @@ afterAll(async () => {
 const claims = { tenant: 'tenant-a', persona: 'ehr-backend' };
 const now = () => Math.floor(Date.now() / 1000);
 
-async function sign(key: Parameters<SignJWT['sign']>[0], header: { alg: string; kid?: string }, overrides: { iss?: string; aud?: string; exp?: number; nbf?: number; extra?: Record<string, unknown> } = {}) {
-  const jwt = new SignJWT({ ...claims, ...overrides.extra }).setProtectedHeader(header).setSubject('alice').setIssuedAt().setIssuer(overrides.iss ?? ISSUER).setAudience(overrides.aud ?? AUDIENCE).setExpirationTime(overrides.exp ?? now() + 300);
+async function sign(
+  key: Parameters<SignJWT['sign']>[0],
+  header: { alg: string; kid?: string },
+  overrides: { iss?: string; aud?: string; exp?: number; nbf?: number; extra?: Record<string, unknown> } = {},
+) {
+  const jwt = new SignJWT({ ...claims, ...overrides.extra })
+    .setProtectedHeader(header)
+    .setSubject('alice')
+    .setIssuedAt()
+    .setIssuer(overrides.iss ?? ISSUER)
+    .setAudience(overrides.aud ?? AUDIENCE)
+    .setExpirationTime(overrides.exp ?? now() + 300);
   if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
   return jwt.sign(key);
 }

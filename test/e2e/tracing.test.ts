@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import WebSocket from 'ws';
+import { print } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createLogger } from '../../src/logger.js';
 import { traceLogFields } from '../../src/tracing.js';
 import { TransitionDocument } from '../generated/graphql.js';
 import { prescription, uniquePatient } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
-import { print } from 'graphql';
 import { request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
 import { useTestApp } from '../support/use-test-app.js';
@@ -55,17 +55,25 @@ async function theSpan(description: string, match: (span: ReadableSpan) => boole
 
 /** The SERVER span of the request sent with this correlation id, and finders of the spans in its trace. */
 async function traceOfRequest(correlationId: string) {
-  const requestSpan = await theSpan(`request span ${correlationId}`, (s) => s.kind === SpanKind.SERVER && s.attributes['rxgate.correlation_id'] === correlationId);
+  const requestSpan = await theSpan(
+    `request span ${correlationId}`,
+    (s) => s.kind === SpanKind.SERVER && s.attributes['rxgate.correlation_id'] === correlationId,
+  );
   const traceId = requestSpan.spanContext().traceId;
   const inTrace = (match: (span: ReadableSpan) => boolean) => (span: ReadableSpan) => span.spanContext().traceId === traceId && match(span);
   /** The one span of the trace with this name (and matching `also`). */
-  const named = (name: string, also: (span: ReadableSpan) => boolean = () => true) => theSpan(name, inTrace((s) => s.name === name && also(s)));
+  const named = (name: string, also: (span: ReadableSpan) => boolean = () => true) =>
+    theSpan(
+      name,
+      inTrace((s) => s.name === name && also(s)),
+    );
   return { requestSpan, inTrace, named };
 }
 
 /** Asserts each span starts no earlier than the one before it (the SDK stamps starts to the millisecond: ties pass). */
 function expectCausalOrder(chain: ReadableSpan[]): void {
-  for (let i = 1; i < chain.length; i++) expect(ns(chain[i].startTime) >= ns(chain[i - 1].startTime), `${chain[i].name} starts after ${chain[i - 1].name}`).toBe(true);
+  for (let i = 1; i < chain.length; i++)
+    expect(ns(chain[i].startTime) >= ns(chain[i - 1].startTime), `${chain[i].name} starts after ${chain[i - 1].name}`).toBe(true);
 }
 
 /** Nothing recorded names the patient or quotes the token. */
@@ -85,7 +93,11 @@ describe('tracing: one trace from the EHR request to the subscriber', () => {
     await expect.poll(() => t.app.live.stats().subscribers, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
 
     const correlationId = `trace-${randomUUID()}`;
-    const created = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: namedPrescription(patient), headers: { 'x-correlation-id': correlationId } });
+    const created = await request(`${t.url}/fhir/MedicationRequest`, {
+      token: ehr,
+      body: namedPrescription(patient),
+      headers: { 'x-correlation-id': correlationId },
+    });
     expect(created.status).toBe(201);
     await expect.poll(() => sub.received.length, { timeout: 10_000 }).toBe(1);
     const eventId = sub.received[0].eventId;
@@ -150,7 +162,12 @@ describe('tracing: one trace from the EHR request to the subscriber', () => {
   it('a GraphQL mutation is named by its operation, and the workflow action it causes runs in its trace', async () => {
     const { body: created } = await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: namedPrescription(uniquePatient()) });
     const correlationId = `trace-${randomUUID()}`;
-    const approved = await rawGraphql(t.url, { query: print(TransitionDocument), operationName: 'Transition', variables: { id: created.id, event: 'APPROVE' } }, ehr, { 'x-correlation-id': correlationId });
+    const approved = await rawGraphql(
+      t.url,
+      { query: print(TransitionDocument), operationName: 'Transition', variables: { id: created.id, event: 'APPROVE' } },
+      ehr,
+      { 'x-correlation-id': correlationId },
+    );
     expect(approved.errors).toBeUndefined();
 
     const { requestSpan, inTrace, named } = await traceOfRequest(correlationId);
@@ -179,7 +196,13 @@ describe('tracing: one trace from the EHR request to the subscriber', () => {
     const patient = uniquePatient();
     const subscription = await request(`${t.url}/fhir/Subscription`, {
       token: pharmacy,
-      body: { resourceType: 'Subscription', status: 'requested', reason: 'pharmacy queue', criteria: `MedicationRequest?patient=Patient/${patient}`, channel: { type: 'websocket' } },
+      body: {
+        resourceType: 'Subscription',
+        status: 'requested',
+        reason: 'pharmacy queue',
+        criteria: `MedicationRequest?patient=Patient/${patient}`,
+        channel: { type: 'websocket' },
+      },
     });
     expect(subscription.status).toBe(201);
     const id = subscription.body.id as string;

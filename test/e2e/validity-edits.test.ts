@@ -33,13 +33,21 @@ async function create(patient: string, end?: string): Promise<{ id: string; etag
 
 /** The instance's expiry timers, oldest first: when each is due and how it ended (null: pending). */
 const expiryTimers = async (id: string) =>
-  (await t.sql<{ due: Date; outcome: string | null }>(`SELECT due_at AS due, outcome FROM workflow_timers WHERE instance_id = $1 AND name = 'expiry' ORDER BY armed_at, due_at`, [id])).map((timer) => ({ ...timer, due: timer.due.toISOString() }));
+  (
+    await t.sql<{ due: Date; outcome: string | null }>(
+      `SELECT due_at AS due, outcome FROM workflow_timers WHERE instance_id = $1 AND name = 'expiry' ORDER BY armed_at, due_at`,
+      [id],
+    )
+  ).map((timer) => ({ ...timer, due: timer.due.toISOString() }));
 const iso = (value: string) => new Date(value).toISOString();
 
 /** Waits on the stream (GraphQL subscription) for the expiry of `id`, and answers when the timer that sent it was due and settled. */
 async function expiryOf(live: ReturnType<typeof subscriber>, id: string) {
   await expect.poll(() => live.received.some((e) => e.type === EXPIRED && e.medicationRequest?.id === id), { timeout: 30_000, interval: 100 }).toBe(true);
-  const [fired] = await t.sql<{ due: Date; settled: Date }>(`SELECT due_at AS due, settled_at AS settled FROM workflow_timers WHERE instance_id = $1 AND outcome = 'fired'`, [id]);
+  const [fired] = await t.sql<{ due: Date; settled: Date }>(
+    `SELECT due_at AS due, settled_at AS settled FROM workflow_timers WHERE instance_id = $1 AND outcome = 'fired'`,
+    [id],
+  );
   return fired;
 }
 
@@ -136,7 +144,8 @@ describe('editing the validity end moves the expiry', () => {
     const approved = await rawGraphql(t.url, { query: `mutation { transitionPrescription(id: "${created.id}", event: APPROVE) { etag } }` }, ehr);
     expect(approved.errors).toBeUndefined();
     const timers = async () =>
-      (await rawGraphql(t.url, { query: `{ medicationRequest(id: "${created.id}") { workflow { timers { name dueAt } } } }` }, ehr)).data.medicationRequest.workflow.timers as Array<{ name: string; dueAt: string }>;
+      (await rawGraphql(t.url, { query: `{ medicationRequest(id: "${created.id}") { workflow { timers { name dueAt } } } }` }, ehr)).data.medicationRequest
+        .workflow.timers as Array<{ name: string; dueAt: string }>;
     const before = await timers();
     expect(before.map((timer) => timer.name)).toEqual(['processingServiceLevel']);
 
@@ -144,7 +153,11 @@ describe('editing the validity end moves the expiry', () => {
     const input = {
       subject: { reference: `Patient/${patient}` },
       medication: { coding: created.body.medicationCodeableConcept!.coding!.map(({ system, code }) => ({ system, code })) },
-      dispenseRequest: { quantity: { value: 30, unit: 'tablet' }, performer: { reference: created.body.dispenseRequest!.performer!.reference }, validityPeriod: { end: nearEnd } },
+      dispenseRequest: {
+        quantity: { value: 30, unit: 'tablet' },
+        performer: { reference: created.body.dispenseRequest!.performer!.reference },
+        validityPeriod: { end: nearEnd },
+      },
     };
     const updated = await rawGraphql(
       t.url,

@@ -6,8 +6,10 @@ import { rawGraphql } from '../support/graphql.js';
 import { startTestApp } from '../support/test-app.js';
 import { useTestApp } from '../support/use-test-app.js';
 
-const page = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', ...headers } });
-const mint = (url: string, body: unknown) => fetch(`${url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const page = (url: string, headers: Record<string, string> = {}) =>
+  fetch(url, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', ...headers } });
+const mint = (url: string, body: unknown) =>
+  fetch(`${url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('web pages: the offline explorer, the board and "sign in as" (issue 19)', () => {
   const t = useTestApp();
@@ -69,7 +71,9 @@ describe('web pages: the offline explorer, the board and "sign in as" (issue 19)
     const { token } = (await response.json()) as { token: string };
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({ tenant: 'tenant-b', persona: 'pharmacy-backend', sub: 'dev-user' });
-    expect((await rawGraphql(t.url, { query: '{ medicationRequests(first: 1) { totalCount } }' }, token)).data).toEqual({ medicationRequests: { totalCount: 0 } });
+    expect((await rawGraphql(t.url, { query: '{ medicationRequests(first: 1) { totalCount } }' }, token)).data).toEqual({
+      medicationRequests: { totalCount: 0 },
+    });
 
     for (const [body, message] of [
       [{ tenant: 'tenant-a', persona: 'pharmacist' }, /persona must be one of/],
@@ -97,7 +101,11 @@ describe('web pages: the offline explorer, the board and "sign in as" (issue 19)
 
   it('in production: no explorer and no token door unless GRAPHQL_EXPLORER=true, which brings the explorer and introspection back', async () => {
     const secret = 'production-test-secret';
-    const token = await new SignJWT({ tenant: 'tenant-a', persona: 'ehr-backend' }).setProtectedHeader({ alg: 'HS256' }).setSubject('p').setExpirationTime('10m').sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({ tenant: 'tenant-a', persona: 'ehr-backend' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('p')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(secret));
     const env = { NODE_ENV: 'production', AUTH_JWT_SECRET: secret, SEED_DEV_DATA: 'true' };
     const off = await startTestApp({ env });
     try {
@@ -117,7 +125,9 @@ describe('web pages: the offline explorer, the board and "sign in as" (issue 19)
       // The page's own policy replaces helmet's, whose upgrade-insecure-requests would turn ws: into wss:.
       expect(explorer.headers.get('content-security-policy')).toContain("connect-src 'self'");
       expect(explorer.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
-      expect((await rawGraphql(on.url, { query: '{ __type(name: "PrescriptionStatus") { enumValues { name } } }' }, token)).data).toMatchObject({ __type: { enumValues: expect.arrayContaining([{ name: 'APPROVED' }]) } });
+      expect((await rawGraphql(on.url, { query: '{ __type(name: "PrescriptionStatus") { enumValues { name } } }' }, token)).data).toMatchObject({
+        __type: { enumValues: expect.arrayContaining([{ name: 'APPROVED' }]) },
+      });
       expect((await mint(on.url, { tenant: 'tenant-a', persona: 'ehr-backend' })).status).toBe(404);
     } finally {
       await on.close();

@@ -1,4 +1,4 @@
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger } from '../../src/logger.js';
@@ -43,7 +43,11 @@ async function subscribe(criteria: string): Promise<string> {
 
 const replayByQuery = (id: string, from: string) => request(fhir(`Subscription/${id}/$replay?from=${from}`), { method: 'POST', token: admin });
 const replayByParameters = (id: string, from: string) =>
-  request(fhir(`Subscription/${id}/$replay`), { method: 'POST', token: admin, body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: from }] } });
+  request(fhir(`Subscription/${id}/$replay`), {
+    method: 'POST',
+    token: admin,
+    body: { resourceType: 'Parameters', parameter: [{ name: 'from', valueString: from }] },
+  });
 
 describe('FHIR $replay on one bound websocket (issue 13 item 4)', () => {
   it('delivers a ?from= replay, then a Parameters replay, then ends a replay that matches nothing, one after the other on one socket', async () => {
@@ -52,7 +56,8 @@ describe('FHIR $replay on one bound websocket (issue 13 item 4)', () => {
     const b = await subscribe(`MedicationRequest?patient=Patient/${patientB}`);
     const none = await subscribe(`MedicationRequest?patient=Patient/${uniquePatient()}`); // nothing ever matches
     const client = await fhirSocket(ehr, [a, b, none]);
-    for (const patient of [patientA, patientA, patientB]) expect((await request(fhir('MedicationRequest'), { token: ehr, body: prescription({ patient }) })).status).toBe(201);
+    for (const patient of [patientA, patientA, patientB])
+      expect((await request(fhir('MedicationRequest'), { token: ehr, body: prescription({ patient }) })).status).toBe(201);
     await expect.poll(() => [client.pings(a), client.pings(b)], { timeout: 10_000 }).toEqual([2, 1]);
 
     expect((await replayByQuery(a, '0')).status).toBe(200);
@@ -89,19 +94,20 @@ function graphqlWsClient(token: string, headers: Record<string, string> = {}) {
   return {
     closeCode: () => closeCode,
     /** Resolves with the errors of an operation that fails, or with its first result. */
-    first(operation: { query: string; operationName?: string; variables?: Record<string, unknown> }): Promise<{ errors?: unknown[]; data?: unknown; closed?: number }> {
+    first(operation: {
+      query: string;
+      operationName?: string;
+      variables?: Record<string, unknown>;
+    }): Promise<{ errors?: unknown[]; data?: unknown; closed?: number }> {
       return new Promise((resolve) => {
-        const dispose = client.subscribe(
-          operation,
-          {
-            next: (value) => {
-              dispose();
-              resolve(value.errors ? { errors: value.errors as unknown[] } : { data: value.data });
-            },
-            error: (error) => resolve(Array.isArray(error) ? { errors: error } : { closed: (error as { code?: number }).code }),
-            complete: () => undefined,
+        const dispose = client.subscribe(operation, {
+          next: (value) => {
+            dispose();
+            resolve(value.errors ? { errors: value.errors as unknown[] } : { data: value.data });
           },
-        );
+          error: (error) => resolve(Array.isArray(error) ? { errors: error } : { closed: (error as { code?: number }).code }),
+          complete: () => undefined,
+        });
       });
     },
     dispose: () => client.dispose(),
@@ -112,11 +118,26 @@ describe('GraphQL documents that do not parse or validate, over graphql-ws (issu
   const DOCUMENTS: Record<string, { operation: { query: string; operationName?: string; variables?: Record<string, unknown> }; code: string }> = {
     'a typo in a field name': { operation: { query: 'subscription { prescriptionEvent { sequence } }' }, code: 'BAD_REQUEST' },
     'a syntax error': { operation: { query: 'subscription { prescriptionEvents { sequence }' }, code: 'BAD_REQUEST' },
-    'an unknown operation name': { operation: { query: 'subscription A { prescriptionEvents { sequence } } subscription B { prescriptionEvents { eventId } }', operationName: 'C' }, code: 'BAD_REQUEST' },
-    'two operations and no name': { operation: { query: 'subscription A { prescriptionEvents { sequence } } subscription B { prescriptionEvents { eventId } }' }, code: 'BAD_REQUEST' },
-    'a variable of the wrong type': { operation: { query: 'subscription ($after: String) { prescriptionEvents(after: $after) { sequence } }', variables: { after: { not: 'a string' } } }, code: 'BAD_REQUEST' },
-    'a document over the token bound': { operation: { query: `subscription { prescriptionEvents { ${'sequence '.repeat(6_000)} } }` }, code: 'QUERY_TOO_COMPLEX' },
-    'a document over the alias bound': { operation: { query: `subscription { prescriptionEvents { ${Array.from({ length: 31 }, (_, i) => `a${i}: sequence`).join(' ')} } }` }, code: 'QUERY_TOO_COMPLEX' },
+    'an unknown operation name': {
+      operation: { query: 'subscription A { prescriptionEvents { sequence } } subscription B { prescriptionEvents { eventId } }', operationName: 'C' },
+      code: 'BAD_REQUEST',
+    },
+    'two operations and no name': {
+      operation: { query: 'subscription A { prescriptionEvents { sequence } } subscription B { prescriptionEvents { eventId } }' },
+      code: 'BAD_REQUEST',
+    },
+    'a variable of the wrong type': {
+      operation: { query: 'subscription ($after: String) { prescriptionEvents(after: $after) { sequence } }', variables: { after: { not: 'a string' } } },
+      code: 'BAD_REQUEST',
+    },
+    'a document over the token bound': {
+      operation: { query: `subscription { prescriptionEvents { ${'sequence '.repeat(6_000)} } }` },
+      code: 'QUERY_TOO_COMPLEX',
+    },
+    'a document over the alias bound': {
+      operation: { query: `subscription { prescriptionEvents { ${Array.from({ length: 31 }, (_, i) => `a${i}: sequence`).join(' ')} } }` },
+      code: 'QUERY_TOO_COMPLEX',
+    },
   };
 
   it.each(Object.keys(DOCUMENTS))('%s answers the errors HTTP answers, keeps the socket open and logs no error', async (name) => {
@@ -147,7 +168,9 @@ describe('GraphQL documents that do not parse or validate, over graphql-ws (issu
 describe('an unexpected error over graphql-ws (issue 13 item 7)', () => {
   it('is INTERNAL with the correlation id to quote, the one the upgrade answered and the log line carries', async () => {
     // A real database failure: the write of this one prescription breaks a constraint.
-    await t.sql(`ALTER TABLE medication_requests ADD CONSTRAINT ws_internal_probe CHECK (resource->'subject'->>'display' IS DISTINCT FROM 'WS-INTERNAL-PROBE') NOT VALID`);
+    await t.sql(
+      `ALTER TABLE medication_requests ADD CONSTRAINT ws_internal_probe CHECK (resource->'subject'->>'display' IS DISTINCT FROM 'WS-INTERNAL-PROBE') NOT VALID`,
+    );
     const upgrade = await new Promise<string | undefined>((resolve, reject) => {
       const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers: { 'x-correlation-id': 'ws-upgrade-1' } });
       socket.once('upgrade', (response) => resolve(response.headers['x-correlation-id'] as string | undefined));
@@ -164,8 +187,13 @@ describe('an unexpected error over graphql-ws (issue 13 item 7)', () => {
       dispenseRequest: { performer: { reference: 'Organization/FM664' }, quantity: { value: 30, unit: 'tablet' } },
     };
     try {
-      const answer = await client.first({ query: 'mutation Create($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }', variables: { input } });
-      expect(answer.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/correlation id/), extensions: { code: 'INTERNAL', correlationId: 'ws-internal-1' } })]);
+      const answer = await client.first({
+        query: 'mutation Create($input: MedicationRequestInput!) { createMedicationRequest(input: $input) { id } }',
+        variables: { input },
+      });
+      expect(answer.errors).toEqual([
+        expect.objectContaining({ message: expect.stringMatching(/correlation id/), extensions: { code: 'INTERNAL', correlationId: 'ws-internal-1' } }),
+      ]);
     } finally {
       await client.dispose();
     }

@@ -38,7 +38,13 @@ describe('default integration adapters', () => {
       'integration.insurance.reversal.v1',
     ]);
     const approval = received.find((r) => r.notice.medicationRequestId === completed)!.notice;
-    expect(approval).toMatchObject({ tenantId: 'tenant-a', event: 'approve', from: 'requested', to: 'approved', prescription: { resourceType: 'MedicationRequest', id: completed } });
+    expect(approval).toMatchObject({
+      tenantId: 'tenant-a',
+      event: 'approve',
+      from: 'requested',
+      to: 'approved',
+      prescription: { resourceType: 'MedicationRequest', id: completed },
+    });
   });
 });
 
@@ -49,11 +55,18 @@ describe('retries, dead letters and replay', () => {
   let admin: string;
   const t = useTestApp({ env: ACTION_ENV, integrations: fake.integrations });
   beforeAll(async () => {
-    [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+    [ehr, pharmacy, admin] = await Promise.all([
+      t.token('tenant-a', 'ehr-backend'),
+      t.token('tenant-a', 'pharmacy-backend'),
+      t.token('tenant-a', 'platform-admin'),
+    ]);
   });
 
   const actionRuns = async (handler: string, id: string) =>
-    (await t.sql<{ attempts: number }>(`SELECT r.attempts FROM action_runs r JOIN outbox o ON o.event_id = r.event_id WHERE r.handler = $1 AND o.envelope #>> '{payload,medicationRequestId}' = $2`, [handler, id]));
+    await t.sql<{ attempts: number }>(
+      `SELECT r.attempts FROM action_runs r JOIN outbox o ON o.event_id = r.event_id WHERE r.handler = $1 AND o.envelope #>> '{payload,medicationRequestId}' = $2`,
+      [handler, id],
+    );
 
   it('an action that throws twice and then succeeds notifies exactly once', async () => {
     fake.fail('insurance', 2);
@@ -63,7 +76,9 @@ describe('retries, dead letters and replay', () => {
     expect(fake.attempts.insurance - before).toBe(3);
     expect(fake.delivered.insurance.filter((n) => n.medicationRequestId === id)).toHaveLength(1);
     expect((await actionRuns('notifyInsurance', id))[0].attempts).toBe(3);
-    expect((await graphql(t.url, DeadLettersDocument, {}, admin)).data!.deadLetters.filter((d) => (d.event as any).payload.medicationRequestId === id)).toEqual([]);
+    expect((await graphql(t.url, DeadLettersDocument, {}, admin)).data!.deadLetters.filter((d) => (d.event as any).payload.medicationRequestId === id)).toEqual(
+      [],
+    );
   });
 
   it('one that always throws lands in dead letters after the configured attempts, and a replay once fixed empties the list', async () => {
@@ -83,7 +98,7 @@ describe('retries, dead letters and replay', () => {
       expect(letter.error).toContain('support endpoint unavailable');
     }
     await expect.poll(() => dlq.length, { timeout: 10_000 }).toBe(2);
-    const metrics = (await fetch(`${t.url}/metrics`).then((r) => r.text()));
+    const metrics = await fetch(`${t.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/rxgate_dead_letters_open\{handler="alertSupport"\} 2/);
     expect(metrics).toMatch(/rxgate_action_failures_total\{handler="alertSupport"\} 6/);
     expect(dlq[0].subject).toBe('dlq.eprescribing.alertSupport.tenant-a');
@@ -101,7 +116,9 @@ describe('retries, dead letters and replay', () => {
     expect(rest.data!.replayDeadLetters).toEqual({ replayed: 1, succeeded: 1, failed: 0 });
     expect(await open()).toEqual([]);
     expect(fake.delivered.support.filter((n) => [first, second].includes(n.medicationRequestId))).toHaveLength(2);
-    expect((await graphql(t.url, DeadLettersDocument, { filter: { includeResolved: true, handler: 'alertSupport' } }, admin)).data!.deadLetters).toHaveLength(2);
+    expect((await graphql(t.url, DeadLettersDocument, { filter: { includeResolved: true, handler: 'alertSupport' } }, admin)).data!.deadLetters).toHaveLength(
+      2,
+    );
   });
 
   it('dead letters are for a platform-admin of the tenant only', async () => {

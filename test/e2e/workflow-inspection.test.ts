@@ -20,16 +20,27 @@ const move = async (id: string, event: string, token: string) => {
   if (answer.errors) throw new Error(`${event}: ${JSON.stringify(answer.errors)}`);
   return answer.data.transitionPrescription.workflowStatus as string;
 };
-const create = async (repeats: number) => (await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient: uniquePatient(), repeats }) })).body.id as string;
+const create = async (repeats: number) =>
+  (await request(`${t.url}/fhir/MedicationRequest`, { token: ehr, body: prescription({ patient: uniquePatient(), repeats }) })).body.id as string;
 
 describe('workflowDefinitions', () => {
   it('lists every version of the prescription workflow with states, guarded transitions, senders, timers, actions and a Mermaid diagram', async () => {
-    const answer = await rawGraphql(t.url, { query: '{ workflowDefinitions { name version states { name final } transitions { event from to persona guard } timers actions mermaid } }' }, pharmacy);
+    const answer = await rawGraphql(
+      t.url,
+      { query: '{ workflowDefinitions { name version states { name final } transitions { event from to persona guard } timers actions mermaid } }' },
+      pharmacy,
+    );
     expect(answer.errors).toBeUndefined();
     const [v1, v2] = answer.data.workflowDefinitions;
     expect([v1.name, v1.version, v2.name, v2.version]).toEqual(['prescription', 1, 'prescription', 2]);
     expect(v1.states.map((s: { name: string }) => s.name)).not.toContain('refillable');
-    expect(v2.transitions).toContainEqual({ event: 'complete', from: 'dispensed', to: 'refillable', persona: 'pharmacy-backend', guard: 'fills remain and validity not ended' });
+    expect(v2.transitions).toContainEqual({
+      event: 'complete',
+      from: 'dispensed',
+      to: 'refillable',
+      persona: 'pharmacy-backend',
+      guard: 'fills remain and validity not ended',
+    });
     expect(v2.transitions).toContainEqual({ event: 'expire', from: 'refillable', to: 'expired', persona: 'system', guard: null });
     expect(v2.timers).toEqual(['expiry', 'processingServiceLevel']);
     expect(v2.actions).toEqual(expect.arrayContaining(['sendToPharmacy', 'cancelAtPharmacy', 'notifyInsurance', 'reverseInsuranceNotice', 'alertSupport']));
@@ -49,7 +60,9 @@ describe('a prescription’s workflow', () => {
     const id = await create(0);
     await move(id, 'APPROVE', ehr);
     const query = `{ medicationRequest(id: "${id}") { workflow { definition version state timers { name dueAt } actions { name status attempts lastError } compensations { name status } } } }`;
-    await expect.poll(async () => (await rawGraphql(t.url, { query }, ehr)).data.medicationRequest.workflow.actions, { timeout: 20_000 }).toEqual([{ name: 'notifyInsurance', status: 'done', attempts: 1, lastError: null }]);
+    await expect
+      .poll(async () => (await rawGraphql(t.url, { query }, ehr)).data.medicationRequest.workflow.actions, { timeout: 20_000 })
+      .toEqual([{ name: 'notifyInsurance', status: 'done', attempts: 1, lastError: null }]);
     const { workflow } = (await rawGraphql(t.url, { query }, ehr)).data.medicationRequest;
     expect(workflow).toMatchObject({ definition: 'prescription', version: 2, state: 'approved', compensations: [] });
     expect(workflow.timers.map((x: { name: string }) => x.name)).toEqual(['processingServiceLevel']);

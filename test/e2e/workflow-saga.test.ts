@@ -14,7 +14,11 @@ let pharmacy: string;
 let admin: string;
 const t = useTestApp({ env: { ACTION_MAX_ATTEMPTS: '3', ACTION_RETRY_BASE_MS: '20', ACTION_RETRY_MAX_MS: '100' }, integrations: fake.integrations });
 beforeAll(async () => {
-  [ehr, pharmacy, admin] = await Promise.all([t.token('tenant-a', 'ehr-backend'), t.token('tenant-a', 'pharmacy-backend'), t.token('tenant-a', 'platform-admin')]);
+  [ehr, pharmacy, admin] = await Promise.all([
+    t.token('tenant-a', 'ehr-backend'),
+    t.token('tenant-a', 'pharmacy-backend'),
+    t.token('tenant-a', 'platform-admin'),
+  ]);
 });
 
 async function move(id: string, event: 'APPROVE' | 'PROCESS' | 'DISPENSE' | 'COMPLETE' | 'CANCEL', token: string): Promise<void> {
@@ -32,21 +36,17 @@ async function refillable(): Promise<string> {
   return id;
 }
 
-const runs = (id: string) => t.sql<{ handler: string; attempts: number }>(`SELECT handler, attempts FROM action_runs WHERE instance_id = $1 ORDER BY completed_at, handler`, [id]);
+const runs = (id: string) =>
+  t.sql<{ handler: string; attempts: number }>(`SELECT handler, attempts FROM action_runs WHERE instance_id = $1 ORDER BY completed_at, handler`, [id]);
 const of = (target: keyof typeof fake.delivered, id: string) => fake.delivered[target].filter((n) => n.medicationRequestId === id);
 
 describe('compensations', () => {
   it('cancelling after sendToPharmacy ran tells the pharmacy once, then reverses the insurance notice', async () => {
     const id = await refillable();
     await move(id, 'CANCEL', ehr);
-    await expect.poll(async () => (await runs(id)).map((r) => r.handler), { timeout: 20_000 }).toEqual([
-      'notifyInsurance',
-      'sendToPharmacy',
-      'notifyPatientDispensed',
-      'notifyPatientCompleted',
-      'cancelAtPharmacy',
-      'reverseInsuranceNotice',
-    ]);
+    await expect
+      .poll(async () => (await runs(id)).map((r) => r.handler), { timeout: 20_000 })
+      .toEqual(['notifyInsurance', 'sendToPharmacy', 'notifyPatientDispensed', 'notifyPatientCompleted', 'cancelAtPharmacy', 'reverseInsuranceNotice']);
     expect(of('pharmacyCancel', id)).toHaveLength(1);
     expect(of('insuranceReversal', id)).toHaveLength(1);
     expect(of('pharmacyCancel', id)[0]).toMatchObject({ event: 'cancel', to: 'cancelled' });
@@ -64,7 +64,10 @@ describe('compensations', () => {
     const id = await refillable();
     fake.fail('pharmacyCancel', Infinity);
     await move(id, 'CANCEL', ehr);
-    const open = async () => ((await graphql(t.url, DeadLettersDocument, { filter: { handler: 'cancelAtPharmacy' } }, admin)).data?.deadLetters ?? []).filter((d) => (d.event as { payload: { medicationRequestId?: string } }).payload.medicationRequestId === id);
+    const open = async () =>
+      ((await graphql(t.url, DeadLettersDocument, { filter: { handler: 'cancelAtPharmacy' } }, admin)).data?.deadLetters ?? []).filter(
+        (d) => (d.event as { payload: { medicationRequestId?: string } }).payload.medicationRequestId === id,
+      );
     await expect.poll(async () => (await open()).length, { timeout: 20_000 }).toBe(1);
     // The next compensation still ran: one dead letter does not hold up the rest of the undo.
     await expect.poll(() => of('insuranceReversal', id).length, { timeout: 20_000 }).toBe(1);

@@ -2,11 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
+import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { gatewayDatabase } from '../support/child-gateway.js';
 import { prescription, uniquePatient, workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
-import { gatewayDatabase } from '../support/child-gateway.js';
 import { tokenFor } from '../support/test-app.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,11 +68,15 @@ describe('durable timers', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
-    expect(await sql(`SELECT name, due_at, settled_at FROM workflow_timers WHERE instance_id = $1`, [id])).toEqual([{ name: 'expiry', due_at: new Date(validUntil), settled_at: null }]);
+    expect(await sql(`SELECT name, due_at, settled_at FROM workflow_timers WHERE instance_id = $1`, [id])).toEqual([
+      { name: 'expiry', due_at: new Date(validUntil), settled_at: null },
+    ]);
 
     const app = await start(env);
     const ehr = await tokenFor('tenant-a', 'ehr-backend');
-    await expect.poll(async () => (await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr })).body.status, { timeout: 20_000, interval: 100 }).toBe('stopped');
+    await expect
+      .poll(async () => (await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr })).body.status, { timeout: 20_000, interval: 100 })
+      .toBe('stopped');
     const read = await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr });
     expect(read.body.statusReason.text).toMatch(/validity period/);
     const transitions = await sql<{ event: string; persona: string; actor: string }>(
@@ -83,10 +87,15 @@ describe('durable timers', () => {
       { event: 'request', persona: 'ehr-backend', actor: 'ehr-backend-user' },
       { event: 'expire', persona: 'system', actor: 'system' },
     ]);
-    const [timer] = await sql<{ outcome: string; late: number }>(`SELECT outcome, EXTRACT(EPOCH FROM settled_at - due_at)::float8 AS late FROM workflow_timers WHERE instance_id = $1`, [id]);
+    const [timer] = await sql<{ outcome: string; late: number }>(
+      `SELECT outcome, EXTRACT(EPOCH FROM settled_at - due_at)::float8 AS late FROM workflow_timers WHERE instance_id = $1`,
+      [id],
+    );
     expect(timer.outcome).toBe('fired');
     expect(timer.late).toBeGreaterThanOrEqual(0);
-    const events = await sql<{ type: string }>(`SELECT event_type AS type FROM outbox WHERE envelope->'payload'->>'medicationRequestId' = $1 ORDER BY seq`, [id]);
+    const events = await sql<{ type: string }>(`SELECT event_type AS type FROM outbox WHERE envelope->'payload'->>'medicationRequestId' = $1 ORDER BY seq`, [
+      id,
+    ]);
     expect(events.map((e) => e.type)).toEqual([
       'eprescribing.medication_request.created.v1',
       'eprescribing.medication_request.status_changed.v1',
@@ -105,7 +114,12 @@ describe('durable timers', () => {
        SELECT gen_random_uuid(), 'tenant-a', 'prescription', $1, 'processingServiceLevel', date_trunc('second', now()) + interval '1 second' FROM generate_series(1, 1000)`,
       [id],
     );
-    await expect.poll(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM workflow_timers WHERE settled_at IS NULL`))[0].n, { timeout: 150_000, interval: 200 }).toBe(1);
+    await expect
+      .poll(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM workflow_timers WHERE settled_at IS NULL`))[0].n, {
+        timeout: 150_000,
+        interval: 200,
+      })
+      .toBe(1);
     const fired = await sql<{ n: number; distinct: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT envelope->'metadata'->>'correlationId')::int AS distinct FROM outbox WHERE event_type = 'eprescribing.medication_request.sla_breached.v1'`,
     );
@@ -124,8 +138,11 @@ describe('service level and expiry (CONTRACT §7)', () => {
   });
 
   const eventsOf = async (id: string) =>
-    (await sql<{ type: string }>(`SELECT event_type AS type FROM outbox WHERE envelope->'payload'->>'medicationRequestId' = $1 ORDER BY seq`, [id])).map((e) => e.type.replace('eprescribing.medication_request.', ''));
-  const timersOf = (id: string) => sql<{ name: string; outcome: string | null }>(`SELECT name, outcome FROM workflow_timers WHERE instance_id = $1 ORDER BY armed_at, name`, [id]);
+    (await sql<{ type: string }>(`SELECT event_type AS type FROM outbox WHERE envelope->'payload'->>'medicationRequestId' = $1 ORDER BY seq`, [id])).map((e) =>
+      e.type.replace('eprescribing.medication_request.', ''),
+    );
+  const timersOf = (id: string) =>
+    sql<{ name: string; outcome: string | null }>(`SELECT name, outcome FROM workflow_timers WHERE instance_id = $1 ORDER BY armed_at, name`, [id]);
 
   it('an approved prescription left alone emits exactly one sla_breached and alerts support; one processed in time emits none', async () => {
     const left = await create(app.url);
@@ -140,7 +157,9 @@ describe('service level and expiry (CONTRACT §7)', () => {
     // The state does not change; the alert goes to support through the alertSupport action.
     const read = await request(`${app.url}/fhir/MedicationRequest/${left}`, { token: await tokenFor('tenant-a', 'ehr-backend') });
     expect(read.body.meta.versionId).toBe('2');
-    await expect.poll(async () => (await sql(`SELECT 1 FROM action_runs WHERE handler = 'alertSupport' AND instance_id = $1`, [left])).length, { timeout: 20_000 }).toBe(1);
+    await expect
+      .poll(async () => (await sql(`SELECT 1 FROM action_runs WHERE handler = 'alertSupport' AND instance_id = $1`, [left])).length, { timeout: 20_000 })
+      .toBe(1);
   }, 60_000);
 
   it('a fill in progress when validity ends finishes, and its complete then goes to completed, not refillable', async () => {
@@ -154,7 +173,13 @@ describe('service level and expiry (CONTRACT §7)', () => {
     const pharmacy = await tokenFor('tenant-a', 'pharmacy-backend');
     const dispensed = await request(`${app.url}/fhir/MedicationDispense`, {
       token: pharmacy,
-      body: { resourceType: 'MedicationDispense', status: 'completed', authorizingPrescription: [{ reference: `MedicationRequest/${id}` }], medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] }, whenHandedOver: new Date().toISOString() },
+      body: {
+        resourceType: 'MedicationDispense',
+        status: 'completed',
+        authorizingPrescription: [{ reference: `MedicationRequest/${id}` }],
+        medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '314076' }] },
+        whenHandedOver: new Date().toISOString(),
+      },
     });
     expect(dispensed.status).toBe(201);
     const read = await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: pharmacy });

@@ -5,7 +5,7 @@ import { PHARMACY_A, prescription, uniquePatient } from '../support/fixtures.js'
 import { errorCodes, graphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { useTestApp } from '../support/use-test-app.js';
-import { gqlEvent, PATH_TO, PERSONA_OF, prescriptionIn, type ClientEvent, type ReachableState } from '../support/workflow.js';
+import { type ClientEvent, gqlEvent, PATH_TO, PERSONA_OF, prescriptionIn, type ReachableState } from '../support/workflow.js';
 
 const legalEvents = (state: WorkflowState) => legalIn(CURRENT_PRESCRIPTION_WORKFLOW, state);
 
@@ -76,7 +76,9 @@ async function state(id: string) {
 }
 
 const eventTypesOf = async (id: string) =>
-  (await t.sql<{ event_type: string }>(`SELECT event_type FROM outbox WHERE envelope #>> '{payload,medicationRequestId}' = $1 ORDER BY seq`, [id])).map((r) => r.event_type.replace(/^eprescribing\.|\.v1$/g, ''));
+  (await t.sql<{ event_type: string }>(`SELECT event_type FROM outbox WHERE envelope #>> '{payload,medicationRequestId}' = $1 ORDER BY seq`, [id])).map((r) =>
+    r.event_type.replace(/^eprescribing\.|\.v1$/g, ''),
+  );
 
 describe('happy path over FHIR', () => {
   it('requested → approved → processing → dispensed → completed with Tasks and a dispense, FHIR status following at every step', async () => {
@@ -93,7 +95,12 @@ describe('happy path over FHIR', () => {
 
     const dispensed = await fhirEvent(mr.id, 'dispense');
     expect(dispensed.status).toBe(201);
-    expect(dispensed.body).toMatchObject({ resourceType: 'MedicationDispense', status: 'completed', subject: mr.subject, performer: [{ actor: { reference: `Organization/${PHARMACY_A}` } }] });
+    expect(dispensed.body).toMatchObject({
+      resourceType: 'MedicationDispense',
+      status: 'completed',
+      subject: mr.subject,
+      performer: [{ actor: { reference: `Organization/${PHARMACY_A}` } }],
+    });
     expect(dispensed.headers.get('etag')).toBe('W/"1"');
     expect(await state(mr.id)).toMatchObject({ workflow: 'dispensed', status: 'active', version: '4' });
 
@@ -138,7 +145,10 @@ describe('happy path over FHIR', () => {
     const created = await request(fhir('MedicationDispense'), { token: pharmacy, body: dispense(id, { whenHandedOver: '2026-11-21T09:30:00Z' }) });
     expect(created.status).toBe(201);
     expect(await state(id)).toMatchObject({ workflow: 'completed', version: '5' });
-    const transitions = await t.sql<{ event: string }>(`SELECT transition->>'event' AS event FROM medication_request_history WHERE id = $1 AND transition IS NOT NULL ORDER BY version`, [id]);
+    const transitions = await t.sql<{ event: string }>(
+      `SELECT transition->>'event' AS event FROM medication_request_history WHERE id = $1 AND transition IS NOT NULL ORDER BY version`,
+      [id],
+    );
     expect(transitions.map((r) => r.event)).toEqual(['request', 'approve', 'process', 'dispense', 'complete']);
   });
 
@@ -161,7 +171,10 @@ describe('happy path over FHIR', () => {
       method: 'PATCH',
       token: ehr,
       headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
-      rawBody: JSON.stringify([{ op: 'replace', path: '/status', value: 'cancelled' }, { op: 'add', path: '/statusReason', value: { text: 'prescribed in error' } }]),
+      rawBody: JSON.stringify([
+        { op: 'replace', path: '/status', value: 'cancelled' },
+        { op: 'add', path: '/statusReason', value: { text: 'prescribed in error' } },
+      ]),
     });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ status: 'cancelled', statusReason: { text: 'prescribed in error' } });
@@ -186,7 +199,12 @@ describe('happy path over FHIR', () => {
   it('PATCH: other status changes are invalid transitions, content patches follow the update rules, bad patches are 400', async () => {
     const id = await prescriptionIn(t.url, 'requested', tokens());
     const patch = (ops: unknown, ifMatch?: string, contentType = 'application/json-patch+json') =>
-      request(fhir(`MedicationRequest/${id}`), { method: 'PATCH', token: ehr, headers: { 'content-type': contentType, ...(ifMatch ? { 'if-match': ifMatch } : {}) }, rawBody: JSON.stringify(ops) });
+      request(fhir(`MedicationRequest/${id}`), {
+        method: 'PATCH',
+        token: ehr,
+        headers: { 'content-type': contentType, ...(ifMatch ? { 'if-match': ifMatch } : {}) },
+        rawBody: JSON.stringify(ops),
+      });
     expect(outcomeCode((await patch([{ op: 'replace', path: '/status', value: 'active' }], 'W/"1"')).body)).toBe('INVALID_TRANSITION');
     expect((await patch([{ op: 'add', path: '/note', value: [{ text: 'take with food' }] }])).status).toBe(428);
     const content = await patch([{ op: 'add', path: '/note', value: [{ text: 'take with food' }] }], 'W/"1"');
@@ -214,7 +232,12 @@ describe('happy path over GraphQL', () => {
     const afterDispense = dispensed.data!.transitionPrescription;
     expect(afterDispense.workflowStatus).toBe('DISPENSED');
     expect(afterDispense.dispenses).toHaveLength(1);
-    expect(afterDispense.dispenses[0]).toMatchObject({ status: 'completed', quantity: { value: 30, unit: 'tablet' }, whenHandedOver: null, pharmacy: { id: PHARMACY_A } });
+    expect(afterDispense.dispenses[0]).toMatchObject({
+      status: 'completed',
+      quantity: { value: 30, unit: 'tablet' },
+      whenHandedOver: null,
+      pharmacy: { id: PHARMACY_A },
+    });
     expect(afterDispense.dispenses[0].medication!.coding[0].code).toBe(mr.medicationCodeableConcept.coding[0].code);
     const completed = await graphql(t.url, TransitionDocument, { id: mr.id, event: 'COMPLETE' }, pharmacy);
     expect(completed.data!.transitionPrescription.transitions).toEqual([
@@ -231,10 +254,24 @@ describe('happy path over GraphQL', () => {
     const created = await graphql(t.url, CreateDispenseDocument, { input: { prescriptionId: `MedicationRequest/${id}` } }, pharmacy);
     expect(created.errors).toBeUndefined();
     const d = created.data!.createMedicationDispense;
-    expect(d).toMatchObject({ status: 'completed', quantity: { value: 30 }, prescription: { id, workflowStatus: 'DISPENSED' }, pharmacy: { id: PHARMACY_A, name: 'A1 Pharmacy' } });
-    const updated = await graphql(t.url, UpdateDispenseDocument, { id: d.id, ifMatch: d.etag, input: { prescriptionId: id, whenHandedOver: '2026-11-21T15:00:00Z' } }, pharmacy);
+    expect(d).toMatchObject({
+      status: 'completed',
+      quantity: { value: 30 },
+      prescription: { id, workflowStatus: 'DISPENSED' },
+      pharmacy: { id: PHARMACY_A, name: 'A1 Pharmacy' },
+    });
+    const updated = await graphql(
+      t.url,
+      UpdateDispenseDocument,
+      { id: d.id, ifMatch: d.etag, input: { prescriptionId: id, whenHandedOver: '2026-11-21T15:00:00Z' } },
+      pharmacy,
+    );
     expect(updated.errors).toBeUndefined();
-    expect(updated.data!.updateMedicationDispense).toMatchObject({ versionId: '2', whenHandedOver: '2026-11-21T15:00:00Z', prescription: { workflowStatus: 'COMPLETED' } });
+    expect(updated.data!.updateMedicationDispense).toMatchObject({
+      versionId: '2',
+      whenHandedOver: '2026-11-21T15:00:00Z',
+      prescription: { workflowStatus: 'COMPLETED' },
+    });
     const list = await graphql(t.url, DispensesDocument, { filter: { prescription: id } }, ehr);
     expect(list.data!.medicationDispenses.totalCount).toBe(1);
     const stale = await graphql(t.url, UpdateDispenseDocument, { id: d.id, ifMatch: d.etag, input: { prescriptionId: id } }, pharmacy);
@@ -269,7 +306,9 @@ describe('personas and existence', () => {
     for (const event of CLIENT_EVENTS as ClientEvent[]) {
       const wrong = PERSONA_OF[event] === 'ehr-backend' ? pharmacy : ehr;
       for (const token of [wrong, admin]) {
-        expect(errorCodes(await graphql(t.url, TransitionDocument, { id, event: gqlEvent(event) }, token)), `${event} over GraphQL`).toEqual(['FORBIDDEN_WRITE_PERSONA']);
+        expect(errorCodes(await graphql(t.url, TransitionDocument, { id, event: gqlEvent(event) }, token)), `${event} over GraphQL`).toEqual([
+          'FORBIDDEN_WRITE_PERSONA',
+        ]);
         const viaFhir = await fhirEvent(id, event, token);
         expect(viaFhir.status, `${event} over FHIR`).toBe(403);
         expect(outcomeCode(viaFhir.body)).toBe('FORBIDDEN_WRITE_PERSONA');

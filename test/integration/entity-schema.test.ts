@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../migrations/index.js';
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { namesOf } from '../../src/adapters/db/entity-columns.js';
 import { createTestDatabase } from '../support/test-app.js';
-import { MIGRATIONS } from '../../migrations/index.js';
 
 /**
  * Tables of the database TypeORM is not asked to map: its own migrations ledger. (Sequences such as
@@ -26,7 +26,9 @@ async function schemaDiff(dataSource: DataSource): Promise<string[]> {
 
 /** Tables of the migrated database that no entity maps (the schema diff never looks at those). */
 async function unmappedTables(dataSource: DataSource): Promise<string[]> {
-  const rows: Array<{ name: string }> = await dataSource.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+  const rows: Array<{ name: string }> = await dataSource.query(
+    `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+  );
   const mapped = new Set(dataSource.entityMetadatas.map((m) => m.tableName));
   return rows.map((r) => r.name).filter((name) => !mapped.has(name) && !UNMAPPED_TABLES.has(name));
 }

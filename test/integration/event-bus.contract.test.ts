@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { pino } from 'pino';
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { createNatsBus } from '../../src/adapters/events/nats-bus.js';
 import { createPostgresBus } from '../../src/adapters/events/postgres-bus.js';
@@ -53,7 +53,10 @@ if (inject('natsUrl')) {
     'NATS JetStream',
     async () => {
       const nats = natsSettings();
-      return reopenable(() => createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX, redeliveryDelayMs: 50 }), () => nats.cleanup());
+      return reopenable(
+        () => createNatsBus({ url: nats.env.NATS_URL, stream: nats.env.NATS_STREAM, subjectPrefix: nats.env.NATS_SUBJECT_PREFIX, redeliveryDelayMs: 50 }),
+        () => nats.cleanup(),
+      );
     },
   ]);
 }

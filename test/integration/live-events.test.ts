@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, runMigrations } from '../../src/adapters/db/data-source.js';
 import { createPostgresBus } from '../../src/adapters/events/postgres-bus.js';
 import { createLiveEvents, type LiveEvent } from '../../src/application/live-events.js';
@@ -26,7 +26,12 @@ const publish = (tenant: string, i: number) =>
   bus.publish({
     subject: `eprescribing.medication_request.created.v1.${tenant}`,
     msgId: crypto.randomUUID(),
-    data: Buffer.from(JSON.stringify({ metadata: { eventId: crypto.randomUUID(), tenantId: tenant, eventType: 'eprescribing.medication_request.created.v1' }, payload: { resource: { resourceType: 'MedicationRequest' }, n: i } })),
+    data: Buffer.from(
+      JSON.stringify({
+        metadata: { eventId: crypto.randomUUID(), tenantId: tenant, eventType: 'eprescribing.medication_request.created.v1' },
+        payload: { resource: { resourceType: 'MedicationRequest' }, n: i },
+      }),
+    ),
   });
 
 describe('live fan-out', () => {
@@ -35,7 +40,12 @@ describe('live fan-out', () => {
     await live.start();
     let overflowed = 0;
     await live.subscribe({ tenantId: 'tenant-a', matches: () => true, bufferSize: 3, onOverflow: () => overflowed++ }); // never read
-    const healthy = await live.subscribe({ tenantId: 'tenant-a', matches: () => true, bufferSize: 100, onOverflow: () => expect.fail('the healthy subscriber overflowed') });
+    const healthy = await live.subscribe({
+      tenantId: 'tenant-a',
+      matches: () => true,
+      bufferSize: 100,
+      onOverflow: () => expect.fail('the healthy subscriber overflowed'),
+    });
     const other = await live.subscribe({ tenantId: 'tenant-b', matches: () => true, bufferSize: 100, onOverflow: () => undefined });
     const received: LiveEvent[] = [];
     const reading = (async () => {
@@ -59,7 +69,13 @@ describe('live fan-out', () => {
     for (let i = 1; i < 50; i++) await publish('tenant-c', i);
     const live = createLiveEvents({ bus, logger });
     await live.start();
-    const resumed = await live.subscribe({ tenantId: 'tenant-c', matches: () => true, after: first.seq - 1, bufferSize: 5, onOverflow: () => expect.fail('a replay must not overflow') });
+    const resumed = await live.subscribe({
+      tenantId: 'tenant-c',
+      matches: () => true,
+      after: first.seq - 1,
+      bufferSize: 5,
+      onOverflow: () => expect.fail('a replay must not overflow'),
+    });
     const seen: number[] = [];
     for await (const event of resumed) {
       seen.push(Number(event.envelope.payload.n));

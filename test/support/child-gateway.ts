@@ -13,10 +13,16 @@ export function childLines(child: ChildProcess) {
     buffer = parts.pop()!;
     for (const line of parts) {
       seen.push(line);
-      for (const w of [...waiters]) if (w.pattern.test(line)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(line));
+      for (const w of [...waiters]) {
+        if (!w.pattern.test(line)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
     }
   });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the child gateway exited (code ${code}) before printing what the test waits for`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the child gateway exited (code ${code}) before printing what the test waits for`))),
+  );
   exited.catch(() => undefined);
   return (pattern: RegExp) => {
     const found = seen.find((l) => pattern.test(l));
@@ -31,10 +37,23 @@ export function childLines(child: ChildProcess) {
 export async function gatewayDatabase(cleanup: Array<() => Promise<unknown>>, extra: Record<string, string> = {}) {
   const db = await createTestDatabase();
   const nats = natsSettings();
-  cleanup.push(() => db.drop(), () => nats.cleanup());
+  cleanup.push(
+    () => db.drop(),
+    () => nats.cleanup(),
+  );
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   cleanup.push(() => client.end());
-  const env = { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, OUTBOX_POLL_MS: '200', RATE_LIMIT_ENABLED: 'false', TIMER_POLL_MS: '200', ...nats.env, ...extra };
+  const env = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    OUTBOX_POLL_MS: '200',
+    RATE_LIMIT_ENABLED: 'false',
+    TIMER_POLL_MS: '200',
+    ...nats.env,
+    ...extra,
+  };
   return { env, sql: async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[] };
 }

@@ -37,13 +37,15 @@ export function createMessageValidator(document: Record<string, unknown> = build
   ajv.addVocabulary(['asyncapi', 'info', 'defaultContentType', 'servers', 'channels', 'operations', 'components']);
   ajv.addSchema({ ...document, $id: DOCUMENT_ID });
 
-  const channels: Channel[] = Object.entries(document.channels as Record<string, { address: string; messages: Record<string, { $ref: string }> }>).map(([id, channel]) => {
-    const parameters = [...channel.address.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-    const pattern = new RegExp(`^${channel.address.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^.]+)')}$`);
-    const [message] = Object.values(channel.messages);
-    const validate = ajv.compile({ $ref: `${DOCUMENT_ID}${message.$ref}/payload` });
-    return { id, pattern, parameters, validate };
-  });
+  const channels: Channel[] = Object.entries(document.channels as Record<string, { address: string; messages: Record<string, { $ref: string }> }>).map(
+    ([id, channel]) => {
+      const parameters = [...channel.address.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      const pattern = new RegExp(`^${channel.address.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '([^.]+)')}$`);
+      const [message] = Object.values(channel.messages);
+      const validate = ajv.compile({ $ref: `${DOCUMENT_ID}${message.$ref}/payload` });
+      return { id, pattern, parameters, validate };
+    },
+  );
 
   const received = new Set(
     Object.values(document.operations as Record<string, { action: string; channel: { $ref: string } }>)
@@ -61,13 +63,19 @@ export function createMessageValidator(document: Record<string, unknown> = build
       const m = channel.pattern.exec(message.subject);
       return m ? [{ channel, values: Object.fromEntries(channel.parameters.map((name, i) => [name, m[i + 1]])) }] : [];
     });
-    if (matches.length !== 1) return [`${where}: ${matches.length === 0 ? 'no channel of the AsyncAPI document has this subject' : `several channels match (${matches.map((m) => m.channel.id).join(', ')})`}`];
+    if (matches.length !== 1)
+      return [
+        `${where}: ${matches.length === 0 ? 'no channel of the AsyncAPI document has this subject' : `several channels match (${matches.map((m) => m.channel.id).join(', ')})`}`,
+      ];
     const [{ channel, values }] = matches;
     if (!channel.validate(message.body)) {
-      return (channel.validate.errors ?? []).map((e) => `${where}: ${e.instancePath || '(body)'} ${e.message}${e.params && Object.keys(e.params).length > 0 ? ` ${JSON.stringify(e.params)}` : ''}`);
+      return (channel.validate.errors ?? []).map(
+        (e) => `${where}: ${e.instancePath || '(body)'} ${e.message}${e.params && Object.keys(e.params).length > 0 ? ` ${JSON.stringify(e.params)}` : ''}`,
+      );
     }
     const tenant = (message.body as { metadata?: { tenantId?: string } }).metadata?.tenantId;
-    if (values.tenantId !== undefined && tenant !== undefined && tenant !== values.tenantId) return [`${where}: metadata.tenantId '${tenant}' is not the subject's tenant`];
+    if (values.tenantId !== undefined && tenant !== undefined && tenant !== values.tenantId)
+      return [`${where}: metadata.tenantId '${tenant}' is not the subject's tenant`];
     return [];
   }
 

@@ -2,14 +2,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Synthetic Synthea MedicationRequests (see test/fixtures/README.md). */
-export const SAMPLE_REQUESTS: fhir4.MedicationRequest[] = readFileSync(fileURLToPath(new URL('../fixtures/medication-requests.sample.ndjson', import.meta.url)), 'utf8')
+export const SAMPLE_REQUESTS: fhir4.MedicationRequest[] = readFileSync(
+  fileURLToPath(new URL('../fixtures/medication-requests.sample.ndjson', import.meta.url)),
+  'utf8',
+)
   .split('\n')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as fhir4.MedicationRequest);
 
 /** RxNorm codes of the shipped controlled-substance list (data/controlled-substances.json). */
 export const CONTROLLED_CODES: ReadonlySet<string> = new Set(
-  (JSON.parse(readFileSync(fileURLToPath(new URL('../../data/controlled-substances.json', import.meta.url)), 'utf8')) as Array<{ code: string }>).map((c) => c.code),
+  (JSON.parse(readFileSync(fileURLToPath(new URL('../../data/controlled-substances.json', import.meta.url)), 'utf8')) as Array<{ code: string }>).map(
+    (c) => c.code,
+  ),
 );
 
 /**
@@ -30,12 +35,17 @@ let counter = 0;
  * `repeats` says otherwise (CONTRACT §7: `1 + numberOfRepeatsAllowed` fills).
  */
 export function prescription(overrides: { patient?: string; pharmacy?: string; index?: number; repeats?: number } = {}): fhir4.MedicationRequest {
-  const source = overrides.index === undefined ? UNCONTROLLED_REQUESTS[counter++ % UNCONTROLLED_REQUESTS.length] : SAMPLE_REQUESTS[overrides.index % SAMPLE_REQUESTS.length];
+  const source =
+    overrides.index === undefined ? UNCONTROLLED_REQUESTS[counter++ % UNCONTROLLED_REQUESTS.length] : SAMPLE_REQUESTS[overrides.index % SAMPLE_REQUESTS.length];
   const { id: _id, ...rest } = source;
   return {
     ...rest,
     ...(overrides.patient ? { subject: { reference: `Patient/${overrides.patient}` } } : {}),
-    dispenseRequest: { performer: { reference: `Organization/${overrides.pharmacy ?? PHARMACY_A}` }, quantity: { value: 30, unit: 'tablet' }, numberOfRepeatsAllowed: overrides.repeats ?? 0 },
+    dispenseRequest: {
+      performer: { reference: `Organization/${overrides.pharmacy ?? PHARMACY_A}` },
+      quantity: { value: 30, unit: 'tablet' },
+      numberOfRepeatsAllowed: overrides.repeats ?? 0,
+    },
   };
 }
 
@@ -51,4 +61,10 @@ export const workflowTask = (focus: string, code: string, status: string): fhir4
 });
 
 /** A Subscription on the R4 websocket channel (CONTRACT §4). */
-export const websocketSubscription = (criteria: string, reason = 'test'): fhir4.Subscription => ({ resourceType: 'Subscription', status: 'requested', reason, criteria, channel: { type: 'websocket' } });
+export const websocketSubscription = (criteria: string, reason = 'test'): fhir4.Subscription => ({
+  resourceType: 'Subscription',
+  status: 'requested',
+  reason,
+  criteria,
+  channel: { type: 'websocket' },
+});

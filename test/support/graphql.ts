@@ -4,15 +4,29 @@ import { print } from 'graphql';
 export interface GraphqlResponse<T> {
   status: number;
   data?: T | null;
-  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: { code?: string; issues?: Array<{ expression?: string }> } & Record<string, unknown> }>;
+  errors?: Array<{
+    message: string;
+    path?: Array<string | number>;
+    extensions?: { code?: string; issues?: Array<{ expression?: string }> } & Record<string, unknown>;
+  }>;
 }
 
 /** Sends a typed operation (from codegen) over HTTP, as an EHR UI would. */
-export async function graphql<TData, TVars>(url: string, document: TypedDocumentNode<TData, TVars>, variables: TVars, token?: string): Promise<GraphqlResponse<TData>> {
+export async function graphql<TData, TVars>(
+  url: string,
+  document: TypedDocumentNode<TData, TVars>,
+  variables: TVars,
+  token?: string,
+): Promise<GraphqlResponse<TData>> {
   return rawGraphql<TData>(url, { query: print(document), variables }, token);
 }
 
-export async function rawGraphql<TData = any>(url: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<GraphqlResponse<TData>> {
+export async function rawGraphql<TData = any>(
+  url: string,
+  body: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<GraphqlResponse<TData>> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },

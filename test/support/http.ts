@@ -7,7 +7,10 @@ export interface JsonResponse<T = any> {
 }
 
 /** fetch with JSON in and out; the raw text is kept when the body is not JSON. */
-export async function request<T = any>(url: string, init: { method?: string; token?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {}): Promise<JsonResponse<T>> {
+export async function request<T = any>(
+  url: string,
+  init: { method?: string; token?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   let body: string | undefined = init.rawBody;

@@ -38,7 +38,8 @@ export function createMemoryEventBus(): EventBus & { published(): number } {
             .finally(() => pending--);
         },
       };
-      if (options.afterSeq !== undefined) for (const message of stream.slice(options.afterSeq)) if (subjectMatches(filter, message.subject)) subscriber.deliver(message);
+      if (options.afterSeq !== undefined)
+        for (const message of stream.slice(options.afterSeq)) if (subjectMatches(filter, message.subject)) subscriber.deliver(message);
       subscribers.add(subscriber);
       return {
         async close() {

@@ -16,7 +16,15 @@ export function priorAuthorizationRulesFile(): string {
           id: 'tenant-a-payer',
           version: '1',
           tenants: ['tenant-a'],
-          rules: [{ id: 'tenant-a.epoetin-pa', description: 'Epoetin alfa needs the payer\'s prior authorization.', citation: 'tenant-a payer formulary', rxnormCodes: [EPOGEN], requiresPriorAuthorization: true }],
+          rules: [
+            {
+              id: 'tenant-a.epoetin-pa',
+              description: "Epoetin alfa needs the payer's prior authorization.",
+              citation: 'tenant-a payer formulary',
+              rxnormCodes: [EPOGEN],
+              requiresPriorAuthorization: true,
+            },
+          ],
         },
       ],
     }),
@@ -27,5 +35,9 @@ export function priorAuthorizationRulesFile(): string {
 /** A prescription of a medication that needs PA. */
 export function paPrescription(priority?: fhir4.MedicationRequest['priority']): fhir4.MedicationRequest {
   const body = prescription({ patient: uniquePatient() });
-  return { ...body, medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: EPOGEN, display: 'Epoetin alfa' }] }, ...(priority ? { priority } : {}) };
+  return {
+    ...body,
+    medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: EPOGEN, display: 'Epoetin alfa' }] },
+    ...(priority ? { priority } : {}),
+  };
 }

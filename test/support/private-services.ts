@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -110,7 +110,16 @@ export async function privatePostgres(): Promise<PrivatePostgres> {
   }
   await run(binary('initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const start = async () => {
-    await run(binary('pg_ctl'), ['-D', dataDir, '-l', path.join(root, 'log'), '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${root} -c fsync=off -c max_connections=200`, '-w', 'start']);
+    await run(binary('pg_ctl'), [
+      '-D',
+      dataDir,
+      '-l',
+      path.join(root, 'log'),
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${root} -c fsync=off -c max_connections=200`,
+      '-w',
+      'start',
+    ]);
     await until('postgres', () => accepting(port));
   };
   const stop = async () => {

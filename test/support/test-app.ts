@@ -4,8 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { startApp, type App, type StartOptions } from '../../src/app.js';
-import { DEVELOPMENT_JWT_SECRET, loadConfig, type Config } from '../../src/config.js';
+import { type App, startApp, type StartOptions } from '../../src/app.js';
+import { type Config, DEVELOPMENT_JWT_SECRET, loadConfig } from '../../src/config.js';
 import type { Persona } from '../../src/domain/index.js';
 import { createMessageValidator, parseBody, type SeenMessage } from './event-schemas.js';
 
@@ -121,7 +121,19 @@ export interface TestAppOptions extends StartOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const nats = natsSettings();
-  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: database.url, OUTBOX_POLL_MS: '200', RATE_LIMIT_ENABLED: 'false', ...nats.env, ...options.env }, options.overrides);
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      OUTBOX_POLL_MS: '200',
+      RATE_LIMIT_ENABLED: 'false',
+      ...nats.env,
+      ...options.env,
+    },
+    options.overrides,
+  );
   const app = await startApp(config, options);
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on('error', () => undefined); // an idle client cut off when the database is dropped at the end

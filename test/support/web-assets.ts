@@ -7,7 +7,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const built = path.join(root, 'dist', 'web', 'board.html');
 
 const newestUnder = (dir: string): number =>
-  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((entry) => (entry.isDirectory() ? newestUnder(path.join(dir, entry.name)) : statSync(path.join(dir, entry.name)).mtimeMs)));
+  Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true }).map((entry) =>
+      entry.isDirectory() ? newestUnder(path.join(dir, entry.name)) : statSync(path.join(dir, entry.name)).mtimeMs,
+    ),
+  );
 
 /** Builds the explorer and the board (npm run build:web) unless dist/web is newer than their sources. */
 export function ensureWebAssetsBuilt(): void {

@@ -1,5 +1,5 @@
 import type { WorkflowEvent } from '../../src/domain/index.js';
-import { TransitionDocument, type PrescriptionEvent } from '../generated/graphql.js';
+import { type PrescriptionEvent, TransitionDocument } from '../generated/graphql.js';
 import { prescription } from './fixtures.js';
 import { graphql } from './graphql.js';
 import { request } from './http.js';

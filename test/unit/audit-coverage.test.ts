@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { READ_AUDITS, READS_NOT_AUDITED } from '../../src/application/audit.js';
-import { createUseCases, type UseCases } from '../../src/application/index.js';
 import type { UseCaseDeps } from '../../src/application/deps.js';
+import { createUseCases, type UseCases } from '../../src/application/index.js';
 import { fhirResourceModules } from '../../src/transport/fhir/fhir.plugin.js';
 import { capabilityStatement, type Interaction } from '../../src/transport/fhir/registry.js';
 import { buildGraphqlSchema } from '../../src/transport/graphql/schema.js';
@@ -17,13 +17,22 @@ const READ_INTERACTIONS: ReadonlySet<Interaction> = new Set(['read', 'vread', 's
 // Binding use-cases touches nothing: the deps are only called when a use-case runs.
 const useCases = createUseCases({ audit: { recordLater: () => undefined } } as unknown as UseCaseDeps);
 const capability = capabilityStatement(fhirResourceModules({} as UseCases), 'test');
-const readable = capability.rest![0].resource!.map((r) => ({ type: r.type, reads: r.interaction!.map((i) => i.code as Interaction).filter((code) => READ_INTERACTIONS.has(code)) })).filter((r) => r.reads.length > 0);
+const readable = capability
+  .rest![0].resource!.map((r) => ({ type: r.type, reads: r.interaction!.map((i) => i.code as Interaction).filter((code) => READ_INTERACTIONS.has(code)) }))
+  .filter((r) => r.reads.length > 0);
 
-const auditedInteractions = (type: string) => new Set(Object.values(READ_AUDITS).filter((spec) => spec.type === type).map((spec) => spec.interaction));
+const auditedInteractions = (type: string) =>
+  new Set(
+    Object.values(READ_AUDITS)
+      .filter((spec) => spec.type === type)
+      .map((spec) => spec.interaction),
+  );
 
 describe('audit coverage of reads (CONTRACT §1)', () => {
   it('every resource type readable through FHIR has each of its read interactions audited, or says why not', () => {
-    const unaudited = readable.flatMap(({ type, reads }) => (type in READS_NOT_AUDITED ? [] : reads.filter((i) => !auditedInteractions(type).has(i)).map((i) => `${type} ${i}`)));
+    const unaudited = readable.flatMap(({ type, reads }) =>
+      type in READS_NOT_AUDITED ? [] : reads.filter((i) => !auditedInteractions(type).has(i)).map((i) => `${type} ${i}`),
+    );
     expect(unaudited).toEqual([]);
   });
 
@@ -33,10 +42,17 @@ describe('audit coverage of reads (CONTRACT §1)', () => {
     const fhirTypeOf: Record<string, string> = { Pharmacy: 'Organization', PriorAuthorization: 'Task' };
     // Read structurally: type-graphql's schema may come from the other (CommonJS) copy of graphql.
     const carriers = Object.values(schema.getTypeMap())
-      .filter((type) => !type.name.startsWith('__') && 'getFields' in type && String((type.getFields() as Record<string, { type: unknown }>).resource?.type).replace(/[[\]!]/g, '') === 'JSON')
+      .filter(
+        (type) =>
+          !type.name.startsWith('__') &&
+          'getFields' in type &&
+          String((type.getFields() as Record<string, { type: unknown }>).resource?.type).replace(/[[\]!]/g, '') === 'JSON',
+      )
       .map((type) => fhirTypeOf[type.name] ?? type.name);
     expect(carriers).toContain('MedicationRequest');
-    const unaudited = carriers.filter((type) => !(type in READS_NOT_AUDITED) && !['read', 'search-type'].every((i) => auditedInteractions(type).has(i as Interaction)));
+    const unaudited = carriers.filter(
+      (type) => !(type in READS_NOT_AUDITED) && !['read', 'search-type'].every((i) => auditedInteractions(type).has(i as Interaction)),
+    );
     expect(unaudited).toEqual([]);
   });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { UseCaseDeps, UseCases } from '../../src/application/index.js';
-import { BUS_COMMANDS, parseBusCommand, runBusCommand, type BusCommandInput, type CommandTargets } from '../../src/application/use-cases/bus-command.use-case.js';
-import { buildEvent, DomainError, EVENT_TYPES, type AuditEntry, type EventEnvelope, type RequestContext } from '../../src/domain/index.js';
+import {
+  BUS_COMMANDS,
+  type BusCommandInput,
+  type CommandTargets,
+  parseBusCommand,
+  runBusCommand,
+} from '../../src/application/use-cases/bus-command.use-case.js';
+import { type AuditEntry, buildEvent, DomainError, EVENT_TYPES, type EventEnvelope, type RequestContext } from '../../src/domain/index.js';
 import type { BusMessage, CommandOutcome, CommandSource, EventBus, InboundCommand, TokenClaims, TransactionScope, UnitOfWork } from '../../src/ports/index.js';
 import { startCommandsConsumer } from '../../src/transport/events/commands.consumer.js';
 
@@ -76,7 +82,12 @@ function fakeTargets(behaviour: { fail?: unknown } = {}) {
       // A dispense also writes an event about another resource: the outcome reports the prescription.
       await scope.outbox.append([
         buildEvent(ctx, EVENT_TYPES.medicationRequestStatusChanged, { resource }, { eventId: deps.newId(), timestamp: new Date() }),
-        buildEvent(ctx, EVENT_TYPES.medicationDispenseCreated, { resource: { resourceType: 'MedicationDispense', id: 'd-1', meta: { versionId: '1' } } }, { eventId: deps.newId(), timestamp: new Date() }),
+        buildEvent(
+          ctx,
+          EVENT_TYPES.medicationDispenseCreated,
+          { resource: { resourceType: 'MedicationDispense', id: 'd-1', meta: { versionId: '1' } } },
+          { eventId: deps.newId(), timestamp: new Date() },
+        ),
       ]);
       return resource;
     });
@@ -96,7 +107,9 @@ function fakeTargets(behaviour: { fail?: unknown } = {}) {
       if (behaviour.fail) throw behaviour.fail;
       return deps.uow.transaction(ctx.tenantId, async (scope) => {
         const resource = { resourceType: 'Task', id: input.id, meta: { versionId: String(version++) } };
-        await scope.outbox.append([buildEvent(ctx, EVENT_TYPES.priorAuthorizationStatusChanged, { resource }, { eventId: deps.newId(), timestamp: new Date() })]);
+        await scope.outbox.append([
+          buildEvent(ctx, EVENT_TYPES.priorAuthorizationStatusChanged, { resource }, { eventId: deps.newId(), timestamp: new Date() }),
+        ]);
         return resource;
       });
     }) as unknown as NonNullable<CommandTargets['priorAuthorizationEvent']>,
@@ -128,7 +141,11 @@ describe('a bus command body', () => {
     ['not JSON', '{"command":', /the body is not JSON/],
     ['not an object', '[1,2]', /the body must be object/],
     ['without command', { prescriptionId: 'rx-1' }, /must have required property 'command'/],
-    ['an unknown command', { command: 'frobnicate', prescriptionId: 'rx-1' }, /command "frobnicate" is not one of create, approve, reject, cancel, process, dispense, complete, fail/],
+    [
+      'an unknown command',
+      { command: 'frobnicate', prescriptionId: 'rx-1' },
+      /command "frobnicate" is not one of create, approve, reject, cancel, process, dispense, complete, fail/,
+    ],
     ['a system-only event', { command: 'expire', prescriptionId: 'rx-1' }, /command "expire" is not one of/],
     ['a transition without prescriptionId', { command: 'approve' }, /must have required property 'prescriptionId'/],
     ['a transition with a numeric prescriptionId', { command: 'approve', prescriptionId: 42 }, /\/prescriptionId must be string/],
@@ -154,16 +171,34 @@ describe('a bus command body', () => {
 
 describe('the command table', () => {
   it('has create and the workflow events of CONTRACT §3 and §9 a caller may send, nothing else', () => {
-    expect(Object.keys(BUS_COMMANDS).sort()).toEqual(['appeal', 'approve', 'cancel', 'complete', 'create', 'deny', 'dispense', 'fail', 'pend', 'process', 'provide-info', 'reject', 'review', 'withdraw']);
+    expect(Object.keys(BUS_COMMANDS).sort()).toEqual([
+      'appeal',
+      'approve',
+      'cancel',
+      'complete',
+      'create',
+      'deny',
+      'dispense',
+      'fail',
+      'pend',
+      'process',
+      'provide-info',
+      'reject',
+      'review',
+      'withdraw',
+    ]);
   });
 
-  it.each(['review', 'approve', 'deny', 'pend', 'provide-info', 'appeal', 'withdraw'])('maps %s with priorAuthorizationId to priorAuthorizationEvent, reporting the Task', async (command) => {
-    const { deps } = fakeDeps();
-    const { targets, calls } = fakeTargets();
-    const result = await runBusCommand(deps, input({ command, priorAuthorizationId: 'pa-7', ifMatch: 'W/"2"', reason: 'why' }), targets);
-    expect(calls.map((c) => [c.useCase, c.input])).toEqual([['priorAuthorizationEvent', { id: 'pa-7', event: command, ifMatch: 'W/"2"', reason: 'why' }]]);
-    expect(result).toMatchObject({ outcome: 'accepted', reference: 'Task/pa-7' });
-  });
+  it.each(['review', 'approve', 'deny', 'pend', 'provide-info', 'appeal', 'withdraw'])(
+    'maps %s with priorAuthorizationId to priorAuthorizationEvent, reporting the Task',
+    async (command) => {
+      const { deps } = fakeDeps();
+      const { targets, calls } = fakeTargets();
+      const result = await runBusCommand(deps, input({ command, priorAuthorizationId: 'pa-7', ifMatch: 'W/"2"', reason: 'why' }), targets);
+      expect(calls.map((c) => [c.useCase, c.input])).toEqual([['priorAuthorizationEvent', { id: 'pa-7', event: command, ifMatch: 'W/"2"', reason: 'why' }]]);
+      expect(result).toMatchObject({ outcome: 'accepted', reference: 'Task/pa-7' });
+    },
+  );
 
   it('refuses approve naming both a prescription and a prior authorization, or neither: not a command', () => {
     expect(parseBusCommand(input({ command: 'approve', prescriptionId: 'rx-1', priorAuthorizationId: 'pa-1' }))).toMatchObject({ ok: false });
@@ -176,15 +211,24 @@ describe('the command table', () => {
     const { targets, calls } = fakeTargets();
     const resource = { resourceType: 'MedicationRequest', status: 'active' };
     await runBusCommand(deps, input({ command: 'create', resource }), targets);
-    expect(calls).toEqual([{ useCase: 'createMedicationRequest', ctx: { tenantId: 'tenant-a', actor: { sub: 'alice', persona: 'ehr-backend' }, correlationId: 'corr-1' }, input: { resource } }]);
+    expect(calls).toEqual([
+      {
+        useCase: 'createMedicationRequest',
+        ctx: { tenantId: 'tenant-a', actor: { sub: 'alice', persona: 'ehr-backend' }, correlationId: 'corr-1' },
+        input: { resource },
+      },
+    ]);
   });
 
-  it.each(['approve', 'reject', 'cancel', 'process', 'dispense', 'complete', 'fail'])('maps %s to transitionPrescription with its event, If-Match and reason', async (command) => {
-    const { deps } = fakeDeps();
-    const { targets, calls } = fakeTargets();
-    await runBusCommand(deps, input({ command, prescriptionId: 'rx-7', ifMatch: 'W/"3"', reason: 'why' }), targets);
-    expect(calls.map((c) => [c.useCase, c.input])).toEqual([['transitionPrescription', { id: 'rx-7', event: command, ifMatch: 'W/"3"', reason: 'why' }]]);
-  });
+  it.each(['approve', 'reject', 'cancel', 'process', 'dispense', 'complete', 'fail'])(
+    'maps %s to transitionPrescription with its event, If-Match and reason',
+    async (command) => {
+      const { deps } = fakeDeps();
+      const { targets, calls } = fakeTargets();
+      await runBusCommand(deps, input({ command, prescriptionId: 'rx-7', ifMatch: 'W/"3"', reason: 'why' }), targets);
+      expect(calls.map((c) => [c.useCase, c.input])).toEqual([['transitionPrescription', { id: 'rx-7', event: command, ifMatch: 'W/"3"', reason: 'why' }]]);
+    },
+  );
 });
 
 // ── Outcomes and idempotency ────────────────────────────────────────────────────────────────
@@ -198,8 +242,22 @@ describe('running a bus command', () => {
     expect(db.commands.get('tenant-a/cmd-1')!.tx).toBe(effectTx);
     const [outcome] = db.outcomes();
     expect(outcome.tx).toBe(effectTx);
-    expect(outcome.event.metadata).toMatchObject({ eventType: 'eprescribing.command.accepted.v1', tenantId: 'tenant-a', correlationId: 'corr-1', actor: { sub: 'alice', persona: 'ehr-backend' } });
-    expect(outcome.event.payload).toMatchObject({ commandId: 'cmd-1', command: 'dispense', reference: 'MedicationRequest/rx-7', version: 1, etag: 'W/"1"', repeated: false, medicationRequestId: 'rx-7', resource: { resourceType: 'OperationOutcome' } });
+    expect(outcome.event.metadata).toMatchObject({
+      eventType: 'eprescribing.command.accepted.v1',
+      tenantId: 'tenant-a',
+      correlationId: 'corr-1',
+      actor: { sub: 'alice', persona: 'ehr-backend' },
+    });
+    expect(outcome.event.payload).toMatchObject({
+      commandId: 'cmd-1',
+      command: 'dispense',
+      reference: 'MedicationRequest/rx-7',
+      version: 1,
+      etag: 'W/"1"',
+      repeated: false,
+      medicationRequestId: 'rx-7',
+      resource: { resourceType: 'OperationOutcome' },
+    });
   });
 
   it('does nothing again for a command id it has seen, and emits the first outcome again', async () => {
@@ -222,7 +280,10 @@ describe('running a bus command', () => {
     const read = db.uow.read;
     db.uow.read = async (tenantId, work) => {
       const answer = await read(tenantId, work);
-      db.commands.set('tenant-a/cmd-1', { tx: 99, outcome: { commandId: 'cmd-1', command: 'approve', outcome: 'accepted', reference: 'MedicationRequest/rx-7', version: 2 } });
+      db.commands.set('tenant-a/cmd-1', {
+        tx: 99,
+        outcome: { commandId: 'cmd-1', command: 'approve', outcome: 'accepted', reference: 'MedicationRequest/rx-7', version: 2 },
+      });
       return answer;
     };
     const result = await runBusCommand(deps, input({ command: 'approve', prescriptionId: 'rx-7' }), targets);
@@ -233,7 +294,9 @@ describe('running a bus command', () => {
 
   it('records a refusal of the use-case as the rejected outcome, with the code HTTP answers, and audits a persona refusal', async () => {
     const { deps, db, audited } = fakeDeps();
-    const { targets } = fakeTargets({ fail: new DomainError('FORBIDDEN_WRITE_PERSONA', "Persona 'pharmacy-backend' may not approve a prescription; allowed: ehr-backend.") });
+    const { targets } = fakeTargets({
+      fail: new DomainError('FORBIDDEN_WRITE_PERSONA', "Persona 'pharmacy-backend' may not approve a prescription; allowed: ehr-backend."),
+    });
     const result = await runBusCommand(deps, input({ command: 'approve', prescriptionId: 'rx-7' }, { authorization: 'Bearer pharmacy-a' }), targets);
     expect(result).toMatchObject({ outcome: 'rejected', code: 'FORBIDDEN_WRITE_PERSONA', repeated: false });
     expect(db.commands.get('tenant-a/cmd-1')!.outcome).toMatchObject({ outcome: 'rejected', code: 'FORBIDDEN_WRITE_PERSONA' });
@@ -254,7 +317,15 @@ describe('running a bus command', () => {
     const [outcome] = db.outcomes();
     expect(outcome.event.payload.resource).toEqual({
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'processing', details: { coding: [{ system: 'urn:rxgate:error-code', code: 'PROFILE_VALIDATION_FAILURE' }] }, diagnostics: 'subject is required', expression: ['MedicationRequest.subject'] }],
+      issue: [
+        {
+          severity: 'error',
+          code: 'processing',
+          details: { coding: [{ system: 'urn:rxgate:error-code', code: 'PROFILE_VALIDATION_FAILURE' }] },
+          diagnostics: 'subject is required',
+          expression: ['MedicationRequest.subject'],
+        },
+      ],
     });
   });
 
@@ -274,7 +345,11 @@ describe('running a bus command', () => {
 
   it('rejects a licensed tenant’s own token for a tenant without the module with MODULE_NOT_LICENSED', async () => {
     const { deps } = fakeDeps();
-    const result = await runBusCommand(deps, input({ command: 'approve', prescriptionId: 'rx-7' }, { tenantId: 'tenant-unlicensed', authorization: 'Bearer ehr-unlicensed' }), fakeTargets().targets);
+    const result = await runBusCommand(
+      deps,
+      input({ command: 'approve', prescriptionId: 'rx-7' }, { tenantId: 'tenant-unlicensed', authorization: 'Bearer ehr-unlicensed' }),
+      fakeTargets().targets,
+    );
     expect(result).toMatchObject({ outcome: 'rejected', code: 'MODULE_NOT_LICENSED' });
   });
 
@@ -304,14 +379,27 @@ describe('the commands consumer', () => {
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined } as never;
     await startCommandsConsumer({ source, bus, useCases: { handleBusCommand: handle } as UseCases, logger, newId: () => 'new-id' });
     const deliver = (overrides: Partial<InboundCommand> = {}) =>
-      handler({ subject: 'cmd.eprescribing.tenant-a', seq: 7, data: Buffer.from('{}'), headers: { 'nats-msg-id': 'cmd-1', authorization: 'Bearer secret' }, delivery: 1, lastDelivery: false, ...overrides });
+      handler({
+        subject: 'cmd.eprescribing.tenant-a',
+        seq: 7,
+        data: Buffer.from('{}'),
+        headers: { 'nats-msg-id': 'cmd-1', authorization: 'Bearer secret' },
+        delivery: 1,
+        lastDelivery: false,
+        ...overrides,
+      });
     const letters = () => published.map((m) => ({ subject: m.subject, msgId: m.msgId, body: JSON.parse(Buffer.from(m.data).toString('utf8')) }));
     return { deliver, letters };
   }
 
   it('hands the use-case the subject’s tenant, the command id, the token and the body', async () => {
     let seen: BusCommandInput | undefined;
-    const { deliver, letters } = await consumerWith(async (i) => ((seen = i), { outcome: 'accepted', commandId: 'cmd-1', command: 'approve', reference: 'MedicationRequest/rx', version: 2, repeated: false }));
+    const { deliver, letters } = await consumerWith(
+      async (i) => (
+        (seen = i),
+        { outcome: 'accepted', commandId: 'cmd-1', command: 'approve', reference: 'MedicationRequest/rx', version: 2, repeated: false }
+      ),
+    );
     await deliver({ headers: { 'nats-msg-id': 'cmd-1', authorization: 'Bearer t', 'x-correlation-id': 'corr-9' } });
     expect(seen).toEqual({ tenantId: 'tenant-a', commandId: 'cmd-1', authorization: 'Bearer t', body: '{}', correlationId: 'corr-9' });
     expect(letters()).toEqual([]);
@@ -322,8 +410,22 @@ describe('the commands consumer', () => {
     await expect(deliver()).resolves.toBeUndefined();
     await expect(deliver({ subject: 'cmd.eprescribing.tenant-a.extra', seq: 8 })).resolves.toBeUndefined();
     expect(letters()).toEqual([
-      { subject: 'dlq.eprescribing.commands.tenant-a', msgId: 'command:7', body: expect.objectContaining({ handler: 'rxgate-commands', error: 'the body is not JSON', commandId: 'cmd-1', deadLetterId: expect.any(String), event: expect.objectContaining({ seq: 7, headers: { 'nats-msg-id': 'cmd-1' } }) }) },
-      { subject: 'dlq.eprescribing.commands.unknown', msgId: 'command:8', body: expect.objectContaining({ error: expect.stringMatching(/is not cmd\.eprescribing\.\{tenant\}/) }) },
+      {
+        subject: 'dlq.eprescribing.commands.tenant-a',
+        msgId: 'command:7',
+        body: expect.objectContaining({
+          handler: 'rxgate-commands',
+          error: 'the body is not JSON',
+          commandId: 'cmd-1',
+          deadLetterId: expect.any(String),
+          event: expect.objectContaining({ seq: 7, headers: { 'nats-msg-id': 'cmd-1' } }),
+        }),
+      },
+      {
+        subject: 'dlq.eprescribing.commands.unknown',
+        msgId: 'command:8',
+        body: expect.objectContaining({ error: expect.stringMatching(/is not cmd\.eprescribing\.\{tenant\}/) }),
+      },
     ]);
   });
 
@@ -334,6 +436,15 @@ describe('the commands consumer', () => {
     await expect(deliver({ delivery: 1 })).rejects.toThrow('database unavailable');
     expect(letters()).toEqual([]);
     await expect(deliver({ delivery: 5, lastDelivery: true })).resolves.toBeUndefined();
-    expect(letters()).toEqual([{ subject: 'dlq.eprescribing.commands.tenant-a', msgId: 'command:7', body: expect.objectContaining({ attempts: 5, error: expect.stringMatching(/failed unexpectedly on each of 5 deliveries; last error: Error: database unavailable/) }) }]);
+    expect(letters()).toEqual([
+      {
+        subject: 'dlq.eprescribing.commands.tenant-a',
+        msgId: 'command:7',
+        body: expect.objectContaining({
+          attempts: 5,
+          error: expect.stringMatching(/failed unexpectedly on each of 5 deliveries; last error: Error: database unavailable/),
+        }),
+      },
+    ]);
   });
 });

@@ -26,13 +26,19 @@ describe('pretty log lines', () => {
   it('are one line with time, level, message, fields and the correlation id, redacted like JSON', () => {
     const out: string[] = [];
     const logger = createLogger({ level: 'info', format: 'pretty' }, { write: (line: string) => void out.push(line) });
-    logger.child({ reqId: 'corr-1' }).warn({ method: 'GET', route: '/fhir/MedicationRequest/:id', status: 401, ms: 1.5, authorization: 'Bearer secret-token' }, 'request');
+    logger
+      .child({ reqId: 'corr-1' })
+      .warn({ method: 'GET', route: '/fhir/MedicationRequest/:id', status: 401, ms: 1.5, authorization: 'Bearer secret-token' }, 'request');
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3} WARN  request {2}method=GET route=\/fhir\/MedicationRequest\/:id status=401 ms=1\.5 authorization=\[redacted\] \[corr-1\]\n$/);
+    expect(out[0]).toMatch(
+      /^\d{2}:\d{2}:\d{2}\.\d{3} WARN {2}request {2}method=GET route=\/fhir\/MedicationRequest\/:id status=401 ms=1\.5 authorization=\[redacted\] \[corr-1\]\n$/,
+    );
   });
 
   it('print an error with its stack indented below the line', () => {
-    const line = prettyLine(JSON.stringify({ level: 50, time: 0, msg: 'unexpected error', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at here' } }));
+    const line = prettyLine(
+      JSON.stringify({ level: 50, time: 0, msg: 'unexpected error', err: { type: 'Error', message: 'boom', stack: 'Error: boom\n    at here' } }),
+    );
     expect(line).toBe('00:00:00.000 ERROR unexpected error\n    Error: boom\n        at here\n');
   });
 });

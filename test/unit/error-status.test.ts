@@ -3,7 +3,7 @@ import { DomainError, ERROR_CODES, isServerFault } from '../../src/domain/index.
 import { errorHeaders, HTTP_STATUS } from '../../src/transport/http/error-status.js';
 
 describe('error status on HTTP (transport/http/error-status)', () => {
-  it('answers 5xx exactly for the codes the domain calls the gateway\'s own failure', () => {
+  it("answers 5xx exactly for the codes the domain calls the gateway's own failure", () => {
     for (const code of ERROR_CODES) expect([code, HTTP_STATUS[code] >= 500]).toEqual([code, isServerFault(code)]);
   });
 

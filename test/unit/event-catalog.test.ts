@@ -4,10 +4,19 @@ import path from 'node:path';
 import specs from '@asyncapi/specs';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { canonicalize } from '../../src/application/idempotency.js';
 import { createBusIntegrations } from '../../src/adapters/events/bus-integrations.js';
+import { canonicalize } from '../../src/application/idempotency.js';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { buildEvent, EVENT_CATALOG, type ChannelDefinition, EVENT_METADATA_SCHEMA, EVENT_TYPES, INTEGRATION_CHANNELS, type EventDefinition, type JsonSchema } from '../../src/domain/index.js';
+import {
+  buildEvent,
+  type ChannelDefinition,
+  EVENT_CATALOG,
+  EVENT_METADATA_SCHEMA,
+  EVENT_TYPES,
+  type EventDefinition,
+  INTEGRATION_CHANNELS,
+  type JsonSchema,
+} from '../../src/domain/index.js';
 import type { BusMessage, EventBus, IntegrationNotice } from '../../src/ports/index.js';
 import { buildAsyncApiDocument } from '../../src/transport/events/asyncapi-document.js';
 import { createMessageValidator, parseBody } from '../support/event-schemas.js';
@@ -48,7 +57,11 @@ function validationPart(schema: unknown, inProperties = false): unknown {
       .map(([key, value]) => [key, validationPart(value, !inProperties && (key === 'properties' || key === 'patternProperties'))]),
   );
 }
-const fingerprint = (schema: JsonSchema) => createHash('sha256').update(canonicalize(validationPart(schema)) ?? '').digest('hex').slice(0, 16);
+const fingerprint = (schema: JsonSchema) =>
+  createHash('sha256')
+    .update(canonicalize(validationPart(schema)) ?? '')
+    .digest('hex')
+    .slice(0, 16);
 
 /** Fingerprints of every published schema version; see the test below before changing one. */
 const LOCK_FILE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'event-schema-fingerprints.json');
@@ -89,7 +102,11 @@ describe('event catalogue', () => {
     const current: Record<string, string> = {
       'envelope.metadata.schemaVersion.1': fingerprint(EVENT_METADATA_SCHEMA),
       // Announced types are not published yet: their schema may still change.
-      ...Object.fromEntries(Object.entries(catalogue).filter(([, d]) => !d.announced).map(([type, d]) => [type, fingerprint(d.payload)])),
+      ...Object.fromEntries(
+        Object.entries(catalogue)
+          .filter(([, d]) => !d.announced)
+          .map(([type, d]) => [type, fingerprint(d.payload)]),
+      ),
       ...Object.fromEntries(
         Object.entries(INTEGRATION_CHANNELS as Record<string, ChannelDefinition>)
           .filter(([, c]) => !c.announced)
@@ -130,7 +147,7 @@ describe('AsyncAPI document', () => {
     }
   });
 
-  it('describes each address parameter, and only those; each operation sends or receives its channel\'s message', () => {
+  it("describes each address parameter, and only those; each operation sends or receives its channel's message", () => {
     const channels = document.channels as Record<string, { address: string; parameters: Record<string, unknown>; messages: Record<string, unknown> }>;
     for (const [id, channel] of Object.entries(channels)) {
       const named = [...channel.address.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
@@ -153,7 +170,21 @@ describe('message validation against the document', () => {
   const ctx = { tenantId: 'tenant-a', actor: { sub: 'alice', persona: 'ehr-backend' as const }, correlationId: 'c-1' };
   const prescription = { resourceType: 'MedicationRequest', id: 'mr-1', meta: { versionId: '2', lastUpdated: '2026-01-01T00:00:00.000Z' } };
   const statusChanged = () =>
-    buildEvent(ctx, EVENT_TYPES.medicationRequestStatusChanged, { resource: prescription, event: 'approve', from: 'requested', to: 'approved', reason: null, medicationRequestId: 'mr-1', patientId: 'p-1', pharmacyId: null }, { eventId: '0b7c5a55-8d38-4a4e-9b7b-2f3c3a1d9e10', timestamp: new Date('2026-01-01T00:00:00Z') });
+    buildEvent(
+      ctx,
+      EVENT_TYPES.medicationRequestStatusChanged,
+      {
+        resource: prescription,
+        event: 'approve',
+        from: 'requested',
+        to: 'approved',
+        reason: null,
+        medicationRequestId: 'mr-1',
+        patientId: 'p-1',
+        pharmacyId: null,
+      },
+      { eventId: '0b7c5a55-8d38-4a4e-9b7b-2f3c3a1d9e10', timestamp: new Date('2026-01-01T00:00:00Z') },
+    );
   const seen = (subject: string, body: unknown) => ({ subject, body, source: 'test' });
 
   it('accepts an event built by the domain, on its subject', () => {
@@ -163,9 +194,15 @@ describe('message validation against the document', () => {
   it('refuses a payload missing a field, another type on the subject, another tenant, an unknown subject and a body that is not JSON', () => {
     const missing = statusChanged();
     delete missing.payload.to;
-    expect(validator.problemsOf(seen('eprescribing.medication_request.status_changed.v1.tenant-a', missing)).join()).toMatch(/\/payload must have required property 'to'/);
-    expect(validator.problemsOf(seen('eprescribing.medication_request.updated.v1.tenant-a', statusChanged())).join()).toMatch(/\/metadata\/eventType must be equal to constant/);
-    expect(validator.problemsOf(seen('eprescribing.medication_request.status_changed.v1.tenant-b', statusChanged())).join()).toMatch(/not the subject's tenant/);
+    expect(validator.problemsOf(seen('eprescribing.medication_request.status_changed.v1.tenant-a', missing)).join()).toMatch(
+      /\/payload must have required property 'to'/,
+    );
+    expect(validator.problemsOf(seen('eprescribing.medication_request.updated.v1.tenant-a', statusChanged())).join()).toMatch(
+      /\/metadata\/eventType must be equal to constant/,
+    );
+    expect(validator.problemsOf(seen('eprescribing.medication_request.status_changed.v1.tenant-b', statusChanged())).join()).toMatch(
+      /not the subject's tenant/,
+    );
     expect(validator.problemsOf(seen('eprescribing.prescription.changed.v1.tenant-a', statusChanged())).join()).toMatch(/no channel/);
     expect(validator.problemsOf(seen('integration.insurance.approval.v1', parseBody('not json'))).join()).toMatch(/must be object/);
   });
@@ -200,7 +237,9 @@ describe('message validation against the document', () => {
     for (const port of ports) for (const send of Object.values(port)) await send(notice);
     for (const message of published) expect(validator.problemsOf(seen(message.subject, parseBody(message.data))), message.subject).toEqual([]);
     // Exactly the subjects not marked announced: once the adapter sends one, its mark must go.
-    const inUse = Object.entries(INTEGRATION_CHANNELS as Record<string, ChannelDefinition>).filter(([, c]) => !c.announced).map(([subject]) => subject);
+    const inUse = Object.entries(INTEGRATION_CHANNELS as Record<string, ChannelDefinition>)
+      .filter(([, c]) => !c.announced)
+      .map(([subject]) => subject);
     expect([...new Set(published.map((m) => m.subject))].sort()).toEqual(inUse.sort());
   });
 });

@@ -28,7 +28,10 @@ describe('oversizedStrings', () => {
       dispenseRequest: { performer: { display: over(MAX_STRING_LENGTH) } },
       dosageInstruction: [{ text: 'y'.repeat(MAX_STRING_LENGTH) }],
     };
-    expect(oversizedStrings('MedicationRequest', resource).map((i) => i.expression)).toEqual(['MedicationRequest.note[1].text', 'MedicationRequest.dispenseRequest.performer.display']);
+    expect(oversizedStrings('MedicationRequest', resource).map((i) => i.expression)).toEqual([
+      'MedicationRequest.note[1].text',
+      'MedicationRequest.dispenseRequest.performer.display',
+    ]);
     expect(oversizedStrings('MedicationRequest', { note: [{ text: 'y'.repeat(MAX_STRING_LENGTH) }] })).toEqual([]);
   });
 

@@ -47,11 +47,21 @@ describe('JWT verifier: verified-token cache', () => {
 describe('JWT verifier: amr (RFC 8176)', () => {
   it('carries the amr claim into the claims, and none when the token has none', async () => {
     const verifier = createJwtVerifier({ secret: SECRET });
-    expect(await verifier.verify(await sign(3600, { tenant: 'tenant-a', persona: 'ehr-backend', amr: ['pwd', 'otp'] }))).toEqual({ sub: 'dr-alice', tenant: 'tenant-a', persona: 'ehr-backend', amr: ['pwd', 'otp'] });
+    expect(await verifier.verify(await sign(3600, { tenant: 'tenant-a', persona: 'ehr-backend', amr: ['pwd', 'otp'] }))).toEqual({
+      sub: 'dr-alice',
+      tenant: 'tenant-a',
+      persona: 'ehr-backend',
+      amr: ['pwd', 'otp'],
+    });
     expect(await verifier.verify(await sign(3600))).not.toHaveProperty('amr');
   });
 
-  it.each([['"pwd"', 'pwd'], ['["pwd",7]', ['pwd', 7]], ['{"0":"pwd"}', { 0: 'pwd' }], ['a 33-character method', ['x'.repeat(33)]]])('refuses a malformed amr: %s', async (_label, amr) => {
+  it.each([
+    ['"pwd"', 'pwd'],
+    ['["pwd",7]', ['pwd', 7]],
+    ['{"0":"pwd"}', { 0: 'pwd' }],
+    ['a 33-character method', ['x'.repeat(33)]],
+  ])('refuses a malformed amr: %s', async (_label, amr) => {
     const verifier = createJwtVerifier({ secret: SECRET });
     await expect(verifier.verify(await sign(3600, { tenant: 'tenant-a', persona: 'ehr-backend', amr }))).rejects.toThrow(/amr/);
   });

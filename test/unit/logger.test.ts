@@ -33,8 +33,16 @@ describe('the gateway logger', () => {
   });
 
   it('logs an error’s type, message, code and cause, never the data it carries', () => {
-    const driverError = Object.assign(new Error('new row violates check constraint "c"'), { code: '23514', constraint: 'c', detail: `Failing row contains (${NAME})` });
-    const error = Object.assign(new Error('insert failed', { cause: driverError }), { parameters: [JSON.stringify({ subject: { display: NAME } })], detail: `Failing row contains (${NAME})`, config: { headers: { Authorization: `Bearer ${SECRET}` } } });
+    const driverError = Object.assign(new Error('new row violates check constraint "c"'), {
+      code: '23514',
+      constraint: 'c',
+      detail: `Failing row contains (${NAME})`,
+    });
+    const error = Object.assign(new Error('insert failed', { cause: driverError }), {
+      parameters: [JSON.stringify({ subject: { display: NAME } })],
+      detail: `Failing row contains (${NAME})`,
+      config: { headers: { Authorization: `Bearer ${SECRET}` } },
+    });
     const entry = JSON.parse(logged({ err: error }));
     expect(entry.err).toMatchObject({ type: 'Error', message: 'insert failed', cause: { type: 'Error', code: '23514', constraint: 'c' } });
     expect(entry.err.stack).toContain('insert failed');

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { materializeMedicationRequest, searchTermsOf, tokenQueryTerm, tokenTerms, validateMedicationRequest, WORKFLOW_STATUS_EXTENSION } from '../../src/domain/index.js';
-import { SAMPLE_REQUESTS, prescription } from '../support/fixtures.js';
+import {
+  materializeMedicationRequest,
+  searchTermsOf,
+  tokenQueryTerm,
+  tokenTerms,
+  validateMedicationRequest,
+  WORKFLOW_STATUS_EXTENSION,
+} from '../../src/domain/index.js';
+import { prescription, SAMPLE_REQUESTS } from '../support/fixtures.js';
 
 describe('validateMedicationRequest', () => {
   it('accepts every sample request once a pharmacy is added', () => {
@@ -44,7 +51,11 @@ describe('validateMedicationRequest', () => {
   });
 
   it('accepts ATC codes and past dates', () => {
-    const atc = { ...prescription(), authoredOn: '1923-11-10', medicationCodeableConcept: { coding: [{ system: 'http://www.whocc.no/atc', code: 'C09AA03' }] } };
+    const atc = {
+      ...prescription(),
+      authoredOn: '1923-11-10',
+      medicationCodeableConcept: { coding: [{ system: 'http://www.whocc.no/atc', code: 'C09AA03' }] },
+    };
     expect(validateMedicationRequest(atc)).toEqual([]);
   });
 });
@@ -56,14 +67,20 @@ describe('materializeMedicationRequest', () => {
       id: 'client-id',
       status: 'completed' as const,
       meta: { versionId: '99', profile: ['http://example.org/p'] },
-      extension: [{ url: WORKFLOW_STATUS_EXTENSION, valueCode: 'completed' }, { url: 'urn:other', valueString: 'kept' }],
+      extension: [
+        { url: WORKFLOW_STATUS_EXTENSION, valueCode: 'completed' },
+        { url: 'urn:other', valueString: 'kept' },
+      ],
     };
     const at = new Date('2026-11-21T10:00:00Z');
     const out = materializeMedicationRequest(input, { id: 'server-id', versionId: 3, lastUpdated: at, workflowStatus: 'approved' });
     expect(out.id).toBe('server-id');
     expect(out.meta).toEqual({ profile: ['http://example.org/p'], versionId: '3', lastUpdated: '2026-11-21T10:00:00.000Z' });
     expect(out.status).toBe('active');
-    expect(out.extension).toEqual([{ url: 'urn:other', valueString: 'kept' }, { url: WORKFLOW_STATUS_EXTENSION, valueCode: 'approved' }]);
+    expect(out.extension).toEqual([
+      { url: 'urn:other', valueString: 'kept' },
+      { url: WORKFLOW_STATUS_EXTENSION, valueCode: 'approved' },
+    ]);
   });
 });
 

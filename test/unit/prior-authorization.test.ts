@@ -57,8 +57,16 @@ describe('the prior-authorization definition', () => {
     }
   });
 
-  it('lets each event be sent by the persona of CONTRACT §9 only; close is the gateway\'s', () => {
-    const sender = { review: 'payer-backend', approve: 'payer-backend', deny: 'payer-backend', pend: 'payer-backend', 'provide-info': 'ehr-backend', appeal: 'ehr-backend', withdraw: 'ehr-backend' } as const;
+  it("lets each event be sent by the persona of CONTRACT §9 only; close is the gateway's", () => {
+    const sender = {
+      review: 'payer-backend',
+      approve: 'payer-backend',
+      deny: 'payer-backend',
+      pend: 'payer-backend',
+      'provide-info': 'ehr-backend',
+      appeal: 'ehr-backend',
+      withdraw: 'ehr-backend',
+    } as const;
     for (const [event, persona] of Object.entries(sender)) {
       expect(() => assertSender(definition, PRIOR_AUTHORIZATION_NAMING, persona, event)).not.toThrow();
       for (const other of ['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend'] as const) {
@@ -92,7 +100,7 @@ describe('the prior-authorization definition', () => {
     expect(actionsFor(definition, { event: 'deny', from: 'in-review', to: 'denied' })).toEqual([]);
   });
 
-  it('withdrawal is a compensating end of its own; the prescription\'s compensating ends withdraw the PA through the link', () => {
+  it("withdrawal is a compensating end of its own; the prescription's compensating ends withdraw the PA through the link", () => {
     expect(compensationsFor(definition, 'withdrawn', [])).toEqual([]);
     const prescription = PRESCRIPTION_WORKFLOW_V2 as unknown as WorkflowDefinition;
     for (const end of ['cancelled', 'expired', 'failed']) expect(linkCompensationsFor(prescription, end)).toEqual(['withdrawPriorAuthorization']);
@@ -126,9 +134,17 @@ describe('urgency, deadline and the rule (CONTRACT §8, §9)', () => {
   it('a rule marks a medication by RxNorm code or schedule; the built-in rules mark none', () => {
     const epogen = { medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '205923' }] } };
     expect(priorAuthorizationRule([US_FEDERAL_RULE_SET], { resource: epogen, schedule: null })).toBeUndefined();
-    const byCode = { id: 'pa', version: '1', rules: [{ id: 'pa.code', description: 'd', citation: 'c', rxnormCodes: ['205923'], requiresPriorAuthorization: true }] };
+    const byCode = {
+      id: 'pa',
+      version: '1',
+      rules: [{ id: 'pa.code', description: 'd', citation: 'c', rxnormCodes: ['205923'], requiresPriorAuthorization: true }],
+    };
     expect(priorAuthorizationRule([US_FEDERAL_RULE_SET, byCode], { resource: epogen, schedule: null })?.id).toBe('pa.code');
-    const bySchedule = { id: 'pa', version: '1', rules: [{ id: 'pa.cii', description: 'd', citation: 'c', schedules: ['CII' as const], requiresPriorAuthorization: true }] };
+    const bySchedule = {
+      id: 'pa',
+      version: '1',
+      rules: [{ id: 'pa.cii', description: 'd', citation: 'c', schedules: ['CII' as const], requiresPriorAuthorization: true }],
+    };
     expect(priorAuthorizationRule([bySchedule], { resource: epogen, schedule: 'CII' })?.id).toBe('pa.cii');
     expect(priorAuthorizationRule([bySchedule], { resource: epogen, schedule: null })).toBeUndefined();
   });

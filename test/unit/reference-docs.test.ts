@@ -53,7 +53,7 @@ describe('reference docs', () => {
     expect([...documented].sort()).toEqual([...read].sort());
   });
 
-  it('give as a variable\'s default the value that, set explicitly, changes nothing', () => {
+  it("give as a variable's default the value that, set explicitly, changes nothing", () => {
     const base = loadConfig({});
     for (const variable of ENVIRONMENT_VARIABLES.filter((v) => v.default !== undefined)) {
       expect(loadConfig({ [variable.name]: variable.default }), variable.name).toEqual(base);

@@ -50,7 +50,11 @@ async function setUp(subscriptions: Record<string, Partial<SubscriptionRecord> |
     failed: (id, error) => heard.push(`error ${id} ${error.code} ${error.message}`),
     cutOff: (reason) => (cutOff = reason),
   };
-  const delivery = openSubscriptionDelivery({ useCases, live, bufferSize: 100, compileCriteria, onInternalError: (error) => calls.internal.push(error), cursorWriteIntervalMs: 60_000 }, ctx, sink);
+  const delivery = openSubscriptionDelivery(
+    { useCases, live, bufferSize: 100, compileCriteria, onInternalError: (error) => calls.internal.push(error), cursorWriteIntervalMs: 60_000 },
+    ctx,
+    sink,
+  );
   closers.unshift(() => delivery.close());
 
   const publish = async (eventType: string, payload: Record<string, unknown>): Promise<number> => {
@@ -66,7 +70,8 @@ async function setUp(subscriptions: Record<string, Partial<SubscriptionRecord> |
     /** A change of a prescription of `patient`; answers its stream position. */
     change: (patient: string) => publish(EVENT_TYPES.medicationRequestCreated, { resource: { resourceType: 'MedicationRequest', patient } }),
     /** A platform-admin's `$replay` request (the event `replaySubscription` commits). */
-    replay: (subscriptionId: string, from: number) => publish(EVENT_TYPES.subscriptionReplayed, { resource: { resourceType: 'Subscription' }, subscriptionId, from: String(from) }),
+    replay: (subscriptionId: string, from: number) =>
+      publish(EVENT_TYPES.subscriptionReplayed, { resource: { resourceType: 'Subscription' }, subscriptionId, from: String(from) }),
   };
 }
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTracing, type Tracing } from '../../src/adapters/tracing/tracer-provider.js';
 import { loadConfig } from '../../src/config.js';
 import { DomainError } from '../../src/domain/index.js';
-import { contextFrom, inSpan, spanEach, traceHeaders, traceLogFields, type Context } from '../../src/tracing.js';
+import { type Context, contextFrom, inSpan, spanEach, traceHeaders, traceLogFields } from '../../src/tracing.js';
 
 describe('tracing configuration', () => {
   it('is off unless an OTLP endpoint is set', () => {
@@ -13,9 +13,14 @@ describe('tracing configuration', () => {
 
   it('exports to <endpoint>/v1/traces, or to the traces endpoint as given; OTEL_SDK_DISABLED wins', () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing.otlpTracesUrl).toBe('http://collector:4318/v1/traces');
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/otlp/traces' }).tracing.otlpTracesUrl).toBe('https://b/otlp/traces');
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/otlp/traces' }).tracing.otlpTracesUrl,
+    ).toBe('https://b/otlp/traces');
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' }).tracing.otlpTracesUrl).toBeUndefined();
-    expect(loadConfig({ OTEL_SERVICE_NAME: 'rxgate-eu', OTEL_TRACES_SAMPLER_ARG: '0.25' }).tracing).toMatchObject({ serviceName: 'rxgate-eu', sampleRatio: 0.25 });
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'rxgate-eu', OTEL_TRACES_SAMPLER_ARG: '0.25' }).tracing).toMatchObject({
+      serviceName: 'rxgate-eu',
+      sampleRatio: 0.25,
+    });
   });
 
   it('refuses a non-http endpoint and a ratio outside 0…1, naming them', () => {
@@ -34,7 +39,11 @@ describe('spans with no SDK registered (tracing off)', () => {
     await expect(inSpan('x', {}, async () => 'done')).resolves.toBe('done');
     const error = new Error('boom');
     await expect(inSpan('x', {}, async () => Promise.reject(error))).rejects.toBe(error);
-    expect(() => inSpan('x', {}, () => { throw error; })).toThrow(error);
+    expect(() =>
+      inSpan('x', {}, () => {
+        throw error;
+      }),
+    ).toThrow(error);
   });
 });
 
@@ -42,7 +51,8 @@ describe('spans with the SDK registered', () => {
   let tracing: Tracing | undefined;
   let exporter: InMemorySpanExporter;
   // A shut-down exporter records nothing more: each test gets its own.
-  const start = () => (tracing = startTracing({ serviceName: 'rxgate-test', serviceVersion: '0', exporter: (exporter = new InMemorySpanExporter()), sampleRatio: 1 }));
+  const start = () =>
+    (tracing = startTracing({ serviceName: 'rxgate-test', serviceVersion: '0', exporter: (exporter = new InMemorySpanExporter()), sampleRatio: 1 }));
   afterEach(async () => {
     await tracing?.shutdown();
     tracing = undefined;
@@ -87,7 +97,12 @@ describe('spans with the SDK registered', () => {
     expect(exporter.getFinishedSpans().filter((s) => s.name === 'deliver')).toHaveLength(0); // still delivering 1
     await iterator.next();
     await iterator.next();
-    expect(exporter.getFinishedSpans().filter((s) => s.name === 'deliver').map((s) => s.attributes.n)).toEqual([1]);
+    expect(
+      exporter
+        .getFinishedSpans()
+        .filter((s) => s.name === 'deliver')
+        .map((s) => s.attributes.n),
+    ).toEqual([1]);
     await iterator.return!();
     const delivered = exporter.getFinishedSpans().filter((s) => s.name === 'deliver');
     expect(delivered.map((s) => s.attributes.n)).toEqual([1, 3]);
@@ -100,6 +115,10 @@ describe('spans with the SDK registered', () => {
     await tracing!.shutdown();
     tracing = undefined;
     expect(inSpan('after', {}, (span) => span.isRecording())).toBe(false);
-    expect(traceHeaders(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 })))).toBeUndefined();
+    expect(
+      traceHeaders(
+        trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 })),
+      ),
+    ).toBeUndefined();
   });
 });

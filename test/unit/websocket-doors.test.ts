@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError, ERROR_CODES } from '../../src/domain/index.js';
 import { tenantNamed } from '../../src/transport/http/request-context.js';
-import { closeFor, CloseCode } from '../../src/transport/http/websocket-close-code.js';
+import { CloseCode, closeFor } from '../../src/transport/http/websocket-close-code.js';
 
 describe('tenantNamed: the one X-Tenant-Id rule', () => {
   it.each([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ACTION_HANDLERS } from '../../src/application/use-cases/workflow-actions.use-case.js';
 import {
   actionsFor,
   compensationsFor,
@@ -8,15 +9,14 @@ import {
   finalStatesOf,
   legalEvents,
   PRESCRIPTION_WORKFLOWS,
+  type PrescriptionFacts,
   senderOf,
   statesOf,
   timerChanges,
   timerChangesOnEdit,
   toMermaid,
   WORKFLOW_EVENTS,
-  type PrescriptionFacts,
 } from '../../src/domain/index.js';
-import { ACTION_HANDLERS } from '../../src/application/use-cases/workflow-actions.use-case.js';
 import { ACTION_NAMES } from '../../src/domain/workflow-actions.js';
 
 /**
@@ -60,7 +60,8 @@ for (const definition of PRESCRIPTION_WORKFLOWS) {
     }
 
     it('final states have no way out, and are the ones of the contract', () => {
-      const expected = definition.version === 1 ? ['cancelled', 'completed', 'failed', 'rejected'] : ['cancelled', 'completed', 'expired', 'failed', 'rejected'];
+      const expected =
+        definition.version === 1 ? ['cancelled', 'completed', 'failed', 'rejected'] : ['cancelled', 'completed', 'expired', 'failed', 'rejected'];
       expect(finalStatesOf(definition as never).sort()).toEqual(expected);
       for (const state of finalStatesOf(definition as never)) expect(legalEvents(definition as never, state)).toEqual([]);
     });
@@ -138,7 +139,12 @@ describe('the engine, on a test workflow', () => {
   it('an edit moves only the timers whose instant it changed, keeping when each was armed', () => {
     const v2 = PRESCRIPTION_WORKFLOWS[1];
     const now = new Date('2026-01-01T00:00:00Z');
-    const facts = (validUntil: string | null): PrescriptionFacts => ({ fillsAllowed: 1, fillsDispensed: 0, validUntil: validUntil === null ? null : new Date(validUntil), now });
+    const facts = (validUntil: string | null): PrescriptionFacts => ({
+      fillsAllowed: 1,
+      fillsDispensed: 0,
+      validUntil: validUntil === null ? null : new Date(validUntil),
+      now,
+    });
     const armedAt = new Date('2025-12-31T00:00:00Z');
     const pending = [
       { name: 'expiry', armedAt },
@@ -154,7 +160,10 @@ describe('the engine, on a test workflow', () => {
     expect(edit(null, '2026-02-01T00:00:00Z', pending.slice(1))).toEqual({ drop: [], arm: [['expiry', '2026-02-01T00:00:00.000Z']] });
     // The service level counts from arming: no edit moves it, and one already fired is not armed again.
     expect(edit('2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', [])).toEqual({ drop: [], arm: [['expiry', '2026-03-01T00:00:00.000Z']] });
-    expect(timerChangesOnEdit(v2, 'processing', { before: facts('2026-02-01T00:00:00Z'), after: facts(null), pending: [], now, settings: {} })).toEqual({ drop: [], arm: [] });
+    expect(timerChangesOnEdit(v2, 'processing', { before: facts('2026-02-01T00:00:00Z'), after: facts(null), pending: [], now, settings: {} })).toEqual({
+      drop: [],
+      arm: [],
+    });
   });
 
   it('finds actions by event, by change and by emission', () => {
@@ -169,7 +178,9 @@ describe('the engine, on a test workflow', () => {
   });
 
   it('refuses a definition that names an unknown state or leaves a final one', () => {
-    expect(() => defineWorkflow({ ...door, transitions: [{ event: 'x', from: ['nowhere' as never], to: 'shut', sender: 'system' }] })).toThrow(/unknown state 'nowhere'/);
+    expect(() => defineWorkflow({ ...door, transitions: [{ event: 'x', from: ['nowhere' as never], to: 'shut', sender: 'system' }] })).toThrow(
+      /unknown state 'nowhere'/,
+    );
     expect(() => defineWorkflow({ ...door, transitions: [{ event: 'x', from: ['gone'], to: 'shut', sender: 'system' }] })).toThrow(/leaves final state 'gone'/);
     expect(statesOf(door)).toEqual(['shut', 'open', 'locked', 'gone']);
   });

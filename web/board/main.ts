@@ -2,7 +2,7 @@
 // `prescriptionEvents` arrive over graphql-ws; the subscription resumes with `after` when the socket drops.
 import '../shared/page.css';
 import './board.css';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import { GraphqlError, graphqlRequest, graphqlWsUrl } from '../shared/session';
 import { mountSignIn } from '../shared/sign-in';
 import { renderDiagram, transitionsTable, type WorkflowDefinition } from './workflow-diagram';
@@ -57,7 +57,10 @@ async function loadWorkflow(token: string): Promise<WorkflowView> {
       (data) => data.__type?.enumValues.map((v) => v.name) ?? [],
       () => [] as string[], // introspection is off (production without GRAPHQL_EXPLORER)
     ),
-    graphqlRequest<{ workflowDefinitions: WorkflowDefinition[] }>(token, '{ workflowDefinitions { name version description states { name final } transitions { event from to persona guard } timers actions mermaid } }').then(
+    graphqlRequest<{ workflowDefinitions: WorkflowDefinition[] }>(
+      token,
+      '{ workflowDefinitions { name version description states { name final } transitions { event from to persona guard } timers actions mermaid } }',
+    ).then(
       (data) => data.workflowDefinitions.filter((d) => d.name === 'prescription').sort((a, b) => b.version - a.version)[0],
       () => undefined,
     ),
@@ -108,7 +111,11 @@ class DiagramPanel {
       );
     });
     mermaid.append(element('summary', {}, 'Mermaid text'), copy, text);
-    const facts = element('p', { class: 'workflow-facts' }, `${definition.description} Timers: ${definition.timers.join(', ') || 'none'}. Actions: ${definition.actions.join(', ') || 'none'}.`);
+    const facts = element(
+      'p',
+      { class: 'workflow-facts' },
+      `${definition.description} Timers: ${definition.timers.join(', ') || 'none'}. Actions: ${definition.actions.join(', ') || 'none'}.`,
+    );
     this.panel.replaceChildren(heading, facts, scroller, table, mermaid);
   }
 }
@@ -156,7 +163,11 @@ class Board {
     if (existing && Number(existing.card.versionId) > Number(card.versionId)) return false;
     const item = existing?.item ?? element('li', { 'data-id': card.id });
     const button = element('button', { type: 'button', class: 'card', 'data-testid': 'card' });
-    button.append(element('span', { class: 'medication' }, label(card)), element('span', { class: 'meta' }, `${card.subject.display ?? card.subject.reference ?? ''} · ${card.id.slice(0, 8)}`), element('span', { class: 'meta' }, `updated ${when(card.lastUpdated)}`));
+    button.append(
+      element('span', { class: 'medication' }, label(card)),
+      element('span', { class: 'meta' }, `${card.subject.display ?? card.subject.reference ?? ''} · ${card.id.slice(0, 8)}`),
+      element('span', { class: 'meta' }, `updated ${when(card.lastUpdated)}`),
+    );
     button.setAttribute('aria-label', `${label(card)}, ${card.subject.reference ?? ''}, ${card.workflowStatus}. Open its timeline.`);
     button.addEventListener('click', () => this.onOpen(card.id, button));
     item.replaceChildren(button);
@@ -327,7 +338,24 @@ class Timeline {
     const token = this.token();
     if (!token) return;
     try {
-      const data = await graphqlRequest<{ medicationRequest: (Card & { pharmacy: { name: string } | null; transitions: Array<{ event: string; from: string | null; to: string; actor: string; reason: string | null; at: string }>; dispenses: Array<{ id: string; status: string; quantity: { value: number | null; unit: string | null } | null; whenPrepared: string | null; whenHandedOver: string | null; lastUpdated: string }>; workflow: WorkflowInstance; fills: Fills }) | null }>(
+      const data = await graphqlRequest<{
+        medicationRequest:
+          | (Card & {
+              pharmacy: { name: string } | null;
+              transitions: Array<{ event: string; from: string | null; to: string; actor: string; reason: string | null; at: string }>;
+              dispenses: Array<{
+                id: string;
+                status: string;
+                quantity: { value: number | null; unit: string | null } | null;
+                whenPrepared: string | null;
+                whenHandedOver: string | null;
+                lastUpdated: string;
+              }>;
+              workflow: WorkflowInstance;
+              fills: Fills;
+            })
+          | null;
+      }>(
         token,
         `query Timeline($id: ID!) { medicationRequest(id: $id) { ${CARD_FIELDS} pharmacy { name } transitions { event from to actor reason at } dispenses { id status quantity { value unit } whenPrepared whenHandedOver lastUpdated } workflow { definition version state timers { name dueAt } actions { name status attempts lastError } compensations { name status attempts lastError } } fills { allowed dispensed remaining nextEligibleAt validUntil } } }`,
         { id },
@@ -365,7 +393,15 @@ class Timeline {
         const out = element('ul', { 'data-testid': testid });
         for (const step of list) {
           const item = element('li', { 'data-status': step.status });
-          item.append(element('strong', {}, step.name), ` ${step.status}`, element('span', { class: 'when' }, `${step.attempts} attempt${step.attempts === 1 ? '' : 's'}${step.lastError ? ` · last error: ${step.lastError}` : ''}`));
+          item.append(
+            element('strong', {}, step.name),
+            ` ${step.status}`,
+            element(
+              'span',
+              { class: 'when' },
+              `${step.attempts} attempt${step.attempts === 1 ? '' : 's'}${step.lastError ? ` · last error: ${step.lastError}` : ''}`,
+            ),
+          );
           out.append(item);
         }
         if (list.length === 0) out.append(element('li', {}, 'None.'));
@@ -381,7 +417,11 @@ class Timeline {
       const dispenses = element('ul', { 'data-testid': 'dispenses' });
       for (const d of request.dispenses) {
         const item = element('li');
-        item.append(element('strong', {}, d.status), ` ${d.quantity?.value ?? ''} ${d.quantity?.unit ?? ''}`, element('span', { class: 'when' }, d.whenHandedOver ? `handed over ${when(d.whenHandedOver)}` : `prepared ${when(d.whenPrepared ?? d.lastUpdated)}`));
+        item.append(
+          element('strong', {}, d.status),
+          ` ${d.quantity?.value ?? ''} ${d.quantity?.unit ?? ''}`,
+          element('span', { class: 'when' }, d.whenHandedOver ? `handed over ${when(d.whenHandedOver)}` : `prepared ${when(d.whenPrepared ?? d.lastUpdated)}`),
+        );
         dispenses.append(item);
       }
       if (request.dispenses.length === 0) dispenses.append(element('li', {}, 'None yet.'));
@@ -422,7 +462,12 @@ const summarize = () => ($('board-summary').textContent = total > board.size ? `
 async function loadPrescriptions(token: string): Promise<void> {
   let after: string | null = null;
   do {
-    const page: { medicationRequests: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ node: Card }> } } = await graphqlRequest(token, `query Board($after: String, $first: Int) { medicationRequests(after: $after, first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${CARD_FIELDS} } } } }`, { after, first: PAGE_SIZE });
+    const page: { medicationRequests: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ node: Card }> } } =
+      await graphqlRequest(
+        token,
+        `query Board($after: String, $first: Int) { medicationRequests(after: $after, first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${CARD_FIELDS} } } } }`,
+        { after, first: PAGE_SIZE },
+      );
     total = page.medicationRequests.totalCount;
     for (const edge of page.medicationRequests.edges) board.upsert(edge.node, false);
     after = page.medicationRequests.pageInfo.hasNextPage ? page.medicationRequests.pageInfo.endCursor : null;
@@ -471,7 +516,8 @@ async function show(token: string | undefined): Promise<void> {
   try {
     await loadPrescriptions(token);
   } catch (error) {
-    message.textContent = error instanceof GraphqlError && error.code === 'UNAUTHENTICATED' ? 'The token was refused: sign in again.' : (error as Error).message;
+    message.textContent =
+      error instanceof GraphqlError && error.code === 'UNAUTHENTICATED' ? 'The token was refused: sign in again.' : (error as Error).message;
   }
 }
 

@@ -60,12 +60,28 @@ export function renderDiagram(definition: WorkflowDefinition, initial = 'request
   const position = new Map<string, { x: number; y: number; layer: number }>();
   columns.forEach((states, layer) => {
     const offset = ((tallest - states.length) * (BOX.height + GAP.y)) / 2; // centre each layer vertically
-    states.forEach((state, row) => position.set(state, { x: MARGIN.x + layer * (BOX.width + GAP.x), y: MARGIN.y + offset + row * (BOX.height + GAP.y), layer }));
+    states.forEach((state, row) =>
+      position.set(state, { x: MARGIN.x + layer * (BOX.width + GAP.x), y: MARGIN.y + offset + row * (BOX.height + GAP.y), layer }),
+    );
   });
   const finals = new Set(definition.states.filter((s) => s.final).map((s) => s.name));
 
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': 'workflow-svg-title', class: 'workflow-svg', 'data-testid': 'workflow-svg' });
-  root.append(svg('title', { id: 'workflow-svg-title' }, `State diagram of workflow ${definition.name} version ${definition.version}; the transitions are listed in the table below.`));
+  const root = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    'aria-labelledby': 'workflow-svg-title',
+    class: 'workflow-svg',
+    'data-testid': 'workflow-svg',
+  });
+  root.append(
+    svg(
+      'title',
+      { id: 'workflow-svg-title' },
+      `State diagram of workflow ${definition.name} version ${definition.version}; the transitions are listed in the table below.`,
+    ),
+  );
   const defs = svg('defs');
   const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
   marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }));
@@ -76,7 +92,9 @@ export function renderDiagram(definition: WorkflowDefinition, initial = 'request
   const start = position.get(initial);
   if (start) {
     root.append(svg('circle', { cx: start.x + BOX.width / 2, cy: start.y - 22, r: 5, class: 'start' }));
-    root.append(svg('line', { x1: start.x + BOX.width / 2, y1: start.y - 17, x2: start.x + BOX.width / 2, y2: start.y - 1, class: 'edge', 'marker-end': 'url(#arrow)' }));
+    root.append(
+      svg('line', { x1: start.x + BOX.width / 2, y1: start.y - 17, x2: start.x + BOX.width / 2, y2: start.y - 1, class: 'edge', 'marker-end': 'url(#arrow)' }),
+    );
   }
 
   // One arrow per (from, to) pair: rules sharing it (e.g. a guarded and an unguarded rule) share the label.

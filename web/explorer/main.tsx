@@ -1,11 +1,11 @@
 // GraphiQL, bundled with the gateway: queries and mutations over HTTP, subscriptions over graphql-ws,
 // the bearer token in the headers editor (filled by "sign in as" where the gateway offers it).
-import { GraphiQL, type GraphiQLProps } from 'graphiql';
 import 'graphiql/style.css';
 import '../shared/page.css';
 import './explorer.css';
+import { GraphiQL, type GraphiQLProps } from 'graphiql';
 import { getOperationAST, parse } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import { useMemo } from 'react';
 import { createRoot } from 'react-dom/client';
 import { graphqlWsUrl } from '../shared/session';
@@ -64,25 +64,41 @@ const socketFor = (authorization: string | undefined): Client => {
  * The signed-in token applies unless the headers editor names another Authorization: GraphiQL fetches
  * the schema on sign-in before its headers editor shows the new token.
  */
-const makeFetcher = (token: string | undefined): Fetcher => async (params, options) => {
-  const edited = (options?.headers ?? {}) as Record<string, string>;
-  const headers = authorizationOf(edited) || !token ? edited : { ...edited, Authorization: `Bearer ${token}` };
-  if (isSubscription(params.query, params.operationName)) {
-    return socketFor(authorizationOf(headers)).iterate({ query: params.query, variables: params.variables ?? undefined, operationName: params.operationName ?? undefined });
-  }
-  const response = await fetch('/graphql', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
-    body: JSON.stringify(params),
-  });
-  return response.json();
-};
+const makeFetcher =
+  (token: string | undefined): Fetcher =>
+  async (params, options) => {
+    const edited = (options?.headers ?? {}) as Record<string, string>;
+    const headers = authorizationOf(edited) || !token ? edited : { ...edited, Authorization: `Bearer ${token}` };
+    if (isSubscription(params.query, params.operationName)) {
+      return socketFor(authorizationOf(headers)).iterate({
+        query: params.query,
+        variables: params.variables ?? undefined,
+        operationName: params.operationName ?? undefined,
+      });
+    }
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...headers },
+      body: JSON.stringify(params),
+    });
+    return response.json();
+  };
 
 function Explorer({ token }: { token: string | undefined }) {
   const headers = useMemo(() => JSON.stringify(token ? { Authorization: `Bearer ${token}` } : {}, null, 2), [token]);
   // A new fetcher on sign-in makes GraphiQL fetch the schema again, now authenticated.
   const fetcher = useMemo(() => makeFetcher(token), [token]);
-  return <GraphiQL fetcher={fetcher} headers={headers} defaultQuery={DEFAULT_QUERY} defaultEditorToolsVisibility="headers" isHeadersEditorEnabled shouldPersistHeaders={false} defaultTheme="light" />;
+  return (
+    <GraphiQL
+      fetcher={fetcher}
+      headers={headers}
+      defaultQuery={DEFAULT_QUERY}
+      defaultEditorToolsVisibility="headers"
+      isHeadersEditorEnabled
+      shouldPersistHeaders={false}
+      defaultTheme="light"
+    />
+  );
 }
 
 const root = createRoot(document.getElementById('graphiql')!);

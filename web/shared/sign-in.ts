@@ -39,17 +39,40 @@ export async function mountSignIn(container: HTMLElement, onToken: (token: strin
   let read: () => Promise<string>;
 
   if (dev) {
-    const tenant = element('input', { id: 'sign-in-tenant', name: 'tenant', list: 'sign-in-tenants', required: '', pattern: '[A-Za-z0-9_-]{1,64}', size: "10", autocomplete: 'off' });
+    const tenant = element('input', {
+      id: 'sign-in-tenant',
+      name: 'tenant',
+      list: 'sign-in-tenants',
+      required: '',
+      pattern: '[A-Za-z0-9_-]{1,64}',
+      size: '10',
+      autocomplete: 'off',
+    });
     tenant.value = dev.tenants[0] ?? '';
     const tenants = element('datalist', { id: 'sign-in-tenants' });
     for (const id of dev.tenants) tenants.append(element('option', { value: id }));
     const persona = element('select', { id: 'sign-in-persona', name: 'persona' });
     for (const name of dev.personas) persona.append(element('option', { value: name }, name));
-    form.append(element('label', { for: 'sign-in-tenant' }, 'Tenant'), tenant, tenants, element('label', { for: 'sign-in-persona' }, 'Persona'), persona, element('button', { type: 'submit' }, 'Sign in as'));
+    form.append(
+      element('label', { for: 'sign-in-tenant' }, 'Tenant'),
+      tenant,
+      tenants,
+      element('label', { for: 'sign-in-persona' }, 'Persona'),
+      persona,
+      element('button', { type: 'submit' }, 'Sign in as'),
+    );
     form.title = 'Development tokens: minted by the gateway while it uses the development secret.';
     read = () => mintDevToken(tenant.value.trim(), persona.value);
   } else {
-    const token = element('input', { id: 'sign-in-token', name: 'token', type: 'password', required: '', size: '24', autocomplete: 'off', placeholder: 'eyJ…' });
+    const token = element('input', {
+      id: 'sign-in-token',
+      name: 'token',
+      type: 'password',
+      required: '',
+      size: '24',
+      autocomplete: 'off',
+      placeholder: 'eyJ…',
+    });
     form.append(element('label', { for: 'sign-in-token' }, 'Bearer token'), token, element('button', { type: 'submit' }, 'Use token'));
     read = async () => token.value.trim().replace(/^Bearer\s+/i, '');
   }

@@ -83,8 +83,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
       if (typeof tenant !== 'string' || !TENANT_ID_PATTERN.test(tenant)) throw new Error('tenant claim missing or malformed');
       if (!isPersona(persona)) throw new Error('persona claim missing or unknown');
       // RFC 8176: `amr` is an array of short strings; anything else is a malformed token, not "no methods".
-      if (amr !== undefined && !(Array.isArray(amr) && amr.length <= 16 && amr.every((m) => typeof m === 'string' && m.length > 0 && m.length <= 32))) throw new Error('amr claim malformed');
-      const claims = Object.freeze({ sub, tenant, persona, ...(amr === undefined ? {} : { amr: Object.freeze([...(amr as string[])]) }) } satisfies TokenClaims);
+      if (amr !== undefined && !(Array.isArray(amr) && amr.length <= 16 && amr.every((m) => typeof m === 'string' && m.length > 0 && m.length <= 32)))
+        throw new Error('amr claim malformed');
+      const claims = Object.freeze({
+        sub,
+        tenant,
+        persona,
+        ...(amr === undefined ? {} : { amr: Object.freeze([...(amr as string[])]) }),
+      } satisfies TokenClaims);
       // `exp` is required, so every cached token expires exactly as jwtVerify would judge it.
       verified.set(token, claims, (payload.exp as number) * 1000 + toleranceMs);
       return claims;

@@ -70,9 +70,16 @@ export function createAuditWriter(manager: EntityManager, tenantId: string): Aud
       const dates = new NamedParams();
       for (const bound of criteria.recorded ?? []) query.andWhere(dateCondition('a.recorded', bound, dates), dates.values);
       if (criteria.before) {
-        query.andWhere('(a.recorded, a.id) < (CAST(:beforeRecorded AS timestamptz), CAST(:beforeId AS bigint))', { beforeRecorded: criteria.before.recorded, beforeId: criteria.before.id });
+        query.andWhere('(a.recorded, a.id) < (CAST(:beforeRecorded AS timestamptz), CAST(:beforeId AS bigint))', {
+          beforeRecorded: criteria.before.recorded,
+          beforeId: criteria.before.id,
+        });
       }
-      const rows = await query.orderBy('a.recorded', 'DESC').addOrderBy('a.id', 'DESC').limit(criteria.limit + 1).getMany();
+      const rows = await query
+        .orderBy('a.recorded', 'DESC')
+        .addOrderBy('a.id', 'DESC')
+        .limit(criteria.limit + 1)
+        .getMany();
       return rows.map(toRecord);
     },
   };
@@ -102,25 +109,26 @@ export function createAuditTrail(dataSource: DataSource, options: AuditTrailOpti
   // them: their SQL must not be counted (or traced) as that request's.
   const detached = AsyncResource.bind(<T>(work: () => T): T => work());
 
-  const writeQueued = (): Promise<void> => detached(() => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    writing = writing.then(async () => {
-      const batch = queue;
-      queue = [];
-      if (batch.length === 0) return;
-      try {
-        await insert((sql, values) => dataSource.query(sql, values), batch);
-      } catch (error) {
-        queue = [...batch, ...queue];
-        const dropped = Math.max(0, queue.length - maxQueued);
-        if (dropped > 0) queue = queue.slice(dropped);
-        onError?.(error, dropped);
-        schedule();
-      }
+  const writeQueued = (): Promise<void> =>
+    detached(() => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      writing = writing.then(async () => {
+        const batch = queue;
+        queue = [];
+        if (batch.length === 0) return;
+        try {
+          await insert((sql, values) => dataSource.query(sql, values), batch);
+        } catch (error) {
+          queue = [...batch, ...queue];
+          const dropped = Math.max(0, queue.length - maxQueued);
+          if (dropped > 0) queue = queue.slice(dropped);
+          onError?.(error, dropped);
+          schedule();
+        }
+      });
+      return writing;
     });
-    return writing;
-  });
   const schedule = () => {
     if (!timer) {
       timer = setTimeout(() => void writeQueued(), flushMs);

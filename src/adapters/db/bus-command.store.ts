@@ -40,7 +40,17 @@ export function createCommandLedger(manager: EntityManager, tenantId: string): C
       await manager.query(
         `INSERT INTO bus_commands (tenant_id, command_id, command, outcome, reference, version, error_code, message, issues)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [tenantId, outcome.commandId, outcome.command, outcome.outcome, accepted?.reference ?? null, accepted?.version ?? null, rejected?.code ?? null, rejected?.message ?? null, rejected && rejected.issues.length > 0 ? JSON.stringify(rejected.issues) : null],
+        [
+          tenantId,
+          outcome.commandId,
+          outcome.command,
+          outcome.outcome,
+          accepted?.reference ?? null,
+          accepted?.version ?? null,
+          rejected?.code ?? null,
+          rejected?.message ?? null,
+          rejected && rejected.issues.length > 0 ? JSON.stringify(rejected.issues) : null,
+        ],
       );
     },
   };

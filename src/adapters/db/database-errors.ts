@@ -9,9 +9,22 @@ export const DATABASE_RETRY_AFTER_SECONDS = 1;
  * 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting or stopping),
  * 53300 too many connections; every class 08 code (connection exception) is matched by prefix.
  */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 /** What `pg` and `pg-pool` say when a connection is lost or cannot be had; they carry no code. */
-const TRANSIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Connection ended unexpectedly/i;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Connection ended unexpectedly/i;
 
 /** True when the error (or what it wraps: TypeORM's `driverError`, a `cause`, an AggregateError's errors) is a lost or refused connection. */
 export function isConnectionError(error: unknown, depth = 0): boolean {
@@ -25,10 +38,14 @@ export function isConnectionError(error: unknown, depth = 0): boolean {
 
 /** The database is away for the moment: 503 `SERVICE_UNAVAILABLE` with `Retry-After` (CONTRACT §2). */
 export function databaseUnavailable(cause: unknown): DomainError {
-  return new DomainError('SERVICE_UNAVAILABLE', `The database is unavailable for the moment (a restart or a failover); retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`, {
-    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
-    cause,
-  });
+  return new DomainError(
+    'SERVICE_UNAVAILABLE',
+    `The database is unavailable for the moment (a restart or a failover); retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`,
+    {
+      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+      cause,
+    },
+  );
 }
 
 const classified = (error: unknown): unknown => (error instanceof DomainError || !isConnectionError(error) ? error : databaseUnavailable(error));
@@ -57,7 +74,8 @@ export function classifyConnectionErrors(dataSource: DataSource): void {
     runner.connect = () => connect().catch((error: unknown) => Promise.reject(classified(error)));
     const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
     const guarded = async (...args: unknown[]): Promise<unknown> => {
-      if (runner.isReleased) throw lost !== undefined ? databaseUnavailable(lost) : new Error('a statement on a released database connection (its transaction is over)');
+      if (runner.isReleased)
+        throw lost !== undefined ? databaseUnavailable(lost) : new Error('a statement on a released database connection (its transaction is over)');
       try {
         return await query(...args);
       } catch (error) {

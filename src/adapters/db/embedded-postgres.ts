@@ -1,8 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -92,7 +92,9 @@ async function platformBinaries(): Promise<{ initdb: string; postgres: string }>
   try {
     return (await import(name)) as { initdb: string; postgres: string };
   } catch (error) {
-    throw new Error(`No embedded PostgreSQL binaries for ${platform}-${process.arch} (${name}); set DATABASE_URL to use a PostgreSQL server instead.`, { cause: error });
+    throw new Error(`No embedded PostgreSQL binaries for ${platform}-${process.arch} (${name}); set DATABASE_URL to use a PostgreSQL server instead.`, {
+      cause: error,
+    });
   }
 }
 
@@ -155,7 +157,10 @@ const reachableBy = (user: string, file: string): Promise<boolean> =>
  * project sits in a private home (e.g. /root), a copy of the package's native tree is kept under the
  * system temp dir, made once per installed version.
  */
-async function reachableBinaries(bins: { initdb: string; postgres: string }, owner: { uid: number; gid: number } | undefined): Promise<{ initdb: string; postgres: string }> {
+async function reachableBinaries(
+  bins: { initdb: string; postgres: string },
+  owner: { uid: number; gid: number } | undefined,
+): Promise<{ initdb: string; postgres: string }> {
   if (!owner || (await reachableBy('postgres', bins.postgres))) return bins;
   const native = path.dirname(path.dirname(bins.postgres));
   const copy = path.join(tmpdir(), `rxgate-pg-runtime-${createHash('sha256').update(native).digest('hex').slice(0, 16)}`);

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { parseReference, performerReferencesOf, type MedicationDispenseRecord } from '../../domain/index.js';
+import { type MedicationDispenseRecord, parseReference, performerReferencesOf } from '../../domain/index.js';
 import type { MedicationDispenseStore } from '../../ports/index.js';
 import { MedicationDispenseEntity, MedicationDispenseHistoryEntity } from './entities/index.js';
 import { dateCondition, Params, seqPage } from './seq-page.js';

@@ -1,5 +1,5 @@
+import { type MedicationRequestRecord, searchTermsOf, type TransitionRecord, type WorkflowState } from '../../domain/index.js';
 import type { MedicationRequestEntity, MedicationRequestHistoryEntity } from './entities/index.js';
-import { searchTermsOf, type MedicationRequestRecord, type TransitionRecord, type WorkflowState } from '../../domain/index.js';
 
 /** A `medication_requests` / `medication_request_history` row as the driver returns it. */
 export interface MedicationRequestRow {

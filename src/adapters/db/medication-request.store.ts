@@ -1,10 +1,10 @@
 import type { EntityManager } from 'typeorm';
 import type { MedicationRequestRecord } from '../../domain/index.js';
 import type { MedicationRequestStore, SearchPage, SearchPosition, SortKey } from '../../ports/index.js';
-import { dateCondition, Params } from './seq-page.js';
-import { insertStatement, setList } from './entity-columns.js';
 import { MedicationRequestEntity } from './entities/index.js';
-import { rowOf, rowToRecord, type MedicationRequestRow } from './medication-request.mapper.js';
+import { insertStatement, setList } from './entity-columns.js';
+import { type MedicationRequestRow, rowOf, rowToRecord } from './medication-request.mapper.js';
+import { dateCondition, Params } from './seq-page.js';
 
 const SELECT = 'SELECT id, tenant_id, version, workflow_status, workflow_version, last_updated, resource';
 
@@ -35,7 +35,10 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
 
     async findByIds(ids) {
       if (ids.length === 0) return [];
-      const rows: MedicationRequestRow[] = await manager.query(`${SELECT} FROM medication_requests WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, ids]);
+      const rows: MedicationRequestRow[] = await manager.query(`${SELECT} FROM medication_requests WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [
+        tenantId,
+        ids,
+      ]);
       return rows.map(rowToRecord);
     },
 
@@ -83,12 +86,19 @@ export function createMedicationRequestStore(manager: EntityManager, tenantId: s
 
       const [rows, count] = await Promise.all([
         manager.query(pageSql, params.values) as Promise<Array<MedicationRequestRow & { position_seq: string; sort_value: string }>>,
-        query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_requests WHERE ${filter}`, filterParams) as Promise<Array<{ total: number }>>) : undefined,
+        query.withTotal
+          ? (manager.query(`SELECT count(*)::int AS total FROM medication_requests WHERE ${filter}`, filterParams) as Promise<Array<{ total: number }>>)
+          : undefined,
       ]);
       const hasMore = rows.length > query.limit;
       const items = rows.slice(0, query.limit).map((row) => ({
         record: rowToRecord(row),
-        position: { sort: query.sort, descending: query.descending, value: query.sort === 'seq' ? null : row.sort_value, seq: row.position_seq } satisfies SearchPosition,
+        position: {
+          sort: query.sort,
+          descending: query.descending,
+          value: query.sort === 'seq' ? null : row.sort_value,
+          seq: row.position_seq,
+        } satisfies SearchPosition,
       }));
       const page: SearchPage<MedicationRequestRecord> = { items, hasMore };
       if (count) page.total = count[0].total;

@@ -63,7 +63,12 @@ export function createPriorAuthorizationStore(manager: EntityManager, tenantId: 
         })
         .updateEntity(false)
         .execute();
-      await history.createQueryBuilder().insert().values(historyRow(tenantId, record, transition)).updateEntity(false).execute();
+      await history
+        .createQueryBuilder()
+        .insert()
+        .values(historyRow(tenantId, record, transition))
+        .updateEntity(false)
+        .execute();
     },
 
     async findById(id) {
@@ -87,18 +92,33 @@ export function createPriorAuthorizationStore(manager: EntityManager, tenantId: 
       const result = await tasks
         .createQueryBuilder()
         .update()
-        .set({ version: record.versionId, status: record.resource.status, lastUpdated: record.lastUpdated, resource: record.resource, businessStatus: record.state })
+        .set({
+          version: record.versionId,
+          status: record.resource.status,
+          lastUpdated: record.lastUpdated,
+          resource: record.resource,
+          businessStatus: record.state,
+        })
         .where('tenant_id = :tenantId AND id = :id AND version = :expectedVersion', { tenantId, id: record.id, expectedVersion })
         .execute();
       if (result.affected !== 1) return false;
-      await history.createQueryBuilder().insert().values(historyRow(tenantId, record, transition)).updateEntity(false).execute();
+      await history
+        .createQueryBuilder()
+        .insert()
+        .values(historyRow(tenantId, record, transition))
+        .updateEntity(false)
+        .execute();
       return true;
     },
 
     async transitionsOf(ids) {
       const result = new Map<string, PriorAuthorizationTransition[]>(ids.map((id) => [id, []]));
       if (ids.length === 0) return result;
-      const rows = await history.createQueryBuilder('h').where('h.tenant_id = :tenantId AND h.id = ANY(CAST(:ids AS uuid[]))', { tenantId, ids }).orderBy('h.version', 'ASC').getMany();
+      const rows = await history
+        .createQueryBuilder('h')
+        .where('h.tenant_id = :tenantId AND h.id = ANY(CAST(:ids AS uuid[]))', { tenantId, ids })
+        .orderBy('h.version', 'ASC')
+        .getMany();
       for (const row of rows) result.get(row.id)?.push({ ...row.transition, at: new Date(row.transition.at) });
       return result;
     },

@@ -1,11 +1,18 @@
 import type { EntityManager } from 'typeorm';
 import { subjectOf, type TransitionRecord } from '../../domain/index.js';
 import type { IdempotencyStore, MedicationRequestHistory, OutboxWriter } from '../../ports/index.js';
+import { traceHeaders } from '../../tracing.js';
 import { IdempotencyKeyEntity, MedicationRequestHistoryEntity, OutboxEntity } from './entities/index.js';
 import { insertStatement } from './entity-columns.js';
+import {
+  historyToRecord,
+  type MedicationRequestRow,
+  rowToRecord,
+  type StoredTransition,
+  transitionFromJson,
+  transitionToJson,
+} from './medication-request.mapper.js';
 import { Params } from './seq-page.js';
-import { traceHeaders } from '../../tracing.js';
-import { historyToRecord, rowToRecord, transitionFromJson, transitionToJson, type MedicationRequestRow, type StoredTransition } from './medication-request.mapper.js';
 
 export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
   const versions = manager.getRepository(MedicationRequestHistoryEntity);
@@ -42,17 +49,24 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
       if (query.since) where.push(`last_updated >= ${params.bind(query.since)}`);
       const filterValues = [...params.values];
       const filter = where.join(' AND ');
-      if (query.before) where.push(`(last_updated, id, version) < (${params.bind(query.before.lastUpdated)}::timestamptz, ${params.bind(query.before.id)}::uuid, ${params.bind(query.before.version)}::int)`);
+      if (query.before)
+        where.push(
+          `(last_updated, id, version) < (${params.bind(query.before.lastUpdated)}::timestamptz, ${params.bind(query.before.id)}::uuid, ${params.bind(query.before.version)}::int)`,
+        );
       const [rows, count] = await Promise.all([
         manager.query(
           `SELECT id, tenant_id, version, workflow_status, workflow_version, last_updated, resource, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
            WHERE ${where.join(' AND ')} ORDER BY last_updated DESC, id DESC, version DESC LIMIT ${params.bind(query.limit + 1)}`,
           params.values,
         ) as Promise<Array<MedicationRequestRow & { position_at: string }>>,
-        query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM medication_request_history WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
+        query.withTotal
+          ? (manager.query(`SELECT count(*)::int AS total FROM medication_request_history WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>)
+          : undefined,
       ]);
       return {
-        items: rows.slice(0, query.limit).map((row) => ({ record: rowToRecord(row), position: { lastUpdated: row.position_at, id: row.id, version: row.version } })),
+        items: rows
+          .slice(0, query.limit)
+          .map((row) => ({ record: rowToRecord(row), position: { lastUpdated: row.position_at, id: row.id, version: row.version } })),
         hasMore: rows.length > query.limit,
         ...(count ? { total: count[0].total } : {}),
       };
@@ -77,11 +91,14 @@ const CONFLICT_COLUMNS = ['tenant_id', 'key'];
 
 export function createIdempotencyStore(manager: EntityManager, tenantId: string): IdempotencyStore {
   const repository = manager.getRepository(IdempotencyKeyEntity);
-  const updatedColumns = (row: Partial<IdempotencyKeyEntity>) => repository.metadata.columns.filter((c) => c.getEntityValue(row) !== undefined).map((c) => c.databaseName);
+  const updatedColumns = (row: Partial<IdempotencyKeyEntity>) =>
+    repository.metadata.columns.filter((c) => c.getEntityValue(row) !== undefined).map((c) => c.databaseName);
   return {
     async claim(key) {
       // Transaction-scoped advisory lock: released at commit or rollback, never leaked.
-      const rows: Array<{ claimed: boolean }> = await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed', [`idem:${tenantId}:${key}`]);
+      const rows: Array<{ claimed: boolean }> = await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed', [
+        `idem:${tenantId}:${key}`,
+      ]);
       return rows[0].claimed;
     },
 
@@ -90,7 +107,17 @@ export function createIdempotencyStore(manager: EntityManager, tenantId: string)
         .createQueryBuilder('k')
         .where('k.tenant_id = :tenantId AND k.key = :key AND k.expires_at > now()', { tenantId, key })
         .getOne();
-      return row ? { key: row.key, operation: row.operation, requestHash: row.requestHash, resourceType: row.resourceType, resourceId: row.resourceId, versionId: row.version, statusCode: row.statusCode } : undefined;
+      return row
+        ? {
+            key: row.key,
+            operation: row.operation,
+            requestHash: row.requestHash,
+            resourceType: row.resourceType,
+            resourceId: row.resourceId,
+            versionId: row.version,
+            statusCode: row.statusCode,
+          }
+        : undefined;
     },
 
     async save(record, ttlSeconds) {
@@ -107,7 +134,14 @@ export function createIdempotencyStore(manager: EntityManager, tenantId: string)
         statusCode: record.statusCode,
         expiresAt: new Date(Date.now() + ttlSeconds * 1000),
       };
-      await manager.createQueryBuilder().insert().into(IdempotencyKeyEntity).values(row).orUpdate(updatedColumns(row), CONFLICT_COLUMNS).updateEntity(false).execute();
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(IdempotencyKeyEntity)
+        .values(row)
+        .orUpdate(updatedColumns(row), CONFLICT_COLUMNS)
+        .updateEntity(false)
+        .execute();
     },
   };
 }
@@ -123,7 +157,16 @@ export function createOutboxWriter(manager: EntityManager): OutboxWriter {
         .createQueryBuilder()
         .insert()
         .into(OutboxEntity)
-        .values(events.map((e) => ({ eventId: e.metadata.eventId, tenantId: e.metadata.tenantId, eventType: e.metadata.eventType, subject: subjectOf(e.metadata), envelope: e as never, traceparent })))
+        .values(
+          events.map((e) => ({
+            eventId: e.metadata.eventId,
+            tenantId: e.metadata.tenantId,
+            eventType: e.metadata.eventType,
+            subject: subjectOf(e.metadata),
+            envelope: e as never,
+            traceparent,
+          })),
+        )
         .updateEntity(false)
         .execute();
     },

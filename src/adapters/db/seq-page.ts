@@ -1,6 +1,6 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm';
-import { namesOf, selectList } from './entity-columns.js';
 import type { DateBound, SeqPage, SeqPageQuery } from '../../ports/index.js';
+import { namesOf, selectList } from './entity-columns.js';
 
 /** Builds `$n` placeholders while collecting their values: SQL is only ever built from parameters. */
 export class Params {
@@ -42,8 +42,13 @@ export async function seqPage<E extends ObjectLiteral & { seq: string }, T>(
   const pageWhere = query.afterSeq === undefined ? filter : `${filter} AND seq > ${params.bind(query.afterSeq)}::bigint`;
   const limit = params.bind(query.limit + 1);
   const [rows, count] = await Promise.all([
-    manager.query(`SELECT ${selectList(sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`, params.values) as Promise<E[]>,
-    query.withTotal ? (manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>) : undefined,
+    manager.query(
+      `SELECT ${selectList(sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`,
+      params.values,
+    ) as Promise<E[]>,
+    query.withTotal
+      ? (manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>)
+      : undefined,
   ]);
   return {
     items: rows.slice(0, query.limit).map((row) => ({ record: toRecord(row), seq: row.seq })),

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { SUBSCRIPTION_CURSOR_EXTENSION, type SubscriptionRecord } from '../../domain/index.js';
 import type { SubscriptionStore } from '../../ports/index.js';
-import { entityOf } from './entity-columns.js';
 import { SubscriptionEntity } from './entities/index.js';
+import { entityOf } from './entity-columns.js';
 
 /** The resource as served: status, error and the cursor extension reflect the row. */
 function toRecord(row: SubscriptionEntity): SubscriptionRecord {
@@ -14,7 +14,17 @@ function toRecord(row: SubscriptionEntity): SubscriptionRecord {
     extension: [...others, ...(row.cursor ? [{ url: SUBSCRIPTION_CURSOR_EXTENSION, valueString: row.cursor }] : [])],
   };
   if (resource.extension.length === 0) delete (resource as { extension?: unknown }).extension;
-  return { id: row.id, tenantId: row.tenantId, versionId: row.version, lastUpdated: row.lastUpdated, status: row.status, criteria: row.criteria, error: row.error, cursor: row.cursor, resource };
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    versionId: row.version,
+    lastUpdated: row.lastUpdated,
+    status: row.status,
+    criteria: row.criteria,
+    error: row.error,
+    cursor: row.cursor,
+    resource,
+  };
 }
 
 export function createSubscriptionStore(manager: EntityManager, tenantId: string): SubscriptionStore {
@@ -49,7 +59,8 @@ export function createSubscriptionStore(manager: EntityManager, tenantId: string
           error,
           version: () => 'version + 1',
           lastUpdated: at,
-          resource: () => `jsonb_set(jsonb_set(resource, '{meta,versionId}', to_jsonb((version + 1)::text)), '{meta,lastUpdated}', to_jsonb(CAST(:at AS timestamptz)))`,
+          resource: () =>
+            `jsonb_set(jsonb_set(resource, '{meta,versionId}', to_jsonb((version + 1)::text)), '{meta,lastUpdated}', to_jsonb(CAST(:at AS timestamptz)))`,
         })
         .setParameter('at', at)
         .where({ tenantId, id })

@@ -6,7 +6,14 @@ import { Params, seqPage } from './seq-page.js';
 
 /** The columns a record is made of. */
 const RECORD_COLUMNS = ['id', 'tenantId', 'version', 'focusId', 'lastUpdated', 'resource'] as const;
-const toRecord = (row: Pick<TaskEntity, (typeof RECORD_COLUMNS)[number]>): TaskRecord => ({ id: row.id, tenantId: row.tenantId, versionId: row.version, focusId: row.focusId, lastUpdated: row.lastUpdated, resource: row.resource });
+const toRecord = (row: Pick<TaskEntity, (typeof RECORD_COLUMNS)[number]>): TaskRecord => ({
+  id: row.id,
+  tenantId: row.tenantId,
+  versionId: row.version,
+  focusId: row.focusId,
+  lastUpdated: row.lastUpdated,
+  resource: row.resource,
+});
 
 /** Workflow Tasks of one tenant. A Task is written once: it records a move that happened. */
 export function createTaskStore(manager: EntityManager, tenantId: string): TaskStore {
@@ -16,7 +23,16 @@ export function createTaskStore(manager: EntityManager, tenantId: string): TaskS
       await tasks
         .createQueryBuilder()
         .insert()
-        .values({ tenantId, id: record.id, version: record.versionId, status: record.resource.status, code: taskCodeOf(record.resource) ?? '', focusId: record.focusId, lastUpdated: record.lastUpdated, resource: record.resource })
+        .values({
+          tenantId,
+          id: record.id,
+          version: record.versionId,
+          status: record.resource.status,
+          code: taskCodeOf(record.resource) ?? '',
+          focusId: record.focusId,
+          lastUpdated: record.lastUpdated,
+          resource: record.resource,
+        })
         .updateEntity(false)
         .execute();
     },

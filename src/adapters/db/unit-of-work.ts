@@ -4,11 +4,11 @@ import { createAuditWriter } from './audit.store.js';
 import { createCommandLedger } from './bus-command.store.js';
 import { createMedicationDispenseStore } from './medication-dispense.store.js';
 import { createMedicationRequestStore } from './medication-request.store.js';
-import { createSubscriptionStore } from './subscription.store.js';
 import { createPriorAuthorizationStore } from './prior-authorization.store.js';
+import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
+import { createSubscriptionStore } from './subscription.store.js';
 import { createTaskStore } from './task.store.js';
 import { createWorkflowTimerStore } from './workflow-timer.store.js';
-import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 
 /** The role request-path SQL runs as (created by the TenantSecurity migration; row-level security binds it). */
 export const APP_ROLE = 'rxgate_app';
@@ -37,7 +37,12 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
  * (and refuses to write) any other tenant's rows even if a query forgot its filter. Both settings are
  * transaction-local: the pooled connection is back to its own role and no tenant after commit.
  */
-export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+export async function inTenantTransaction<T>(
+  dataSource: DataSource,
+  tenantId: string,
+  work: (manager: EntityManager) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
   // Tokens carry only such ids (CONTRACT §1); checked again because the id is spliced into SQL below.
   if (!TENANT_ID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId.slice(0, 80))}`);
   const runner = dataSource.createQueryRunner();
@@ -45,7 +50,9 @@ export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: s
   try {
     // One round trip opens the transaction and enters the tenant: a parameterless query goes over the
     // simple protocol, which takes several statements (a parameterised one cannot).
-    await runner.query(`BEGIN${options.readOnly ? ' READ ONLY' : ''}; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`);
+    await runner.query(
+      `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
+    );
     let result: T;
     try {
       result = await work(runner.manager);

@@ -33,7 +33,14 @@ export function createWorkflowTimerStore(manager: EntityManager, tenantId: strin
         `INSERT INTO workflow_timers (id, tenant_id, workflow, instance_id, name, due_at)
          SELECT t.id, $1, t.workflow, t.instance_id, t.name, t.due_at
          FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[]) AS t(id, workflow, instance_id, name, due_at)`,
-        [tenantId, timers.map((t) => t.id), timers.map((t) => t.workflow), timers.map((t) => t.instanceId), timers.map((t) => t.name), timers.map((t) => t.dueAt)],
+        [
+          tenantId,
+          timers.map((t) => t.id),
+          timers.map((t) => t.workflow),
+          timers.map((t) => t.instanceId),
+          timers.map((t) => t.name),
+          timers.map((t) => t.dueAt),
+        ],
       );
     },
 
@@ -46,7 +53,10 @@ export function createWorkflowTimerStore(manager: EntityManager, tenantId: strin
     },
 
     async claim(id) {
-      const rows: Row[] = await manager.query(`SELECT ${COLUMNS} FROM workflow_timers WHERE tenant_id = $1 AND id = $2 AND settled_at IS NULL FOR UPDATE SKIP LOCKED`, [tenantId, id]);
+      const rows: Row[] = await manager.query(
+        `SELECT ${COLUMNS} FROM workflow_timers WHERE tenant_id = $1 AND id = $2 AND settled_at IS NULL FOR UPDATE SKIP LOCKED`,
+        [tenantId, id],
+      );
       return rows[0] && toTimer(rows[0]);
     },
 

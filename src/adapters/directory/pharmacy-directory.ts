@@ -38,8 +38,14 @@ export function createPharmacyDirectory(dataSource: DataSource, ttlMs = 60_000):
       // Keyset on (lower(name), id): the migration's organizations_name_lower index.
       const page = filtered.clone();
       if (query.after) page.andWhere('(lower(o.name), o.id) > (:afterName, :afterId)', { afterName: query.after.name, afterId: query.after.id });
-      page.orderBy('lower(o.name)', 'ASC').addOrderBy('o.id', 'ASC').limit(query.limit + 1);
-      const [rows, count] = await Promise.all([page.getMany(), query.withTotal ? filtered.clone().select('count(*)::int', 'total').getRawOne<{ total: number }>() : undefined]);
+      page
+        .orderBy('lower(o.name)', 'ASC')
+        .addOrderBy('o.id', 'ASC')
+        .limit(query.limit + 1);
+      const [rows, count] = await Promise.all([
+        page.getMany(),
+        query.withTotal ? filtered.clone().select('count(*)::int', 'total').getRawOne<{ total: number }>() : undefined,
+      ]);
       return {
         items: rows.slice(0, query.limit).map((row) => ({ record: toPharmacy(row), position: { name: row.name.toLowerCase(), id: row.id } })),
         hasMore: rows.length > query.limit,

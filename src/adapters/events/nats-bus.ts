@@ -1,5 +1,16 @@
 import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, MessageHeaders, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
@@ -30,7 +41,6 @@ export interface NatsBusOptions {
 
 /** The streams rxgate writes, by the first token of their subjects. */
 const STREAM_SUFFIX: Record<string, string> = { eprescribing: '', dlq: '_DLQ', integration: '_INTEGRATION' };
-
 
 /** The port's headers as NATS headers; none when there are none. */
 function toNatsHeaders(headers: MessageHeaders | undefined): MsgHdrs | undefined {
@@ -93,7 +103,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   let up = false;
   let closed = false;
   const supervised = new Set<Supervised>();
-  let upWaiters: Array<() => void> = [];
+  const upWaiters: Array<() => void> = [];
   /**
    * "Only new messages" subscriptions made while NATS was away, until their consumer exists: publishes
    * wait for them, so that what is published once NATS is back (the outbox's backlog) reaches them.
@@ -111,7 +121,13 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
 
   async function ensureStreams(manager: JetStreamManager): Promise<void> {
     for (const [token, suffix] of Object.entries(STREAM_SUFFIX)) {
-      await ensureStream(manager, `${base}${suffix}`, `${prefix}${token}.>`, (options.duplicateWindowMs ?? 120_000) * 1_000_000, options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 });
+      await ensureStream(
+        manager,
+        `${base}${suffix}`,
+        `${prefix}${token}.>`,
+        (options.duplicateWindowMs ?? 120_000) * 1_000_000,
+        options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 },
+      );
     }
   }
 
@@ -214,7 +230,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
           return durableConsumer(jsm!, js!, stream, durable, prefix + subjectFilter, start, ackWaitMs);
         }
         const { state } = await jsm!.streams.info(stream);
-        if (last === undefined) last = state.last_seq; // "only new ones": from here on, through every re-creation
+        if (last === undefined)
+          last = state.last_seq; // "only new ones": from here on, through every re-creation
         else if (state.messages > 0 && state.first_seq > last + 1) {
           throw Object.assign(new Error(`events after position ${last} are no longer kept (the oldest kept is ${state.first_seq})`), { final: true });
         }
@@ -354,7 +371,13 @@ async function ensureStream(jsm: JetStreamManager, name: string, subject: string
     await jsm.streams.info(name);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
-    await jsm.streams.add({ name, subjects: [subject], duplicate_window: duplicateWindowNs, max_age: retention.maxAgeSeconds * 1_000_000_000, max_msgs: retention.maxMessages });
+    await jsm.streams.add({
+      name,
+      subjects: [subject],
+      duplicate_window: duplicateWindowNs,
+      max_age: retention.maxAgeSeconds * 1_000_000_000,
+      max_msgs: retention.maxMessages,
+    });
   }
 }
 

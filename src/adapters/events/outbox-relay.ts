@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../domain/index.js';
 import type { EventBus } from '../../ports/index.js';
 import { contextFrom, inSpan, SpanKind, traceHeaders } from '../../tracing.js';
@@ -81,8 +81,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const envelope = { ...row.envelope, metadata: { ...row.envelope.metadata, sequence: sequence.toString() } };
         const data = Buffer.from(JSON.stringify(envelope));
         // A span in the trace of the request that wrote the row; its context goes on in the message headers.
-        const attributes = { 'messaging.system': bus.kind === 'nats' ? 'nats' : 'rxgate-embedded', 'messaging.operation.type': 'send', 'messaging.destination.name': row.subject, 'messaging.message.id': row.event_id };
-        await inSpan('outbox publish', { kind: SpanKind.PRODUCER, parent: contextFrom(row), attributes }, () => bus.publish({ subject: row.subject, msgId: row.event_id, data, headers: traceHeaders() }));
+        const attributes = {
+          'messaging.system': bus.kind === 'nats' ? 'nats' : 'rxgate-embedded',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': row.subject,
+          'messaging.message.id': row.event_id,
+        };
+        await inSpan('outbox publish', { kind: SpanKind.PRODUCER, parent: contextFrom(row), attributes }, () =>
+          bus.publish({ subject: row.subject, msgId: row.event_id, data, headers: traceHeaders() }),
+        );
       }
       await manager.query(
         `UPDATE outbox o SET published_at = now(), sequence = s.sequence FROM unnest($1::bigint[], $2::bigint[]) AS s(seq, sequence) WHERE o.seq = s.seq`,
@@ -96,7 +103,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Published rows older than the retention go; the bus keeps what subscribers replay. */
   async function prune(): Promise<void> {
-    await dataSource.query(`DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)`, [retentionSeconds]).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed'));
+    await dataSource
+      .query(`DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)`, [retentionSeconds])
+      .catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed'));
   }
 
   function drain(): Promise<void> {

@@ -46,7 +46,10 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
   const retention = options.retention ?? { maxAgeSeconds: 604_800, maxMessages: 1_000_000 };
   const prune = () =>
     dataSource
-      .query(`DELETE FROM bus_messages WHERE published_at < now() - make_interval(secs => $1) OR seq <= (SELECT max(seq) FROM bus_messages) - $2`, [retention.maxAgeSeconds, retention.maxMessages])
+      .query(`DELETE FROM bus_messages WHERE published_at < now() - make_interval(secs => $1) OR seq <= (SELECT max(seq) FROM bus_messages) - $2`, [
+        retention.maxAgeSeconds,
+        retention.maxMessages,
+      ])
       .catch((error: unknown) => logger.warn({ err: error }, 'embedded bus prune failed'));
 
   const connect = async (): Promise<pg.Client> => {
@@ -93,7 +96,12 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
         const inserted = (await manager.query(
           `INSERT INTO bus_messages (seq, subject, msg_id, data, headers) VALUES (nextval('bus_messages_seq'), $1, $2, $3, $4)
            ON CONFLICT (msg_id) DO NOTHING RETURNING seq::text AS seq`,
-          [message.subject, message.msgId, Buffer.from(message.data), message.headers && Object.keys(message.headers).length > 0 ? JSON.stringify(message.headers) : null],
+          [
+            message.subject,
+            message.msgId,
+            Buffer.from(message.data),
+            message.headers && Object.keys(message.headers).length > 0 ? JSON.stringify(message.headers) : null,
+          ],
         )) as Array<{ seq: string }>;
         if (inserted.length === 0) {
           const [existing] = (await manager.query('SELECT seq::text AS seq FROM bus_messages WHERE msg_id = $1', [message.msgId])) as Array<{ seq: string }>;
@@ -124,15 +132,24 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
 
       // A durable consumer is served by one instance at a time: the holder of its session lock.
       let owner: pg.Client | undefined;
-      const current = async () => Number(((await dataSource.query('SELECT last_value::text AS v, is_called FROM bus_messages_seq')) as Array<{ v: string; is_called: boolean }>).map((r) => (r.is_called ? r.v : '0'))[0]);
+      const current = async () =>
+        Number(
+          ((await dataSource.query('SELECT last_value::text AS v, is_called FROM bus_messages_seq')) as Array<{ v: string; is_called: boolean }>).map((r) =>
+            r.is_called ? r.v : '0',
+          )[0],
+        );
       let position = subscribeOptions.afterSeq ?? (durable ? 0 : await current());
 
       const acquire = async (): Promise<boolean> => {
         owner ??= await connect();
-        const [{ locked }] = (await owner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [`bus-consumer:${durable}`])).rows as Array<{ locked: boolean }>;
+        const [{ locked }] = (await owner.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [`bus-consumer:${durable}`])).rows as Array<{
+          locked: boolean;
+        }>;
         if (!locked) return false;
         await owner.query('INSERT INTO bus_consumers (name, acked_seq) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [durable, position]);
-        const [{ acked }] = (await owner.query('SELECT acked_seq::text AS acked FROM bus_consumers WHERE name = $1', [durable])).rows as Array<{ acked: string }>;
+        const [{ acked }] = (await owner.query('SELECT acked_seq::text AS acked FROM bus_consumers WHERE name = $1', [durable])).rows as Array<{
+          acked: string;
+        }>;
         position = Number(acked);
         return true;
       };
@@ -159,7 +176,11 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
         while (!stopped && durable && !(await acquire().catch(() => false))) await sleep(pollIntervalMs);
         while (!stopped) {
           const rows = (await dataSource
-            .query('SELECT seq::text AS seq, subject, data, headers FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [position, regex, BATCH])
+            .query('SELECT seq::text AS seq, subject, data, headers FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [
+              position,
+              regex,
+              BATCH,
+            ])
             .catch((error: unknown) => {
               logger.warn({ err: error }, 'embedded bus read failed');
               return [];
@@ -170,7 +191,8 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
           }
           for (const row of rows) {
             if (stopped) break;
-            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) }))) break;
+            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) })))
+              break;
             position = Number(row.seq);
             if (durable) await owner!.query('UPDATE bus_consumers SET acked_seq = $2, updated_at = now() WHERE name = $1', [durable, position]);
           }

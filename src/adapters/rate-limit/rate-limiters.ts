@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { takeFromBucket, type BucketPolicy, type BucketState, type TakeResult } from '../../domain/index.js';
+import { type BucketPolicy, type BucketState, takeFromBucket, type TakeResult } from '../../domain/index.js';
 import type { RateLimiter } from '../../ports/index.js';
 
 /** Buckets in this process: right for one instance (each instance has its own budget). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { SCHEDULES, US_FEDERAL_RULE_SET, type ControlledSubstance, type RulesFile } from '../../domain/index.js';
+import { type ControlledSubstance, type RulesFile, SCHEDULES, US_FEDERAL_RULE_SET } from '../../domain/index.js';
 
 /**
  * Reads the prescribing-rule data at start (CONTRACT §8): the shipped controlled-substance list and a
@@ -36,7 +36,8 @@ export function loadRulesFile(file: string, schemaFile: string): { rules: RulesF
     if (setIds.has(set.id)) problems.push(`RULES_FILE: ${file}: rule set id '${set.id}' is used twice`);
     setIds.add(set.id);
     for (const rule of set.rules) {
-      if (seen.has(rule.id)) problems.push(`RULES_FILE: ${file}: rule id '${rule.id}' is used twice (rule ids are unique, the built-in us-federal ones included)`);
+      if (seen.has(rule.id))
+        problems.push(`RULES_FILE: ${file}: rule id '${rule.id}' is used twice (rule ids are unique, the built-in us-federal ones included)`);
       seen.add(rule.id);
     }
   }
@@ -47,7 +48,12 @@ export function loadRulesFile(file: string, schemaFile: string): { rules: RulesF
 function describe(errors: ErrorObject[]): string[] {
   const lines = errors.map((e) => {
     const at = e.instancePath === '' ? '(top level)' : e.instancePath;
-    const extra = e.keyword === 'additionalProperties' ? ` ('${(e.params as { additionalProperty: string }).additionalProperty}')` : e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+    const extra =
+      e.keyword === 'additionalProperties'
+        ? ` ('${(e.params as { additionalProperty: string }).additionalProperty}')`
+        : e.keyword === 'enum'
+          ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`
+          : '';
     return `${at} ${e.message ?? e.keyword}${extra}`;
   });
   return [...new Set(lines)];
@@ -58,7 +64,8 @@ export function loadControlledSubstances(file: string): ControlledSubstance[] {
   const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   if (!Array.isArray(list)) throw new Error(`${file}: expected a JSON array of controlled substances`);
   for (const entry of list as ControlledSubstance[]) {
-    if (typeof entry?.code !== 'string' || !(SCHEDULES as readonly string[]).includes(entry.schedule)) throw new Error(`${file}: entry ${JSON.stringify(entry).slice(0, 120)} needs a code and a schedule CII-CV`);
+    if (typeof entry?.code !== 'string' || !(SCHEDULES as readonly string[]).includes(entry.schedule))
+      throw new Error(`${file}: entry ${JSON.stringify(entry).slice(0, 120)} needs a code and a schedule CII-CV`);
   }
   return list as ControlledSubstance[];
 }

@@ -48,7 +48,8 @@ function requireObjects(definitions: Record<string, Record<string, unknown>>): v
 /** `/dosageInstruction/0/text` → `MedicationRequest.dosageInstruction[0].text` (FHIRPath). */
 export function fhirPath(resourceType: string, instancePath: string, child?: string): string {
   let path = resourceType;
-  for (const segment of instancePath.split('/').slice(1)) path += /^\d+$/.test(segment) ? `[${segment}]` : `.${segment.replace(/~1/g, '/').replace(/~0/g, '~')}`;
+  for (const segment of instancePath.split('/').slice(1))
+    path += /^\d+$/.test(segment) ? `[${segment}]` : `.${segment.replace(/~1/g, '/').replace(/~0/g, '~')}`;
   return child ? `${path}.${child}` : path;
 }
 
@@ -66,7 +67,10 @@ function toIssue(resourceType: string, error: ErrorObject): Issue | undefined {
       return { expression: at(), diagnostics: `${at()} is not a valid FHIR ${primitive ?? 'value'}.` };
     }
     case 'type':
-      return { expression: at(), diagnostics: `${at()} must be ${/^[aeiou]/.test(String(error.params.type)) ? 'an' : 'a'} ${String(error.params.type)} (FHIR R4).` };
+      return {
+        expression: at(),
+        diagnostics: `${at()} must be ${/^[aeiou]/.test(String(error.params.type)) ? 'an' : 'a'} ${String(error.params.type)} (FHIR R4).`,
+      };
     case 'enum':
       return { expression: at(), diagnostics: `${at()} must be one of ${(error.params.allowedValues as unknown[]).join(', ')}.` };
     case 'const':

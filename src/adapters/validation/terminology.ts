@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ATC_SYSTEM, RXNORM_SYSTEM } from '../../domain/index.js';
-import { TerminologyUnavailableError, type CodeCheck, type TerminologyClient } from '../../ports/index.js';
+import { type CodeCheck, type TerminologyClient, TerminologyUnavailableError } from '../../ports/index.js';
 
 /** ATC codes by level: C, C09, C09A, C09AA, C09AA03 (WHO ATC structure). */
 const ATC_CODE = /^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$/;
@@ -21,7 +21,8 @@ export async function createLocalTerminology(rxnormFile: string, options: { stri
     async check(system, code): Promise<CodeCheck | undefined> {
       if (system === RXNORM_SYSTEM) {
         if (!RXCUI.test(code)) return { valid: false, message: `'${code}' is not an RxNorm concept id (RxCUIs are numbers, e.g. 314076).` };
-        if (options.strict && !rxnorm.has(code)) return { valid: false, message: `RxNorm code '${code}' is not one of the prescribable concepts this gateway knows.` };
+        if (options.strict && !rxnorm.has(code))
+          return { valid: false, message: `RxNorm code '${code}' is not one of the prescribable concepts this gateway knows.` };
         return { valid: true };
       }
       if (system === ATC_SYSTEM) return ATC_CODE.test(code) ? { valid: true } : { valid: false, message: `'${code}' is not an ATC code (e.g. C09AA03).` };

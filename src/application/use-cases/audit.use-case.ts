@@ -11,7 +11,12 @@ export type AuditSearch = Omit<AuditCriteria, 'before' | 'limit'>;
  * refusals are written in batches) is flushed first, so an entry is searchable once its request has
  * been answered.
  */
-export async function searchAuditEvents(deps: UseCaseDeps, ctx: RequestContext, criteria: AuditSearch, request: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
+export async function searchAuditEvents(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  criteria: AuditSearch,
+  request: { limit: number; cursor?: string },
+): Promise<Page<AuditRecord>> {
   assertPersonaMay(ctx, 'audit.read');
   assertSearchCriteria(criteria);
   const position = request.cursor === undefined ? undefined : decodeCursor(request.cursor, { sort: 'lastUpdated', descending: true });
@@ -19,6 +24,8 @@ export async function searchAuditEvents(deps: UseCaseDeps, ctx: RequestContext, 
   const limit = Math.min(Math.max(request.limit, 0), MAX_PAGE_SIZE);
   await deps.audit.flush();
   const rows = await deps.uow.read(ctx.tenantId, (scope) => scope.audit.search({ ...criteria, before, limit }));
-  const items = rows.slice(0, limit).map((record) => ({ record, cursor: encodeCursor({ sort: 'lastUpdated', descending: true, value: record.recorded.toISOString(), seq: record.id }) }));
+  const items = rows
+    .slice(0, limit)
+    .map((record) => ({ record, cursor: encodeCursor({ sort: 'lastUpdated', descending: true, value: record.recorded.toISOString(), seq: record.id }) }));
   return { items, ...(rows.length > limit && items.length > 0 ? { nextCursor: items[items.length - 1].cursor } : {}) };
 }

@@ -24,7 +24,11 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
   } catch {
     throw new DomainError('UNAUTHENTICATED', 'The bearer token is not valid (signature, expiry or claims); obtain a new token.');
   }
-  const ctx: RequestContext = { tenantId: claims.tenant, actor: { sub: claims.sub, persona: claims.persona, ...(claims.amr ? { amr: claims.amr } : {}) }, correlationId: input.correlationId };
+  const ctx: RequestContext = {
+    tenantId: claims.tenant,
+    actor: { sub: claims.sub, persona: claims.persona, ...(claims.amr ? { amr: claims.amr } : {}) },
+    correlationId: input.correlationId,
+  };
   // A valid token that is refused at the tenant wall is an attempt worth auditing: who tried is known.
   const deny = (code: 'TENANT_ISOLATION_VIOLATION' | 'MODULE_NOT_LICENSED', message: string, detail: string): never => {
     deps.audit.recordLater([deniedEntry(ctx, code, detail)]);
@@ -32,7 +36,11 @@ export async function authenticate(deps: UseCaseDeps, input: AuthenticateInput):
   };
   if (input.tenantHeader !== undefined && input.tenantHeader !== claims.tenant) {
     const namedBy = input.tenantNamedBy ?? 'X-Tenant-Id';
-    deny('TENANT_ISOLATION_VIOLATION', `${namedBy} names a tenant other than the token's; a token acts for its own tenant only.`, `${namedBy}: ${input.tenantHeader.slice(0, 64)}`);
+    deny(
+      'TENANT_ISOLATION_VIOLATION',
+      `${namedBy} names a tenant other than the token's; a token acts for its own tenant only.`,
+      `${namedBy}: ${input.tenantHeader.slice(0, 64)}`,
+    );
   }
   const tenant = await deps.tenants.find(claims.tenant);
   if (!tenant?.modules.includes(EPRESCRIBING_MODULE)) {

@@ -4,16 +4,16 @@ import {
   deniedEntry,
   DomainError,
   EVENT_TYPES,
-  RULE_CODE_SYSTEM,
-  TENANT_ID_PATTERN,
   type EventEnvelope,
   type EventPayload,
   type EventType,
   type Issue,
-  type RequestContext,
-  type WorkflowEvent,
   PRIOR_AUTHORIZATION_CLIENT_EVENTS,
   type PriorAuthorizationEvent,
+  type RequestContext,
+  RULE_CODE_SYSTEM,
+  TENANT_ID_PATTERN,
+  type WorkflowEvent,
 } from '../../domain/index.js';
 import type { CommandOutcome, TransactionScope, UnitOfWork } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -21,8 +21,8 @@ import { etagOf } from '../etag.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../idempotency.js';
 import { authenticate } from './authenticate.use-case.js';
 import { createMedicationRequest } from './create-medication-request.use-case.js';
-import { transitionPrescription } from './transition-prescription.use-case.js';
 import { priorAuthorizationEvent } from './prior-authorization.use-case.js';
+import { transitionPrescription } from './transition-prescription.use-case.js';
 
 // ── The command table (CONTRACT §11) ────────────────────────────────────────────────────────
 
@@ -38,7 +38,11 @@ const USE_CASE_TARGETS: CommandTargets = { createMedicationRequest, transitionPr
 /** One command: the JSON Schema of its body (beside `command`), and the use-case call it makes. */
 export interface BusCommandSpec<Body> {
   /** JSON Schema of the body's members other than `command`; any other member makes it not a command. */
-  body: { properties: Record<string, object>; required: readonly string[]; /** Alternatives of required members (one of them must be present). */ oneOf?: ReadonlyArray<{ required: readonly string[] }> };
+  body: {
+    properties: Record<string, object>;
+    required: readonly string[];
+    /** Alternatives of required members (one of them must be present). */ oneOf?: ReadonlyArray<{ required: readonly string[] }>;
+  };
   /** The resource type whose reference and version an accepted outcome reports (the last one the command's transaction wrote). */
   reports: 'MedicationRequest' | 'Task' | ((body: Body) => 'MedicationRequest' | 'Task');
   /** The use-case call, with the persona rules and errors it has over HTTP. */
@@ -77,14 +81,27 @@ const EVENT_BODY = { ifMatch: { type: 'string' }, reason: { type: ['string', 'nu
 const priorAuthorizationCommand = (event: PriorAuthorizationEvent): BusCommandSpec<PriorAuthorizationEventBody> => ({
   body: { properties: { priorAuthorizationId: { type: 'string', minLength: 1 }, ...EVENT_BODY }, required: ['priorAuthorizationId'] },
   reports: 'Task',
-  run: (to, deps, ctx, body) => (to.priorAuthorizationEvent ?? priorAuthorizationEvent)(deps, ctx, { id: body.priorAuthorizationId, event, ifMatch: body.ifMatch, reason: body.reason ?? null }),
+  run: (to, deps, ctx, body) =>
+    (to.priorAuthorizationEvent ?? priorAuthorizationEvent)(deps, ctx, {
+      id: body.priorAuthorizationId,
+      event,
+      ifMatch: body.ifMatch,
+      reason: body.reason ?? null,
+    }),
 });
 
 /** An event both workflows have (`approve`): the body's id member says which instance it is for. */
-function eitherWorkflow(prescription: BusCommandSpec<PrescriptionEventBody>, pa: BusCommandSpec<PriorAuthorizationEventBody>): BusCommandSpec<PrescriptionEventBody | PriorAuthorizationEventBody> {
+function eitherWorkflow(
+  prescription: BusCommandSpec<PrescriptionEventBody>,
+  pa: BusCommandSpec<PriorAuthorizationEventBody>,
+): BusCommandSpec<PrescriptionEventBody | PriorAuthorizationEventBody> {
   const isPa = (body: PrescriptionEventBody | PriorAuthorizationEventBody): body is PriorAuthorizationEventBody => 'priorAuthorizationId' in body;
   return {
-    body: { properties: { ...prescription.body.properties, ...pa.body.properties }, required: [], oneOf: [{ required: prescription.body.required }, { required: pa.body.required }] },
+    body: {
+      properties: { ...prescription.body.properties, ...pa.body.properties },
+      required: [],
+      oneOf: [{ required: prescription.body.required }, { required: pa.body.required }],
+    },
     reports: (body) => (isPa(body) ? 'Task' : 'MedicationRequest'),
     run: (to, deps, ctx, body) => (isPa(body) ? pa.run(to, deps, ctx, body) : prescription.run(to, deps, ctx, body)),
   };
@@ -149,7 +166,8 @@ function describeSchemaError(error: ErrorObject): string {
   if (error.keyword === 'discriminator' && error.params.error === 'mapping') {
     return `command ${JSON.stringify(String(error.params.tagValue).slice(0, 64))} is not one of ${Object.keys(BUS_COMMANDS).join(', ')}`;
   }
-  if (error.keyword === 'additionalProperties') return `${error.instancePath || 'the body'} has a member '${String(error.params.additionalProperty).slice(0, 64)}' that this command does not take`;
+  if (error.keyword === 'additionalProperties')
+    return `${error.instancePath || 'the body'} has a member '${String(error.params.additionalProperty).slice(0, 64)}' that this command does not take`;
   return `${error.instancePath || 'the body'} ${error.message ?? 'is invalid'}`;
 }
 
@@ -171,10 +189,13 @@ type Parsed = { ok: true; name: BusCommandName; body: Record<string, unknown>; c
 
 /** Whether the message is a command at all; `reason` says what is missing or wrong when it is not. */
 export function parseBusCommand(input: BusCommandInput): Parsed {
-  if (!TENANT_ID_PATTERN.test(input.tenantId)) return { ok: false, reason: `the subject's tenant '${input.tenantId.slice(0, 64)}' is not a tenant id ([A-Za-z0-9_-]{1,64})` };
+  if (!TENANT_ID_PATTERN.test(input.tenantId))
+    return { ok: false, reason: `the subject's tenant '${input.tenantId.slice(0, 64)}' is not a tenant id ([A-Za-z0-9_-]{1,64})` };
   if (input.commandId === undefined) return { ok: false, reason: 'no Nats-Msg-Id header: the command id is required (a UUID is recommended)' };
-  if (!IDEMPOTENCY_KEY_PATTERN.test(input.commandId)) return { ok: false, reason: 'Nats-Msg-Id must be 1-128 characters of A-Z a-z 0-9 _ . : - (a UUID is recommended)' };
-  if (input.authorization === undefined || input.authorization.trim() === '') return { ok: false, reason: 'no Authorization header: send Authorization: Bearer <JWT>' };
+  if (!IDEMPOTENCY_KEY_PATTERN.test(input.commandId))
+    return { ok: false, reason: 'Nats-Msg-Id must be 1-128 characters of A-Z a-z 0-9 _ . : - (a UUID is recommended)' };
+  if (input.authorization === undefined || input.authorization.trim() === '')
+    return { ok: false, reason: 'no Authorization header: send Authorization: Bearer <JWT>' };
   let body: unknown;
   try {
     body = JSON.parse(input.body);
@@ -200,13 +221,31 @@ const UNPROVEN = { sub: 'unauthenticated', persona: 'unauthenticated' };
 /** FHIR R4 operationoutcome.html: the outcome as a resource, so the event carries one like every event of the stream. */
 function operationOutcome(outcome: CommandOutcome): EventPayload['resource'] {
   if (outcome.outcome === 'accepted') {
-    return { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Command ${outcome.command} accepted: ${outcome.reference} is at version ${outcome.version}.` }] };
+    return {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `Command ${outcome.command} accepted: ${outcome.reference} is at version ${outcome.version}.`,
+        },
+      ],
+    };
   }
   const details = { coding: [{ system: 'urn:rxgate:error-code', code: outcome.code }] };
   const issues = outcome.issues.length > 0 ? outcome.issues : [{ diagnostics: outcome.message }];
   // A prescribing-rule issue names its rule after the error code (CONTRACT §8), as over FHIR.
   const detailsOf = (i: Issue) => (i.rule ? { coding: [...details.coding, { system: RULE_CODE_SYSTEM, code: i.rule }] } : details);
-  return { resourceType: 'OperationOutcome', issue: issues.map((i) => ({ severity: 'error', code: 'processing', details: detailsOf(i), diagnostics: i.diagnostics, ...(i.expression ? { expression: [i.expression] } : {}) })) };
+  return {
+    resourceType: 'OperationOutcome',
+    issue: issues.map((i) => ({
+      severity: 'error',
+      code: 'processing',
+      details: detailsOf(i),
+      diagnostics: i.diagnostics,
+      ...(i.expression ? { expression: [i.expression] } : {}),
+    })),
+  };
 }
 
 /** The outcome's event; built here rather than with `buildEvent`, whose context needs a persona an unproven sender lacks. */
@@ -263,7 +302,14 @@ class AlreadyProcessed extends Error {
  * before the use-case's work the id is claimed and looked up (a repeat racing the first stops
  * there), after it the outcome is recorded from the events the work wrote.
  */
-function enlisting(uow: UnitOfWork, commandId: string, command: string, reports: string, sender: () => Sender, deps: UseCaseDeps): { uow: UnitOfWork; recorded(): CommandOutcome | undefined } {
+function enlisting(
+  uow: UnitOfWork,
+  commandId: string,
+  command: string,
+  reports: string,
+  sender: () => Sender,
+  deps: UseCaseDeps,
+): { uow: UnitOfWork; recorded(): CommandOutcome | undefined } {
   let recorded: CommandOutcome | undefined;
   const transaction: UnitOfWork['transaction'] = async (tenantId, work) => {
     if (recorded) return uow.transaction(tenantId, work);
@@ -313,7 +359,11 @@ const rejection = (commandId: string, command: string, error: DomainError): Comm
   outcome: 'rejected',
   code: error.code,
   message: error.message,
-  issues: error.issues.map((i: Issue) => ({ diagnostics: i.diagnostics, ...(i.expression ? { expression: i.expression } : {}), ...(i.rule ? { rule: i.rule } : {}) })),
+  issues: error.issues.map((i: Issue) => ({
+    diagnostics: i.diagnostics,
+    ...(i.expression ? { expression: i.expression } : {}),
+    ...(i.rule ? { rule: i.rule } : {}),
+  })),
 });
 
 // ── The use-case ──────────────────────────────────────────────────────────────────────────────
@@ -336,7 +386,12 @@ export async function runBusCommand(deps: UseCaseDeps, input: BusCommandInput, t
   const { name, body, commandId } = parsed;
   let ctx: RequestContext;
   try {
-    ctx = await authenticate(deps, { authorization: parsed.authorization, tenantHeader: input.tenantId, tenantNamedBy: `The subject (cmd.eprescribing.${input.tenantId})`, correlationId: input.correlationId });
+    ctx = await authenticate(deps, {
+      authorization: parsed.authorization,
+      tenantHeader: input.tenantId,
+      tenantNamedBy: `The subject (cmd.eprescribing.${input.tenantId})`,
+      correlationId: input.correlationId,
+    });
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     const outcome = rejection(commandId, name, error);

@@ -6,19 +6,19 @@ import {
   EVENT_TYPES,
   fillsOf,
   materializeMedicationRequest,
-  validityEndOf,
   type MedicationRequestRecord,
   type MedicationRequestResource,
   type RequestContext,
+  validityEndOf,
 } from '../../domain/index.js';
+import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
-import type { TransactionScope } from '../../ports/index.js';
 import { assertIdempotencyKey, canonicalize, idempotently } from '../idempotency.js';
 import { eventContext, fillsAllowed, PRESCRIPTION_SUBJECT } from '../workflow.js';
 import { applyTimerChanges } from '../workflow-engine.js';
-import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
+import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
 
 export interface CreateMedicationRequestInput {
   resource: unknown;
@@ -54,28 +54,39 @@ export async function createMedicationRequest(
   const resource = await assertValidMedicationRequest(deps, ctx, input.resource);
 
   return deps.uow.transaction(ctx.tenantId, (scope) =>
-    idempotently<CreateResult<MedicationRequestRecord>>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: resource }, deps.idempotencyTtlSeconds, {
-      async replay(prior) {
-        const earlier = await scope.history.version(prior.resourceId, prior.versionId);
-        return earlier && { record: earlier, replayed: true };
+    idempotently<CreateResult<MedicationRequestRecord>>(
+      scope,
+      { operation: OPERATION, key: input.idempotencyKey, payload: resource },
+      deps.idempotencyTtlSeconds,
+      {
+        async replay(prior) {
+          const earlier = await scope.history.version(prior.resourceId, prior.versionId);
+          return earlier && { record: earlier, replayed: true };
+        },
+        async run() {
+          if (input.ifNoneExist) {
+            // Identical conditional creates racing each other queue here, so exactly one creates.
+            await scope.locks.lock(`ccreate:${ctx.tenantId}:MedicationRequest:${canonicalize(input.ifNoneExist)}`);
+            const found = await scope.medicationRequests.search({ ...input.ifNoneExist, sort: 'seq', descending: false, limit: 2, withTotal: false });
+            if (found.items.length > 1)
+              throw new DomainError('MULTIPLE_MATCHES', 'If-None-Exist matches more than one prescription; make the criteria more specific.');
+            if (found.items.length === 1) return { result: { record: found.items[0].record, replayed: false, existing: true }, saved: undefined };
+          }
+          const record = await insertPrescription(deps, scope, ctx, resource);
+          return { result: { record, replayed: false }, saved: { resourceType: 'MedicationRequest', resourceId: record.id, versionId: 1, statusCode: 201 } };
+        },
       },
-      async run() {
-        if (input.ifNoneExist) {
-          // Identical conditional creates racing each other queue here, so exactly one creates.
-          await scope.locks.lock(`ccreate:${ctx.tenantId}:MedicationRequest:${canonicalize(input.ifNoneExist)}`);
-          const found = await scope.medicationRequests.search({ ...input.ifNoneExist, sort: 'seq', descending: false, limit: 2, withTotal: false });
-          if (found.items.length > 1) throw new DomainError('MULTIPLE_MATCHES', 'If-None-Exist matches more than one prescription; make the criteria more specific.');
-          if (found.items.length === 1) return { result: { record: found.items[0].record, replayed: false, existing: true }, saved: undefined };
-        }
-        const record = await insertPrescription(deps, scope, ctx, resource);
-        return { result: { record, replayed: false }, saved: { resourceType: 'MedicationRequest', resourceId: record.id, versionId: 1, statusCode: 201 } };
-      },
-    }),
+    ),
   );
 }
 
 /** The new prescription under the current workflow version: row, first history version, its timers and the `created` event. */
-async function insertPrescription(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, resource: MedicationRequestResource): Promise<MedicationRequestRecord> {
+async function insertPrescription(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  resource: MedicationRequestResource,
+): Promise<MedicationRequestRecord> {
   const now = deps.clock.now();
   const id = deps.newId();
   const workflow = CURRENT_PRESCRIPTION_WORKFLOW;
@@ -91,16 +102,37 @@ async function insertPrescription(deps: UseCaseDeps, scope: TransactionScope, ct
       versionId: 1,
       lastUpdated: now,
       workflowStatus: workflow.initial,
-      fills: fillsOf(fillsAllowed({ workflowVersion: workflow.version, resource }), { count: 0, lastHandedOver: null }, resource.dispenseRequest, validityEndOf(resource)),
+      fills: fillsOf(
+        fillsAllowed({ workflowVersion: workflow.version, resource }),
+        { count: 0, lastHandedOver: null },
+        resource.dispenseRequest,
+        validityEndOf(resource),
+      ),
     }),
   };
   await scope.medicationRequests.insert(record);
   await scope.history.append({
     record,
-    transition: { event: 'request', from: null, to: workflow.initial, actor: ctx.actor.sub, persona: ctx.actor.persona, reason: null, at: now, correlationId: ctx.correlationId },
+    transition: {
+      event: 'request',
+      from: null,
+      to: workflow.initial,
+      actor: ctx.actor.sub,
+      persona: ctx.actor.persona,
+      reason: null,
+      at: now,
+      correlationId: ctx.correlationId,
+    },
   });
   await applyTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, record, null, workflow.initial, now);
-  const payload = { resource: record.resource as EventResource, event: 'request', from: null, to: workflow.initial, workflow: { name: workflow.name, version: workflow.version, instanceId: id }, ...eventContext(record) };
+  const payload = {
+    resource: record.resource as EventResource,
+    event: 'request',
+    from: null,
+    to: workflow.initial,
+    workflow: { name: workflow.name, version: workflow.version, instanceId: id },
+    ...eventContext(record),
+  };
   await commitEvents(scope, [buildEvent(ctx, EVENT_TYPES.medicationRequestCreated, payload, { eventId: deps.newId(), timestamp: now })]);
   return record;
 }

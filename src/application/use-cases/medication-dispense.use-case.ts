@@ -4,16 +4,16 @@ import {
   buildEvent,
   DomainError,
   EVENT_TYPES,
+  type EventEnvelope,
   fillType,
   materializeMedicationDispense,
-  validationFailure,
-  prescriptionIdOf,
-  validateMedicationDispense,
-  type EventEnvelope,
   type MedicationDispenseRecord,
   type MedicationDispenseResource,
   type MedicationRequestRecord,
+  prescriptionIdOf,
   type RequestContext,
+  validateMedicationDispense,
+  validationFailure,
 } from '../../domain/index.js';
 import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
@@ -21,7 +21,15 @@ import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, idempotently } from '../idempotency.js';
 import { assertValid, checkCodes } from '../validation.js';
 import { checkIfMatch, stale } from '../versioned-write.js';
-import { findPrescription, relatedEventContext, moveLoadedPrescription, movePrescription, notFound, prescriptionAllows, prescriptionNotFound } from '../workflow.js';
+import {
+  findPrescription,
+  moveLoadedPrescription,
+  movePrescription,
+  notFound,
+  prescriptionAllows,
+  prescriptionNotFound,
+  relatedEventContext,
+} from '../workflow.js';
 import { isStoredId } from './read-medication-requests.use-case.js';
 
 export interface DispenseResult {
@@ -72,7 +80,14 @@ export async function createMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
   );
 }
 
-async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: RequestContext, input: CreateDispenseInput, requested: MedicationDispenseResource, prescriptionId: string): Promise<DispenseResult> {
+async function recordDispense(
+  deps: UseCaseDeps,
+  scope: TransactionScope,
+  ctx: RequestContext,
+  input: CreateDispenseInput,
+  requested: MedicationDispenseResource,
+  prescriptionId: string,
+): Promise<DispenseResult> {
   const found = await findPrescription(scope, prescriptionId);
   if (!found) throw prescriptionNotFound(prescriptionId);
   const resource = input.defaultsFromPrescription ? withPrescriptionDefaults(requested, found) : requested;
@@ -98,7 +113,13 @@ async function recordDispense(deps: UseCaseDeps, scope: TransactionScope, ctx: R
     type: fillType(previousFills),
   });
   await scope.dispenses.insert(dispense);
-  const dispensed = await movePrescription(deps, scope, ctx, { id: prescriptionId, event: 'dispense', ifMatch: input.ifMatch, reason: input.reason ?? null, missing: prescriptionNotFound });
+  const dispensed = await movePrescription(deps, scope, ctx, {
+    id: prescriptionId,
+    event: 'dispense',
+    ifMatch: input.ifMatch,
+    reason: input.reason ?? null,
+    missing: prescriptionNotFound,
+  });
 
   const events: EventEnvelope[] = [dispenseEvent(deps, ctx, EVENT_TYPES.medicationDispenseCreated, dispense, dispensed.record), ...dispensed.events];
   let current = dispensed.record;
@@ -120,12 +141,22 @@ function assertWithinFillQuantity(dispense: MedicationDispenseResource, prescrip
   const unitOf = (q: fhir4.Quantity) => q.code ?? q.unit;
   if (unitOf(most) !== unitOf(given) || given.value <= most.value) return;
   throw validationFailure([
-    { expression: 'MedicationDispense.quantity', diagnostics: `A fill may hand out at most ${most.value} ${unitOf(most) ?? ''} (dispenseRequest.quantity); this dispense has ${given.value}.`.replace('  ', ' ') },
+    {
+      expression: 'MedicationDispense.quantity',
+      diagnostics: `A fill may hand out at most ${most.value} ${unitOf(most) ?? ''} (dispenseRequest.quantity); this dispense has ${given.value}.`.replace(
+        '  ',
+        ' ',
+      ),
+    },
   ]);
 }
 
 /** GraphQL `transitionPrescription(event: DISPENSE)`: the dispense the prescription asks for. */
-export async function dispenseAsPrescribed(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; ifMatch?: string; reason?: string | null }): Promise<DispenseResult> {
+export async function dispenseAsPrescribed(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  input: { id: string; ifMatch?: string; reason?: string | null },
+): Promise<DispenseResult> {
   assertPersonaMayTransition(ctx.actor, 'dispense');
   const resource: MedicationDispenseResource = {
     resourceType: 'MedicationDispense',
@@ -145,8 +176,19 @@ function withPrescriptionDefaults(dispense: MedicationDispenseResource, prescrip
   };
 }
 
-function dispenseEvent(deps: UseCaseDeps, ctx: RequestContext, type: (typeof EVENT_TYPES)['medicationDispenseCreated' | 'medicationDispenseUpdated'], dispense: MedicationDispenseRecord, prescription: MedicationRequestRecord): EventEnvelope {
-  return buildEvent(ctx, type, { resource: dispense.resource as never, ...relatedEventContext(prescription) }, { eventId: deps.newId(), timestamp: dispense.lastUpdated });
+function dispenseEvent(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  type: (typeof EVENT_TYPES)['medicationDispenseCreated' | 'medicationDispenseUpdated'],
+  dispense: MedicationDispenseRecord,
+  prescription: MedicationRequestRecord,
+): EventEnvelope {
+  return buildEvent(
+    ctx,
+    type,
+    { resource: dispense.resource as never, ...relatedEventContext(prescription) },
+    { eventId: deps.newId(), timestamp: dispense.lastUpdated },
+  );
 }
 
 export interface UpdateDispenseInput {
@@ -169,7 +211,9 @@ export async function updateMedicationDispense(deps: UseCaseDeps, ctx: RequestCo
     if (!current) throw new DomainError('NOT_FOUND', `MedicationDispense/${input.id} does not exist.`);
     if (prescriptionIdOf(resource) !== current.prescriptionId) {
       throw new DomainError('PROFILE_VALIDATION_FAILURE', 'A dispense cannot move to another prescription.', {
-        issues: [{ expression: 'MedicationDispense.authorizingPrescription[0].reference', diagnostics: `must stay MedicationRequest/${current.prescriptionId}.` }],
+        issues: [
+          { expression: 'MedicationDispense.authorizingPrescription[0].reference', diagnostics: `must stay MedicationRequest/${current.prescriptionId}.` },
+        ],
       });
     }
     checkIfMatch(input.ifMatch, current, { required: true });

@@ -2,21 +2,21 @@ import {
   approvalRequiresTwoFactor,
   DomainError,
   evaluatePrescribingRules,
-  isTwoFactor,
   isObject,
+  type Issue,
+  isTwoFactor,
+  type MedicationRequestRecord,
+  type MedicationRequestResource,
   pharmacyIdOf,
+  type RequestContext,
+  type RuleViolation,
   validateMedicationRequest,
   validityEndOf,
   withScheduleExtension,
-  type Issue,
-  type MedicationRequestRecord,
-  type MedicationRequestResource,
-  type RequestContext,
-  type RuleViolation,
 } from '../../domain/index.js';
 import type { UseCaseDeps } from '../deps.js';
-import type { MoveRequest } from '../workflow-engine.js';
 import { assertValid, checkCodes, tagDeferred } from '../validation.js';
+import type { MoveRequest } from '../workflow-engine.js';
 
 /**
  * Validation (422: gateway rules, FHIR R4 structure, medication codes, then the prescribing rules of
@@ -51,16 +51,25 @@ function validityIssues(input: unknown, now: Date): Issue[] {
   const ends = validityEndOf(input as Pick<MedicationRequestResource, 'dispenseRequest'>);
   if (ends === null || ends > now) return [];
   const end = String((input.dispenseRequest.validityPeriod as { end?: unknown }).end);
-  return [{ expression: 'MedicationRequest.dispenseRequest.validityPeriod.end', diagnostics: `The validity period ended at ${end}: the prescription could never be filled; send a later end.` }];
+  return [
+    {
+      expression: 'MedicationRequest.dispenseRequest.validityPeriod.end',
+      diagnostics: `The validity period ended at ${end}: the prescription could never be filled; send a later end.`,
+    },
+  ];
 }
 
 /** 422 `PRESCRIBING_RULE_VIOLATION` with one issue per violated rule, its id in the issue (CONTRACT §8). */
 export function assertPrescribingRules(violations: RuleViolation[]): void {
   if (violations.length === 0) return;
   const summary = violations.map((v) => v.diagnostics).join(' ');
-  throw new DomainError('PRESCRIBING_RULE_VIOLATION', `The prescription breaks ${violations.length === 1 ? 'a prescribing rule' : `${violations.length} prescribing rules`}: ${summary}`, {
-    issues: violations.map((v) => ({ expression: v.expression, diagnostics: v.diagnostics, rule: v.ruleId })),
-  });
+  throw new DomainError(
+    'PRESCRIBING_RULE_VIOLATION',
+    `The prescription breaks ${violations.length === 1 ? 'a prescribing rule' : `${violations.length} prescribing rules`}: ${summary}`,
+    {
+      issues: violations.map((v) => ({ expression: v.expression, diagnostics: v.diagnostics, rule: v.ruleId })),
+    },
+  );
 }
 
 /**
@@ -90,7 +99,13 @@ export function withPrescribingRules<R extends MoveRequest<MedicationRequestReco
       async precondition(scope, current, to) {
         await precondition?.(scope, current, to);
         const resource = current.resource;
-        assertPrescribingRules(evaluatePrescribingRules(deps.prescribingRules.ruleSetsFor(ctx.tenantId), { resource, schedule: deps.prescribingRules.scheduleOf(resource), fillAt: deps.clock.now() }));
+        assertPrescribingRules(
+          evaluatePrescribingRules(deps.prescribingRules.ruleSetsFor(ctx.tenantId), {
+            resource,
+            schedule: deps.prescribingRules.scheduleOf(resource),
+            fillAt: deps.clock.now(),
+          }),
+        );
       },
     };
   }

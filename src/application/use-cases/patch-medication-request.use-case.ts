@@ -32,22 +32,39 @@ export async function patchMedicationRequest(deps: UseCaseDeps, ctx: RequestCont
     try {
       patched = jsonpatch.applyPatch(structuredClone(current.resource), operations, true, false).newDocument as unknown as Record<string, unknown>;
     } catch (error) {
-      throw new DomainError('BAD_REQUEST', `The JSON Patch does not apply to MedicationRequest/${input.id}: ${(error as Error).message.split('\n')[0].slice(0, 200)}`);
+      throw new DomainError(
+        'BAD_REQUEST',
+        `The JSON Patch does not apply to MedicationRequest/${input.id}: ${(error as Error).message.split('\n')[0].slice(0, 200)}`,
+      );
     }
-    if (!isObject(patched) || patched.resourceType !== 'MedicationRequest' || patched.id !== current.id) throw new DomainError('BAD_REQUEST', 'A patch must leave a MedicationRequest with the same id (it may not replace the document, its resourceType or its id).');
+    if (!isObject(patched) || patched.resourceType !== 'MedicationRequest' || patched.id !== current.id)
+      throw new DomainError(
+        'BAD_REQUEST',
+        'A patch must leave a MedicationRequest with the same id (it may not replace the document, its resourceType or its id).',
+      );
 
     const touchesStatus = operations.some((op) => op.path === '/status');
     if (touchesStatus && (patched.status !== current.resource.status || patched.status === 'cancelled')) {
       if (patched.status !== 'cancelled') {
-        throw new DomainError('INVALID_TRANSITION', `status changes only through workflow events; PATCH status to 'cancelled' cancels (the prescription is '${current.workflowStatus}').`);
+        throw new DomainError(
+          'INVALID_TRANSITION',
+          `status changes only through workflow events; PATCH status to 'cancelled' cancels (the prescription is '${current.workflowStatus}').`,
+        );
       }
       if (canonicalize(withoutManaged(patched)) !== canonicalize(withoutManaged(current.resource))) {
         throw new DomainError('BAD_REQUEST', 'A cancelling patch may change only status and statusReason; send content changes in their own patch.');
       }
       assertPersonaMayTransition(ctx.actor, 'cancel');
-      if (input.ifMatch === undefined || input.ifMatch.trim() === '') throw new DomainError('PRECONDITION_REQUIRED', 'PATCH needs If-Match with the current version.');
+      if (input.ifMatch === undefined || input.ifMatch.trim() === '')
+        throw new DomainError('PRECONDITION_REQUIRED', 'PATCH needs If-Match with the current version.');
       const reason = (patched.statusReason as { text?: unknown } | undefined)?.text;
-      const moved = await movePrescription(deps, scope, ctx, { id: current.id, event: 'cancel', ifMatch: input.ifMatch, reason: typeof reason === 'string' ? reason : null, missing: notFound });
+      const moved = await movePrescription(deps, scope, ctx, {
+        id: current.id,
+        event: 'cancel',
+        ifMatch: input.ifMatch,
+        reason: typeof reason === 'string' ? reason : null,
+        missing: notFound,
+      });
       await commitEvents(scope, moved.events);
       return moved.record;
     }

@@ -14,10 +14,14 @@ export async function admitRequest(deps: UseCaseDeps, ctx: RequestContext, kind:
   const budget = { limit: deps.rateLimits.burst, remaining: Math.max(0, result.remaining), resetSeconds: result.resetSeconds };
   if (!result.allowed) {
     deps.rateLimits.onRejected?.(ctx.tenantId);
-    throw new DomainError('RATE_LIMIT_EXCEEDED', `Too many requests for tenant '${ctx.tenantId}' as ${ctx.actor.persona}; retry in ${result.retryAfterSeconds} s.`, {
-      rateLimit: budget,
-      retryAfterSeconds: result.retryAfterSeconds,
-    });
+    throw new DomainError(
+      'RATE_LIMIT_EXCEEDED',
+      `Too many requests for tenant '${ctx.tenantId}' as ${ctx.actor.persona}; retry in ${result.retryAfterSeconds} s.`,
+      {
+        rateLimit: budget,
+        retryAfterSeconds: result.retryAfterSeconds,
+      },
+    );
   }
   return budget;
 }

@@ -1,4 +1,12 @@
-import { assertSearchCriteria, DomainError, FHIR_ID, MAX_SEARCH_VALUE_LENGTH, type MedicationRequestRecord, type RequestContext, type TransitionRecord } from '../../domain/index.js';
+import {
+  assertSearchCriteria,
+  DomainError,
+  FHIR_ID,
+  MAX_SEARCH_VALUE_LENGTH,
+  type MedicationRequestRecord,
+  type RequestContext,
+  type TransitionRecord,
+} from '../../domain/index.js';
 import type { HistoryPosition, MedicationRequestQuery, SearchPosition, SortKey } from '../../ports/index.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -20,7 +28,11 @@ export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContex
 }
 
 /** Batch load for DataLoaders: answers in the order of `ids`, `undefined` where not visible. */
-export async function getMedicationRequestsByIds(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<MedicationRequestRecord | undefined>> {
+export async function getMedicationRequestsByIds(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  ids: readonly string[],
+): Promise<Array<MedicationRequestRecord | undefined>> {
   const valid = ids.filter(isStoredId);
   const records = await deps.uow.read(ctx.tenantId, async (scope) => withCurrentFills(scope, await scope.medicationRequests.findByIds(valid)));
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -48,7 +60,14 @@ function decodeHistory(cursor: string): HistoryPosition {
   if (cursor.length > MAX_SEARCH_VALUE_LENGTH) throw invalidHistoryCursor(); // cursors this server hands out are short
   try {
     const [kind, lastUpdated, id, version] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (kind === 'hist' && typeof lastUpdated === 'string' && !Number.isNaN(Date.parse(lastUpdated)) && typeof id === 'string' && isStoredId(id) && Number.isInteger(version)) {
+    if (
+      kind === 'hist' &&
+      typeof lastUpdated === 'string' &&
+      !Number.isNaN(Date.parse(lastUpdated)) &&
+      typeof id === 'string' &&
+      isStoredId(id) &&
+      Number.isInteger(version)
+    ) {
       return { lastUpdated, id, version: version as number };
     }
   } catch {
@@ -100,7 +119,12 @@ export interface Page<T> {
 /** Largest page either transport serves (FHIR caps `_count` here, CONTRACT §4). */
 export const MAX_PAGE_SIZE = 200;
 
-export async function searchMedicationRequests(deps: UseCaseDeps, ctx: RequestContext, criteria: MedicationRequestCriteria, page: PageRequest): Promise<Page<MedicationRequestRecord>> {
+export async function searchMedicationRequests(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  criteria: MedicationRequestCriteria,
+  page: PageRequest,
+): Promise<Page<MedicationRequestRecord>> {
   assertSearchCriteria(criteria);
   const sort = page.sort ?? 'seq';
   const descending = page.descending ?? false;
@@ -111,7 +135,10 @@ export async function searchMedicationRequests(deps: UseCaseDeps, ctx: RequestCo
 
   const result = await deps.uow.read(ctx.tenantId, async (scope) => {
     const found = await scope.medicationRequests.search({ ...criteria, ...(ids ? { ids } : {}), sort, descending, after, limit, withTotal: page.withTotal });
-    const current = await withCurrentFills(scope, found.items.map((item) => item.record));
+    const current = await withCurrentFills(
+      scope,
+      found.items.map((item) => item.record),
+    );
     return { ...found, items: found.items.map((item, i) => ({ ...item, record: current[i] })) };
   });
   const items = result.items.map(({ record, position }) => ({ record, cursor: encodeCursor(position) }));

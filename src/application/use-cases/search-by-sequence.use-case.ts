@@ -48,14 +48,22 @@ async function pageBySequence<T, C extends object>(
   };
 }
 
-export const searchMedicationDispenses = (deps: UseCaseDeps, ctx: RequestContext, criteria: DispenseCriteria, request: SeqPageRequest): Promise<Page<MedicationDispenseRecord>> =>
-  pageBySequence(deps, ctx, criteria, request, (scope, query) => scope.dispenses.search(query));
+export const searchMedicationDispenses = (
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  criteria: DispenseCriteria,
+  request: SeqPageRequest,
+): Promise<Page<MedicationDispenseRecord>> => pageBySequence(deps, ctx, criteria, request, (scope, query) => scope.dispenses.search(query));
 
 export const searchTasks = (deps: UseCaseDeps, ctx: RequestContext, criteria: TaskCriteria, request: SeqPageRequest): Promise<Page<TaskRecord>> =>
   pageBySequence(deps, ctx, criteria, request, (scope, query) => scope.tasks.search(query));
 
 /** Batch load for DataLoaders: the dispenses of each prescription, oldest first. */
-export async function dispensesOfPrescriptions(deps: UseCaseDeps, ctx: RequestContext, prescriptionIds: readonly string[]): Promise<MedicationDispenseRecord[][]> {
+export async function dispensesOfPrescriptions(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  prescriptionIds: readonly string[],
+): Promise<MedicationDispenseRecord[][]> {
   const ids = prescriptionIds.filter(isStoredId);
   const byPrescription = new Map<string, MedicationDispenseRecord[]>(prescriptionIds.map((id) => [id, []]));
   if (ids.length > 0) {
@@ -66,9 +74,16 @@ export async function dispensesOfPrescriptions(deps: UseCaseDeps, ctx: RequestCo
 }
 
 /** Batch load for DataLoaders and `_entities`: dispenses by id, `undefined` where not visible. */
-export async function getMedicationDispensesByIds(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<MedicationDispenseRecord | undefined>> {
+export async function getMedicationDispensesByIds(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  ids: readonly string[],
+): Promise<Array<MedicationDispenseRecord | undefined>> {
   const valid = ids.filter(isStoredId);
-  const page = valid.length === 0 ? { items: [] } : await deps.uow.read(ctx.tenantId, (scope) => scope.dispenses.search({ ids: valid, limit: valid.length, withTotal: false }));
+  const page =
+    valid.length === 0
+      ? { items: [] }
+      : await deps.uow.read(ctx.tenantId, (scope) => scope.dispenses.search({ ids: valid, limit: valid.length, withTotal: false }));
   const byId = new Map(page.items.map(({ record }) => [record.id, record]));
   return ids.map((id) => byId.get(id));
 }

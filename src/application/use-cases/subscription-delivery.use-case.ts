@@ -98,7 +98,8 @@ export function openSubscriptionDelivery(options: SubscriptionDeliveryOptions, c
         tenantId: ctx.tenantId,
         after: from,
         // The request's own position (or any later one) passes too: it is where the replay ends.
-        matches: (e) => e.seq >= request.seq || (e.envelope.metadata.eventType !== EVENT_TYPES.subscriptionReplayed && bound.matches(e.envelope.payload.resource)),
+        matches: (e) =>
+          e.seq >= request.seq || (e.envelope.metadata.eventType !== EVENT_TYPES.subscriptionReplayed && bound.matches(e.envelope.payload.resource)),
         bufferSize: options.bufferSize,
         onOverflow: () => undefined, // a replay consumer waits for room instead of overflowing
       });
@@ -167,7 +168,14 @@ export function openSubscriptionDelivery(options: SubscriptionDeliveryOptions, c
       flushCursors();
       const open = [...bindings.values()].map((b) => b.live.close());
       bindings.clear();
-      await Promise.all([...open, replaying?.close(), replays.then((stream) => stream.close(), () => undefined)]);
+      await Promise.all([
+        ...open,
+        replaying?.close(),
+        replays.then(
+          (stream) => stream.close(),
+          () => undefined,
+        ),
+      ]);
     },
   };
 }

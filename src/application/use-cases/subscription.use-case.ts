@@ -3,10 +3,10 @@ import {
   buildEvent,
   DomainError,
   EVENT_TYPES,
-  validateSubscription,
   type RequestContext,
   type SubscriptionRecord,
   type SubscriptionResource,
+  validateSubscription,
 } from '../../domain/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -61,13 +61,19 @@ export async function recordSubscriptionCursor(deps: UseCaseDeps, ctx: RequestCo
  */
 export async function replaySubscription(deps: UseCaseDeps, ctx: RequestContext, input: { id: string; from: string }): Promise<SubscriptionRecord> {
   assertPersonaMay(ctx, 'subscription.replay');
-  if (!/^\d{1,15}$/.test(input.from)) throw new DomainError('BAD_REQUEST', `from '${input.from.slice(0, 32)}' is not an event cursor (a number, as in the subscription-cursor extension).`);
+  if (!/^\d{1,15}$/.test(input.from))
+    throw new DomainError('BAD_REQUEST', `from '${input.from.slice(0, 32)}' is not an event cursor (a number, as in the subscription-cursor extension).`);
   return deps.uow.transaction(ctx.tenantId, async (scope) => {
     const record = isStoredId(input.id) ? await scope.subscriptions.findById(input.id) : undefined;
     if (!record) throw new DomainError('NOT_FOUND', `Subscription/${input.id} does not exist.`);
     const now = deps.clock.now();
     await commitEvents(scope, [
-      buildEvent(ctx, EVENT_TYPES.subscriptionReplayed, { resource: record.resource as never, subscriptionId: record.id, from: input.from }, { eventId: deps.newId(), timestamp: now }),
+      buildEvent(
+        ctx,
+        EVENT_TYPES.subscriptionReplayed,
+        { resource: record.resource as never, subscriptionId: record.id, from: input.from },
+        { eventId: deps.newId(), timestamp: now },
+      ),
     ]);
     return record;
   });

@@ -5,11 +5,11 @@ import {
   EVENT_TYPES,
   focusIdOf,
   materializeTask,
-  taskEvent,
-  validateTask,
   type RequestContext,
+  taskEvent,
   type TaskRecord,
   type TaskResource,
+  validateTask,
 } from '../../domain/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
@@ -41,23 +41,46 @@ export async function createTask(deps: UseCaseDeps, ctx: RequestContext, input: 
   const focusId = focusIdOf(resource);
 
   return deps.uow.transaction(ctx.tenantId, (scope) =>
-    idempotently<{ record: TaskRecord; replayed: boolean }>(scope, { operation: OPERATION, key: input.idempotencyKey, payload: resource }, deps.idempotencyTtlSeconds, {
-      async replay(prior) {
-        const earlier = await scope.tasks.findById(prior.resourceId);
-        return earlier && { record: earlier, replayed: true };
+    idempotently<{ record: TaskRecord; replayed: boolean }>(
+      scope,
+      { operation: OPERATION, key: input.idempotencyKey, payload: resource },
+      deps.idempotencyTtlSeconds,
+      {
+        async replay(prior) {
+          const earlier = await scope.tasks.findById(prior.resourceId);
+          return earlier && { record: earlier, replayed: true };
+        },
+        async run() {
+          if (!isStoredId(focusId)) throw prescriptionNotFound(focusId);
+          const moved = await movePrescription(deps, scope, ctx, {
+            id: focusId,
+            event,
+            ifMatch: input.ifMatch,
+            reason: resource.statusReason?.text ?? null,
+            missing: prescriptionNotFound,
+          });
+          const now = deps.clock.now();
+          const id = deps.newId();
+          const record: TaskRecord = {
+            id,
+            tenantId: ctx.tenantId,
+            versionId: 1,
+            lastUpdated: now,
+            focusId,
+            resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }),
+          };
+          await scope.tasks.insert(record);
+          const taskChanged = buildEvent(
+            ctx,
+            EVENT_TYPES.taskStatusChanged,
+            { resource: record.resource as never, event, status: resource.status, ...relatedEventContext(moved.record) },
+            { eventId: deps.newId(), timestamp: now },
+          );
+          await commitEvents(scope, [...moved.events, taskChanged]);
+          return { result: { record, replayed: false }, saved: { resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 } };
+        },
       },
-      async run() {
-        if (!isStoredId(focusId)) throw prescriptionNotFound(focusId);
-        const moved = await movePrescription(deps, scope, ctx, { id: focusId, event, ifMatch: input.ifMatch, reason: resource.statusReason?.text ?? null, missing: prescriptionNotFound });
-        const now = deps.clock.now();
-        const id = deps.newId();
-        const record: TaskRecord = { id, tenantId: ctx.tenantId, versionId: 1, lastUpdated: now, focusId, resource: materializeTask(resource, { id, versionId: 1, lastUpdated: now }) };
-        await scope.tasks.insert(record);
-        const taskChanged = buildEvent(ctx, EVENT_TYPES.taskStatusChanged, { resource: record.resource as never, event, status: resource.status, ...relatedEventContext(moved.record) }, { eventId: deps.newId(), timestamp: now });
-        await commitEvents(scope, [...moved.events, taskChanged]);
-        return { result: { record, replayed: false }, saved: { resourceType: 'Task', resourceId: id, versionId: 1, statusCode: 201 } };
-      },
-    }),
+    ),
   );
 }
 

@@ -53,7 +53,10 @@ export async function replaceContent(
 ): Promise<MedicationRequestRecord> {
   checkIfMatch(ifMatch, current, { required: true });
   if (!CONTENT_EDITABLE_STATES.includes(current.workflowStatus)) {
-    throw new DomainError('UPDATE_NOT_ALLOWED', `The prescription is '${current.workflowStatus}'; its content may change only while ${CONTENT_EDITABLE_STATES.join(' or ')}.`);
+    throw new DomainError(
+      'UPDATE_NOT_ALLOWED',
+      `The prescription is '${current.workflowStatus}'; its content may change only while ${CONTENT_EDITABLE_STATES.join(' or ')}.`,
+    );
   }
   const now = deps.clock.now();
   const versionId = current.versionId + 1;
@@ -61,7 +64,13 @@ export async function replaceContent(
     ...current,
     versionId,
     lastUpdated: now,
-    resource: materializeMedicationRequest(resource, { id: current.id, versionId, lastUpdated: now, workflowStatus: current.workflowStatus, fills: await currentFills(scope, { ...current, resource }) }),
+    resource: materializeMedicationRequest(resource, {
+      id: current.id,
+      versionId,
+      lastUpdated: now,
+      workflowStatus: current.workflowStatus,
+      fills: await currentFills(scope, { ...current, resource }),
+    }),
   };
   // The content may move a timer's instant (a new validity end moves the expiry), in this transaction.
   // Timer rows first, then the prescription: the order in which a firing timer locks them, so an edit
@@ -72,7 +81,12 @@ export async function replaceContent(
   }
   await scope.history.append({ record, transition: null });
   await commitEvents(scope, [
-    buildEvent(ctx, EVENT_TYPES.medicationRequestUpdated, { resource: record.resource as never, ...eventContext(record) }, { eventId: deps.newId(), timestamp: now }),
+    buildEvent(
+      ctx,
+      EVENT_TYPES.medicationRequestUpdated,
+      { resource: record.resource as never, ...eventContext(record) },
+      { eventId: deps.newId(), timestamp: now },
+    ),
   ]);
   return record;
 }

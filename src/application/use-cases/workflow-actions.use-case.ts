@@ -1,4 +1,15 @@
-import { actionsFor, assertPersonaMay, assertSearchCriteria, compensationsFor, definitionFor, DomainError, instanceOf, linkCompensationsFor, type EventEnvelope, type RequestContext } from '../../domain/index.js';
+import {
+  actionsFor,
+  assertPersonaMay,
+  assertSearchCriteria,
+  compensationsFor,
+  definitionFor,
+  DomainError,
+  type EventEnvelope,
+  instanceOf,
+  linkCompensationsFor,
+  type RequestContext,
+} from '../../domain/index.js';
 import type { DeadLetter, DeadLetterFilter, IntegrationNotice, Integrations } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { STATUS_CHANGED_TYPES } from '../workflow-subjects.js';
@@ -142,7 +153,11 @@ export async function replayDeadLetter(deps: UseCaseDeps, ctx: RequestContext, i
   return replay(deps, deadLetter);
 }
 
-export async function replayDeadLetters(deps: UseCaseDeps, ctx: RequestContext, filter: Omit<DeadLetterFilter, 'includeResolved'>): Promise<{ replayed: number; succeeded: number; failed: number }> {
+export async function replayDeadLetters(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  filter: Omit<DeadLetterFilter, 'includeResolved'>,
+): Promise<{ replayed: number; succeeded: number; failed: number }> {
   assertPersonaMay(ctx, 'dead-letter.manage');
   assertSearchCriteria(filter);
   const open = await deps.ledger.listDeadLetters(ctx.tenantId, { ...filter, includeResolved: false, limit: Math.min(Math.max(filter.limit, 0), 500) });

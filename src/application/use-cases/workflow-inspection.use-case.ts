@@ -1,4 +1,17 @@
-import { actionsFor, fillsOf, validityEndOf, type Fills, type MedicationDispenseRecord, type MedicationRequestRecord, statesOf, toMermaid, WORKFLOW_DEFINITIONS, WORKFLOW_LINKS, type RequestContext, type WorkflowDefinition } from '../../domain/index.js';
+import {
+  actionsFor,
+  type Fills,
+  fillsOf,
+  type MedicationDispenseRecord,
+  type MedicationRequestRecord,
+  type RequestContext,
+  statesOf,
+  toMermaid,
+  validityEndOf,
+  WORKFLOW_DEFINITIONS,
+  WORKFLOW_LINKS,
+  type WorkflowDefinition,
+} from '../../domain/index.js';
 import type { ActionRun } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
@@ -34,7 +47,9 @@ export function viewOf(definition: WorkflowDefinition): DefinitionView {
     version: definition.version,
     description: definition.description,
     states: statesOf(definition).map((name) => ({ name, final: definition.states[name].final === true })),
-    transitions: definition.transitions.flatMap((t) => t.from.map((from) => ({ event: t.event, from, to: t.to, persona: t.sender, guard: t.guard?.name ?? null }))),
+    transitions: definition.transitions.flatMap((t) =>
+      t.from.map((from) => ({ event: t.event, from, to: t.to, persona: t.sender, guard: t.guard?.name ?? null })),
+    ),
     timers: definition.timers.map((t) => t.name),
     actions: [...new Set(definition.actions.flatMap((a) => [a.name, ...(a.compensation ? [a.compensation] : [])]))],
     mermaid: toMermaid(definition),
@@ -52,12 +67,26 @@ export function workflowDefinitions(_deps: UseCaseDeps): DefinitionView[] {
  */
 export async function prescriptionWorkflows(deps: UseCaseDeps, ctx: RequestContext, ids: readonly string[]): Promise<Array<InstanceView | undefined>> {
   const stored = ids.filter(isStoredId);
-  const [records, transitions] = await deps.uow.read(ctx.tenantId, async (scope) => [await scope.medicationRequests.findByIds(stored), await scope.history.transitionsOf(stored)] as const);
+  const [records, transitions] = await deps.uow.read(
+    ctx.tenantId,
+    async (scope) => [await scope.medicationRequests.findByIds(stored), await scope.history.transitionsOf(stored)] as const,
+  );
   const byId = new Map(records.map((r) => [r.id, r]));
-  return instanceViews(deps, ctx, ids.map((id) => {
-    const record = byId.get(id);
-    return record && { id, definition: PRESCRIPTION_SUBJECT.definitionOf(record) as unknown as WorkflowDefinition, state: record.workflowStatus, transitions: transitions.get(id) ?? [] };
-  }));
+  return instanceViews(
+    deps,
+    ctx,
+    ids.map((id) => {
+      const record = byId.get(id);
+      return (
+        record && {
+          id,
+          definition: PRESCRIPTION_SUBJECT.definitionOf(record) as unknown as WorkflowDefinition,
+          state: record.workflowStatus,
+          transitions: transitions.get(id) ?? [],
+        }
+      );
+    }),
+  );
 }
 
 /** An instance of any workflow, as loaded by its subject, for {@link instanceViews}. */
@@ -69,18 +98,29 @@ export interface LoadedInstance {
 }
 
 /** The views of instances of any workflow: their pending timers and what the action ledger says (one read each for the page). */
-export async function instanceViews(deps: UseCaseDeps, ctx: RequestContext, instances: ReadonlyArray<LoadedInstance | undefined>): Promise<Array<InstanceView | undefined>> {
+export async function instanceViews(
+  deps: UseCaseDeps,
+  ctx: RequestContext,
+  instances: ReadonlyArray<LoadedInstance | undefined>,
+): Promise<Array<InstanceView | undefined>> {
   const ids = instances.flatMap((i) => (i ? [i.id] : []));
   const timers = await deps.uow.read(ctx.tenantId, (scope) => scope.timers.pendingOf(ids));
   const runs = await deps.ledger.runsFor(ctx.tenantId, ids);
   return instances.map((instance) => {
     if (!instance) return undefined;
     const { id, definition } = instance;
-    const compensationNames = new Set([...definition.actions.flatMap((a) => (a.compensation ? [a.compensation] : [])), ...WORKFLOW_LINKS.filter((l) => l.parent === definition.name).map((l) => l.compensation)]);
+    const compensationNames = new Set([
+      ...definition.actions.flatMap((a) => (a.compensation ? [a.compensation] : [])),
+      ...WORKFLOW_LINKS.filter((l) => l.parent === definition.name).map((l) => l.compensation),
+    ]);
     const recorded = runs.get(id) ?? [];
     // What the definition says should have run for the moves made so far; the ledger says how it went.
     const expected = instance.transitions.flatMap((t) => actionsFor(definition, { event: t.event, from: t.from, to: t.to }).map((a) => a.name));
-    const view = (name: string) => statusOf(name, recorded.filter((r) => r.handler === name));
+    const view = (name: string) =>
+      statusOf(
+        name,
+        recorded.filter((r) => r.handler === name),
+      );
     const names = [...new Set([...expected, ...recorded.map((r) => r.handler)])];
     return {
       definition: definition.name,
@@ -98,7 +138,6 @@ function statusOf(name: string, runs: ActionRun[]): InstanceView['actions'][numb
   if (!latest) return { name, status: 'pending', attempts: 0, lastError: null };
   return { name, status: latest.status, attempts: runs.reduce((n, r) => n + r.attempts, 0), lastError: latest.lastError };
 }
-
 
 /** The fills of a prescription from its dispenses as already loaded (GraphQL batches them per page). */
 export function fillsFromDispenses(_deps: UseCaseDeps, record: MedicationRequestRecord, dispenses: readonly MedicationDispenseRecord[]): Fills {

@@ -1,4 +1,4 @@
-import { DomainError, SYSTEM_ACTOR, type EventEnvelope, type RequestContext } from '../../domain/index.js';
+import { DomainError, type EventEnvelope, type RequestContext, SYSTEM_ACTOR } from '../../domain/index.js';
 import type { PendingTimer, TimerQueue, TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';

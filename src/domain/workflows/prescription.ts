@@ -48,7 +48,11 @@ const ACTIONS = [
 ] as const;
 
 /** Version 1: the one-shot workflow of the first round (no refills, no timers). */
-export const PRESCRIPTION_WORKFLOW_V1 = defineWorkflow<keyof typeof V1_STATES, 'approve' | 'reject' | 'cancel' | 'process' | 'dispense' | 'complete' | 'fail', PrescriptionFacts>({
+export const PRESCRIPTION_WORKFLOW_V1 = defineWorkflow<
+  keyof typeof V1_STATES,
+  'approve' | 'reject' | 'cancel' | 'process' | 'dispense' | 'complete' | 'fail',
+  PrescriptionFacts
+>({
   name: 'prescription',
   version: 1,
   description: 'A prescription from request to a single fill (CONTRACT §3).',
@@ -75,7 +79,11 @@ const V2_STATES = {
 } as const;
 
 /** Version 2 (CONTRACT §7): refills between fills, expiry at the end of validity, the processing service level. */
-export const PRESCRIPTION_WORKFLOW_V2 = defineWorkflow<keyof typeof V2_STATES, 'approve' | 'reject' | 'cancel' | 'process' | 'dispense' | 'complete' | 'fail' | 'expire', PrescriptionFacts>({
+export const PRESCRIPTION_WORKFLOW_V2 = defineWorkflow<
+  keyof typeof V2_STATES,
+  'approve' | 'reject' | 'cancel' | 'process' | 'dispense' | 'complete' | 'fail' | 'expire',
+  PrescriptionFacts
+>({
   name: 'prescription',
   version: 2,
   description: 'A prescription from request through every authorized fill, until completed, stopped or expired (CONTRACT §3, §7).',

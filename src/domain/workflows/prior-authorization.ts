@@ -35,7 +35,11 @@ export type PriorAuthorizationState = keyof typeof STATES;
 const OPEN = ['submitted', 'in-review', 'pended', 'denied', 'appealed'] as const;
 
 /** Version 1: submission, review, decision, information asked, appeal, close and withdrawal. */
-export const PRIOR_AUTHORIZATION_WORKFLOW_V1 = defineWorkflow<PriorAuthorizationState, 'review' | 'approve' | 'deny' | 'pend' | 'provide-info' | 'appeal' | 'withdraw' | 'close', PriorAuthorizationFacts>({
+export const PRIOR_AUTHORIZATION_WORKFLOW_V1 = defineWorkflow<
+  PriorAuthorizationState,
+  'review' | 'approve' | 'deny' | 'pend' | 'provide-info' | 'appeal' | 'withdraw' | 'close',
+  PriorAuthorizationFacts
+>({
   name: 'prior-authorization',
   version: 1,
   description: "The payer's prior authorization of a prescription, from submission to a decision, an appeal or a withdrawal (CONTRACT §9).",

@@ -20,7 +20,11 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
   const messages: Record<string, unknown> = {};
   const schemas: Record<string, JsonSchema> = { EventMetadata: EVENT_METADATA_SCHEMA };
 
-  const add = (id: string, channel: { address: string; summary: string; action: 'send' | 'receive'; parameters: Record<string, string>; stream: string; announced?: true }, message: Record<string, unknown>) => {
+  const add = (
+    id: string,
+    channel: { address: string; summary: string; action: 'send' | 'receive'; parameters: Record<string, string>; stream: string; announced?: true },
+    message: Record<string, unknown>,
+  ) => {
     messages[id] = message;
     channels[id] = {
       address: channel.address,
@@ -92,7 +96,8 @@ export function buildAsyncApiDocument(options: { version: string }): Record<stri
       nats: {
         host: 'localhost:4222',
         protocol: 'nats',
-        description: 'NATS JetStream at `NATS_URL`. Without `NATS_URL`, the gateway\'s embedded bus (kept in PostgreSQL) carries the same subjects inside the process.',
+        description:
+          "NATS JetStream at `NATS_URL`. Without `NATS_URL`, the gateway's embedded bus (kept in PostgreSQL) carries the same subjects inside the process.",
       },
     },
     channels,

@@ -66,10 +66,19 @@ export function startCommandsConsumer(options: CommandsConsumerOptions): Promise
       const correlationId = sent && CORRELATION_ID.test(sent) ? sent : commandId && CORRELATION_ID.test(commandId) ? commandId : newId();
       let result;
       try {
-        result = await useCases.handleBusCommand({ tenantId: tenant, commandId, authorization: command.headers.authorization, body: Buffer.from(command.data).toString('utf8'), correlationId });
+        result = await useCases.handleBusCommand({
+          tenantId: tenant,
+          commandId,
+          authorization: command.headers.authorization,
+          body: Buffer.from(command.data).toString('utf8'),
+          correlationId,
+        });
       } catch (error) {
         if (!command.lastDelivery) {
-          logger.warn({ err: error, subject: command.subject, seq: command.seq, delivery: command.delivery }, 'bus command failed unexpectedly; it will be delivered again');
+          logger.warn(
+            { err: error, subject: command.subject, seq: command.seq, delivery: command.delivery },
+            'bus command failed unexpectedly; it will be delivered again',
+          );
           throw error;
         }
         logger.error({ err: error, subject: command.subject, seq: command.seq, delivery: command.delivery }, 'bus command failed on its last delivery');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { TimerQueue } from '../../ports/index.js';
 import type { TimerOutcome } from '../../application/use-cases/workflow-timers.use-case.js';
+import type { TimerQueue } from '../../ports/index.js';
 
 export interface TimerRunnerOptions {
   queue: TimerQueue;

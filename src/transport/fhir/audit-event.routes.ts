@@ -38,10 +38,18 @@ export function toAuditEvent(record: AuditRecord): fhir4.AuditEvent {
         requestor: true,
       },
     ],
-    source: { site: 'rxgate', observer: { display: 'rxgate' }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      site: 'rxgate',
+      observer: { display: 'rxgate' },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
     entity: [
       record.entity
-        ? { what: { reference: `${record.entity.type}/${record.entity.id}` }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' }, detail: details }
+        ? {
+            what: { reference: `${record.entity.type}/${record.entity.id}` },
+            type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+            detail: details,
+          }
         : { description: 'the request (no resource was disclosed)', detail: details },
     ],
   };
@@ -61,7 +69,17 @@ export function auditEventModule(useCases: UseCases, publicBaseUrl: string | und
         const result = await useCases.searchAuditEvents(request.ctx!, criteria, page);
         const b = base(request);
         const entries = { ...result, items: result.items.map(({ record, cursor }) => ({ record: { resource: toAuditEvent(record) }, cursor })) };
-        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: entries, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
+        return sendFhir(
+          reply,
+          200,
+          searchsetBundle({
+            base: b,
+            type: TYPE,
+            page: entries,
+            selfUrl: pageUrl(b, TYPE, query, page.cursor),
+            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+          }),
+        );
       });
     },
   };

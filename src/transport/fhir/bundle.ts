@@ -25,7 +25,11 @@ export function searchsetBundle(options: {
         resource: record.resource,
         search: { mode: 'match' as const },
       })),
-      ...(options.included ?? []).map((resource) => ({ fullUrl: `${options.base}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'include' as const } })),
+      ...(options.included ?? []).map((resource) => ({
+        fullUrl: `${options.base}/${resource.resourceType}/${resource.id}`,
+        resource,
+        search: { mode: 'include' as const },
+      })),
     ],
   };
   return bundle;

@@ -1,4 +1,15 @@
-import { businessStatusOf, DomainError, parseReference, performerReferencesOf, searchTermsOf, splitCriteria, taskCodeOf, WORKFLOW_STATUS_EXTENSION, type MedicationRequestResource, type SubscribableType } from '../../domain/index.js';
+import {
+  businessStatusOf,
+  DomainError,
+  type MedicationRequestResource,
+  parseReference,
+  performerReferencesOf,
+  searchTermsOf,
+  splitCriteria,
+  type SubscribableType,
+  taskCodeOf,
+  WORKFLOW_STATUS_EXTENSION,
+} from '../../domain/index.js';
 import type { DateBound } from '../../ports/index.js';
 import { parseMedicationDispenseSearch, parseMedicationRequestSearch, parseTaskSearch, queryParamsOf } from './search-params.js';
 
@@ -38,7 +49,8 @@ const equal = <T>(wanted: T | undefined, value: T | undefined): boolean => wante
  */
 export function compileCriteria(criteria: string): CompiledCriteria {
   const split = splitCriteria(criteria);
-  if (!split) throw new DomainError('BAD_REQUEST', `criteria must be a search on MedicationRequest, MedicationDispense or Task (got '${criteria.slice(0, 80)}').`);
+  if (!split)
+    throw new DomainError('BAD_REQUEST', `criteria must be a search on MedicationRequest, MedicationDispense or Task (got '${criteria.slice(0, 80)}').`);
   const params = queryParamsOf(split.query);
   for (const paging of ['_count', '_sort', '_cursor', '_total', '_include', '_revinclude']) {
     if (paging in params) throw new DomainError('BAD_REQUEST', `criteria may not use ${paging}: a subscription matches resources, it does not page them.`);
@@ -94,7 +106,13 @@ export function compileCriteria(criteria: string): CompiledCriteria {
         matches: (resource) => {
           if (resource.resourceType !== 'Task') return false;
           const t = resource as unknown as fhir4.Task;
-          return oneOf(c.ids, t.id) && oneOf(c.focusIds, parseReference(t.focus?.reference, 'MedicationRequest')) && oneOf(c.statuses, t.status) && oneOf(c.codes, taskCodeOf(t)) && oneOf(c.businessStatuses, businessStatusOf(t));
+          return (
+            oneOf(c.ids, t.id) &&
+            oneOf(c.focusIds, parseReference(t.focus?.reference, 'MedicationRequest')) &&
+            oneOf(c.statuses, t.status) &&
+            oneOf(c.codes, taskCodeOf(t)) &&
+            oneOf(c.businessStatuses, businessStatusOf(t))
+          );
         },
       };
     }

@@ -4,15 +4,15 @@ import { DomainError } from '../../domain/index.js';
 import { httpStatusOf, rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
-import { assertJsonAcceptable, sendFhir } from './http.js';
 import { auditEventModule } from './audit-event.routes.js';
+import { assertJsonAcceptable, sendFhir } from './http.js';
 import { medicationDispenseModule } from './medication-dispense.routes.js';
 import { medicationRequestModule } from './medication-request.routes.js';
-import { subscriptionModule } from './subscription.routes.js';
-import { taskModule } from './task.routes.js';
 import { toOperationOutcome } from './operation-outcome.js';
 import { organizationModule } from './organization.routes.js';
 import { capabilityStatement, type FhirResourceModule } from './registry.js';
+import { subscriptionModule } from './subscription.routes.js';
+import { taskModule } from './task.routes.js';
 
 export interface FhirPluginOptions {
   useCases: UseCases;
@@ -57,7 +57,12 @@ export const fhirPlugin: FastifyPluginAsync<FhirPluginOptions> = async (app: Fas
   // Budget of CONTRACT §2: a read costs 1, a search 2, a write 5 (shared with GraphQL).
   app.addHook('preHandler', async (request, reply) => {
     if (!request.ctx) return;
-    const kind = request.method !== 'GET' ? 'write' : (request.params as { id?: string }).id !== undefined && !request.routeOptions.url?.endsWith('/_history') ? 'read' : 'search';
+    const kind =
+      request.method !== 'GET'
+        ? 'write'
+        : (request.params as { id?: string }).id !== undefined && !request.routeOptions.url?.endsWith('/_history')
+          ? 'read'
+          : 'search';
     reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, kind)));
   });
 

@@ -48,13 +48,20 @@ const JSON_FORMATS = ['json', 'application/json', 'application/fhir+json'];
 export function assertJsonAcceptable(request: FastifyRequest): void {
   const format = (request.query as Record<string, unknown> | undefined)?._format;
   if (format !== undefined) {
-    const value = String(Array.isArray(format) ? format[0] : format).split(';')[0].trim().toLowerCase();
-    if (!JSON_FORMATS.includes(value)) throw new DomainError('NOT_ACCEPTABLE', `_format '${value.slice(0, 40)}' is not offered; this server speaks application/fhir+json only.`);
+    const value = String(Array.isArray(format) ? format[0] : format)
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    if (!JSON_FORMATS.includes(value))
+      throw new DomainError('NOT_ACCEPTABLE', `_format '${value.slice(0, 40)}' is not offered; this server speaks application/fhir+json only.`);
     return;
   }
   const accept = request.headers.accept;
   if (!accept) return;
   const ranges = accept.split(',').map((r) => r.split(';')[0].trim().toLowerCase());
-  const acceptable = ranges.some((r) => r === '*/*' || r === 'application/*' || r === 'application/json' || r === 'application/fhir+json' || r.endsWith('+json'));
-  if (!acceptable) throw new DomainError('NOT_ACCEPTABLE', 'Accept asks only for media types not offered; this server speaks application/fhir+json (XML is not offered).');
+  const acceptable = ranges.some(
+    (r) => r === '*/*' || r === 'application/*' || r === 'application/json' || r === 'application/fhir+json' || r.endsWith('+json'),
+  );
+  if (!acceptable)
+    throw new DomainError('NOT_ACCEPTABLE', 'Accept asks only for media types not offered; this server speaks application/fhir+json (XML is not offered).');
 }

@@ -48,7 +48,11 @@ export function medicationDispenseModule(useCases: UseCases, publicBaseUrl: stri
 
       app.put<{ Params: { id: string } }>(`/${TYPE}/:id`, { config: { writeAction: 'medication-dispense.write' } }, async (request, reply) => {
         assertBodyMatchesUrl(request.body, TYPE, request.params.id);
-        const { dispense } = await useCases.updateMedicationDispense(request.ctx!, { id: request.params.id, resource: request.body, ifMatch: headerValue(request, 'if-match') });
+        const { dispense } = await useCases.updateMedicationDispense(request.ctx!, {
+          id: request.params.id,
+          resource: request.body,
+          ifMatch: headerValue(request, 'if-match'),
+        });
         reply.header('Location', `${base(request)}/${TYPE}/${dispense.id}/_history/${dispense.versionId}`);
         return sendCreatedOrUpdated(request, versionHeaders(reply, dispense), 200, dispense, 'updated');
       });
@@ -58,7 +62,17 @@ export function medicationDispenseModule(useCases: UseCases, publicBaseUrl: stri
         const { criteria, page } = parseMedicationDispenseSearch(query, lenientHandling(request));
         const result = await useCases.searchMedicationDispenses(request.ctx!, criteria, page);
         const b = base(request);
-        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: result, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
+        return sendFhir(
+          reply,
+          200,
+          searchsetBundle({
+            base: b,
+            type: TYPE,
+            page: result,
+            selfUrl: pageUrl(b, TYPE, query, page.cursor),
+            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+          }),
+        );
       });
     },
   };

@@ -1,11 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError, pharmacyIdOf } from '../../domain/index.js';
 import type { UseCases } from '../../application/index.js';
+import { DomainError, pharmacyIdOf } from '../../domain/index.js';
 import { historyBundle, pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, preferredReturn, sendFhir, versionHeaders } from './http.js';
 import { informationOutcome } from './operation-outcome.js';
 import type { FhirResourceModule } from './registry.js';
-import { MEDICATION_REQUEST_INCLUDES, MEDICATION_REQUEST_PARAMETERS, parseHistoryParams, parseMedicationRequestSearch, queryParamsOf, type QueryParams } from './search-params.js';
+import {
+  MEDICATION_REQUEST_INCLUDES,
+  MEDICATION_REQUEST_PARAMETERS,
+  parseHistoryParams,
+  parseMedicationRequestSearch,
+  type QueryParams,
+  queryParamsOf,
+} from './search-params.js';
 
 const TYPE = 'MedicationRequest';
 
@@ -63,7 +70,11 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
         if (!String(request.headers['content-type'] ?? '').startsWith('application/json-patch+json')) {
           throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes application/json-patch+json (RFC 6902).');
         }
-        const record = await useCases.patchMedicationRequest(request.ctx!, { id: request.params.id, patch: request.body, ifMatch: headerValue(request, 'if-match') });
+        const record = await useCases.patchMedicationRequest(request.ctx!, {
+          id: request.params.id,
+          patch: request.body,
+          ifMatch: headerValue(request, 'if-match'),
+        });
         return sendCreatedOrUpdated(request, versionHeaders(reply, record), 200, record, 'updated');
       });
 
@@ -72,9 +83,17 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
         const { since, page } = parseHistoryParams(query);
         const result = await useCases.medicationRequestTypeHistory(request.ctx!, { since, ...page });
         const b = base(request);
-        const bundle = historyBundle(b, TYPE, undefined, result.items.map((i) => i.record));
+        const bundle = historyBundle(
+          b,
+          TYPE,
+          undefined,
+          result.items.map((i) => i.record),
+        );
         bundle.total = result.total;
-        bundle.link = [{ relation: 'self', url: `${b}/${TYPE}/_history` }, ...(result.nextCursor ? [{ relation: 'next', url: pageUrl(b, `${TYPE}/_history`, query, result.nextCursor) }] : [])];
+        bundle.link = [
+          { relation: 'self', url: `${b}/${TYPE}/_history` },
+          ...(result.nextCursor ? [{ relation: 'next', url: pageUrl(b, `${TYPE}/_history`, query, result.nextCursor) }] : []),
+        ];
         return sendFhir(reply, 200, bundle);
       });
 
@@ -93,23 +112,37 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
           for (const pharmacy of await useCases.getPharmaciesByIds(ids)) if (pharmacy) included.push(pharmacy.resource);
         }
         if (includes.dispenses) {
-          for (const dispenses of await useCases.dispensesOfPrescriptions(request.ctx!, result.items.map(({ record }) => record.id))) included.push(...dispenses.map((d) => d.resource));
+          for (const dispenses of await useCases.dispensesOfPrescriptions(
+            request.ctx!,
+            result.items.map(({ record }) => record.id),
+          ))
+            included.push(...dispenses.map((d) => d.resource));
         }
         const b = base(request);
-        return sendFhir(reply, 200, searchsetBundle({
-          base: b,
-          type: TYPE,
-          page: result,
-          selfUrl: pageUrl(b, TYPE, query, page.cursor),
-          nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
-          included,
-        }));
+        return sendFhir(
+          reply,
+          200,
+          searchsetBundle({
+            base: b,
+            type: TYPE,
+            page: result,
+            selfUrl: pageUrl(b, TYPE, query, page.cursor),
+            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            included,
+          }),
+        );
       });
     },
   };
 }
 
-export function sendCreatedOrUpdated(request: FastifyRequest, reply: Parameters<typeof sendFhir>[0], status: number, record: { id: string; versionId: number; resource: { resourceType: string } }, verb: string) {
+export function sendCreatedOrUpdated(
+  request: FastifyRequest,
+  reply: Parameters<typeof sendFhir>[0],
+  status: number,
+  record: { id: string; versionId: number; resource: { resourceType: string } },
+  verb: string,
+) {
   switch (preferredReturn(request)) {
     case 'minimal':
       return sendFhir(reply, status, undefined);

@@ -1,4 +1,4 @@
-import { DomainError, ERROR_CODE_SYSTEM, RULE_CODE_SYSTEM, type ErrorCode, type Issue } from '../../domain/index.js';
+import { DomainError, ERROR_CODE_SYSTEM, type ErrorCode, type Issue, RULE_CODE_SYSTEM } from '../../domain/index.js';
 import { httpStatusOf } from '../http/error-status.js';
 
 /** FHIR `OperationOutcome.issue.code` (R4 valueset-issue-type) for each rxgate code. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { DomainError } from '../../domain/index.js';
 import type { UseCases } from '../../application/index.js';
+import { DomainError } from '../../domain/index.js';
 import { pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import type { FhirResourceModule } from './registry.js';
@@ -19,7 +19,11 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
         const [pharmacy] = await useCases.getPharmaciesByIds([request.params.id]);
         if (!pharmacy) throw new DomainError('NOT_FOUND', `Organization/${request.params.id} does not exist.`);
         const meta = pharmacy.resource.meta;
-        return sendFhir(versionHeaders(reply, { id: pharmacy.id, versionId: Number(meta?.versionId ?? 1), lastUpdated: new Date(meta?.lastUpdated ?? 0) }), 200, pharmacy.resource);
+        return sendFhir(
+          versionHeaders(reply, { id: pharmacy.id, versionId: Number(meta?.versionId ?? 1), lastUpdated: new Date(meta?.lastUpdated ?? 0) }),
+          200,
+          pharmacy.resource,
+        );
       });
 
       app.get(`/${TYPE}`, async (request, reply) => {
@@ -27,8 +31,21 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
         const { name, typeTerm, page } = parseOrganizationSearch(query, lenientHandling(request));
         const result = await useCases.searchPharmacies({ name, typeTerm, ...page });
         const b = fhirBase(request, publicBaseUrl);
-        const bundlePage = { ...result, items: result.items.map(({ record, cursor }) => ({ record: { resource: record.resource as fhir4.FhirResource }, cursor })) };
-        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: bundlePage, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
+        const bundlePage = {
+          ...result,
+          items: result.items.map(({ record, cursor }) => ({ record: { resource: record.resource as fhir4.FhirResource }, cursor })),
+        };
+        return sendFhir(
+          reply,
+          200,
+          searchsetBundle({
+            base: b,
+            type: TYPE,
+            page: bundlePage,
+            selfUrl: pageUrl(b, TYPE, query, page.cursor),
+            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+          }),
+        );
       });
 
       const refuse = async () => {

@@ -1,6 +1,16 @@
-import { assertSearchParameter, bareId, DomainError, FHIR_ID, isWorkflowState, PERFORMER_TYPES, quoted, tokenQueryTerm, type WorkflowState } from '../../domain/index.js';
-import type { AuditSearch, DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
+import type { AuditSearch, DispenseCriteria, MedicationRequestCriteria, PageRequest, SeqPageRequest, TaskCriteria } from '../../application/index.js';
+import {
+  assertSearchParameter,
+  bareId,
+  DomainError,
+  FHIR_ID,
+  isWorkflowState,
+  PERFORMER_TYPES,
+  quoted,
+  tokenQueryTerm,
+  type WorkflowState,
+} from '../../domain/index.js';
 import type { SortKey } from '../../ports/index.js';
 
 export type QueryParams = Record<string, string | string[] | undefined>;
@@ -84,7 +94,8 @@ function references(name: string, values: string[], types: readonly string[]): s
   return list(name, values).flatMap((value) => {
     const slash = value.indexOf('/');
     const [type, id] = slash < 0 ? [undefined, value] : [value.slice(0, slash), value.slice(slash + 1)];
-    if (type !== undefined && !types.includes(type)) throw bad(`Parameter '${name}' must reference one of ${types.join(', ')} (Type/{id}, or a bare id for any of them).`);
+    if (type !== undefined && !types.includes(type))
+      throw bad(`Parameter '${name}' must reference one of ${types.join(', ')} (Type/{id}, or a bare id for any of them).`);
     if (!FHIR_ID.test(id)) throw bad(`Parameter '${name}': '${quoted(id)}' is not a FHIR id.`);
     return type === undefined ? types.map((t) => `${t}/${id}`) : [`${type}/${id}`];
   });
@@ -136,85 +147,113 @@ export interface Includes {
 
 export const MEDICATION_REQUEST_INCLUDES = { _include: ['MedicationRequest:intended-dispenser'], _revinclude: ['MedicationDispense:prescription'] };
 
-export function parseMedicationRequestSearch(params: QueryParams, lenient: boolean): { criteria: MedicationRequestCriteria; page: PageRequest; includes: Includes } {
+export function parseMedicationRequestSearch(
+  params: QueryParams,
+  lenient: boolean,
+): { criteria: MedicationRequestCriteria; page: PageRequest; includes: Includes } {
   const criteria: MedicationRequestCriteria = {};
   const page: PageRequest = { limit: DEFAULT_COUNT, withTotal: true };
   const includes: Includes = { dispenser: false, dispenses: false };
-  parseSearch(params, lenient, 'MedicationRequest', {
-    _include: (v) => {
-      for (const value of v) {
-        if (value !== 'MedicationRequest:intended-dispenser' && value !== 'MedicationRequest:intended-dispenser:Organization') throw bad(`_include supports MedicationRequest:intended-dispenser (got '${value.slice(0, 64)}').`);
-        includes.dispenser = true;
-      }
+  parseSearch(
+    params,
+    lenient,
+    'MedicationRequest',
+    {
+      _include: (v) => {
+        for (const value of v) {
+          if (value !== 'MedicationRequest:intended-dispenser' && value !== 'MedicationRequest:intended-dispenser:Organization')
+            throw bad(`_include supports MedicationRequest:intended-dispenser (got '${value.slice(0, 64)}').`);
+          includes.dispenser = true;
+        }
+      },
+      _revinclude: (v) => {
+        for (const value of v) {
+          if (value !== 'MedicationDispense:prescription') throw bad(`_revinclude supports MedicationDispense:prescription (got '${value.slice(0, 64)}').`);
+          includes.dispenses = true;
+        }
+      },
+      patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+      subject: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+      'intended-dispenser': (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
+      requester: (v, n) => (criteria.requester = single(n, v)),
+      status: (v, n) => (criteria.statuses = list(n, v)),
+      'workflow-status': (v, n) => {
+        const states = list(n, v);
+        const unknown = states.find((s) => !isWorkflowState(s));
+        if (unknown) throw bad(`workflow-status '${unknown}' is not a workflow state.`);
+        criteria.workflowStatuses = states as WorkflowState[];
+      },
+      identifier: (v, n) => (criteria.identifierTerm = tokenQueryTerm(single(n, v))),
+      code: (v, n) => (criteria.codeTerm = tokenQueryTerm(single(n, v))),
+      authoredon: (v, n) => (criteria.authoredOn = v.map((x) => parseDateParam(n, x))),
+      _lastUpdated: (v, n) => (criteria.lastUpdated = v.map((x) => parseDateParam(n, x))),
+      _id: (v, n) => (criteria.ids = list(n, v)),
+      _sort: (v, n) => {
+        const sort = SORTS[single(n, v)];
+        if (!sort) throw bad(`_sort must be one of ${Object.keys(SORTS).join(', ')}.`);
+        Object.assign(page, sort);
+      },
     },
-    _revinclude: (v) => {
-      for (const value of v) {
-        if (value !== 'MedicationDispense:prescription') throw bad(`_revinclude supports MedicationDispense:prescription (got '${value.slice(0, 64)}').`);
-        includes.dispenses = true;
-      }
-    },
-    patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
-    subject: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
-    'intended-dispenser': (v, n) => (criteria.pharmacyId = referenceId(n, single(n, v), 'Organization')),
-    requester: (v, n) => (criteria.requester = single(n, v)),
-    status: (v, n) => (criteria.statuses = list(n, v)),
-    'workflow-status': (v, n) => {
-      const states = list(n, v);
-      const unknown = states.find((s) => !isWorkflowState(s));
-      if (unknown) throw bad(`workflow-status '${unknown}' is not a workflow state.`);
-      criteria.workflowStatuses = states as WorkflowState[];
-    },
-    identifier: (v, n) => (criteria.identifierTerm = tokenQueryTerm(single(n, v))),
-    code: (v, n) => (criteria.codeTerm = tokenQueryTerm(single(n, v))),
-    authoredon: (v, n) => (criteria.authoredOn = v.map((x) => parseDateParam(n, x))),
-    _lastUpdated: (v, n) => (criteria.lastUpdated = v.map((x) => parseDateParam(n, x))),
-    _id: (v, n) => (criteria.ids = list(n, v)),
-    _sort: (v, n) => {
-      const sort = SORTS[single(n, v)];
-      if (!sort) throw bad(`_sort must be one of ${Object.keys(SORTS).join(', ')}.`);
-      Object.assign(page, sort);
-    },
-  }, page);
+    page,
+  );
   return { criteria, page, includes };
 }
 
 export function parseMedicationDispenseSearch(params: QueryParams, lenient: boolean): { criteria: DispenseCriteria; page: SeqPageRequest } {
   const criteria: DispenseCriteria = {};
   const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
-  parseSearch(params, lenient, 'MedicationDispense', {
-    prescription: (v, n) => (criteria.prescriptionIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
-    patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
-    performer: (v, n) => (criteria.performers = references(n, v, PERFORMER_TYPES)),
-    // `performer:Practitioner=id`: the type modifier names the target type of a bare id.
-    ...Object.fromEntries(PERFORMER_TYPES.map((type) => [`performer:${type}`, (v: string[], n: string) => (criteria.performers = references(n, v, [type]))])),
-    status: (v, n) => (criteria.statuses = list(n, v)),
-    whenhandedover: (v, n) => (criteria.whenHandedOver = v.map((x) => parseDateParam(n, x))),
-    _id: (v, n) => (criteria.ids = list(n, v)),
-  }, page);
+  parseSearch(
+    params,
+    lenient,
+    'MedicationDispense',
+    {
+      prescription: (v, n) => (criteria.prescriptionIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
+      patient: (v, n) => (criteria.patientId = referenceId(n, single(n, v), 'Patient')),
+      performer: (v, n) => (criteria.performers = references(n, v, PERFORMER_TYPES)),
+      // `performer:Practitioner=id`: the type modifier names the target type of a bare id.
+      ...Object.fromEntries(PERFORMER_TYPES.map((type) => [`performer:${type}`, (v: string[], n: string) => (criteria.performers = references(n, v, [type]))])),
+      status: (v, n) => (criteria.statuses = list(n, v)),
+      whenhandedover: (v, n) => (criteria.whenHandedOver = v.map((x) => parseDateParam(n, x))),
+      _id: (v, n) => (criteria.ids = list(n, v)),
+    },
+    page,
+  );
   return { criteria, page };
 }
 
 export function parseTaskSearch(params: QueryParams, lenient: boolean): { criteria: TaskCriteria; page: SeqPageRequest } {
   const criteria: TaskCriteria = {};
   const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
-  parseSearch(params, lenient, 'Task', {
-    focus: (v, n) => (criteria.focusIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
-    status: (v, n) => (criteria.statuses = list(n, v)),
-    code: (v, n) => (criteria.codes = codes(n, v)),
-    'business-status': (v, n) => (criteria.businessStatuses = codes(n, v)),
-    _id: (v, n) => (criteria.ids = list(n, v)),
-  }, page);
+  parseSearch(
+    params,
+    lenient,
+    'Task',
+    {
+      focus: (v, n) => (criteria.focusIds = list(n, v).map((x) => referenceId(n, x, 'MedicationRequest'))),
+      status: (v, n) => (criteria.statuses = list(n, v)),
+      code: (v, n) => (criteria.codes = codes(n, v)),
+      'business-status': (v, n) => (criteria.businessStatuses = codes(n, v)),
+      _id: (v, n) => (criteria.ids = list(n, v)),
+    },
+    page,
+  );
   return { criteria, page };
 }
 
 export function parseOrganizationSearch(params: QueryParams, lenient: boolean): { name?: string; typeTerm?: string; page: SeqPageRequest } {
   const result: { name?: string; typeTerm?: string } = {};
   const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
-  parseSearch(params, lenient, 'Organization', {
-    name: (v, n) => (result.name = single(n, v)),
-    'name:contains': (v, n) => (result.name = single(n, v)),
-    type: (v, n) => (result.typeTerm = tokenQueryTerm(single(n, v))),
-  }, page);
+  parseSearch(
+    params,
+    lenient,
+    'Organization',
+    {
+      name: (v, n) => (result.name = single(n, v)),
+      'name:contains': (v, n) => (result.name = single(n, v)),
+      type: (v, n) => (result.typeTerm = tokenQueryTerm(single(n, v))),
+    },
+    page,
+  );
   return { ...result, page };
 }
 
@@ -222,13 +261,20 @@ export function parseOrganizationSearch(params: QueryParams, lenient: boolean): 
 export function parseHistoryParams(params: QueryParams): { since?: Date; page: SeqPageRequest } {
   let since: Date | undefined;
   const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: true };
-  parseSearch(params, false, 'history', {
-    _since: (v, n) => {
-      const value = single(n, v);
-      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) throw bad('_since must be an instant, e.g. 2026-11-21T10:00:00Z.');
-      since = new Date(value);
+  parseSearch(
+    params,
+    false,
+    'history',
+    {
+      _since: (v, n) => {
+        const value = single(n, v);
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value))
+          throw bad('_since must be an instant, e.g. 2026-11-21T10:00:00Z.');
+        since = new Date(value);
+      },
     },
-  }, page);
+    page,
+  );
   return { since, page };
 }
 
@@ -244,21 +290,27 @@ export const AUDIT_OUTCOME_CODES = { success: '0', failed: '4', denied: '8' } as
 export function parseAuditEventSearch(params: QueryParams, lenient: boolean): { criteria: AuditSearch; page: { limit: number; cursor?: string } } {
   const criteria: AuditSearch = {};
   const page: SeqPageRequest = { limit: DEFAULT_COUNT, withTotal: false };
-  parseSearch(params, lenient, 'AuditEvent', {
-    entity: (v, n) => {
-      const value = single(n, v);
-      const slash = value.indexOf('/');
-      criteria.entity = slash < 0 ? { id: value } : { type: value.slice(0, slash), id: value.slice(slash + 1) };
+  parseSearch(
+    params,
+    lenient,
+    'AuditEvent',
+    {
+      entity: (v, n) => {
+        const value = single(n, v);
+        const slash = value.indexOf('/');
+        criteria.entity = slash < 0 ? { id: value } : { type: value.slice(0, slash), id: value.slice(slash + 1) };
+      },
+      agent: (v, n) => (criteria.actor = single(n, v)),
+      date: (v, n) => (criteria.recorded = v.map((x) => parseDateParam(n, x))),
+      outcome: (v, n) => {
+        const code = single(n, v);
+        const outcome = (Object.keys(AUDIT_OUTCOME_CODES) as Array<keyof typeof AUDIT_OUTCOME_CODES>).find((k) => AUDIT_OUTCOME_CODES[k] === code);
+        if (!outcome) throw bad(`Parameter 'outcome' must be 0 (success), 4 (refused request) or 8 (denied caller).`);
+        criteria.outcome = outcome;
+      },
     },
-    agent: (v, n) => (criteria.actor = single(n, v)),
-    date: (v, n) => (criteria.recorded = v.map((x) => parseDateParam(n, x))),
-    outcome: (v, n) => {
-      const code = single(n, v);
-      const outcome = (Object.keys(AUDIT_OUTCOME_CODES) as Array<keyof typeof AUDIT_OUTCOME_CODES>).find((k) => AUDIT_OUTCOME_CODES[k] === code);
-      if (!outcome) throw bad(`Parameter 'outcome' must be 0 (success), 4 (refused request) or 8 (denied caller).`);
-      criteria.outcome = outcome;
-    },
-  }, page);
+    page,
+  );
   if (page.withTotal) throw bad('_total is not offered on AuditEvent searches.');
   return { criteria, page: { limit: page.limit, ...(page.cursor !== undefined ? { cursor: page.cursor } : {}) } };
 }

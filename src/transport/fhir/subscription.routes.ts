@@ -51,7 +51,11 @@ export function subscriptionModule(useCases: UseCases, publicBaseUrl: string | u
       app.post<{ Params: { id: string } }>(`/${TYPE}/:id/$replay`, { config: { writeAction: 'subscription.replay' } }, async (request, reply) => {
         const from = replayFrom(request);
         const record = await useCases.replaySubscription(request.ctx!, { id: request.params.id, from });
-        return sendFhir(reply, 200, informationOutcome(`Subscription/${record.id}: every matching event after ${from} is being delivered again to its bound websockets.`));
+        return sendFhir(
+          reply,
+          200,
+          informationOutcome(`Subscription/${record.id}: every matching event after ${from} is being delivered again to its bound websockets.`),
+        );
       });
     },
   };

@@ -5,7 +5,7 @@ import { pageUrl, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import { headerValue, sendCreatedOrUpdated } from './medication-request.routes.js';
 import type { FhirResourceModule } from './registry.js';
-import { parseTaskSearch, TASK_PARAMETERS, type QueryParams } from './search-params.js';
+import { parseTaskSearch, type QueryParams, TASK_PARAMETERS } from './search-params.js';
 
 const TYPE = 'Task';
 
@@ -34,7 +34,11 @@ export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined
         if (!String(request.headers['content-type'] ?? '').startsWith('application/json-patch+json')) {
           throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'PATCH takes application/json-patch+json (RFC 6902).');
         }
-        const record = await useCases.patchPriorAuthorization(request.ctx!, { id: request.params.id, patch: request.body, ifMatch: headerValue(request, 'if-match') });
+        const record = await useCases.patchPriorAuthorization(request.ctx!, {
+          id: request.params.id,
+          patch: request.body,
+          ifMatch: headerValue(request, 'if-match'),
+        });
         return sendFhir(versionHeaders(reply, record), 200, record.resource);
       });
 
@@ -48,7 +52,17 @@ export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined
         const { criteria, page } = parseTaskSearch(query, lenientHandling(request));
         const result = await useCases.searchTasks(request.ctx!, criteria, page);
         const b = base(request);
-        return sendFhir(reply, 200, searchsetBundle({ base: b, type: TYPE, page: result, selfUrl: pageUrl(b, TYPE, query, page.cursor), nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor) }));
+        return sendFhir(
+          reply,
+          200,
+          searchsetBundle({
+            base: b,
+            type: TYPE,
+            page: result,
+            selfUrl: pageUrl(b, TYPE, query, page.cursor),
+            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+          }),
+        );
       });
     },
   };

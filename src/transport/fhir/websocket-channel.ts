@@ -1,18 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { UseCases } from '../../application/index.js';
 import type { LiveEvents } from '../../application/live-events.js';
 import { openSubscriptionDelivery } from '../../application/use-cases/subscription-delivery.use-case.js';
 import type { RequestContext } from '../../domain/index.js';
-import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
-import { toDomainError } from '../http/errors.js';
+import { inSpan, SpanKind } from '../../tracing.js';
 import { httpStatusOf } from '../http/error-status.js';
+import { toDomainError } from '../http/errors.js';
+import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { CloseCode } from '../http/websocket-close-code.js';
 import { compileCriteria } from './criteria.js';
 import { FHIR_JSON } from './http.js';
 import { toOperationOutcome } from './operation-outcome.js';
-import { inSpan, SpanKind } from '../../tracing.js';
 
 /**
  * The R4 websocket channel (FHIR R4 subscription.html#websockets) on `/fhir/websocket`: a client
@@ -47,7 +47,13 @@ export function createFhirWebsocketChannel(options: {
   function serve(socket: WebSocket, ctx: RequestContext) {
     const send = (text: string) => socket.readyState === socket.OPEN && socket.send(text);
     const delivery = openSubscriptionDelivery(
-      { useCases: options.useCases, live: options.live, bufferSize: options.bufferSize, compileCriteria: (criteria) => compileCriteria(criteria).matches, onInternalError: (error) => onInternalError(error, ctx.correlationId) },
+      {
+        useCases: options.useCases,
+        live: options.live,
+        bufferSize: options.bufferSize,
+        compileCriteria: (criteria) => compileCriteria(criteria).matches,
+        onInternalError: (error) => onInternalError(error, ctx.correlationId),
+      },
       ctx,
       {
         bound: (id) => send(`bound ${id}`),

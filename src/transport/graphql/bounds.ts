@@ -1,5 +1,13 @@
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { createRequire } from 'node:module';
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 
 // The subgraph schema is built by @apollo/subgraph, which loads graphql's CommonJS build; the
@@ -26,7 +34,8 @@ function depthOf(selectionSet: SelectionSetNode | undefined, fragments: Map<stri
   if (!selectionSet) return 0;
   let deepest = 0;
   for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) deepest = Math.max(deepest, selection.name.value.startsWith('__') ? 0 : 1 + depthOf(selection.selectionSet, fragments, seen));
+    if (selection.kind === Kind.FIELD)
+      deepest = Math.max(deepest, selection.name.value.startsWith('__') ? 0 : 1 + depthOf(selection.selectionSet, fragments, seen));
     else if (selection.kind === Kind.INLINE_FRAGMENT) deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, seen));
     else if (!seen.has(selection.name.value)) {
       const fragment = fragments.get(selection.name.value);
@@ -57,7 +66,13 @@ const firstArgumentEstimator: ComplexityEstimator = ({ args, childComplexity }) 
  * Throws `QUERY_TOO_COMPLEX` naming the bound a document exceeds: depth, aliases or cost. Runs
  * after validation and before execution, so a refused document touches nothing.
  */
-export function assertWithinBounds(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined, bounds: GraphqlBounds): void {
+export function assertWithinBounds(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+  bounds: GraphqlBounds,
+): void {
   const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
   const depth = depthOf(operation.selectionSet, fragments, new Set());
   if (depth > bounds.maxDepth) throw tooComplex(`The query is ${depth} levels deep; at most ${bounds.maxDepth} are allowed.`);
@@ -75,5 +90,6 @@ export function assertWithinBounds(schema: GraphQLSchema, document: DocumentNode
     // Cost needs the variables; variables that do not fit their types are the caller's error.
     throw new GraphQLError((error as Error).message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
   }
-  if (cost > bounds.maxCost) throw tooComplex(`The query costs ${cost}; at most ${bounds.maxCost} is allowed (ask for fewer items with first, or fewer fields).`);
+  if (cost > bounds.maxCost)
+    throw tooComplex(`The query costs ${cost}; at most ${bounds.maxCost} is allowed (ask for fewer items with first, or fewer fields).`);
 }

@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
 import type { PriorAuthorizationInstance, UseCases } from '../../application/index.js';
+import type { LiveEvents } from '../../application/live-events.js';
 import type { InstanceView } from '../../application/use-cases/workflow-inspection.use-case.js';
 import type { MedicationDispenseRecord, MedicationRequestRecord, PriorAuthorizationTransition, RequestContext, TransitionRecord } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
-import type { LiveEvents } from '../../application/live-events.js';
 import type { CloseCode } from '../http/websocket-close-code.js';
 
 /** Per-request GraphQL context: the caller and DataLoaders, built fresh for every operation. */

@@ -10,12 +10,21 @@ const PASS_THROUGH_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUER
  * The one mapping of errors to GraphQL (CONTRACT §2): `extensions.code` is the contract code;
  * unknown errors are `INTERNAL` with a masked message. Details appear only when `exposeDetails`.
  */
-export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean, onInternal: (error: unknown) => void): GraphQLFormattedError {
+export function formatGraphqlError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  exposeDetails: boolean,
+  onInternal: (error: unknown) => void,
+): GraphQLFormattedError {
   const unwrapped = unwrapResolverError(error);
   // A subscription's source failing is wrapped by graphql-ws (its own GraphQLError, no path): its DomainError counts too.
   const inner = (unwrapped as { originalError?: unknown } | undefined)?.originalError;
   const original = isDomainError(inner) ? inner : unwrapped;
-  const base = { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  const base = {
+    message: formatted.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+  };
   if (isDomainError(original)) {
     return {
       ...base,
@@ -40,6 +49,9 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
   return {
     ...base,
     message: exposeDetails && original instanceof Error ? original.message : internal.message,
-    extensions: { code: internal.code, ...(exposeDetails && original instanceof Error && !(original instanceof GraphQLError) ? { stacktrace: original.stack?.split('\n') } : {}) },
+    extensions: {
+      code: internal.code,
+      ...(exposeDetails && original instanceof Error && !(original instanceof GraphQLError) ? { stacktrace: original.stack?.split('\n') } : {}),
+    },
   };
 }

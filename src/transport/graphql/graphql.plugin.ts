@@ -1,17 +1,21 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { UseCases } from '../../application/index.js';
+import { DomainError } from '../../domain/index.js';
 import { rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
-import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
+import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
 import { operationSpanPlugin, withOperationSpan } from './operation-spans.js';
-import { DomainError } from '../../domain/index.js';
 
 export interface GraphqlPluginOptions {
   schema: GraphQLSchema;
@@ -56,7 +60,11 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
             // Errors travel in 200 responses too, where the HTTP status shows nothing: counted here, after formatError.
             async willSendResponse({ request, response }) {
               const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-              if (errors?.length) options.onResponseErrors?.(request.operationName, errors.map((e) => String(e.extensions?.code ?? 'INTERNAL')));
+              if (errors?.length)
+                options.onResponseErrors?.(
+                  request.operationName,
+                  errors.map((e) => String(e.extensions?.code ?? 'INTERNAL')),
+                );
             },
           };
         },
@@ -72,14 +80,20 @@ const LIST_FIELDS = /\b(medicationRequests|medicationDispenses|pharmacies|deadLe
 /** Rate-limit cost of an operation: a mutation is a write, a list a search, anything else a read. */
 function requestKind(body: unknown, query: unknown): 'read' | 'search' | 'write' {
   const operations = (Array.isArray(body) ? body : [body ?? query]) as Array<{ query?: unknown } | undefined>;
-  const text = operations.map((o) => (typeof o?.query === 'string' ? o.query : '')).join('\n').replace(/#[^\n]*/g, '');
+  const text = operations
+    .map((o) => (typeof o?.query === 'string' ? o.query : ''))
+    .join('\n')
+    .replace(/#[^\n]*/g, '');
   if (/(^|[\s}])mutation\b/.test(text)) return 'write';
   return LIST_FIELDS.test(text) ? 'search' : 'read';
 }
 
 export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: ApolloServer<GraphqlContext> }> = async (app: FastifyInstance, options) => {
   app.setErrorHandler(
-    errorSender((reply, error) => reply.type('application/json').send({ errors: [{ message: error.message, extensions: { code: error.code } }] }), options.onInternalError),
+    errorSender(
+      (reply, error) => reply.type('application/json').send({ errors: [{ message: error.message, extensions: { code: error.code } }] }),
+      options.onInternalError,
+    ),
   );
 
   app.route({
@@ -91,9 +105,15 @@ export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: 
     },
     preHandler: async (request, reply) => {
       if (Array.isArray(request.body) && (options.bounds.maxBatch <= 1 || request.body.length > options.bounds.maxBatch)) {
-        throw new DomainError('QUERY_TOO_COMPLEX', options.bounds.maxBatch <= 1 ? 'Batched operations are not accepted; send one operation per request.' : `At most ${options.bounds.maxBatch} operations may be batched in one request.`);
+        throw new DomainError(
+          'QUERY_TOO_COMPLEX',
+          options.bounds.maxBatch <= 1
+            ? 'Batched operations are not accepted; send one operation per request.'
+            : `At most ${options.bounds.maxBatch} operations may be batched in one request.`,
+        );
       }
-      if (request.ctx && request.method !== 'OPTIONS') reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query))));
+      if (request.ctx && request.method !== 'OPTIONS')
+        reply.headers(rateLimitHeaders(await options.useCases.admitRequest(request.ctx, requestKind(request.body, request.query))));
     },
     handler: withOperationSpan(
       fastifyApolloHandler(options.apollo, {

@@ -1,7 +1,7 @@
-import { etagOf } from '../../application/index.js';
-import { bareId, parseReference, type MedicationDispenseRecord, type MedicationDispenseResource } from '../../domain/index.js';
-import type { MedicationDispenseFilter, MedicationDispenseInput, MedicationDispenseType } from './types/medication-dispense.type.js';
 import type { DispenseCriteria } from '../../application/index.js';
+import { etagOf } from '../../application/index.js';
+import { bareId, type MedicationDispenseRecord, type MedicationDispenseResource, parseReference } from '../../domain/index.js';
+import type { MedicationDispenseFilter, MedicationDispenseInput, MedicationDispenseType } from './types/medication-dispense.type.js';
 
 /** GraphQL input → the FHIR dispense the use-case validates; missing medication and quantity come from the prescription. */
 export function dispenseInputToResource(input: MedicationDispenseInput): MedicationDispenseResource {
@@ -10,7 +10,11 @@ export function dispenseInputToResource(input: MedicationDispenseInput): Medicat
     status: (input.status ?? 'completed') as MedicationDispenseResource['status'],
     authorizingPrescription: [{ reference: `MedicationRequest/${bareId(input.prescriptionId, 'MedicationRequest')}` }],
   };
-  if (input.medication) resource.medicationCodeableConcept = { ...(input.medication.text !== undefined ? { text: input.medication.text } : {}), coding: input.medication.coding.map((c) => ({ ...c })) };
+  if (input.medication)
+    resource.medicationCodeableConcept = {
+      ...(input.medication.text !== undefined ? { text: input.medication.text } : {}),
+      coding: input.medication.coding.map((c) => ({ ...c })),
+    };
   if (input.quantity) resource.quantity = { ...input.quantity };
   if (input.whenPrepared !== undefined) resource.whenPrepared = input.whenPrepared;
   if (input.whenHandedOver !== undefined) resource.whenHandedOver = input.whenHandedOver;

@@ -1,7 +1,7 @@
-import { etagOf } from '../../application/index.js';
 import { parseDateParam } from '../../application/date-bounds.js';
 import type { MedicationRequestCriteria } from '../../application/index.js';
-import { bareId, pharmacyIdOf, type MedicationRequestRecord, type MedicationRequestResource, type WorkflowState } from '../../domain/index.js';
+import { etagOf } from '../../application/index.js';
+import { bareId, type MedicationRequestRecord, type MedicationRequestResource, pharmacyIdOf, type WorkflowState } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { MedicationRequestFilter, MedicationRequestInput } from './types/medication-request.input.js';
 import type { MedicationRequestType } from './types/medication-request.type.js';
@@ -14,7 +14,10 @@ export function inputToResource(input: MedicationRequestInput): MedicationReques
     status: 'draft',
     intent: 'order',
     subject: { ...input.subject },
-    medicationCodeableConcept: { ...(input.medication.text !== undefined ? { text: input.medication.text } : {}), coding: input.medication.coding.map((c) => ({ ...c })) },
+    medicationCodeableConcept: {
+      ...(input.medication.text !== undefined ? { text: input.medication.text } : {}),
+      coding: input.medication.coding.map((c) => ({ ...c })),
+    },
     dispenseRequest: {
       performer: { ...input.dispenseRequest.performer },
       ...(input.dispenseRequest.quantity ? { quantity: { ...input.dispenseRequest.quantity } } : {}),
@@ -50,7 +53,12 @@ export function recordToGraphql(record: Omit<MedicationRequestRecord, 'workflowV
     authoredOn: r.authoredOn ?? null,
     dosageInstruction: (r.dosageInstruction ?? []).map((x) => ({ text: x.text ?? null })),
     dispenseRequest: d
-      ? { quantity: d.quantity ?? null, numberOfRepeatsAllowed: d.numberOfRepeatsAllowed ?? null, validityPeriod: d.validityPeriod ?? null, performer: d.performer ?? null }
+      ? {
+          quantity: d.quantity ?? null,
+          numberOfRepeatsAllowed: d.numberOfRepeatsAllowed ?? null,
+          validityPeriod: d.validityPeriod ?? null,
+          performer: d.performer ?? null,
+        }
       : null,
     resource: r as unknown as Record<string, unknown>,
     pharmacyId: pharmacyIdOf(r) ?? null,
@@ -62,7 +70,9 @@ export function pharmacyToGraphql(pharmacy: Pharmacy): PharmacyType {
   return {
     id: pharmacy.id,
     name: pharmacy.name,
-    address: address ? { line: address.line ?? [], city: address.city ?? null, postalCode: address.postalCode ?? null, country: address.country ?? null } : null,
+    address: address
+      ? { line: address.line ?? [], city: address.city ?? null, postalCode: address.postalCode ?? null, country: address.country ?? null }
+      : null,
     resource: pharmacy.resource as unknown as Record<string, unknown>,
   };
 }

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import { getOperationAST } from 'graphql';
 import { isServerFault } from '../../domain/index.js';
@@ -57,7 +57,10 @@ export const operationSpanPlugin: ApolloServerPlugin = {
  * refused. Each event it then delivers gets a span of its own, in the event's trace.
  */
 export function startWebsocketOperationSpan(operationName: string | null | undefined): Span {
-  return startSpan('graphql', { kind: SpanKind.SERVER, attributes: { 'rxgate.transport': 'graphql-ws', ...(operationName && { 'graphql.operation.name': operationName }) } });
+  return startSpan('graphql', {
+    kind: SpanKind.SERVER,
+    attributes: { 'rxgate.transport': 'graphql-ws', ...(operationName && { 'graphql.operation.name': operationName }) },
+  });
 }
 
 /** Ends a graphql-ws operation span, named from its document when known, with the errors it was refused with. */

@@ -1,21 +1,21 @@
 import 'reflect-metadata';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { parse, type GraphQLSchema } from 'graphql';
+import { type GraphQLSchema, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphqlContext } from './context.js';
+import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { pharmacyToGraphql, recordToGraphql } from './medication-request.mapper.js';
 import { DeadLetterResolver } from './resolvers/dead-letter.resolver.js';
 import { PatientResolver, PractitionerResolver } from './resolvers/federated-entities.resolver.js';
-import { PatientType, PractitionerType } from './types/federated-entities.type.js';
 import { MedicationDispenseResolver } from './resolvers/medication-dispense.resolver.js';
 import { MedicationRequestResolver } from './resolvers/medication-request.resolver.js';
-import { dispenseToGraphql } from './medication-dispense.mapper.js';
 import { PharmacyResolver } from './resolvers/pharmacy.resolver.js';
-import { WorkflowResolver } from './resolvers/workflow.resolver.js';
 import { PrescribingRulesResolver } from './resolvers/prescribing-rules.resolver.js';
-import { MedicationRequestPriorAuthorizationResolver, PriorAuthorizationResolver } from './resolvers/prior-authorization.resolver.js';
 import { PrescriptionEventFieldsResolver, PrescriptionEventResolver } from './resolvers/prescription-event.resolver.js';
+import { MedicationRequestPriorAuthorizationResolver, PriorAuthorizationResolver } from './resolvers/prior-authorization.resolver.js';
+import { WorkflowResolver } from './resolvers/workflow.resolver.js';
+import { PatientType, PractitionerType } from './types/federated-entities.type.js';
 
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])';
 
@@ -60,7 +60,20 @@ export async function buildGraphqlSchema(): Promise<GraphQLSchema> {
         throw new Error('topic-based subscriptions are not used: subscriptions read the event stream');
       },
     },
-    resolvers: [MedicationRequestResolver, MedicationDispenseResolver, PharmacyResolver, DeadLetterResolver, PrescriptionEventResolver, PrescriptionEventFieldsResolver, PatientResolver, PractitionerResolver, WorkflowResolver, PrescribingRulesResolver, PriorAuthorizationResolver, MedicationRequestPriorAuthorizationResolver],
+    resolvers: [
+      MedicationRequestResolver,
+      MedicationDispenseResolver,
+      PharmacyResolver,
+      DeadLetterResolver,
+      PrescriptionEventResolver,
+      PrescriptionEventFieldsResolver,
+      PatientResolver,
+      PractitionerResolver,
+      WorkflowResolver,
+      PrescribingRulesResolver,
+      PriorAuthorizationResolver,
+      MedicationRequestPriorAuthorizationResolver,
+    ],
     // Entities reached only through `_entities` (federation), never from Query.
     orphanedTypes: [PatientType, PractitionerType],
     validate: false,

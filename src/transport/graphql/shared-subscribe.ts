@@ -42,7 +42,10 @@ export function createSharedSubscribe(keyOfDocument: (args: ExecutionArgs) => st
         });
       },
     });
-    const running = Promise.resolve(graphqlCjs.execute({ ...args, contextValue: { ...context, loaders }, rootValue: payload })).then((result) => ({ result, read }));
+    const running = Promise.resolve(graphqlCjs.execute({ ...args, contextValue: { ...context, loaders }, rootValue: payload })).then((result) => ({
+      result,
+      read,
+    }));
     byKey.set(key, running);
     return (await running).result;
   };

@@ -20,7 +20,12 @@ export interface PreparedOperation {
 }
 
 const codedError = (error: GraphQLError, code: string): GraphQLError =>
-  new graphqlCjs.GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+  new graphqlCjs.GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code },
+  });
 
 const plainError = (message: string, code: string): GraphQLError => new graphqlCjs.GraphQLError(message, { extensions: { code } });
 
@@ -30,7 +35,11 @@ const plainError = (message: string, code: string): GraphQLError => new graphqlC
  * `BAD_USER_INPUT`, and `QUERY_TOO_COMPLEX` for the bounds), so the one error formatter answers the
  * same `extensions.code` and message on both transports. Answers the errors, or the operation to run.
  */
-export function prepareWebsocketOperation(schema: GraphQLSchema, request: WebsocketOperationRequest, bounds: GraphqlBounds): { errors: GraphQLError[] } | { operation: PreparedOperation } {
+export function prepareWebsocketOperation(
+  schema: GraphQLSchema,
+  request: WebsocketOperationRequest,
+  bounds: GraphqlBounds,
+): { errors: GraphQLError[] } | { operation: PreparedOperation } {
   let document: DocumentNode;
   try {
     document = graphqlCjs.parse(request.query, { maxTokens: bounds.maxTokens });
@@ -46,7 +55,12 @@ export function prepareWebsocketOperation(schema: GraphQLSchema, request: Websoc
   if (!operation) {
     // The messages graphql-js gives Apollo over HTTP (execute.js buildExecutionContext).
     const operations = document.definitions.filter((d) => d.kind === graphqlCjs.Kind.OPERATION_DEFINITION).length;
-    const message = operationName !== undefined ? `Unknown operation named "${operationName}".` : operations > 1 ? 'Must provide operation name if query contains multiple operations.' : 'Must provide an operation.';
+    const message =
+      operationName !== undefined
+        ? `Unknown operation named "${operationName}".`
+        : operations > 1
+          ? 'Must provide operation name if query contains multiple operations.'
+          : 'Must provide an operation.';
     return { errors: [plainError(message, 'OPERATION_RESOLUTION_FAILURE')] };
   }
   // Variables that do not fit their types are the caller's error, as Apollo reports them (no locations).

@@ -1,30 +1,36 @@
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { areGraphQLErrors } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { UseCases } from '../../application/index.js';
-import type { RequestContext } from '../../domain/index.js';
-import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
-import { closeFor, CloseCode } from '../http/websocket-close-code.js';
 import type { LiveEvents } from '../../application/live-events.js';
-import { createGraphqlContext } from './context.js';
+import type { RequestContext } from '../../domain/index.js';
+import type { Span } from '../../tracing.js';
+import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
+import { CloseCode, closeFor } from '../http/websocket-close-code.js';
 import type { GraphqlBounds } from './bounds.js';
+import { createGraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
-import { prepareWebsocketOperation } from './websocket-operation.js';
 import { endWebsocketOperationSpan, startWebsocketOperationSpan } from './operation-spans.js';
 import { createSharedSubscribe, operationKey } from './shared-subscribe.js';
-import type { Span } from '../../tracing.js';
+import { prepareWebsocketOperation } from './websocket-operation.js';
 
 // graphql-ws checks errors returned from onSubscribe with `instanceof` against the GraphQLError of the
 // graphql build it loads. Under a runner that transforms sources (vitest) ours can be the other build
 // (CommonJS vs ESM), so the class is picked by asking graphql-ws which one it accepts.
 const graphqlBuilds = [createRequire(import.meta.url)('graphql') as typeof import('graphql'), await import('graphql')];
-const WsGraphQLError = graphqlBuilds.map((build) => build.GraphQLError).find((ErrorClass) => areGraphQLErrors([new ErrorClass('probe')])) ?? graphqlBuilds[1].GraphQLError;
+const WsGraphQLError =
+  graphqlBuilds.map((build) => build.GraphQLError).find((ErrorClass) => areGraphQLErrors([new ErrorClass('probe')])) ?? graphqlBuilds[1].GraphQLError;
 const refusal = (error: GraphQLError): GraphQLError =>
-  new WsGraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: error.extensions }) as unknown as GraphQLError;
+  new WsGraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: error.extensions,
+  }) as unknown as GraphQLError;
 
 interface Extra {
   [key: PropertyKey]: unknown;
@@ -36,7 +42,8 @@ interface Extra {
 }
 
 /** `x-tenant-id` (any case) in `connectionParams`: how a client that cannot set headers (a browser) names its tenant. */
-const tenantParam = (params: Record<string, unknown> | undefined): unknown => Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
+const tenantParam = (params: Record<string, unknown> | undefined): unknown =>
+  Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
 
 export interface GraphqlWebsocket {
   /** Takes an HTTP upgrade request for `/graphql`. */
@@ -68,9 +75,13 @@ export function createGraphqlWebsocket(options: {
   const causes = new WeakMap<GraphQLError, unknown>();
   const format = (error: GraphQLError, request: IncomingMessage): GraphQLError => {
     const correlationId = correlationIdOf(request);
-    const formatted = formatGraphqlError(error.toJSON(), causes.has(error) ? causes.get(error) : error, options.exposeErrorDetails, (cause) => options.onInternalError(cause, correlationId));
+    const formatted = formatGraphqlError(error.toJSON(), causes.has(error) ? causes.get(error) : error, options.exposeErrorDetails, (cause) =>
+      options.onInternalError(cause, correlationId),
+    );
     // Over HTTP the id to quote travels in X-Correlation-Id; a websocket message has no headers.
-    return (formatted.extensions?.code === 'INTERNAL' ? { ...formatted, extensions: { ...formatted.extensions, correlationId } } : formatted) as unknown as GraphQLError;
+    return (formatted.extensions?.code === 'INTERNAL'
+      ? { ...formatted, extensions: { ...formatted.extensions, correlationId } }
+      : formatted) as unknown as GraphQLError;
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
@@ -153,7 +164,8 @@ export function createGraphqlWebsocket(options: {
         ctx.extra.spans?.get(id)?.end(); // an operation that ended before it was set up
         ctx.extra.spans?.delete(id);
       },
-      onNext: (ctx, _id, _payload, _args, result) => ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e, ctx.extra.request)) } : result) as never,
+      onNext: (ctx, _id, _payload, _args, result) =>
+        ('errors' in result && result.errors ? { ...result, errors: result.errors.map((e) => format(e, ctx.extra.request)) } : result) as never,
       context: (ctx) => ({
         ...createGraphqlContext(options.useCases, ctx.extra.rxgate!),
         live: options.live,

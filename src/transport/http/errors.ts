@@ -22,7 +22,10 @@ export function toDomainError(error: unknown): DomainError {
       return new DomainError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts; send a smaller resource.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'The body must be JSON: send application/json (or application/fhir+json to /fhir); XML, text and forms are not accepted.');
+      return new DomainError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'The body must be JSON: send application/json (or application/fhir+json to /fhir); XML, text and forms are not accepted.',
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new DomainError('BAD_REQUEST', 'The request body is empty; send a JSON document.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -57,7 +57,9 @@ const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export function routeLabel(routeUrl: string | undefined, body: unknown, query: unknown): string {
   if (!routeUrl) return 'unmatched';
   if (routeUrl !== '/graphql') return routeUrl;
-  return graphqlOperationLabel((body as { operationName?: unknown } | undefined)?.operationName ?? (query as { operationName?: unknown } | undefined)?.operationName);
+  return graphqlOperationLabel(
+    (body as { operationName?: unknown } | undefined)?.operationName ?? (query as { operationName?: unknown } | undefined)?.operationName,
+  );
 }
 
 /** `graphql:<operationName>`, or `graphql:anonymous` for a missing or unusual name. */

@@ -102,9 +102,21 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       this.set({ protocol: 'fhir' }, fhir);
     },
   });
-  new Gauge({ name: 'rxgate_live_subscribers', help: 'Live subscribers served by this instance.', registers: [registry], collect() { this.set(sources.live().subscribers); } });
+  new Gauge({
+    name: 'rxgate_live_subscribers',
+    help: 'Live subscribers served by this instance.',
+    registers: [registry],
+    collect() {
+      this.set(sources.live().subscribers);
+    },
+  });
   followingCounter(registry, 'rxgate_live_events_delivered_total', 'Events handed to live subscribers.', () => sources.live().delivered);
-  followingCounter(registry, 'rxgate_live_subscribers_dropped_total', 'Live subscribers cut off for not keeping up (backpressure); the event that overflowed is not delivered.', () => sources.live().dropped);
+  followingCounter(
+    registry,
+    'rxgate_live_subscribers_dropped_total',
+    'Live subscribers cut off for not keeping up (backpressure); the event that overflowed is not delivered.',
+    () => sources.live().dropped,
+  );
   new Gauge({
     name: 'rxgate_stream_consumer_lag_messages',
     help: 'Messages matching a stream consumer’s filter that it has not finished with (durable: across all instances).',
@@ -138,7 +150,12 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       this.set(await sources.timersPending().catch(() => Number.NaN));
     },
   });
-  const timersSettled = new Counter({ name: 'rxgate_workflow_timers_total', help: 'Workflow timers settled by this instance, by outcome (fired, dropped).', labelNames: ['outcome'], registers: [registry] });
+  const timersSettled = new Counter({
+    name: 'rxgate_workflow_timers_total',
+    help: 'Workflow timers settled by this instance, by outcome (fired, dropped).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const timerLateness = new Histogram({
     name: 'rxgate_workflow_timer_lateness_seconds',
     help: 'How long after its due time a timer fired.',
@@ -152,8 +169,23 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
       if (outcome.outcome === 'fired') timerLateness.observe(outcome.lateMs / 1000);
     },
     published: new Counter({ name: 'rxgate_outbox_published_total', help: 'Events the relay published to the stream.', registers: [registry] }),
-    actionFailures: new Counter({ name: 'rxgate_action_failures_total', help: 'Failed attempts of workflow actions (each retry counts), by action.', labelNames: ['handler'], registers: [registry] }),
-    actionRetries: new Counter({ name: 'rxgate_action_retries_total', help: 'Failed attempts of workflow actions that were tried again, by action.', labelNames: ['handler'], registers: [registry] }),
-    actionDeadLetters: new Counter({ name: 'rxgate_action_dead_letters_total', help: 'Workflow actions given up after their last attempt (dead-lettered) by this instance, by action.', labelNames: ['handler'], registers: [registry] }),
+    actionFailures: new Counter({
+      name: 'rxgate_action_failures_total',
+      help: 'Failed attempts of workflow actions (each retry counts), by action.',
+      labelNames: ['handler'],
+      registers: [registry],
+    }),
+    actionRetries: new Counter({
+      name: 'rxgate_action_retries_total',
+      help: 'Failed attempts of workflow actions that were tried again, by action.',
+      labelNames: ['handler'],
+      registers: [registry],
+    }),
+    actionDeadLetters: new Counter({
+      name: 'rxgate_action_dead_letters_total',
+      help: 'Workflow actions given up after their last attempt (dead-lettered) by this instance, by action.',
+      labelNames: ['handler'],
+      registers: [registry],
+    }),
   };
 }

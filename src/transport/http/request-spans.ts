@@ -1,4 +1,4 @@
-import { context, propagation, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { type Context, context, propagation, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_URL_SCHEME } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SpanKind, startSpan } from '../../tracing.js';
@@ -20,7 +20,12 @@ export function addRequestSpans(app: FastifyInstance): void {
     const span = startSpan(route ? `${request.method} ${route}` : request.method, {
       kind: SpanKind.SERVER,
       parent,
-      attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_URL_SCHEME]: request.protocol, 'rxgate.correlation_id': request.id, ...(route && { [ATTR_HTTP_ROUTE]: route }) },
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: request.method,
+        [ATTR_URL_SCHEME]: request.protocol,
+        'rxgate.correlation_id': request.id,
+        ...(route && { [ATTR_HTTP_ROUTE]: route }),
+      },
     });
     const active = trace.setSpan(parent, span);
     spans.set(request, { span, context: active });

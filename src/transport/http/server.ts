@@ -1,19 +1,19 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
+import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 import type { UseCases } from '../../application/index.js';
 import type { Config } from '../../config.js';
+import { DomainError } from '../../domain/index.js';
 import { fhirPlugin } from '../fhir/fhir.plugin.js';
 import { createApollo, graphqlPlugin } from '../graphql/graphql.plugin.js';
-import type { GraphQLSchema } from 'graphql';
-import { DomainError } from '../../domain/index.js';
+import { asyncApiRoutes } from './asyncapi.routes.js';
 import { errorSender } from './errors.js';
-import { graphqlOperationLabel, routeLabel, type Metrics } from './metrics.js';
+import { graphqlOperationLabel, type Metrics, routeLabel } from './metrics.js';
 import { correlationIdOf } from './request-context.js';
 import { addRequestSpans } from './request-spans.js';
-import { asyncApiRoutes } from './asyncapi.routes.js';
-import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 import { registerWebPages } from './web-pages.js';
 
 export interface HttpServerOptions {
@@ -95,7 +95,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     void jsonParser(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error, undefined);
       // Deeply nested JSON is refused before anything walks it (validators recurse).
-      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(new DomainError('BAD_REQUEST', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH))
+        return done(new DomainError('BAD_REQUEST', `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
       done(null, value);
     });
   });
@@ -129,7 +130,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     request.log[level]({ method: request.method, route: labels.route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
 
-  const logServerError = (error: unknown, request?: { log: { error: (details: object, message: string) => void } }) => (request?.log ?? logger).error({ err: error }, 'unexpected error');
+  const logServerError = (error: unknown, request?: { log: { error: (details: object, message: string) => void } }) =>
+    (request?.log ?? logger).error({ err: error }, 'unexpected error');
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -141,7 +143,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   await app.register(asyncApiRoutes, { version: options.version });
 
   registerWebPages(app, { config }); // explorer, board, their bundles; before GraphQL (shared path)
-  await app.register(fhirPlugin, { prefix: '/fhir', useCases: options.useCases, publicBaseUrl: config.publicBaseUrl, version: options.version, onServerError: (e, r) => logServerError(e, r) });
+  await app.register(fhirPlugin, {
+    prefix: '/fhir',
+    useCases: options.useCases,
+    publicBaseUrl: config.publicBaseUrl,
+    version: options.version,
+    onServerError: (e, r) => logServerError(e, r),
+  });
 
   const graphqlOptions = {
     schema: options.schema,

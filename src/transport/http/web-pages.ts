@@ -3,19 +3,24 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
-import { PROJECT_ROOT, type Config } from '../../config.js';
+import { type Config, PROJECT_ROOT } from '../../config.js';
 import { registerDevelopmentTokens } from './development-tokens.js';
 
 /** Where `npm run build:web` puts the pages and their bundles (web/build.mjs). */
 const ASSETS_DIR = path.join(PROJECT_ROOT, 'dist', 'web');
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 
 /**
  * Nothing but the gateway itself: scripts, styles, fonts (inline), GraphQL over HTTP and websocket.
  * Styles allow inline attributes, which GraphiQL's editor sets.
  */
-const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 interface Asset {
   body: Buffer;
@@ -32,7 +37,12 @@ function loadAssets(dir: string): Map<string, Asset> {
     if (!type) continue;
     const body = readFileSync(path.join(dir, name));
     const gzipFile = path.join(dir, `${name}.gz`);
-    assets.set(name, { body, type, gzip: existsSync(gzipFile) ? readFileSync(gzipFile) : undefined, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+    assets.set(name, {
+      body,
+      type,
+      gzip: existsSync(gzipFile) ? readFileSync(gzipFile) : undefined,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+    });
   }
   return assets;
 }
@@ -52,14 +62,20 @@ export interface WebPagesOptions {
  * bundles (/ui/*) and, outside production with the development secret, the "sign in as" token door.
  * Pages and bundles are public (they hold nothing); every GraphQL call they make carries a token.
  */
-export function registerWebPages<Logger extends FastifyBaseLogger>(app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, options: WebPagesOptions): void {
+export function registerWebPages<Logger extends FastifyBaseLogger>(
+  app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>,
+  options: WebPagesOptions,
+): void {
   const { config } = options;
   const assets = loadAssets(options.assetsDir ?? ASSETS_DIR);
 
   const send = (request: FastifyRequest, reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
     if (!asset) {
-      return reply.code(503).send({ error: 'SERVICE_UNAVAILABLE', message: `The web pages are not built (${name} is missing): run npm run build:web (npm run build does it too).` });
+      return reply.code(503).send({
+        error: 'SERVICE_UNAVAILABLE',
+        message: `The web pages are not built (${name} is missing): run npm run build:web (npm run build does it too).`,
+      });
     }
     reply.header('ETag', asset.etag).header('Cache-Control', 'no-cache').header('Vary', 'Accept-Encoding').type(asset.type);
     if (asset.type.startsWith('text/html')) reply.header('Content-Security-Policy', PAGE_CSP);

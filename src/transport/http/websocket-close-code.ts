@@ -1,4 +1,4 @@
-import { isDomainError, type ErrorCode } from '../../domain/index.js';
+import { type ErrorCode, isDomainError } from '../../domain/index.js';
 
 /**
  * Every code rxgate ends a websocket with, on `/graphql` (graphql-ws) and `/fhir/websocket` alike

@@ -28,7 +28,12 @@ function subscribe() {
     [Symbol.asyncIterator]() {
       return this;
     },
-    next: () => (queue.length > 0 ? Promise.resolve({ value: queue.shift(), done: false }) : done ? Promise.resolve({ value: undefined, done: true }) : new Promise((resolve) => (wake = resolve))),
+    next: () =>
+      queue.length > 0
+        ? Promise.resolve({ value: queue.shift(), done: false })
+        : done
+          ? Promise.resolve({ value: undefined, done: true })
+          : new Promise((resolve) => (wake = resolve)),
     return: () => {
       done = true;
       subscribers.delete(sub);

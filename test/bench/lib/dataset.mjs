@@ -118,7 +118,16 @@ export async function loadDataset({ pool, root, plan, tenant, onProgress }) {
     await createMedicationRequestStore(manager, tenant).insert(record);
     await createHistoryStore(manager, tenant).append({
       record,
-      transition: { event: 'request', from: null, to: domain.INITIAL_STATE, actor: 'bench-loader', persona: 'ehr-backend', reason: null, at: lastUpdated, correlationId: randomUUID() },
+      transition: {
+        event: 'request',
+        from: null,
+        to: domain.INITIAL_STATE,
+        actor: 'bench-loader',
+        persona: 'ehr-backend',
+        reason: null,
+        at: lastUpdated,
+        correlationId: randomUUID(),
+      },
     });
     return calls;
   };
@@ -147,7 +156,8 @@ export async function loadDataset({ pool, root, plan, tenant, onProgress }) {
   const worker = async () => {
     for (let batch = batches.shift(); batch; batch = batches.shift()) {
       const byText = new Map();
-      for (const row of batch) for (const call of await statementsOf(row)) (byText.get(call.text) ?? byText.set(call.text, []).get(call.text)).push(call.values);
+      for (const row of batch)
+        for (const call of await statementsOf(row)) (byText.get(call.text) ?? byText.set(call.text, []).get(call.text)).push(call.values);
       for (const [text, rows] of byText) await pool.query(batchInsert(text, rows));
       loaded += batch.length;
       onProgress?.(loaded);

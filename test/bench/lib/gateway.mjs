@@ -22,7 +22,11 @@ export const freePort = () =>
 
 /** A bearer token as the gateway's HS256 verifier expects (CONTRACT §1). */
 export const tokenFor = (persona, tenant = 'tenant-a') =>
-  new SignJWT({ tenant, persona }).setProtectedHeader({ alg: 'HS256' }).setSubject(`bench-${persona}`).setExpirationTime('2h').sign(new TextEncoder().encode(BENCH_SECRET));
+  new SignJWT({ tenant, persona })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(`bench-${persona}`)
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(BENCH_SECRET));
 
 /**
  * Starts `node dist/src/main.js` with `env` on a free loopback port and waits until /readyz answers.
@@ -44,11 +48,15 @@ export async function startGateway({ root, env, nodeArgs = [], readyTimeoutMs = 
     APOLLO_TELEMETRY_DISABLED: 'true',
     ...env,
   });
-  const child = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'rxgate', process.execPath, ...nodeArgs, path.join(root, 'dist/src/main.js')], {
-    cwd: root,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'bash',
+    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'rxgate', process.execPath, ...nodeArgs, path.join(root, 'dist/src/main.js')],
+    {
+      cwd: root,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const gateway = {
     pid: child.pid,
     url: `http://127.0.0.1:${port}`,
@@ -87,7 +95,13 @@ export async function startGateway({ root, env, nodeArgs = [], readyTimeoutMs = 
       const { code, signal } = await gateway.exit;
       throw new Error(`the gateway exited during start (code ${code}, signal ${signal}):\n${gateway.tail.join('\n')}`);
     }
-    if (await fetch(`${gateway.url}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${gateway.url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the gateway was not ready within ${readyTimeoutMs / 1000} s:\n${gateway.tail.join('\n')}`);

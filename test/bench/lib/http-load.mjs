@@ -36,7 +36,14 @@ export async function runHttp({ url, pid, connections, seconds, amount, warmupSe
       },
     ];
     const window = startWindow(pid);
-    const instance = autocannon({ url, connections: amount ? Math.min(connections, amount) : connections, ...(amount ? { amount } : { duration }), requests, overallRate, timeout: 30 });
+    const instance = autocannon({
+      url,
+      connections: amount ? Math.min(connections, amount) : connections,
+      ...(amount ? { amount } : { duration }),
+      requests,
+      overallRate,
+      timeout: 30,
+    });
     instance.on('response', (_client, _status, _bytes, responseTime) => measure && latencies.push(responseTime));
     const ticker = onTick && setInterval(() => onTick(latencies.length), 2000);
     const result = await instance;

@@ -55,7 +55,9 @@ export function startWindow(pid) {
 
 /** Soft and hard limits on open files of this process. */
 export function fileLimits() {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
   const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
   const n = (v) => (v === 'unlimited' ? Infinity : Number(v));
   return { soft: n(soft), hard: n(hard) };

@@ -94,10 +94,15 @@ export async function buildScript({ client, sample, inputs }) {
   for (const [index, statement] of sample.statements.entries()) {
     const text = oneLine(statement.text);
     const withoutStrings = text.replace(/'(?:[^']|'')*'/g, "''");
-    if (/(^|[^:]):[A-Za-z0-9_]/.test(withoutStrings.replace(/::/g, ''))) throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
+    if (/(^|[^:]):[A-Za-z0-9_]/.test(withoutStrings.replace(/::/g, '')))
+      throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
     if (statement.values.length === 0) {
       // A multi-statement string is one round trip for the gateway: `\;` keeps it one for pgbench.
-      const parts = text.replace(/'(?:[^']|'')*'|;/g, (m) => (m === ';' ? '\u0000' : m)).split('\u0000').map((p) => p.trim()).filter(Boolean);
+      const parts = text
+        .replace(/'(?:[^']|'')*'|;/g, (m) => (m === ';' ? '\u0000' : m))
+        .split('\u0000')
+        .map((p) => p.trim())
+        .filter(Boolean);
       commands.push(parts.join(' \\; '));
       continue;
     }
@@ -129,7 +134,21 @@ export async function runPgbench({ url, script, defines, clients, seconds }) {
     const file = path.join(dir, 'script.sql');
     await writeFile(file, script);
     const target = new URL(url);
-    const args = ['-n', '-M', 'simple', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), '-f', file, '-l', `--log-prefix=${path.join(dir, 'tx')}`];
+    const args = [
+      '-n',
+      '-M',
+      'simple',
+      '-c',
+      String(clients),
+      '-j',
+      String(Math.min(clients, 2)),
+      '-T',
+      String(seconds),
+      '-f',
+      file,
+      '-l',
+      `--log-prefix=${path.join(dir, 'tx')}`,
+    ];
     for (const d of defines) args.push('-D', d);
     args.push('-h', target.hostname, '-p', target.port || '5432', '-U', decodeURIComponent(target.username || 'postgres'), target.pathname.slice(1));
     const { code, stdout, stderr } = await new Promise((resolve) => {
@@ -152,7 +171,7 @@ export async function runPgbench({ url, script, defines, clients, seconds }) {
     const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
     const aborted = (stderr.match(/aborted/g) ?? []).length;
     const errors = failed + aborted + (code === 0 ? 0 : 1);
-    return { rps: tps, ...summarize(latencies), errors, detail: errors ? (stderr.trim().split('\n').slice(-3).join(' | ') || stdout.slice(-300)) : undefined };
+    return { rps: tps, ...summarize(latencies), errors, detail: errors ? stderr.trim().split('\n').slice(-3).join(' | ') || stdout.slice(-300) : undefined };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -33,11 +33,15 @@ export async function statementsPerPage(gateway, tokens, pharmacy) {
 export async function waitForOutbox(gateway, ms) {
   const started = Date.now();
   let backlog;
-  await waitFor(async () => {
-    const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
-    backlog = Number(/^rxgate_outbox_backlog_events (\S+)/m.exec(text)?.[1] ?? NaN);
-    return backlog === 0;
-  }, ms, 250);
+  await waitFor(
+    async () => {
+      const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
+      backlog = Number(/^rxgate_outbox_backlog_events (\S+)/m.exec(text)?.[1] ?? NaN);
+      return backlog === 0;
+    },
+    ms,
+    250,
+  );
   return { backlog, ms: Date.now() - started };
 }
 
@@ -50,7 +54,13 @@ export async function runWorkflow({ gateway, tokens, nextNew, PROFILE, log, note
     rows.push(noteErrors(`workflow c=${c}`, { label: 'full workflow (5 requests)', concurrency: c, ...result, ...window() }));
     log(`  ${result.rps.toFixed(1)} workflows/s, ${result.errors} errors`);
   }
-  return { title: 'Full workflow per second', rows, notes: ['req/s here is workflows per second; p50/p99 are of a whole workflow (five sequential requests: FHIR create and Task approve as the EHR, GraphQL PROCESS, FHIR MedicationDispense and GraphQL COMPLETE as the pharmacy).'] };
+  return {
+    title: 'Full workflow per second',
+    rows,
+    notes: [
+      'req/s here is workflows per second; p50/p99 are of a whole workflow (five sequential requests: FHIR create and Task approve as the EHR, GraphQL PROCESS, FHIR MedicationDispense and GraphQL COMPLETE as the pharmacy).',
+    ],
+  };
 }
 
 const LIVE_COLUMNS = [
@@ -128,17 +138,49 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
   const query = `subscription BenchLive { prescriptionEvents(filter: { patient: "${patient}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
   const create = fhirCreate({ token: tokens.ehr, next: () => nextNew(patient) });
   const emitWrites = async (events, rate) => {
-    const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: rate ? 4 : 16, amount: events, overallRate: rate || undefined, request: create });
+    const result = await runHttp({
+      url: gateway.url,
+      pid: gateway.pid,
+      connections: rate ? 4 : 16,
+      amount: events,
+      overallRate: rate || undefined,
+      request: create,
+    });
     return { ok: result.ok, errors: result.errors, detail: result.detail };
   };
-  const live = await liveSide({ label: 'rxgate', wsUrl: gateway.wsUrl, token: tokens.ehr, query, pid: gateway.pid, subscribers, emit: emitWrites, PROFILE, log });
+  const live = await liveSide({
+    label: 'rxgate',
+    wsUrl: gateway.wsUrl,
+    token: tokens.ehr,
+    query,
+    pid: gateway.pid,
+    subscribers,
+    emit: emitWrites,
+    PROFILE,
+    log,
+  });
 
   const bare = await startBareServer();
   let baseline;
   try {
-    const payload = live.sample ?? { eventId: randomUUID(), type: CREATED, event: 'request', to: 'requested', medicationRequest: { id: randomUUID(), workflowStatus: 'REQUESTED' } };
+    const payload = live.sample ?? {
+      eventId: randomUUID(),
+      type: CREATED,
+      event: 'request',
+      to: 'requested',
+      medicationRequest: { id: randomUUID(), workflowStatus: 'REQUESTED' },
+    };
     const emitBare = async (events, rate) => ({ ok: await bare.publish(payload, events, rate), errors: 0 });
-    baseline = await liveSide({ label: 'bare graphql-ws', wsUrl: bare.wsUrl, query: 'subscription { prescriptionEvents }', pid: bare.pid, subscribers, emit: emitBare, PROFILE, log });
+    baseline = await liveSide({
+      label: 'bare graphql-ws',
+      wsUrl: bare.wsUrl,
+      query: 'subscription { prescriptionEvents }',
+      pid: bare.pid,
+      subscribers,
+      emit: emitBare,
+      PROFILE,
+      log,
+    });
   } finally {
     await bare.stop();
   }
@@ -154,8 +196,8 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
     columns: LIVE_COLUMNS,
     rows: [...live.rows, ...baseline.rows],
     notes: [
-      'Latency is receipt time minus the event\'s occurredAt, which the gateway stamps in the writing transaction just before commit (an upper bound on commit → receipt). Both clocks are this machine\'s.',
-      'The burst row\'s deliveries/s is the broadcast rate (unique deliveries / time from the first write to the last receipt); ratio = rxgate / bare graphql-ws server sending the same payload to the same number of subscribers. The subscribers run in the driver process for both.',
+      "Latency is receipt time minus the event's occurredAt, which the gateway stamps in the writing transaction just before commit (an upper bound on commit → receipt). Both clocks are this machine's.",
+      "The burst row's deliveries/s is the broadcast rate (unique deliveries / time from the first write to the last receipt); ratio = rxgate / bare graphql-ws server sending the same payload to the same number of subscribers. The subscribers run in the driver process for both.",
       `Errors count lost deliveries (none arrived for ${PROFILE.live.stallSeconds} s while some were missing), repeated deliveries, closed subscribers and failed writes; "late" counts deliveries still arriving ${PROFILE.live.drainSeconds} s after the last write, when the wait ended: slow, not lost (they count as the slowest in p50/p99, shown as "late").`,
     ],
   };
@@ -170,7 +212,8 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
   const { subscribers, rate, seconds } = PROFILE.liveFiltered;
   const run = randomUUID().slice(0, 8);
   const patientOf = (i) => `livef-${run}-${i}`;
-  const query = (i) => `subscription BenchFiltered { prescriptionEvents(filter: { patient: "${patientOf(i)}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
+  const query = (i) =>
+    `subscription BenchFiltered { prescriptionEvents(filter: { patient: "${patientOf(i)}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
   const collector = createCollector();
   log(`rxgate: connecting ${subscribers} subscribers, each filtered on its own patient`);
   const clients = await connectSubscribers({ wsUrl: gateway.wsUrl, token: tokens.ehr, count: subscribers, query, collector, batch: 100 });
@@ -180,7 +223,14 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
     log(`rxgate: ${events} events at ${rate}/s over ${subscribers} patients`);
     const window = startWindow(gateway.pid);
     const t0 = Date.now();
-    const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: 16, amount: events, overallRate: rate, request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientOf(Math.floor(Math.random() * subscribers))) }) });
+    const result = await runHttp({
+      url: gateway.url,
+      pid: gateway.pid,
+      connections: 16,
+      amount: events,
+      overallRate: rate,
+      request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientOf(Math.floor(Math.random() * subscribers))) }),
+    });
     const { missing, late } = await drain(collector, result.ok, PROFILE.live.drainSeconds * 1000, PROFILE.live.stallSeconds * 1000);
     const usage = window();
     for (let i = 0; i < late; i++) collector.latencies.push(Infinity);
@@ -206,7 +256,9 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
     title: `Live delivery, filtered: ${subscribers} subscribers each on its own patient`,
     columns: LIVE_COLUMNS,
     rows,
-    notes: ['Each event (a FHIR create for one of the subscribers\' patients, drawn at random) matches exactly one subscriber; latency as above (occurredAt → receipt); the creates run at the given rate through 16 connections.'],
+    notes: [
+      "Each event (a FHIR create for one of the subscribers' patients, drawn at random) matches exactly one subscriber; latency as above (occurredAt → receipt); the creates run at the given rate through 16 connections.",
+    ],
   };
 }
 
@@ -222,7 +274,16 @@ export async function runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleN
   const rssIdle = rssBytes(gateway.pid);
   const idleUsage = idleWindow();
   await idle.close();
-  const idleRow = noteErrors('idle subscribers', { label: 'idle subscribers', subscribers: PROFILE.idle, rssBefore, rss: rssIdle, perSubscriber: (rssIdle - rssBefore) / PROFILE.idle, errors: idleCollector.errors.length, detail: idleCollector.errors[0], ...idleUsage });
+  const idleRow = noteErrors('idle subscribers', {
+    label: 'idle subscribers',
+    subscribers: PROFILE.idle,
+    rssBefore,
+    rss: rssIdle,
+    perSubscriber: (rssIdle - rssBefore) / PROFILE.idle,
+    errors: idleCollector.errors.length,
+    detail: idleCollector.errors[0],
+    ...idleUsage,
+  });
   log(`  RSS ${(rssIdle / 2 ** 20).toFixed(0)} MiB with ${PROFILE.idle} idle subscribers (${(rssBefore / 2 ** 20).toFixed(0)} MiB before)`);
 
   return {
@@ -236,7 +297,10 @@ export async function runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleN
       ['errors', 'errors', 'int'],
     ],
     rows: [idleRow],
-    notes: ['Measured first, on the freshly started gateway. Per subscriber in bytes: the RSS difference over the number of subscribers, each a graphql-ws connection with one subscription.', ...(idleNote ? [idleNote] : [])],
+    notes: [
+      'Measured first, on the freshly started gateway. Per subscriber in bytes: the RSS difference over the number of subscribers, each a graphql-ws connection with one subscription.',
+      ...(idleNote ? [idleNote] : []),
+    ],
   };
 }
 
@@ -245,13 +309,29 @@ export async function runSoak({ gateway, tokens, nextNew, PROFILE, log, noteErro
   log(`soak: FHIR create at ${rate}/s (half the best create rate) for ${seconds} s`);
   const samples = [];
   const sampler = setInterval(() => samples.push({ t: samples.length + 1, rss: rssBytes(gateway.pid) }), 1000);
-  const result = await runHttp({ url: gateway.url, pid: gateway.pid, connections: 8, seconds, overallRate: rate, request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientFor()) }), onTick: (n) => samples.length % 30 === 0 && log(`  soak ${samples.length} s, ${n} creates`) });
+  const result = await runHttp({
+    url: gateway.url,
+    pid: gateway.pid,
+    connections: 8,
+    seconds,
+    overallRate: rate,
+    request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientFor()) }),
+    onTick: (n) => samples.length % 30 === 0 && log(`  soak ${samples.length} s, ${n} creates`),
+  });
   clearInterval(sampler);
   const warmAt = Math.max(5, Math.floor(seconds * 0.2));
   const warm = samples[Math.min(samples.length - 1, warmAt - 1)]?.rss;
   const end = samples.at(-1)?.rss;
   const drain = await waitForOutbox(gateway, 60_000);
-  const row = noteErrors('soak', { label: `FHIR create at ${rate}/s`, concurrency: 8, ...result, warm, end, peak: Math.max(...samples.map((s) => s.rss)), growth: warm ? (end - warm) / warm : undefined });
+  const row = noteErrors('soak', {
+    label: `FHIR create at ${rate}/s`,
+    concurrency: 8,
+    ...result,
+    warm,
+    end,
+    peak: Math.max(...samples.map((s) => s.rss)),
+    growth: warm ? (end - warm) / warm : undefined,
+  });
   return {
     title: `Soak: ${seconds} s of creates at half the maximum rate`,
     columns: [
@@ -283,7 +363,14 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
   const create = () => fhirCreate({ token: tokens.ehr, next: () => nextNew(patientFor()) });
   // Off and on back to back, so that the machine's load drifts as little as possible between them.
   log(`FHIR create, tracing off, c=${c}, ${PROFILE.seconds} s`);
-  const off = await runHttp({ url: offGateway.url, pid: offGateway.pid, connections: c, seconds: PROFILE.seconds, warmupSeconds: PROFILE.warmup, request: create() });
+  const off = await runHttp({
+    url: offGateway.url,
+    pid: offGateway.pid,
+    connections: c,
+    seconds: PROFILE.seconds,
+    warmupSeconds: PROFILE.warmup,
+    request: create(),
+  });
   const tracingOff = noteErrors('FHIR create, tracing off', { label: 'FHIR create, tracing off', concurrency: c, ...off });
   await offGateway.stop();
   const sink = await startOtlpSink();
@@ -302,7 +389,13 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
   const available = sink.stats.posts > 0;
   const offCost = await tracingOffCost(root, tracingOff);
   noteErrors('tracing gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
-  const row = noteErrors('FHIR create, tracing on', { label: available ? 'FHIR create, tracing on' : 'FHIR create, tracing requested (not available)', concurrency: c, ...result, baselineLabel: 'tracing off', ratio: available && tracingOff ? result.rps / tracingOff.rps : undefined });
+  const row = noteErrors('FHIR create, tracing on', {
+    label: available ? 'FHIR create, tracing on' : 'FHIR create, tracing requested (not available)',
+    concurrency: c,
+    ...result,
+    baselineLabel: 'tracing off',
+    ratio: available && tracingOff ? result.rps / tracingOff.rps : undefined,
+  });
   return {
     title: 'Tracing cost: FHIR create, tracing off vs on',
     rows: [tracingOff, row],
@@ -310,7 +403,7 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
       available
         ? `Tracing on: ${sink.stats.posts} OTLP exports (${(sink.stats.bytes / 1024).toFixed(0)} KiB, ${[...sink.stats.paths].join(', ')}) reached the harness's sink.`
         : 'Tracing not available: the gateway started with OTEL_EXPORTER_OTLP_ENDPOINT exported nothing to the sink, so this build has no tracing (the row measures the same code as tracing off).',
-      'Tracing off: the measured gateway, right before it stopped; tracing on: a gateway started right after with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local sink that answers 200 to every export (the gateway\'s default sampling).',
+      "Tracing off: the measured gateway, right before it stopped; tracing on: a gateway started right after with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local sink that answers 200 to every export (the gateway's default sampling).",
       ...(offCost ? [offCost.note] : []),
     ],
     tracingAvailable: available,

@@ -72,14 +72,17 @@ export function toGraphqlInput(p) {
   };
 }
 
-const CREATE_MUTATION = 'mutation BenchCreate($input: MedicationRequestInput!, $key: String) { createMedicationRequest(input: $input, idempotencyKey: $key) { id etag workflowStatus } }';
+const CREATE_MUTATION =
+  'mutation BenchCreate($input: MedicationRequestInput!, $key: String) { createMedicationRequest(input: $input, idempotencyKey: $key) { id etag workflowStatus } }';
 
 export function graphqlCreate({ token, next }) {
   return {
     method: 'POST',
     path: '/graphql',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    setup: () => ({ body: JSON.stringify({ operationName: 'BenchCreate', query: CREATE_MUTATION, variables: { input: toGraphqlInput(next()), key: randomUUID() } }) }),
+    setup: () => ({
+      body: JSON.stringify({ operationName: 'BenchCreate', query: CREATE_MUTATION, variables: { input: toGraphqlInput(next()), key: randomUUID() } }),
+    }),
     check: graphqlOk,
   };
 }
@@ -105,7 +108,11 @@ export function graphqlPage({ token, pharmacies }) {
 async function call(base, token, method, path, body, expected, contentType = FHIR_JSON) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': contentType, ...(method === 'POST' && path === '/fhir/MedicationRequest' ? { 'idempotency-key': randomUUID() } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': contentType,
+      ...(method === 'POST' && path === '/fhir/MedicationRequest' ? { 'idempotency-key': randomUUID() } : {}),
+    },
     body: body && JSON.stringify(body),
   });
   const text = await response.text();

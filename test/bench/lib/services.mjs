@@ -98,7 +98,8 @@ export async function prepareServices({ root, pgUrl, natsUrl, log }) {
   for (const db of [BENCH_DB, PGBENCH_DB]) await adminQuery(services.adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   await adminQuery(services.adminUrl, `CREATE DATABASE ${BENCH_DB}`);
   services.close = async ({ keepDatabase = false } = {}) => {
-    for (const db of keepDatabase ? [PGBENCH_DB] : [BENCH_DB, PGBENCH_DB]) await adminQuery(services.adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    for (const db of keepDatabase ? [PGBENCH_DB] : [BENCH_DB, PGBENCH_DB])
+      await adminQuery(services.adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     for (const cleanup of services.cleanups) await cleanup().catch(() => undefined);
   };
   return services;

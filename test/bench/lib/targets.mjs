@@ -22,11 +22,19 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
   });
   const minimal = pgbench.get(`createMinimal:${c32}`);
   const minimalRatio = minimal?.rps && create ? create.rps / minimal.rps : undefined;
-  targets.push({ target: `FHIR create ≥ 50 % of the minimal create transaction (pgbench createMinimal) at c=${c32}`, measured: `${pct(minimalRatio)} (${Math.round(create?.rps ?? 0)} vs ${Math.round(minimal?.rps ?? 0)} /s)`, met: minimalRatio === undefined ? undefined : minimalRatio >= 0.5 && create.errors === 0 });
+  targets.push({
+    target: `FHIR create ≥ 50 % of the minimal create transaction (pgbench createMinimal) at c=${c32}`,
+    measured: `${pct(minimalRatio)} (${Math.round(create?.rps ?? 0)} vs ${Math.round(minimal?.rps ?? 0)} /s)`,
+    met: minimalRatio === undefined ? undefined : minimalRatio >= 0.5 && create.errors === 0,
+  });
   targets.push({ target: 'FHIR read by id ≥ 25 % of pgbench read TPS', ...perConc('read', 0.25) });
   targets.push({ target: 'FHIR search ≥ 50 % of pgbench search TPS', ...perConc('search', 0.5) });
   const gql = conc.map((c) => [c, byKey.get(`gqlCreate:${c}`)?.rps / byKey.get(`create:${c}`)?.rps]);
-  targets.push({ target: 'GraphQL create within 10 % of FHIR create', measured: gql.map(([c, r]) => `c=${c}: ${pct(r)}`).join(', '), met: gql.every(([, r]) => r >= 0.9) });
+  targets.push({
+    target: 'GraphQL create within 10 % of FHIR create',
+    measured: gql.map(([c, r]) => `c=${c}: ${pct(r)}`).join(', '),
+    met: gql.every(([, r]) => r >= 0.9),
+  });
 
   const pageSection = sections.find((s) => s.title.startsWith('GraphQL medicationRequests'));
   const statementsNote = pageSection?.notes.find((n) => n.startsWith('SQL statements per page'));
@@ -42,8 +50,16 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
   const fixed = live?.rows.find((r) => r.label.startsWith('rxgate, at'));
   const burst = live?.rows.find((r) => r.label === 'rxgate, burst');
   const subs = fixed?.subscribers;
-  targets.push({ target: 'Live delivery p99 ≤ 25 ms commit → receipt with 1,000 subscribers', measured: `p99 ${ms(fixed?.p99)} with ${subs} subscribers`, met: fixed && subs >= 1000 ? fixed.p99 <= 25 : undefined });
-  targets.push({ target: 'Live broadcast ≥ 80 % of the bare graphql-ws rate', measured: `${pct(burst?.ratio)} (${Math.round(burst?.rps ?? 0)} deliveries/s)`, met: burst?.ratio === undefined || subs < 1000 ? undefined : burst.ratio >= 0.8 });
+  targets.push({
+    target: 'Live delivery p99 ≤ 25 ms commit → receipt with 1,000 subscribers',
+    measured: `p99 ${ms(fixed?.p99)} with ${subs} subscribers`,
+    met: fixed && subs >= 1000 ? fixed.p99 <= 25 : undefined,
+  });
+  targets.push({
+    target: 'Live broadcast ≥ 80 % of the bare graphql-ws rate',
+    measured: `${pct(burst?.ratio)} (${Math.round(burst?.rps ?? 0)} deliveries/s)`,
+    met: burst?.ratio === undefined || subs < 1000 ? undefined : burst.ratio >= 0.8,
+  });
   const filtered = sections.find((s) => s.title.startsWith('Live delivery, filtered'))?.rows[0];
   targets.push({
     target: 'Live delivery p99 ≤ 100 ms with 10,000 subscribers each filtered on its own patient, 200 events/s',
@@ -51,7 +67,11 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
     met: filtered && filtered.subscribers >= 10_000 ? filtered.p99 <= 100 && filtered.errors === 0 : undefined,
   });
   const idle = sections.find((s) => s.title.startsWith('Idle'))?.rows[0];
-  targets.push({ target: '10,000 idle subscribers in ≤ 1 GiB RSS', measured: `${((idle?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB with ${idle?.subscribers}`, met: idle && idle.subscribers >= 10_000 ? idle.rss <= 2 ** 30 : undefined });
+  targets.push({
+    target: '10,000 idle subscribers in ≤ 1 GiB RSS',
+    measured: `${((idle?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB with ${idle?.subscribers}`,
+    met: idle && idle.subscribers >= 10_000 ? idle.rss <= 2 ** 30 : undefined,
+  });
   const soak = sections.find((s) => s.title.startsWith('Soak'))?.rows[0];
   targets.push({
     target: 'No memory growth in a soak at half the max create rate (end RSS within 10 % of after warm-up)',
@@ -60,7 +80,11 @@ export function evaluateTargets({ byKey, pgbench, sections, PROFILE }) {
   });
   const tracing = sections.find((s) => s.title.startsWith('Tracing cost'));
   if (tracing?.tracingOffShare !== undefined) {
-    targets.push({ target: 'Tracing off costs under 2 % of create throughput', measured: `${(tracing.tracingOffShare * 100).toFixed(2)} % of a create's gateway CPU (see the tracing section)`, met: tracing.tracingOffShare < 0.02 });
+    targets.push({
+      target: 'Tracing off costs under 2 % of create throughput',
+      measured: `${(tracing.tracingOffShare * 100).toFixed(2)} % of a create's gateway CPU (see the tracing section)`,
+      met: tracing.tracingOffShare < 0.02,
+    });
   }
   return targets;
 }

@@ -74,7 +74,8 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
       `SELECT id FROM medication_requests WHERE tenant_id = $1 AND workflow_status = 'requested' AND workflow_version = 2 ORDER BY seq LIMIT $2`,
       [TENANT, burst + paced + pending],
     );
-    if (picked.length < burst + paced + pending) throw new Error(`timers: ${picked.length} requested prescriptions, ${burst + paced + pending} needed (load more rows)`);
+    if (picked.length < burst + paced + pending)
+      throw new Error(`timers: ${picked.length} requested prescriptions, ${burst + paced + pending} needed (load more rows)`);
     const ids = picked.map((r) => r.id);
     const burstIds = ids.slice(0, burst);
     const pacedIds = ids.slice(burst, burst + paced);
@@ -88,12 +89,16 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
     const window = startWindow(gateway.pid);
     let first;
     let last;
-    const done = await waitFor(async () => {
-      const fired = (await metric(gateway, 'rxgate_workflow_timers_total', 'outcome="fired"')) - firedBefore;
-      if (fired > 0) first ??= Date.now();
-      if (fired >= burst) last = Date.now();
-      return fired >= burst;
-    }, timeoutMs, 100);
+    const done = await waitFor(
+      async () => {
+        const fired = (await metric(gateway, 'rxgate_workflow_timers_total', 'outcome="fired"')) - firedBefore;
+        if (fired > 0) first ??= Date.now();
+        if (fired >= burst) last = Date.now();
+        return fired >= burst;
+      },
+      timeoutMs,
+      100,
+    );
     const usage = window();
     const burstLate = await lateness(client, burstIds);
     const missing = burst - burstLate.fired;
@@ -110,7 +115,11 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
         max: burstLate.max,
         histogramP99: await histogramP99(gateway),
         errors: missing + burstLate.dropped + (done ? 0 : 1),
-        detail: !done ? `only ${burstLate.fired} of ${burst} fired within ${timeoutMs / 1000} s` : burstLate.dropped ? `${burstLate.dropped} dropped` : undefined,
+        detail: !done
+          ? `only ${burstLate.fired} of ${burst} fired within ${timeoutMs / 1000} s`
+          : burstLate.dropped
+            ? `${burstLate.dropped} dropped`
+            : undefined,
         cpuPercent: usage.cpuPercent,
         machineBusyPercent: usage.machineBusyPercent,
       }),
@@ -126,7 +135,11 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
     await insertTimers(client, pacedIds, (i) => new Date(start + (i * 1000) / pacedRate));
     const pacedBefore = firedBefore + burst;
     const pacedWindow = startWindow(gateway.pid);
-    const pacedDone = await waitFor(async () => (await metric(gateway, 'rxgate_workflow_timers_total', 'outcome="fired"')) - pacedBefore >= paced, timeoutMs, 200);
+    const pacedDone = await waitFor(
+      async () => (await metric(gateway, 'rxgate_workflow_timers_total', 'outcome="fired"')) - pacedBefore >= paced,
+      timeoutMs,
+      200,
+    );
     const pacedUsage = pacedWindow();
     const pendingAfter = (await metric(gateway, 'rxgate_workflow_timers_pending')) - pendingBefore;
     const pacedLate = await lateness(client, pacedIds);
@@ -141,7 +154,11 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
         max: pacedLate.max,
         pending: pendingAfter,
         errors: paced - pacedLate.fired + pacedLate.dropped + (pacedDone ? 0 : 1) + (pendingAfter === pending ? 0 : 1),
-        detail: !pacedDone ? `only ${pacedLate.fired} of ${paced} fired` : pendingAfter !== pending ? `${pendingAfter} pending afterwards, ${pending} expected` : undefined,
+        detail: !pacedDone
+          ? `only ${pacedLate.fired} of ${paced} fired`
+          : pendingAfter !== pending
+            ? `${pendingAfter} pending afterwards, ${pending} expected`
+            : undefined,
         cpuPercent: pacedUsage.cpuPercent,
         machineBusyPercent: pacedUsage.machineBusyPercent,
       }),
@@ -157,7 +174,10 @@ export async function runTimers({ root, gatewayEnv, benchUrl, sizes, log, noteEr
     );
     const counted = (await metric(gateway, 'rxgate_workflow_timers_total', 'outcome="fired"')) - firedBefore;
     const wrong = Math.abs(fired.length - moves[0].expired) + Math.abs(fired.length - moves[0].moves) + Math.abs(fired.length - counted);
-    noteErrors('timers', { errors: wrong, detail: `${fired.length} timers: ${moves[0].expired} prescriptions expired, ${moves[0].moves} expire moves, ${counted} fired by the counter` });
+    noteErrors('timers', {
+      errors: wrong,
+      detail: `${fired.length} timers: ${moves[0].expired} prescriptions expired, ${moves[0].moves} expire moves, ${counted} fired by the counter`,
+    });
   } finally {
     await gateway.stop();
     children.splice(children.indexOf(gateway), 1);

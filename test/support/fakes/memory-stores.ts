@@ -74,7 +74,9 @@ export class MemoryTables {
   readonly dispenseHistory = new MemoryTable<MedicationDispenseRecord>('medication_dispense_history');
   readonly tasks = new MemoryTable<Sequenced<TaskRecord>>('tasks');
   readonly priorAuthorizations = new MemoryTable<Sequenced<PriorAuthorizationRecord>>('prior_authorizations');
-  readonly priorAuthorizationHistory = new MemoryTable<{ tenantId: string; id: string; versionId: number; transition: PriorAuthorizationTransition }>('prior_authorization_history');
+  readonly priorAuthorizationHistory = new MemoryTable<{ tenantId: string; id: string; versionId: number; transition: PriorAuthorizationTransition }>(
+    'prior_authorization_history',
+  );
   readonly subscriptions = new MemoryTable<SubscriptionRecord>('subscriptions');
   readonly idempotency = new MemoryTable<IdempotencyRecord & { tenantId: string; expiresAt: Date }>('idempotency_keys');
   readonly outbox = new MemoryTable<StoredOutboxRow>('outbox');

@@ -10,9 +10,9 @@ import {
   memoryLocks,
   memoryMedicationRequestStore,
   memoryOutboxWriter,
+  memoryPriorAuthorizationStore,
   memorySubscriptionStore,
   MemoryTables,
-  memoryPriorAuthorizationStore,
   memoryTaskStore,
   memoryTimerStore,
 } from './memory-stores.js';

@@ -6,7 +6,10 @@ import { TenantEntity } from './tenant.entity.js';
 @Entity({ name: 'tasks' })
 @Index('tasks_seq', ['seq'], { unique: true })
 @Index('tasks_focus', ['tenantId', 'focusId', 'seq'])
-@Index('tasks_live_prior_authorization', ['tenantId', 'focusId'], { unique: true, where: "workflow_name = 'prior-authorization' AND business_status NOT IN ('withdrawn', 'closed')" })
+@Index('tasks_live_prior_authorization', ['tenantId', 'focusId'], {
+  unique: true,
+  where: "workflow_name = 'prior-authorization' AND business_status NOT IN ('withdrawn', 'closed')",
+})
 @Index('tasks_business_status', ['tenantId', 'businessStatus', 'seq'], { where: 'business_status IS NOT NULL' })
 export class TaskEntity {
   @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS', insert: false, update: false }) seq!: string;

@@ -24,7 +24,14 @@ export class DeadLetterResolver {
     @Arg('filter', () => DeadLetterFilter, { nullable: true, description: 'Which ones; all open ones when omitted.' }) filter?: DeadLetterFilter,
     @Arg('first', () => Int, { nullable: true, defaultValue: 100, description: 'How many (at most 500).' }) first: number | null = 100,
   ): Promise<DeadLetterType[]> {
-    return (await useCases.listDeadLetters(ctx, { handler: filter?.handler, eventType: filter?.eventType, includeResolved: filter?.includeResolved ?? false, limit: first ?? 100 })).map(toGraphql);
+    return (
+      await useCases.listDeadLetters(ctx, {
+        handler: filter?.handler,
+        eventType: filter?.eventType,
+        includeResolved: filter?.includeResolved ?? false,
+        limit: first ?? 100,
+      })
+    ).map(toGraphql);
   }
 
   @Mutation(() => DeadLetterType, { description: 'Runs a dead letter’s action again; on success it is resolved. Persona: platform-admin.' })

@@ -6,7 +6,12 @@ import { PatientType, PractitionerType } from '../types/federated-entities.type.
 import { MedicationRequestFilter } from '../types/medication-request.input.js';
 import { MedicationRequestConnection } from '../types/medication-request.type.js';
 
-async function page(context: GraphqlContext, criteria: MedicationRequestCriteria, first: number | null, after: string | undefined): Promise<MedicationRequestConnection> {
+async function page(
+  context: GraphqlContext,
+  criteria: MedicationRequestCriteria,
+  first: number | null,
+  after: string | undefined,
+): Promise<MedicationRequestConnection> {
   const result = await context.useCases.searchMedicationRequests(context.ctx, criteria, { limit: first ?? 20, cursor: after ?? undefined, withTotal: true });
   return {
     edges: result.items.map(({ record, cursor }) => ({ cursor, node: recordToGraphql(record) })),
@@ -23,7 +28,8 @@ export class PatientResolver {
     @Ctx() context: GraphqlContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'Page size (at most 200).' }) first: number | null = 20,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item already seen.' }) after?: string,
-    @Arg('filter', () => MedicationRequestFilter, { nullable: true, description: 'Further conditions; its patient, if any, is replaced by this one.' }) filter?: MedicationRequestFilter,
+    @Arg('filter', () => MedicationRequestFilter, { nullable: true, description: 'Further conditions; its patient, if any, is replaced by this one.' })
+    filter?: MedicationRequestFilter,
   ): Promise<MedicationRequestConnection> {
     return page(context, { ...filterToCriteria(filter), patientId: patient.id }, first, after);
   }

@@ -17,11 +17,16 @@ export class MedicationDispenseResolver {
   @Query(() => MedicationDispenseConnection, { description: 'Dispenses of your tenant, oldest first, in pages.' })
   async medicationDispenses(
     @Ctx() { ctx, useCases }: GraphqlContext,
-    @Arg('filter', () => MedicationDispenseFilter, { nullable: true, description: 'Which dispenses; all of your tenant when omitted.' }) filter?: MedicationDispenseFilter,
+    @Arg('filter', () => MedicationDispenseFilter, { nullable: true, description: 'Which dispenses; all of your tenant when omitted.' })
+    filter?: MedicationDispenseFilter,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'Page size (at most 200).' }) first: number | null = 20,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item already seen.' }) after?: string,
   ): Promise<MedicationDispenseConnection> {
-    const page = await useCases.searchMedicationDispenses(ctx, dispenseFilterToCriteria(filter), { limit: first ?? 20, cursor: after ?? undefined, withTotal: true });
+    const page = await useCases.searchMedicationDispenses(ctx, dispenseFilterToCriteria(filter), {
+      limit: first ?? 20,
+      cursor: after ?? undefined,
+      withTotal: true,
+    });
     return {
       edges: page.items.map(({ record, cursor }) => ({ cursor, node: dispenseToGraphql(record) })),
       pageInfo: { hasNextPage: page.nextCursor !== undefined, endCursor: page.items.at(-1)?.cursor ?? null },
@@ -35,11 +40,17 @@ export class MedicationDispenseResolver {
     @Ctx() { ctx, useCases }: GraphqlContext,
     @Arg('idempotencyKey', () => String, { nullable: true, description: 'Same key and payload answer the first result again.' }) idempotencyKey?: string,
   ): Promise<MedicationDispenseType> {
-    const { dispense } = await useCases.createMedicationDispense(ctx, { resource: dispenseInputToResource(input), idempotencyKey: idempotencyKey ?? undefined, defaultsFromPrescription: true });
+    const { dispense } = await useCases.createMedicationDispense(ctx, {
+      resource: dispenseInputToResource(input),
+      idempotencyKey: idempotencyKey ?? undefined,
+      defaultsFromPrescription: true,
+    });
     return dispenseToGraphql(dispense);
   }
 
-  @Mutation(() => MedicationDispenseType, { description: 'Replaces a dispense’s content; a first whenHandedOver completes the prescription. Persona: pharmacy-backend.' })
+  @Mutation(() => MedicationDispenseType, {
+    description: 'Replaces a dispense’s content; a first whenHandedOver completes the prescription. Persona: pharmacy-backend.',
+  })
   async updateMedicationDispense(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => MedicationDispenseInput) input: MedicationDispenseInput,

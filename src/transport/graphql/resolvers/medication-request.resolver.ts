@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { WorkflowEvent } from '#domain/index.js';
 import type { GraphqlContext } from '../context.js';
+import { dispenseToGraphql } from '../medication-dispense.mapper.js';
 import { filterToCriteria, inputToResource, pharmacyToGraphql, recordToGraphql } from '../medication-request.mapper.js';
+import { MedicationDispenseType, PrescriptionEvent } from '../types/medication-dispense.type.js';
 import { MedicationRequestFilter, MedicationRequestInput } from '../types/medication-request.input.js';
 import { MedicationRequestConnection, MedicationRequestType, PrescriptionTransition } from '../types/medication-request.type.js';
 import { PharmacyType } from '../types/pharmacy.type.js';
-import { MedicationDispenseType, PrescriptionEvent } from '../types/medication-dispense.type.js';
-import { dispenseToGraphql } from '../medication-dispense.mapper.js';
-import type { WorkflowEvent } from '#domain/index.js';
 
 /** Prescriptions over GraphQL: each resolver parses, calls one use-case and maps. */
 @Resolver(() => MedicationRequestType)
@@ -20,7 +20,8 @@ export class MedicationRequestResolver {
   @Query(() => MedicationRequestConnection, { description: 'Prescriptions of your tenant, oldest first, in pages.' })
   async medicationRequests(
     @Ctx() { ctx, useCases }: GraphqlContext,
-    @Arg('filter', () => MedicationRequestFilter, { nullable: true, description: 'Which prescriptions; all of your tenant when omitted.' }) filter?: MedicationRequestFilter,
+    @Arg('filter', () => MedicationRequestFilter, { nullable: true, description: 'Which prescriptions; all of your tenant when omitted.' })
+    filter?: MedicationRequestFilter,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'Page size (at most 200).' }) first: number | null = 20,
     @Arg('after', () => String, { nullable: true, description: 'Cursor of the last item already seen.' }) after?: string,
   ): Promise<MedicationRequestConnection> {
@@ -52,7 +53,9 @@ export class MedicationRequestResolver {
     return recordToGraphql(await useCases.updateMedicationRequest(ctx, { id, resource: inputToResource(input), ifMatch }));
   }
 
-  @Mutation(() => MedicationRequestType, { description: 'Moves a prescription through the workflow; DISPENSE dispenses as prescribed. Persona per event (CONTRACT §1).' })
+  @Mutation(() => MedicationRequestType, {
+    description: 'Moves a prescription through the workflow; DISPENSE dispenses as prescribed. Persona per event (CONTRACT §1).',
+  })
   async transitionPrescription(
     @Arg('id', () => ID) id: string,
     @Arg('event', () => PrescriptionEvent) event: WorkflowEvent,
@@ -60,7 +63,9 @@ export class MedicationRequestResolver {
     @Arg('ifMatch', () => String, { nullable: true, description: 'When given, must be the current etag.' }) ifMatch?: string,
     @Arg('reason', () => String, { nullable: true, description: 'Why; recorded with the transition.' }) reason?: string,
   ): Promise<MedicationRequestType> {
-    return recordToGraphql(await useCases.transitionPrescription(ctx, { id, event: event as unknown as WorkflowEvent, ifMatch: ifMatch ?? undefined, reason: reason ?? null }));
+    return recordToGraphql(
+      await useCases.transitionPrescription(ctx, { id, event: event as unknown as WorkflowEvent, ifMatch: ifMatch ?? undefined, reason: reason ?? null }),
+    );
   }
 
   @FieldResolver(() => [MedicationDispenseType], { description: 'Dispenses of this prescription, oldest first.' })

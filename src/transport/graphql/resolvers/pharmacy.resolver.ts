@@ -11,6 +11,8 @@ export class PharmacyResolver {
     @Arg('name', () => String, { nullable: true, description: 'Part of the name; all pharmacies when omitted.' }) name?: string,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: 'How many (at most 200).' }) first: number | null = 20,
   ): Promise<PharmacyType[]> {
-    return (await useCases.searchPharmacies({ name: name ?? undefined, limit: first ?? 20, withTotal: false })).items.map(({ record }) => pharmacyToGraphql(record));
+    return (await useCases.searchPharmacies({ name: name ?? undefined, limit: first ?? 20, withTotal: false })).items.map(({ record }) =>
+      pharmacyToGraphql(record),
+    );
   }
 }

@@ -1,9 +1,20 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from 'type-graphql';
-import { assertSearchCriteria, bareId, DomainError, EVENT_TYPES, parseReference, WORKFLOW_STATUS_EXTENSION, type MedicationDispenseResource, type MedicationRequestResource, type TaskResource, type WorkflowState } from '#domain/index.js';
 import type { LiveEvent, LiveIndexKey } from '#application/live-events.js';
-import type { GraphqlContext } from '../context.js';
-import { CloseCode } from '../../http/websocket-close-code.js';
+import {
+  assertSearchCriteria,
+  bareId,
+  DomainError,
+  EVENT_TYPES,
+  type MedicationDispenseResource,
+  type MedicationRequestResource,
+  parseReference,
+  type TaskResource,
+  WORKFLOW_STATUS_EXTENSION,
+  type WorkflowState,
+} from '#domain/index.js';
 import { spanEach } from '#src/tracing.js';
+import { CloseCode } from '../../http/websocket-close-code.js';
+import type { GraphqlContext } from '../context.js';
 import { dispenseToGraphql } from '../medication-dispense.mapper.js';
 import { recordToGraphql } from '../medication-request.mapper.js';
 import { MedicationRequestType } from '../types/medication-request.type.js';
@@ -16,7 +27,8 @@ interface Args {
 
 function parseCursor(after: string | undefined): number | undefined {
   if (after === undefined || after === null) return undefined;
-  if (!/^\d{1,15}$/.test(after)) throw new DomainError('BAD_REQUEST', `after '${String(after).slice(0, 32)}' is not an event cursor; use the sequence of the last event you received.`);
+  if (!/^\d{1,15}$/.test(after))
+    throw new DomainError('BAD_REQUEST', `after '${String(after).slice(0, 32)}' is not an event cursor; use the sequence of the last event you received.`);
   return Number(after);
 }
 
@@ -49,7 +61,14 @@ function indexKeyOf(filter: PrescriptionEventFilter | undefined): LiveIndexKey |
 /** The GraphQL prescription of a resource carried by an event (as of that event). */
 function prescriptionOf(r: MedicationRequestResource, tenantId: string): MedicationRequestType {
   const workflow = r.extension?.find((e) => e.url === WORKFLOW_STATUS_EXTENSION)?.valueCode as WorkflowState;
-  return recordToGraphql({ id: r.id!, tenantId, versionId: Number(r.meta?.versionId), lastUpdated: new Date(r.meta!.lastUpdated!), workflowStatus: workflow, resource: r });
+  return recordToGraphql({
+    id: r.id!,
+    tenantId,
+    versionId: Number(r.meta?.versionId),
+    lastUpdated: new Date(r.meta!.lastUpdated!),
+    workflowStatus: workflow,
+    resource: r,
+  });
 }
 
 /**
@@ -118,7 +137,13 @@ function buildMessage(event: LiveEvent): PrescriptionEventMessage {
     });
   } else if (resource.resourceType === 'Task') {
     const t = resource as TaskResource;
-    message.task = { id: t.id!, status: t.status, code: t.code?.coding?.[0]?.code ?? null, focus: t.focus ?? {}, resource: t as unknown as Record<string, unknown> };
+    message.task = {
+      id: t.id!,
+      status: t.status,
+      code: t.code?.coding?.[0]?.code ?? null,
+      focus: t.focus ?? {},
+      resource: t as unknown as Record<string, unknown>,
+    };
   }
   return message;
 }
@@ -126,7 +151,8 @@ function buildMessage(event: LiveEvent): PrescriptionEventMessage {
 @Resolver(() => PrescriptionEventMessage)
 export class PrescriptionEventResolver {
   @Subscription(() => PrescriptionEventMessage, {
-    description: 'Changes of your tenant as they commit; `after` first replays every matching event after that cursor, then continues live, with no gap and no duplicate.',
+    description:
+      'Changes of your tenant as they commit; `after` first replays every matching event after that cursor, then continues live, with no gap and no duplicate.',
     subscribe: async ({ args, context }: { args: Args; context: GraphqlContext }) => {
       if (!context.live) throw new DomainError('BAD_REQUEST', 'Subscriptions are served over graphql-ws on /graphql.');
       assertSearchCriteria(args.filter ?? {}); // the same bounds as a list filter, though only matched in memory
@@ -142,13 +168,18 @@ export class PrescriptionEventResolver {
         onInterrupted: (error) => (interrupted = error),
       });
       // Each event's websocket delivery (resolve, write the frame) is a span in the event's trace.
-      return spanEach(endingWith(events, () => interrupted), 'graphql-ws deliver', (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }));
+      return spanEach(
+        endingWith(events, () => interrupted),
+        'graphql-ws deliver',
+        (event) => ({ 'rxgate.event_id': event.envelope.metadata.eventId, 'rxgate.stream.seq': event.seq, 'rxgate.tenant': context.ctx.tenantId }),
+      );
     },
   })
   prescriptionEvents(
     @Root() event: LiveEvent,
     @Ctx() { loaders }: GraphqlContext,
-    @Arg('filter', () => PrescriptionEventFilter, { nullable: true, description: 'Which events; all of your tenant when omitted.' }) _filter?: PrescriptionEventFilter,
+    @Arg('filter', () => PrescriptionEventFilter, { nullable: true, description: 'Which events; all of your tenant when omitted.' })
+    _filter?: PrescriptionEventFilter,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (a `sequence`).' }) _after?: string,
   ): PrescriptionEventMessage {
     // Each event is resolved on its own: loads must see the data as it is now, not as first cached.

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from './page-info.type.js';
 
 /** How a connection's types and fields are named and described. */

@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Directive, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { CLIENT_EVENTS, type WorkflowEvent } from '#domain/index.js';
-import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
 import { Connection } from './connection.type.js';
+import { CodeableConcept, CodeableConceptInput, Quantity, QuantityInput } from './fhir-elements.type.js';
 
 /** The events a client may send, as a GraphQL enum, derived from the workflow's definitions (the gateway's own, like `expire`, are not offered). */
 export const PrescriptionEvent = Object.fromEntries(CLIENT_EVENTS.map((e) => [e.toUpperCase(), e])) as Record<Uppercase<WorkflowEvent>, WorkflowEvent>;
@@ -86,4 +86,8 @@ export class MedicationDispenseFilter {
 }
 
 @ObjectType({ description: 'A page of dispenses (Relay connection).' })
-export class MedicationDispenseConnection extends Connection(MedicationDispenseType, { typeName: 'MedicationDispense', singular: 'dispense', plural: 'dispenses' }) {}
+export class MedicationDispenseConnection extends Connection(MedicationDispenseType, {
+  typeName: 'MedicationDispense',
+  singular: 'dispense',
+  plural: 'dispenses',
+}) {}

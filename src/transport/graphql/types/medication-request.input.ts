@@ -1,7 +1,7 @@
 import { Field, InputType } from 'type-graphql';
+import type { WorkflowState } from '#domain/index.js';
 import { CodeableConceptInput, DispenseRequestInput, DosageInput, IdentifierInput, ReferenceInput } from './fhir-elements.type.js';
 import { PrescriptionStatus } from './medication-request.type.js';
-import type { WorkflowState } from '#domain/index.js';
 
 @InputType({ description: 'Content of a prescription; mirrors the FHIR MedicationRequest elements.' })
 export class MedicationRequestInput {

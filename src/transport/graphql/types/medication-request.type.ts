@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
-import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 import { Connection } from './connection.type.js';
+import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 
 /** The workflow's states as a GraphQL enum (upper-case names, lower-case values), derived from its definitions. */
 export const PrescriptionStatus = Object.fromEntries(WORKFLOW_STATES.map((s) => [s.toUpperCase(), s])) as Record<Uppercase<WorkflowState>, WorkflowState>;
@@ -79,4 +79,8 @@ export class MedicationRequestType {
 }
 
 @ObjectType({ description: 'A page of prescriptions (Relay connection).' })
-export class MedicationRequestConnection extends Connection(MedicationRequestType, { typeName: 'MedicationRequest', singular: 'prescription', plural: 'prescriptions' }) {}
+export class MedicationRequestConnection extends Connection(MedicationRequestType, {
+  typeName: 'MedicationRequest',
+  singular: 'prescription',
+  plural: 'prescriptions',
+}) {}

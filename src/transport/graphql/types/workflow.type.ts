@@ -23,7 +23,10 @@ export class WorkflowTransitionInfo {
   @Field(() => String, { description: "The persona that may send it, or 'system' (the gateway itself)." })
   persona!: string;
 
-  @Field(() => String, { nullable: true, description: 'The condition under which this rule decides; among rules of one event, the first whose guard holds wins.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The condition under which this rule decides; among rules of one event, the first whose guard holds wins.',
+  })
   guard!: string | null;
 }
 
