@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import type { AuditRecord } from '../../domain/index.js';
-import { pageUrl, searchsetBundle } from './bundle.js';
+import { searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir } from './http.js';
 import type { FhirResourceModule } from './registry.js';
 import { AUDIT_EVENT_PARAMETERS, AUDIT_OUTCOME_CODES, parseAuditEventSearch, type QueryParams } from './search-params.js';
@@ -76,8 +76,8 @@ export function auditEventModule(useCases: UseCases, publicBaseUrl: string | und
             base: b,
             type: TYPE,
             page: entries,
-            selfUrl: pageUrl(b, TYPE, query, page.cursor),
-            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            query,
+            cursor: page.cursor,
           }),
         );
       });

@@ -4,21 +4,30 @@ interface HasResource {
   resource: fhir4.FhirResource;
 }
 
-/** A `searchset` Bundle (FHIR R4 bundle.html) with absolute links and an opaque `next` cursor. */
+/**
+ * A `searchset` Bundle (FHIR R4 bundle.html) with absolute links: `self` is the request with its own
+ * cursor, `next` the same with the page's opaque `next` cursor.
+ */
 export function searchsetBundle(options: {
   base: string;
   type: string;
   page: Page<HasResource>;
-  selfUrl: string;
-  nextUrl?: string;
+  /** The request's query parameters, repeated in the links. */
+  query: Record<string, unknown>;
+  /** The cursor the request came with, if any. */
+  cursor: string | undefined;
   /** Resources added by `_include` / `_revinclude`, as entries with `search.mode` `include`. */
   included?: readonly fhir4.FhirResource[];
 }): fhir4.Bundle {
+  const { base, type, query, page } = options;
   const bundle: fhir4.Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
-    ...(options.page.total !== undefined ? { total: options.page.total } : {}),
-    link: [{ relation: 'self', url: options.selfUrl }, ...(options.nextUrl ? [{ relation: 'next', url: options.nextUrl }] : [])],
+    ...(page.total !== undefined ? { total: page.total } : {}),
+    link: [
+      { relation: 'self', url: pageUrl(base, type, query, options.cursor) },
+      ...(page.nextCursor !== undefined ? [{ relation: 'next', url: pageUrl(base, type, query, page.nextCursor) }] : []),
+    ],
     entry: [
       ...options.page.items.map(({ record }) => ({
         fullUrl: `${options.base}/${options.type}/${record.resource.id}`,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
-import { historyBundle, pageUrl, searchsetBundle } from './bundle.js';
+import { historyBundle, searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import { assertBodyMatchesUrl, headerValue, sendCreatedOrUpdated } from './medication-request.routes.js';
 import type { FhirResourceModule } from './registry.js';
@@ -69,8 +69,8 @@ export function medicationDispenseModule(useCases: UseCases, publicBaseUrl: stri
             base: b,
             type: TYPE,
             page: result,
-            selfUrl: pageUrl(b, TYPE, query, page.cursor),
-            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            query,
+            cursor: page.cursor,
           }),
         );
       });

@@ -126,8 +126,8 @@ export function medicationRequestModule(useCases: UseCases, publicBaseUrl: strin
             base: b,
             type: TYPE,
             page: result,
-            selfUrl: pageUrl(b, TYPE, query, page.cursor),
-            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            query,
+            cursor: page.cursor,
             included,
           }),
         );

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
-import { pageUrl, searchsetBundle } from './bundle.js';
+import { searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import type { FhirResourceModule } from './registry.js';
 import { ORGANIZATION_PARAMETERS, parseOrganizationSearch, type QueryParams } from './search-params.js';
@@ -42,8 +42,8 @@ export function organizationModule(useCases: UseCases, publicBaseUrl: string | u
             base: b,
             type: TYPE,
             page: bundlePage,
-            selfUrl: pageUrl(b, TYPE, query, page.cursor),
-            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            query,
+            cursor: page.cursor,
           }),
         );
       });

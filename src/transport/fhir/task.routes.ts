@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { UseCases } from '../../application/index.js';
 import { DomainError } from '../../domain/index.js';
-import { pageUrl, searchsetBundle } from './bundle.js';
+import { searchsetBundle } from './bundle.js';
 import { fhirBase, lenientHandling, sendFhir, versionHeaders } from './http.js';
 import { headerValue, sendCreatedOrUpdated } from './medication-request.routes.js';
 import type { FhirResourceModule } from './registry.js';
@@ -59,8 +59,8 @@ export function taskModule(useCases: UseCases, publicBaseUrl: string | undefined
             base: b,
             type: TYPE,
             page: result,
-            selfUrl: pageUrl(b, TYPE, query, page.cursor),
-            nextUrl: result.nextCursor === undefined ? undefined : pageUrl(b, TYPE, query, result.nextCursor),
+            query,
+            cursor: page.cursor,
           }),
         );
       });
