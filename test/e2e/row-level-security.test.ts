@@ -24,7 +24,7 @@ let tenantTables: string[];
 beforeAll(async () => {
   db = await createDataSource({ url: t.databaseUrl, poolSize: 2 }).initialize();
   // Both tenants get a row in every tenant table: a completed prescription (history, dispense, outbox,
-  // audit), an idempotent create, a Task, a Subscription and a command over the bus.
+  // audit), an idempotent create, a Task, a prior authorization, a Subscription and a command over the bus.
   for (const tenant of ['tenant-a', 'tenant-b']) {
     const tokens = { ehr: await t.token(tenant, 'ehr-backend'), pharmacy: await t.token(tenant, 'pharmacy-backend') };
     await prescriptionIn(t.url, 'completed', tokens);
@@ -47,6 +47,12 @@ beforeAll(async () => {
       token: tokens.ehr,
       body: { resourceType: 'Subscription', status: 'requested', reason: 'rls', criteria: 'MedicationRequest?status=active', channel: { type: 'websocket' } },
     });
+    // A prior authorization (a Task with its history), submitted explicitly by the EHR.
+    const submitted = await request(`${t.url}/graphql`, {
+      token: tokens.ehr,
+      body: { query: `mutation { submitPriorAuthorization(prescriptionId: "${keyed.body.id}", urgency: STANDARD) { id } }` },
+    });
+    expect(submitted.body.errors).toBeUndefined();
     expect([keyed.status, task.status, subscription.status]).toEqual([201, 201, 201]);
     // Through the bus door's use-case itself: the door (NATS) is absent in embedded mode.
     const command = await t.app.useCases.handleBusCommand({
@@ -87,6 +93,7 @@ describe('row-level security', () => {
         'medication_dispenses',
         'medication_dispense_history',
         'tasks',
+        'task_history',
         'subscriptions',
         'idempotency_keys',
         'outbox',

@@ -65,7 +65,7 @@ describe('web pages: the offline explorer, the board and "sign in as" (issue 19)
   it('mints a development token for a chosen tenant and persona, which the gateway accepts', async () => {
     const options = (await (await fetch(`${t.url}/dev/token`)).json()) as { tenants: string[]; personas: string[] };
     expect(options.tenants).toContain('tenant-a');
-    expect(options.personas).toEqual(['ehr-backend', 'pharmacy-backend', 'platform-admin']);
+    expect(options.personas).toEqual(['ehr-backend', 'pharmacy-backend', 'platform-admin', 'payer-backend']);
     const response = await mint(t.url, { tenant: 'tenant-b', persona: 'pharmacy-backend' });
     expect(response.status).toBe(200);
     const { token } = (await response.json()) as { token: string };
