@@ -17,7 +17,7 @@ import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
 import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { renderReport } from './lib/report.mjs';
-import { completeExisting, fhirCreate, fhirRead, fhirSearch, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
+import { completeExisting, fhirCreate, fhirRead, fhirSearch, fhirSearchPage, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
 import { runTimers } from './lib/timers.mjs';
 
@@ -37,7 +37,7 @@ options:
   --keep-database      keep the benchmark database afterwards
   --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
   --only <list>        run only these scenarios, comma-separated, for quick measuring (the report says so):
-                       create, read, search, gqlCreate, gqlPage, workflow, live, liveFiltered, idle, soak, tracing,
+                       create, read, search, gqlCreate, gqlPage (with its baseline, FHIR search _count=50), workflow, live, liveFiltered, idle, soak, tracing,
                        timers (timers alone: load the data, then only the timers; the report goes to a temp file unless --out)
   -h, --help           print this help and exit
 `;
@@ -350,12 +350,18 @@ async function main() {
     ['FHIR read by id', 'read', () => fhirRead({ token: tokens.ehr, rows })],
     ['FHIR search by patient (_count=20)', 'search', () => fhirSearch({ token: tokens.ehr, patients })],
     ['GraphQL createMedicationRequest', 'gqlCreate', () => graphqlCreate({ token: tokens.ehr, next: () => nextNew(patientId(patients + pick(50_000))) })],
+    ['FHIR search by pharmacy (_count=50)', 'search50', () => fhirSearchPage({ token: tokens.ehr, pharmacies: pagePharmacies })],
     ['GraphQL medicationRequests(first: 50), nested', 'gqlPage', () => graphqlPage({ token: tokens.ehr, pharmacies: pagePharmacies })],
   ];
-  for (const [label, key, request] of scenarios.filter(([, key]) => selected(key))) {
+  for (const [label, key, request] of scenarios.filter(([, key]) => selected(key === 'search50' ? 'gqlPage' : key))) {
     const rowsOut = [];
     for (const c of PROFILE.concurrency) {
-      const baseline = key === 'gqlCreate' ? { label: 'FHIR create', rps: byKey.get(`create:${c}`)?.rps } : pgbench.get(`${key}:${c}`);
+      const baseline =
+        key === 'gqlCreate'
+          ? { label: 'FHIR create', rps: byKey.get(`create:${c}`)?.rps }
+          : key === 'gqlPage'
+            ? { label: 'FHIR search _count=50', rps: byKey.get(`search50:${c}`)?.rps }
+            : pgbench.get(`${key}:${c}`);
       const row = await load(label, c, request(), baseline && { label: baseline.label, rps: baseline.rps });
       byKey.set(`${key}:${c}`, row);
       rowsOut.push(...[`${key}:${c}`, `${key}Minimal:${c}`].filter((k) => pgbench.has(k)).map((k) => pgbench.get(k)), row);

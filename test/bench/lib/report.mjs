@@ -9,6 +9,11 @@ const fmt = {
   text: (v) => (v === undefined ? '–' : String(v)),
 };
 
+/** The gateway's process CPU time over the requests it answered in the window (issue 18 asks for it per HTTP row). */
+export function cpuMsPerRequest(row) {
+  return row.cpuPercent === undefined || !row.rps ? undefined : (row.cpuPercent / 100) * (1000 / row.rps);
+}
+
 /** Columns of the load tables: one row per scenario and concurrency. */
 export const LOAD_COLUMNS = [
   ['scenario', 'label', 'text'],
@@ -18,6 +23,7 @@ export const LOAD_COLUMNS = [
   ['p99 ms', 'p99', 'ms'],
   ['errors', 'errors', 'int'],
   ['gateway CPU', 'cpuPercent', 'pct'],
+  ['CPU ms/req', cpuMsPerRequest, 'ms'],
   ['machine busy', 'machineBusyPercent', 'pct'],
   ['baseline', 'baselineLabel', 'text'],
   ['ratio', 'ratio', 'ratio'],
@@ -26,7 +32,7 @@ export const LOAD_COLUMNS = [
 export function table(columns, rows) {
   const header = `| ${columns.map(([h]) => h).join(' | ')} |`;
   const rule = `| ${columns.map(([, , f]) => (f === 'text' ? '---' : '---:')).join(' | ')} |`;
-  const body = rows.map((row) => `| ${columns.map(([, key, f]) => fmt[f](row[key])).join(' | ')} |`);
+  const body = rows.map((row) => `| ${columns.map(([, key, f]) => fmt[f](typeof key === 'function' ? key(row) : row[key])).join(' | ')} |`);
   return [header, rule, ...body].join('\n');
 }
 
@@ -39,7 +45,7 @@ export function renderReport({ title, status, conditions, sections, targets, app
     if (section.notes?.length) out.push('');
   }
   if (targets.length > 0) {
-    out.push('## Targets (issue 8)', '', '| target | measured | verdict |', '| --- | --- | --- |');
+    out.push('## Targets (issues 8 and 18)', '', '| target | measured | verdict |', '| --- | --- | --- |');
     for (const t of targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**'} |`);
     out.push('');
   }

@@ -56,6 +56,17 @@ export function fhirSearch({ token, patients }) {
   };
 }
 
+/** A pharmacy's queue through FHIR: the same 50 prescriptions the GraphQL page shows, without the nesting (issue 18's baseline for the page). */
+export function fhirSearchPage({ token, pharmacies }) {
+  return {
+    method: 'GET',
+    path: '/fhir/MedicationRequest',
+    headers: { authorization: `Bearer ${token}` },
+    setup: () => ({ path: `/fhir/MedicationRequest?intended-dispenser=Organization/${pharmacies[random(pharmacies.length) - 1]}&_count=50` }),
+    check: (status, body) => status === 200 && body.includes('"resourceType":"Bundle"'),
+  };
+}
+
 /** The GraphQL input for a FHIR prescription (the mutation takes the same data, typed). */
 export function toGraphqlInput(p) {
   const coding = p.medicationCodeableConcept.coding.map(({ system, code, display }) => ({ system, code, ...(display ? { display } : {}) }));
