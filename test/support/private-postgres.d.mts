@@ -19,17 +19,21 @@ export interface PrivatePostgresOptions {
   maxConnections?: number;
 }
 
-export interface PrivatePostgres {
-  /** The `postgres` database, trust auth. */
+/** A server of a test's own, on a loopback port, that the test may stop and start again. */
+export interface PrivateServer {
+  /** Where to connect (for PostgreSQL: the `postgres` database, trust auth). */
   url: string;
   port: number;
-  /** `pg_ctl stop -m fast`: sessions are ended with 57P01 (admin shutdown), as in a restart. */
+  /** Stops it, as in a restart (PostgreSQL: `pg_ctl stop -m fast`, sessions end with 57P01 admin shutdown). */
   stop(): Promise<void>;
   /** Starts it again on the same port and data; resolves once it accepts connections. */
   start(): Promise<void>;
   /** Stops it and deletes its files. */
   cleanup(): Promise<void>;
 }
+
+/** A {@link PrivateServer} running PostgreSQL. */
+export type PrivatePostgres = PrivateServer;
 
 /** PostgreSQL (the machine's binaries, fsync off) in a temp dir, started; under root it runs as the `postgres` user. */
 export function privatePostgres(options?: PrivatePostgresOptions): Promise<PrivatePostgres>;

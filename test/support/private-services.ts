@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, requireBinary, untilAccepting } from './private-postgres.mjs';
+import { freePort, type PrivateServer, requireBinary, untilAccepting } from './private-postgres.mjs';
 
 /**
  * A PostgreSQL and a NATS server of a test's own, on free loopback ports in temp dirs, that the test
@@ -12,13 +12,8 @@ import { freePort, requireBinary, untilAccepting } from './private-postgres.mjs'
 // The PostgreSQL steps are shared with the chaos soak, which runs under bare node.
 export { findBinary, freePort, type PrivatePostgres, privatePostgres } from './private-postgres.mjs';
 
-export interface PrivateNats {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  cleanup(): Promise<void>;
-}
+/** A {@link PrivateServer} running nats-server. */
+export type PrivateNats = PrivateServer;
 
 /** nats-server with JetStream on a file store: streams survive a restart, as in production. */
 export async function privateNats(): Promise<PrivateNats> {
