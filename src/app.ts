@@ -48,6 +48,7 @@ import { registerOperationalMetrics } from './transport/http/operational-metrics
 import { createHttpServer } from './transport/http/server.js';
 import { routeUpgrades } from './transport/http/upgrades.js';
 
+/** A started gateway: what it listens on and the parts tests and the CLI reach into. */
 export interface App {
   /** Base URL once listening, e.g. http://127.0.0.1:4000. */
   url: string;
@@ -69,11 +70,9 @@ const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json')
 const within = (ms: number, check: () => Promise<boolean>): Promise<boolean> =>
   Promise.race([check().catch(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
 
-/**
- * The composition root: wires adapters to ports from one validated config and starts the
- * gateway. Embedded PostgreSQL and the embedded (PostgreSQL-backed) bus are used when no URL is configured.
- */
+/** What `startApp` takes besides the config: substitutes for tests and embedding. */
 export interface StartOptions {
+  /** The logger to use instead of one made from the config's level and format. */
   logger?: Logger;
   /** Replaces the default (bus-publishing) adapters of the integration ports. */
   integrations?: Partial<Integrations>;
@@ -81,6 +80,10 @@ export interface StartOptions {
   spanExporter?: SpanExporter;
 }
 
+/**
+ * The composition root: wires adapters to ports from one validated config and starts the
+ * gateway. Embedded PostgreSQL and the embedded (PostgreSQL-backed) bus are used when no URL is configured.
+ */
 export async function startApp(config: Config, options: StartOptions = {}): Promise<App> {
   // First: the SDK, when tracing is on, must patch pg before the database is opened. Off, it is not even loaded.
   const tracing =

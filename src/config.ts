@@ -16,16 +16,23 @@ export const PROJECT_ROOT = (() => {
 /** The JSON Schema a `RULES_FILE` is validated against, as the repository publishes it. */
 export const RULES_SCHEMA_FILE = path.join(PROJECT_ROOT, 'schema', 'rules.schema.json');
 
+/** The gateway's settings, read once from the environment by {@link loadConfig} (the variables: `ENVIRONMENT_VARIABLES`). */
 export interface Config {
+  /** `NODE_ENV`; unset is development. */
   env: 'production' | 'development' | 'test';
+  /** HTTP port of everything (`PORT`). */
   port: number;
+  /** Interface to listen on (`HOST`): 127.0.0.1 outside production, 0.0.0.0 in production. */
   host: string;
   /** PostgreSQL URL; absent → embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
+  /** Where the embedded PostgreSQL keeps its data (`DATA_DIR`). */
   dataDir: string;
   /** NATS URL; absent → the embedded bus (kept in PostgreSQL). */
   natsUrl?: string;
+  /** Name of the events stream (`NATS_STREAM`); the dead-letter and integration streams are named after it. */
   natsStream: string;
+  /** Prepended to every subject on the wire (`NATS_SUBJECT_PREFIX`), ending in `.`; empty for none. */
   natsSubjectPrefix: string;
   /** How long a crashed instance's unacknowledged message waits before redelivery (NATS durable consumers). */
   natsAckWaitMs: number;
@@ -34,9 +41,13 @@ export interface Config {
    * stream, and how often a command failing unexpectedly is delivered before it is dead-lettered.
    */
   commands: { duplicateWindowMs: number; maxDeliveries: number };
+  /** Database connections per instance (`DB_POOL_SIZE`). */
   dbPoolSize: number;
+  /** Run pending migrations at start (`MIGRATIONS_RUN`). */
   runMigrations: boolean;
+  /** Create the development tenants at start (`SEED_DEV_DATA`; default outside production). */
   seed: boolean;
+  /** The pharmacy directory's JSON file (`PHARMACIES_FILE`). */
   pharmaciesFile: string;
   /** RxNorm codes the local terminology knows. */
   rxnormFile: string;
@@ -51,17 +62,23 @@ export interface Config {
   terminologyDefer: boolean;
   /** Local terminology: refuse RxNorm codes outside `rxnormFile` (default: accept any well-formed RxCUI). */
   terminologyStrict: boolean;
+  /** Token verification (CONTRACT §1): the `AUTH_*` variables, as `createJwtVerifier` takes them. */
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; clockToleranceSeconds: number; jwksCooldownMs: number };
+  /** Absolute URL the gateway is reached at, without a trailing slash (`PUBLIC_BASE_URL`); absent → from the request. */
   publicBaseUrl?: string;
   /** Origins allowed by CORS: a list, `*` for any, or none (closed). Default: any outside production, none in production. */
   corsOrigins: string[] | '*' | 'none';
+  /** Largest request body (`BODY_LIMIT_BYTES`); beyond it `PAYLOAD_TOO_LARGE`. */
   bodyLimitBytes: number;
+  /** How long an Idempotency-Key is remembered (`IDEMPOTENCY_TTL_SECONDS`). */
   idempotencyTtlSeconds: number;
+  /** pino level or `silent` (`LOG_LEVEL`). */
   logLevel: string;
   /** `pretty`: one readable line per entry (the development default); `json`: pino's lines, for collectors. */
   logFormat: 'json' | 'pretty';
   /** Error messages and stacks of unexpected errors in responses: only with NODE_ENV=development set explicitly. */
   exposeErrorDetails: boolean;
+  /** The outbox relay's safety-net poll (`OUTBOX_POLL_MS`); NOTIFY wakes it sooner. */
   outboxPollMs: number;
   /** How long published outbox rows are kept. */
   outboxRetentionSeconds: number;
@@ -69,6 +86,7 @@ export interface Config {
   busRetention: { maxAgeSeconds: number; maxMessages: number };
   /** CONTRACT §2: per tenant and persona, FHIR and GraphQL together. */
   rateLimit: { enabled: boolean; burst: number; perSecond: number };
+  /** Bounds of a GraphQL document (`GRAPHQL_MAX_*`); beyond one, `QUERY_TOO_COMPLEX`. */
   graphqlBounds: { maxDepth: number; maxAliases: number; maxCost: number; maxTokens: number; maxBatch: number };
   /** The GraphQL explorer page (GET /graphql from a browser) and the introspection it needs: on outside production, off in production unless GRAPHQL_EXPLORER=true. */
   graphqlExplorer: boolean;
@@ -84,6 +102,7 @@ export interface Config {
   workflowSettings: { slaProcessingSeconds: number; paUrgentSeconds: number; paStandardSeconds: number; paAppealSeconds: number };
   /** The longest a timer runner sleeps when nothing is due sooner (a timer armed on another instance is seen this late at most). */
   timerPollMs: number;
+  /** How long a stop waits for in-flight work (`SHUTDOWN_TIMEOUT_MS`). */
   shutdownTimeoutMs: number;
   /**
    * OpenTelemetry tracing. On when an OTLP endpoint is set (and `OTEL_SDK_DISABLED` is not true);
@@ -97,14 +116,12 @@ type Env = Record<string, string | undefined>;
 /** pino's levels, and `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** An invalid configuration, naming every problem found; the process does not start. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/**
- * Reads and validates configuration once, failing fast with every problem named. Nothing else
- * in rxgate reads `process.env`.
- */
+/** `CORS_ORIGINS` read: a list of origins, `*` or `none`, with a default by environment. */
 function corsOrigins(raw: string | undefined, production: boolean, problems: string[]): Config['corsOrigins'] {
   if (raw === undefined) return production ? 'none' : '*';
   if (raw === '*' || raw === 'none') return raw;
@@ -116,6 +133,10 @@ function corsOrigins(raw: string | undefined, production: boolean, problems: str
   return origins;
 }
 
+/**
+ * Reads and validates configuration once, failing fast with every problem named. Nothing else
+ * in rxgate reads `process.env`. `overrides` replace what was read.
+ */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {

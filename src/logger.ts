@@ -84,6 +84,7 @@ export function serializeError(error: unknown, depth = 0): unknown {
 
 /** Options of `createLogger`: any pino option but the redaction and error serializers, which are fixed. */
 export type CreateLoggerOptions = Omit<LoggerOptions, 'redact'> & {
+  /** pino level, or `silent`. */
   level: string;
   /** `pretty` writes one readable line per entry (development); `json` (default) pino's own lines. */
   format?: 'json' | 'pretty';

@@ -15,8 +15,11 @@ export const TRACER_NAME = 'rxgate';
 
 export { type Context, type Span, SpanKind };
 
+/** How a span of rxgate's starts. */
 export interface SpanOptions {
+  /** Its role (server, client, producer, consumer); default internal. */
   kind?: SpanKind;
+  /** Attributes set at the start (never request data, see above). */
   attributes?: Attributes;
   /** The parent; default: the active context. */
   parent?: Context;

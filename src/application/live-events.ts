@@ -17,8 +17,11 @@ export interface LiveEvent {
  */
 export type LiveIndexKey = { field: 'patientId' | 'pharmacyId' | 'medicationRequestId' | 'eventType'; value: string };
 
+/** What a live subscriber wants (`LiveEvents.subscribe`) and how it is told its events ended. */
 export interface LiveSubscribeOptions {
+  /** The subscriber's tenant: only its events are considered. */
   tenantId: string;
+  /** Whether the subscriber wants this event (its filter). */
   matches(event: LiveEvent): boolean;
   /** What `matches` requires, when it requires one value of one field (indexing only; `matches` still decides). */
   indexKey?: LiveIndexKey;
@@ -48,7 +51,9 @@ export const liveInterrupted = (cause: unknown) =>
     },
   );
 
+/** A subscriber's events in stream order, iterated until it ends or is closed. */
 export interface LiveSubscription extends AsyncIterable<LiveEvent> {
+  /** Ends the subscription (the iteration ends too). */
   close(): Promise<void>;
 }
 
@@ -339,4 +344,5 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
   };
 }
 
+/** The live fan-out of one instance (see {@link createLiveEvents}). */
 export type LiveEvents = ReturnType<typeof createLiveEvents>;

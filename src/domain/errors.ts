@@ -2,7 +2,8 @@
  * The one error vocabulary of rxgate (CONTRACT §2). Every failure a caller can act on is a
  * `DomainError` with one of these codes and the facts a caller can act on; each transport maps the
  * code exactly once (HTTP → status and headers in `transport/http/error-status.ts`, FHIR →
- * OperationOutcome, GraphQL → `extensions.code`, websocket → close code).
+ * OperationOutcome, GraphQL → `extensions.code`, websocket → close code). When each is raised:
+ * {@link ERROR_MEANINGS}, one sentence a code, which the reference docs print.
  */
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
@@ -37,6 +38,7 @@ export const ERROR_CODES = [
   'INTERNAL',
 ] as const;
 
+/** One code of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
@@ -64,7 +66,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   FORBIDDEN_WRITE_PERSONA: "The token's persona may not do this (e.g. an EHR writing a MedicationDispense).",
   MODULE_NOT_LICENSED: 'The tenant does not license the e-prescribing module.',
   TENANT_ISOLATION_VIOLATION: "The request names a tenant other than the token's (`X-Tenant-Id`).",
-  BAD_REQUEST: 'Malformed JSON, an unknown search parameter or a bad parameter value.',
+  BAD_REQUEST:
+    'The request is malformed: bad JSON, an unknown search parameter, a bad parameter value, header (If-Match, Idempotency-Key) or paging cursor, or a JSON Patch that does not apply.',
   QUERY_TOO_COMPLEX: 'A GraphQL document over the depth, alias, cost, token or batch bounds.',
   PROFILE_VALIDATION_FAILURE: 'The resource fails validation (structure, required elements, codes); one issue per problem.',
   PRESCRIPTION_NOT_FOUND: 'A Task or MedicationDispense links a prescription that does not exist for this tenant.',
@@ -74,18 +77,21 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     'The prescription breaks a prescribing rule (CONTRACT §8): one issue per rule, its id in `details.coding` (system `urn:rxgate:rule`).',
   EPCS_TWO_FACTOR_REQUIRED:
     'Approving a controlled (Schedule II–V) prescription needs a token whose `amr` shows two authentication factors (21 CFR 1311.115); nothing changed.',
-  INVALID_TRANSITION: 'The workflow event is not allowed from the current state; nothing is changed.',
+  INVALID_TRANSITION:
+    'The workflow event is not allowed from the current state, or a change asks for a move no event makes (a PATCH of `status` to anything but `cancelled`, a second open prior authorization); nothing is changed.',
   REFILL_TOO_EARLY:
     'The next fill is asked for before the last hand-over plus the dispense interval; the diagnostics (and GraphQL `extensions.earliest`) name the earliest date.',
   PRIOR_AUTHORIZATION_REQUIRED: "The prescription needs the payer's prior authorization (CONTRACT §9) and its PA is not `approved` yet; nothing changed.",
   UPDATE_NOT_ALLOWED: 'A content update of a prescription that is past `approved`.',
   MULTIPLE_MATCHES: 'A conditional create (If-None-Exist) matches more than one resource.',
-  METHOD_NOT_ALLOWED: 'The interaction is not offered on this resource (e.g. writing the pharmacy directory).',
+  METHOD_NOT_ALLOWED:
+    'The interaction is not offered on this resource (e.g. writing the pharmacy directory, or patching a workflow Task, which is written once).',
   CURSOR_EXPIRED: 'The event cursor is older than what the bus still keeps.',
   IDEMPOTENCY_KEY_CONFLICT: 'The Idempotency-Key was used before with a different payload.',
   IDEMPOTENCY_KEY_IN_FLIGHT: 'The first request with this Idempotency-Key is still running.',
   PRECONDITION_REQUIRED: 'An update or patch without If-Match.',
-  PRECONDITION_FAILED: 'A stale If-Match: the current resource is in `OperationOutcome.contained[0]`, its ETag in the header.',
+  PRECONDITION_FAILED:
+    'A stale If-Match (the current resource is in `OperationOutcome.contained[0]`, its ETag in the header), or a write that kept losing to concurrent ones; re-read and retry.',
   VALIDATOR_UNAVAILABLE: 'A validation dependency (the terminology server) does not answer.',
   RATE_LIMIT_EXCEEDED: "The tenant and persona's rate limit is spent; `Retry-After` says when to come back.",
   PAYLOAD_TOO_LARGE: 'The body is larger than `BODY_LIMIT_BYTES`.',
@@ -104,6 +110,7 @@ export interface Issue {
   rule?: string;
 }
 
+/** What a {@link DomainError} carries besides its code and message; each fact is for the codes it names. */
 export interface DomainErrorOptions {
   /** Problems in detail; validation errors carry one per problem. */
   issues?: Issue[];
@@ -117,6 +124,7 @@ export interface DomainErrorOptions {
   rateLimit?: RateLimitBudget;
   /** Facts a client can act on, machine-readable (GraphQL `extensions`), e.g. `earliest` of `REFILL_TOO_EARLY`. */
   details?: Record<string, string>;
+  /** The underlying error (`Error.cause`): for the logs, never sent to the caller. */
   cause?: unknown;
 }
 
@@ -155,6 +163,7 @@ export class DomainError extends Error {
   }
 }
 
+/** Whether `error` is a {@link DomainError} (anything else is answered as `INTERNAL`). */
 export const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
 
 /** `PROFILE_VALIDATION_FAILURE` carrying every problem found, not just the first. */

@@ -4,12 +4,17 @@ import type { DateBound } from './storage.js';
 
 /** Criteria of an audit search (FHIR `AuditEvent?entity=…&agent=…&date=…`), newest first. */
 export interface AuditCriteria {
+  /** Entries about this resource: its id, and its type when given. */
   entity?: { type?: string; id: string };
+  /** Entries of this actor (the token's `sub`). */
   actor?: string;
+  /** Entries recorded within every one of these bounds. */
   recorded?: DateBound[];
+  /** Entries with this outcome. */
   outcome?: AuditRecord['outcome'];
   /** Keyset position: entries older than this one (by time, then id). */
   before?: { recorded: Date; id: string };
+  /** Entries the page holds; the store reads one more. */
   limit: number;
 }
 
@@ -30,5 +35,6 @@ export interface AuditTrail {
   recordLater(entries: readonly AuditEntry[]): void;
   /** Writes everything queued so far (tests, shutdown). */
   flush(): Promise<void>;
+  /** Writes what is queued and stops the timer (shutdown). */
   close(): Promise<void>;
 }

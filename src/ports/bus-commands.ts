@@ -18,16 +18,19 @@ export interface CommandLedger {
    * same moment (a redelivery on another instance) waits here, then finds the first outcome.
    */
   claim(commandId: string): Promise<void>;
+  /** The outcome recorded for this command id, if it was handled before. */
   find(commandId: string): Promise<CommandOutcome | undefined>;
   /** Inserts the outcome; a second outcome for the same id fails the transaction (it cannot happen after `claim` and `find`). */
   record(outcome: CommandOutcome): Promise<void>;
 }
+
 /** One message of the commands stream, as delivered to the gateway. */
 export interface InboundCommand {
   /** Without the deployment's subject prefix: `cmd.eprescribing.{tenant}`. */
   subject: string;
   /** Position in the commands stream. */
   seq: number;
+  /** The body as published (CONTRACT §11: a JSON command). */
   data: Uint8Array;
   /** Every header it was published with (`Nats-Msg-Id` included), names lower-cased: headers are case-insensitive. */
   headers: MessageHeaders;

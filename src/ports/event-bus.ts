@@ -1,9 +1,12 @@
 /** Ports of the event bus. */
 
+/** A message to publish. */
 export interface BusMessage {
+  /** Subject without the deployment's prefix, e.g. `{eventType}.{tenantId}`; the adapter adds the prefix on the wire. */
   subject: string;
   /** Deduplication id (`Nats-Msg-Id`): a second publish with the same id is dropped. */
   msgId: string;
+  /** The body (rxgate publishes JSON). */
   data: Uint8Array;
   /**
    * Message headers (NATS headers; kept beside the message by the embedded bus), delivered with
@@ -15,21 +18,29 @@ export interface BusMessage {
 /** Header names and values of a bus message: one value per name. */
 export type MessageHeaders = Readonly<Record<string, string>>;
 
+/** The bus's answer to a publish: the message is kept. */
 export interface PublishAck {
   /** Position in the stream. */
   seq: number;
+  /** True when the bus dropped the message as a repeat of an earlier `msgId`. */
   duplicate: boolean;
 }
 
+/** A message as a subscriber receives it. */
 export interface DeliveredMessage {
+  /** Subject without the deployment's prefix, as it was published. */
   subject: string;
+  /** Position in the stream (what `SubscribeOptions.afterSeq` resumes from). */
   seq: number;
+  /** The body as published. */
   data: Uint8Array;
   /** The headers it was published with; absent when it had none. */
   headers?: MessageHeaders;
 }
 
+/** A running subscription (or consumer) and what can be asked of it. */
 export interface BusSubscription {
+  /** Stops delivery; a durable consumer keeps its position on the bus. */
   close(): Promise<void>;
   /**
    * Consumer lag: messages matching the filter that this consumer has not finished with (not yet
@@ -39,6 +50,7 @@ export interface BusSubscription {
   lag(): Promise<number>;
 }
 
+/** How `EventBus.subscribe` delivers: from where, and whether the position is kept. */
 export interface SubscribeOptions {
   /** Deliver every matching message after this stream position; default: only new ones (or, for a durable, all). */
   afterSeq?: number;
@@ -64,7 +76,9 @@ export interface SubscribeOptions {
  * deduplicated by `msgId`, replayable from a stream position, with durable consumers.
  */
 export interface EventBus {
+  /** Which implementation this is (logs, trace attributes). */
   readonly kind: 'nats' | 'embedded';
+  /** Resolves once the bus keeps the message (or dropped it as a duplicate); rejects when it could not. */
   publish(message: BusMessage): Promise<PublishAck>;
   /** Delivers, in stream order and one at a time, every message matching `subjectFilter` (NATS wildcards). */
   subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: SubscribeOptions): Promise<BusSubscription>;
@@ -75,13 +89,14 @@ export interface EventBus {
   firstSeq(subjectFilter: string): Promise<number>;
   /** True while the bus answers. */
   ping(): Promise<boolean>;
+  /** Ends every subscription and the bus's own connections. */
   close(): Promise<void>;
 }
 
 /** How long the bus keeps messages for replay (stream limits). */
 export interface BusRetention {
-  /** @default 604_800 // 7 days */
+  /** Messages older than this are dropped. @default 604_800 // 7 days */
   maxAgeSeconds: number;
-  /** @default 1_000_000 */
+  /** Most messages kept; beyond it the oldest are dropped. @default 1_000_000 */
   maxMessages: number;
 }

@@ -12,8 +12,11 @@ export interface OperationalSnapshot {
 
 /** The database connection pool as it stands. */
 export interface DatabasePoolState {
+  /** Connections open, in use or idle. */
   totalCount: number;
+  /** Open connections no query holds. */
   idleCount: number;
+  /** Queries waiting for a connection. */
   waitingCount: number;
 }
 

@@ -21,24 +21,39 @@ export interface TransactionLocks {
 
 /** The repositories of one tenant inside one database transaction. */
 export interface TransactionScope {
+  /** Named locks (advisory locks): serialise work that must not race, e.g. identical conditional creates. */
   locks: TransactionLocks;
+  /** Prescriptions (current versions). */
   medicationRequests: MedicationRequestStore;
+  /** Every version of the prescriptions, with their transitions. */
   history: MedicationRequestHistory;
+  /** Dispenses and their versions. */
   dispenses: MedicationDispenseStore;
+  /** Workflow Tasks. */
   tasks: TaskStore;
+  /** Prior authorizations (CONTRACT §9). */
   priorAuthorizations: PriorAuthorizationStore;
+  /** FHIR Subscriptions. */
   subscriptions: SubscriptionStore;
+  /** Idempotency keys (CONTRACT §4). */
   idempotency: IdempotencyStore;
+  /** The outbox: events commit with the change they describe. */
   outbox: OutboxWriter;
+  /** The audit trail, written with the change it records. */
   audit: AuditStore;
+  /** Workflow timers, armed and dropped with the transitions. */
   timers: WorkflowTimerStore;
+  /** Outcomes of commands received over the bus (CONTRACT §11). */
   commands: CommandLedger;
 }
+
 /**
  * Runs work in one database transaction for one tenant: everything written commits together or
  * not at all. `read` runs in a read-only transaction: it must not write.
  */
 export interface UnitOfWork {
+  /** Runs `work` in a transaction of `tenantId`: commits when it resolves, rolls back when it throws (and rethrows). */
   transaction<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
+  /** The same in a read-only transaction, for reads: the database refuses a write in it. */
   read<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
 }

@@ -21,6 +21,7 @@ export interface TerminologyClient {
   check(system: string, code: string): Promise<CodeCheck | undefined>;
 }
 
+/** The terminology service did not answer (down, timed out, an unexpected response); see {@link TerminologyClient}. */
 export class TerminologyUnavailableError extends Error {
   override name = 'TerminologyUnavailableError';
 }

@@ -7,9 +7,7 @@
 //   npm run chaos            # the full soak (about 4 minutes)
 //   npm run chaos -- --quick # the short one for CI (about 1.5 minutes)
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect, createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +16,7 @@ import { createClient } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { freePort, privatePostgres, requireBinary, untilAccepting } from '../support/private-postgres.mjs';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,49 +30,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line) => process.stderr.write(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}\n`);
 const t0 = Date.now();
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-const binary = (name) => [`/usr/local/bin/${name}`, `/usr/bin/${name}`, `/usr/sbin/${name}`, `/usr/lib/postgresql/15/bin/${name}`].find(existsSync);
-
 // ── Services of the run's own ─────────────────────────────────────────────────────────────
-
-async function postgres() {
-  const dir = await mkdtemp(path.join(tmpdir(), 'rxgate-chaos-pg-'));
-  const data = path.join(dir, 'data');
-  const port = await freePort();
-  const asRoot = process.getuid?.() === 0;
-  const run = (file, args) => (asRoot ? exec('runuser', ['-u', 'postgres', '--', file, ...args]) : exec(file, args));
-  if (asRoot) {
-    await chmod(dir, 0o755);
-    await chown(dir, Number((await exec('id', ['-u', 'postgres'])).stdout.trim()), Number((await exec('id', ['-g', 'postgres'])).stdout.trim()));
-  }
-  await run(binary('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const start = () =>
-    run(binary('pg_ctl'), [
-      '-D',
-      data,
-      '-l',
-      path.join(dir, 'log'),
-      '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=300`,
-      '-w',
-      'start',
-    ]);
-  const stop = () => run(binary('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
-  await start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    start,
-    stop,
-    cleanup: async () => (await stop(), await rm(dir, { recursive: true, force: true })),
-  };
-}
 
 async function nats() {
   const dir = await mkdtemp(path.join(tmpdir(), 'rxgate-chaos-nats-'));
@@ -81,16 +38,8 @@ async function nats() {
   const monitorPort = await freePort();
   let child;
   const start = async () => {
-    child = spawn(binary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir], { stdio: 'ignore' });
-    for (let i = 0; i < 200; i++) {
-      const ok = await new Promise((resolve) => {
-        const sock = netConnect(port, '127.0.0.1', () => (sock.end(), resolve(true)));
-        sock.on('error', () => resolve(false));
-      });
-      if (ok) return;
-      await sleep(50);
-    }
-    throw new Error('nats-server did not start');
+    child = spawn(requireBinary('nats-server'), ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir], { stdio: 'ignore' });
+    await untilAccepting('nats-server', port, 10_000);
   };
   const stop = async () => {
     const running = child;
@@ -353,7 +302,7 @@ const p50 = (values) => {
 async function main() {
   log(`building (tsc); ${quick ? 'quick' : 'full'} run`);
   await exec(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root });
-  const [database, bus] = await Promise.all([postgres(), nats()]);
+  const [database, bus] = await Promise.all([privatePostgres({ prefix: 'rxgate-chaos-pg-', maxConnections: 300 }), nats()]);
   const { DEVELOPMENT_JWT_SECRET } = await import(path.join(root, 'dist/src/config.js'));
   const secret = new TextEncoder().encode(DEVELOPMENT_JWT_SECRET);
   const token = (tenant, persona) =>

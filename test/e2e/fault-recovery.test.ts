@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pgDriver from 'pg';
@@ -12,7 +11,7 @@ import { prescription, uniquePatient } from '../support/fixtures.js';
 import { graphql, rawGraphql } from '../support/graphql.js';
 import { outcomeCode, request } from '../support/http.js';
 import { subscriber } from '../support/live.js';
-import { type PrivateNats, privateNats, type PrivatePostgres, privatePostgres } from '../support/private-services.js';
+import { findBinary, type PrivateNats, privateNats, type PrivatePostgres, privatePostgres } from '../support/private-services.js';
 import { tokenFor } from '../support/test-app.js';
 
 /**
@@ -22,9 +21,7 @@ import { tokenFor } from '../support/test-app.js';
  */
 const RECOVERY_BOUND_MS = 2_000;
 
-const installed = ['nats-server', 'initdb', 'pg_ctl'].every((name) =>
-  ['/usr/local/bin', '/usr/bin', '/usr/sbin', '/usr/lib/postgresql/15/bin'].some((dir) => existsSync(`${dir}/${name}`)),
-);
+const installed = ['nats-server', 'initdb', 'pg_ctl'].every((name) => findBinary(name) !== undefined);
 
 const EVENTS_WITH_PRESCRIPTION = `subscription Events($filter: PrescriptionEventFilter, $after: String) {
   prescriptionEvents(filter: $filter, after: $after) {

@@ -2,14 +2,17 @@ import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOpti
 import { isPersona, TENANT_ID_PATTERN } from '../../domain/index.js';
 import type { TokenClaims, TokenVerifier } from '../../ports/index.js';
 
+/** How `createJwtVerifier` verifies tokens (from `Config.auth`). */
 export interface JwtVerifierOptions {
   /** HS256 shared secret. Used when `jwksUrl` is not set. */
   secret?: string;
   /** JWKS endpoint for RS256/ES256 tokens; takes precedence over `secret`. */
   jwksUrl?: string;
+  /** Required `iss` claim, when set. */
   issuer?: string;
+  /** Required `aud` claim, when set. */
   audience?: string;
-  /** @default 30 // seconds of clock skew tolerated on exp / nbf */
+  /** Clock skew tolerated on `exp` and `nbf`, in seconds. @default 30 */
   clockToleranceSeconds?: number;
   /** Minimum time between two JWKS fetches (an unknown `kid` triggers one). @default 30_000 */
   jwksCooldownMs?: number;

@@ -85,6 +85,7 @@ export function createAuditWriter(manager: EntityManager, tenantId: string): Aud
   };
 }
 
+/** Batching of the off-path audit trail (`createAuditTrail`). */
 export interface AuditTrailOptions {
   /** How long entries may wait before a batch is written. @default 200 */
   flushMs?: number;
@@ -92,6 +93,7 @@ export interface AuditTrailOptions {
   batchSize?: number;
   /** Entries kept while the database refuses them; beyond it the oldest are dropped (and reported). @default 100_000 */
   maxQueued?: number;
+  /** Told of a batch the database refused (it is retried with the next one) and of how many queued entries were dropped. */
   onError?(error: unknown, dropped: number): void;
 }
 

@@ -4,8 +4,11 @@ import { MIGRATIONS } from '#migrations/index.js';
 import { classifyConnectionErrors } from './database-errors.js';
 import { ENTITIES } from './entities/index.js';
 
+/** Where and how `createDataSource` connects. */
 export interface DataSourceOptions {
+  /** PostgreSQL connection URL (`postgres://…`). */
   url: string;
+  /** Most connections the pool opens. */
   poolSize: number;
   /** Logs every SQL statement through TypeORM's logger (tests count statements with it). */
   logger?: import('typeorm').Logger;

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Where and how `startEmbeddedPostgres` runs its cluster. */
 export interface EmbeddedPostgresOptions {
   /** Directory that holds the cluster (`<dataDir>/postgres`); created and initialised on first start. */
   dataDir: string;
@@ -28,6 +29,7 @@ export class DataDirectoryInUseError extends Error {
   }
 }
 
+/** A running embedded PostgreSQL. */
 export interface EmbeddedPostgres {
   /** Connection URL of the `postgres` database (trust auth, loopback only). */
   url: string;

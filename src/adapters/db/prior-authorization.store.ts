@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { isPriorAuthorizationState, type PriorAuthorizationRecord, type PriorAuthorizationTransition, type Urgency } from '../../domain/index.js';
 import type { PriorAuthorizationStore } from '../../ports/index.js';
 import { TaskEntity, TaskHistoryEntity } from './entities/index.js';
+import { taskRow } from './task.store.js';
 
 const WORKFLOW = 'prior-authorization';
 
@@ -49,14 +50,7 @@ export function createPriorAuthorizationStore(manager: EntityManager, tenantId: 
         .createQueryBuilder()
         .insert()
         .values({
-          tenantId,
-          id: record.id,
-          version: record.versionId,
-          status: record.resource.status,
-          code: 'prior-authorization',
-          focusId: record.prescriptionId,
-          lastUpdated: record.lastUpdated,
-          resource: record.resource,
+          ...taskRow(tenantId, { ...record, focusId: record.prescriptionId }, 'prior-authorization'),
           businessStatus: record.state,
           workflowName: WORKFLOW,
           workflowVersion: record.workflowVersion,

@@ -15,6 +15,26 @@ const toRecord = (row: Pick<TaskEntity, (typeof RECORD_COLUMNS)[number]>): TaskR
   resource: row.resource,
 });
 
+/**
+ * The columns every `tasks` row has, from the Task's record: a workflow Task's here, a prior
+ * authorization's in prior-authorization.store.ts (which adds its workflow columns), so both
+ * kinds of Task are stored alike.
+ */
+export const taskRow = (
+  tenantId: string,
+  task: Pick<TaskRecord, 'id' | 'versionId' | 'focusId' | 'lastUpdated' | 'resource'>,
+  code: string,
+): Pick<TaskEntity, 'tenantId' | 'id' | 'version' | 'status' | 'code' | 'focusId' | 'lastUpdated' | 'resource'> => ({
+  tenantId,
+  id: task.id,
+  version: task.versionId,
+  status: task.resource.status,
+  code,
+  focusId: task.focusId,
+  lastUpdated: task.lastUpdated,
+  resource: task.resource,
+});
+
 /** Workflow Tasks of one tenant. A Task is written once: it records a move that happened. */
 export function createTaskStore(manager: EntityManager, tenantId: string): TaskStore {
   const tasks = manager.getRepository(TaskEntity);
@@ -23,16 +43,7 @@ export function createTaskStore(manager: EntityManager, tenantId: string): TaskS
       await tasks
         .createQueryBuilder()
         .insert()
-        .values({
-          tenantId,
-          id: record.id,
-          version: record.versionId,
-          status: record.resource.status,
-          code: taskCodeOf(record.resource) ?? '',
-          focusId: record.focusId,
-          lastUpdated: record.lastUpdated,
-          resource: record.resource,
-        })
+        .values(taskRow(tenantId, record, taskCodeOf(record.resource) ?? ''))
         .updateEntity(false)
         .execute();
     },

@@ -14,7 +14,9 @@ import {
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, MessageHeaders, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
+/** How `createNatsBus` connects and which streams it makes. */
 export interface NatsBusOptions {
+  /** NATS server URL (`nats://…`); the server needs JetStream. */
   url: string;
   /** The events stream; dead letters and integration messages get `<stream>_DLQ` and `<stream>_INTEGRATION`. @default 'EPRESCRIBING' */
   stream?: string;
@@ -24,7 +26,7 @@ export interface NatsBusOptions {
    * @default ''
    */
   subjectPrefix?: string;
-  /** @default 120_000 // 2 minutes, JetStream's default duplicate window */
+  /** JetStream drops a second publish of a message id within this window (each stream rxgate creates). @default 120_000 // 2 minutes, JetStream's default */
   duplicateWindowMs?: number;
   /** Wait before a durable consumer's failed message is delivered again. @default 1_000 */
   redeliveryDelayMs?: number;

@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, jetstream, JetStreamApiError, jetstreamManage
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { BusRetention, BusSubscription, CommandSource, InboundCommand, MessageHeaders } from '../../ports/index.js';
 
+/** The commands stream and its consumer (`createNatsCommandSource`). */
 export interface NatsCommandSourceOptions {
   /** The bus's connection (the commands stream lives beside the events stream). */
   connection: NatsConnection;

@@ -5,15 +5,19 @@ import type { EventEnvelope } from '../../domain/index.js';
 import type { EventBus } from '../../ports/index.js';
 import { contextFrom, inSpan, SpanKind, traceHeaders } from '../../tracing.js';
 
+/** What the outbox relay reads from, publishes to and how often (`createOutboxRelay`). */
 export interface OutboxRelayOptions {
+  /** The database holding the outbox (the relay reads it as the owner, across tenants). */
   dataSource: DataSource;
   /** Connection URL for the LISTEN connection (a dedicated client, outside the pool). */
   databaseUrl: string;
+  /** Where events are published. */
   bus: EventBus;
+  /** For failures of the connection, the bus or a batch. */
   logger: Logger;
   /** Safety-net poll when no NOTIFY arrives. @default 2_000 */
   pollIntervalMs?: number;
-  /** @default 200 */
+  /** Rows published per transaction (one relay holds the lock for it). @default 200 */
   batchSize?: number;
   /** How long published rows are kept. @default 604_800 // 7 days */
   retentionSeconds?: number;
@@ -21,10 +25,13 @@ export interface OutboxRelayOptions {
   onPublished?: (count: number) => void;
 }
 
+/** The running relay. */
 export interface OutboxRelay {
+  /** Listens for commits, starts the poll and the pruning, and publishes what is waiting. */
   start(): Promise<void>;
   /** Publishes everything committed so far; resolves when the outbox is drained (or the bus failed). */
   flush(): Promise<void>;
+  /** Publishes what is committed, then stops listening and polling. */
   stop(): Promise<void>;
 }
 

@@ -4,15 +4,19 @@ import type { DataSource } from 'typeorm';
 import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, PublishAck, SubscribeOptions } from '../../ports/index.js';
 import { subjectFilterRegex } from './subject-filter.js';
 
+/** Where the embedded bus keeps its messages and how it waits (`createPostgresBus`). */
 export interface PostgresBusOptions {
+  /** The database holding `bus_messages` and `bus_consumers`. */
   dataSource: DataSource;
   /** For the LISTEN connection and the connections that hold durable consumers. */
   databaseUrl: string;
+  /** For failures of its connections and of the pruning. */
   logger: Logger;
   /** Safety-net poll when no NOTIFY arrives. @default 1_000 */
   pollIntervalMs?: number;
   /** Wait before a durable consumer retries a message whose handler threw. @default 1_000 */
   redeliveryDelayMs?: number;
+  /** How long messages are kept (pruned at start, every 5 minutes and every 1,000 messages). @default 7 days, 1,000,000 messages */
   retention?: BusRetention;
 }
 

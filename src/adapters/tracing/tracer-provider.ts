@@ -16,8 +16,11 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
+/** What `startTracing` registers: the service's name and where spans go. */
 export interface TracingOptions {
+  /** `service.name` of every span (`OTEL_SERVICE_NAME`). */
   serviceName: string;
+  /** `service.version` of every span (the package version). */
   serviceVersion: string;
   /** OTLP/HTTP (protobuf) traces endpoint, e.g. http://collector:4318/v1/traces; spans are batched to it. */
   otlpTracesUrl?: string;
@@ -27,6 +30,7 @@ export interface TracingOptions {
   sampleRatio: number;
 }
 
+/** The tracing SDK while it is registered. */
 export interface Tracing {
   /** Exports what is buffered, stops the exporters and unregisters everything, so the process is as before. */
   shutdown(): Promise<void>;

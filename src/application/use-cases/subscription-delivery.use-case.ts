@@ -5,8 +5,11 @@ import type { LiveEvent, LiveEvents, LiveSubscription } from '../live-events.js'
 /** Whether the resource an event carries matches a Subscription's criteria. */
 export type ResourceMatcher = (resource: { resourceType: string } & Record<string, unknown>) => boolean;
 
+/** What a connection's Subscription delivery needs (`openSubscriptionDelivery`). */
 export interface SubscriptionDeliveryOptions {
+  /** Reads a Subscription, marks it failed and records its cursor. */
   useCases: Pick<UseCases, 'getSubscription' | 'failSubscription' | 'recordSubscriptionCursor'>;
+  /** The instance's live fan-out, which the bindings and replays subscribe to. */
   live: LiveEvents;
   /** Events that may wait for a slow connection before it is cut off. */
   bufferSize: number;
@@ -30,6 +33,7 @@ export interface SubscriptionDeliverySink {
   cutOff(reason: string): void;
 }
 
+/** The Subscriptions bound on one connection. */
 export interface SubscriptionDelivery {
   /** Binds a Subscription of the connection's tenant; the outcome reaches the sink. Binding twice is one binding. */
   bind(subscriptionId: string): void;

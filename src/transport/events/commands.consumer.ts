@@ -12,12 +12,17 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** How much of a dead-lettered body is kept: enough to see what was sent. */
 const MAX_KEPT_BODY = 65_536;
 
+/** Where commands come from and what carries them out (`startCommandsConsumer`). */
 export interface CommandsConsumerOptions {
+  /** The commands stream. */
   source: CommandSource;
   /** Where dead letters go (the dead-letter stream, `dlq.eprescribing.commands.{tenant}`). */
   bus: EventBus;
+  /** `handleBusCommand` carries each command out. */
   useCases: UseCases;
+  /** For failed and dead-lettered commands. */
   logger: Logger;
+  /** Ids of dead letters, and correlation ids for commands that bring none. */
   newId: () => string;
   /** Told of every message dead-lettered (metrics). */
   onDeadLetter?(reason: string): void;

@@ -2,10 +2,13 @@ import type { Logger } from 'pino';
 import type { TimerOutcome } from '../../application/use-cases/workflow-timers.use-case.js';
 import type { TimerQueue } from '../../ports/index.js';
 
+/** What the timer runner fires timers with, and how often it looks (`createTimerRunner`). */
 export interface TimerRunnerOptions {
+  /** Every tenant's pending timers: when the next one is due. */
   queue: TimerQueue;
   /** Fires the timers due now (at most `limit`), each in its own transaction. */
   fireDue(limit: number): Promise<TimerOutcome[]>;
+  /** For rounds that failed (the database away); the runner tries again. */
   logger: Logger;
   /**
    * The longest sleep between looks when nothing is due sooner: a timer armed on another instance
@@ -13,16 +16,19 @@ export interface TimerRunnerOptions {
    * @default 1_000
    */
   maxIdleMs?: number;
-  /** @default 100 */
+  /** Timers fired per round; a full round is followed by another at once. @default 100 */
   batchSize?: number;
   /** Told of every settled timer (metrics). */
   onOutcome?(outcome: TimerOutcome): void;
 }
 
+/** The running timer loop of one instance. */
 export interface TimerRunner {
+  /** Starts the loop (once; a second call changes nothing). */
   start(): void;
   /** Looks again now (a timer was armed, or is due sooner than the runner was going to look). */
   poke(): void;
+  /** Ends the loop after the round in progress. */
   stop(): Promise<void>;
 }
 

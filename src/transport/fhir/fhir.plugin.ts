@@ -14,9 +14,13 @@ import { capabilityStatement, type FhirResourceModule } from './registry.js';
 import { subscriptionModule } from './subscription.routes.js';
 import { taskModule } from './task.routes.js';
 
+/** What the FHIR facade ({@link fhirPlugin}) needs. */
 export interface FhirPluginOptions {
+  /** What every route calls. */
   useCases: UseCases;
+  /** Base of `fullUrl`, `Location` and links; absent → from the request. */
   publicBaseUrl?: string;
+  /** The gateway's version, for the CapabilityStatement. */
   version: string;
   /** Receives every error mapped to a 5xx, for logging with the request. */
   onServerError: (error: unknown, request: import('fastify').FastifyRequest) => void;

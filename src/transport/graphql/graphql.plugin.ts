@@ -17,13 +17,19 @@ import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
 import { operationSpanPlugin, withOperationSpan } from './operation-spans.js';
 
+/** What the GraphQL endpoint ({@link createApollo}, {@link graphqlPlugin}) needs. */
 export interface GraphqlPluginOptions {
+  /** The subgraph's schema. */
   schema: GraphQLSchema;
+  /** Limits of a document (CONTRACT §2): beyond one, `QUERY_TOO_COMPLEX`. */
   bounds: GraphqlBounds;
+  /** What every resolver calls. */
   useCases: UseCases;
+  /** A production deployment: introspection is then off unless `introspection` turns it on. */
   production: boolean;
   /** Schema introspection (the explorer's docs need it); default: outside production only. */
   introspection?: boolean;
+  /** Show the message and stack of an unexpected error in the response (development only). */
   exposeErrorDetails: boolean;
   /** Receives every cause of an `INTERNAL` error, with the HTTP request when there is one. */
   onInternalError: (error: unknown, request?: FastifyRequest) => void;
@@ -88,6 +94,7 @@ function requestKind(body: unknown, query: unknown): 'read' | 'search' | 'write'
   return LIST_FIELDS.test(text) ? 'search' : 'read';
 }
 
+/** `/graphql` on Fastify: authentication, the rate budget and Apollo's handler, with the one error sender. */
 export const graphqlPlugin: FastifyPluginAsync<GraphqlPluginOptions & { apollo: ApolloServer<GraphqlContext> }> = async (app: FastifyInstance, options) => {
   app.setErrorHandler(
     errorSender(

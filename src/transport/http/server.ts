@@ -16,13 +16,21 @@ import { correlationIdOf } from './request-context.js';
 import { addRequestSpans } from './request-spans.js';
 import { registerWebPages } from './web-pages.js';
 
+/** What `createHttpServer` serves with. */
 export interface HttpServerOptions {
+  /** Body limit, CORS, public URL, GraphQL bounds and explorer, error details. */
   config: Config;
+  /** What every route and resolver calls. */
   useCases: UseCases;
+  /** The GraphQL subgraph's schema. */
   schema: GraphQLSchema;
+  /** Fastify's logger; 5xx causes are logged with their request. */
   logger: Logger;
+  /** The Prometheus registry behind `/metrics` and the per-request figures. */
   metrics: Metrics;
+  /** The gateway's version (CapabilityStatement, AsyncAPI document). */
   version: string;
+  /** Correlation ids for requests that bring none. */
   newId: () => string;
   /** Answers whether each dependency responds. */
   readiness: () => Promise<Record<string, boolean>>;
@@ -52,6 +60,7 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** The built server (not yet listening). */
 export interface HttpServer {
   app: FastifyInstance;
   /** Resolves once no HTTP request is being handled (upgraded websockets are not requests). */

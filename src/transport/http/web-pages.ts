@@ -51,7 +51,9 @@ function loadAssets(dir: string): Map<string, Asset> {
 const wantsPage = (request: IncomingMessage): boolean =>
   request.method === 'GET' && /\btext\/html\b/.test(String(request.headers.accept ?? '')) && !/[?&]query=/.test(request.url ?? '');
 
+/** What `registerWebPages` serves and from where. */
 export interface WebPagesOptions {
+  /** Decides whether the explorer is served and whether the development token door opens. */
   config: Config;
   /** Built pages; default dist/web. */
   assetsDir?: string;
