@@ -409,7 +409,8 @@ describe('live fan-out to 1,000 subscribers across a reconnect (issue #18)', () 
       expect(everyone.filter((s) => s.expected.length === 0).map((s) => s.name)).toEqual([]);
       await deliveries(everyone, 'batch 1');
       const sequenceOf = new Map<string, string>();
-      expect(everyone.flatMap((s) => problemsOf(s, sequenceOf, phase1)).slice(0, 30)).toEqual([]);
+      const problems1 = everyone.flatMap((s) => problemsOf(s, sequenceOf, phase1));
+      expect(problems1.slice(0, 30), `${problems1.length} problem(s) after batch 1`).toEqual([]);
       expect(failures).toEqual([]);
 
       // The client side disconnects: half the sockets drop without a close frame, half close cleanly.
@@ -441,7 +442,7 @@ describe('live fan-out to 1,000 subscribers across a reconnect (issue #18)', () 
       await deliveries(everyone, 'after the reconnect');
 
       const problems = everyone.flatMap((s) => problemsOf(s, sequenceOf, all));
-      expect(problems.slice(0, 30), `${problems.length} problem(s)`).toEqual([]);
+      expect(problems.slice(0, 30), `${problems.length} problem(s) after the reconnect`).toEqual([]);
       expect(failures).toEqual([]);
       // The test saw what it meant to: both tenants, every kind, events on both sides of the seam for each subscriber.
       expect(all.filter((e) => e.tenantId === TENANT_A).length).toBeGreaterThan(90);
