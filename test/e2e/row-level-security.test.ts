@@ -1,12 +1,15 @@
+import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditWriter } from '../../src/adapters/db/audit.store.js';
 import { createDataSource } from '../../src/adapters/db/data-source.js';
 import { createMedicationDispenseStore } from '../../src/adapters/db/medication-dispense.store.js';
+import { createMedicationRequestStore } from '../../src/adapters/db/medication-request.store.js';
 import { createHistoryStore } from '../../src/adapters/db/scope.store.js';
 import { createSubscriptionStore } from '../../src/adapters/db/subscription.store.js';
 import { createTaskStore } from '../../src/adapters/db/task.store.js';
-import { inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
+import { withOneRoundTripStatements } from '../../src/adapters/db/tenant-statement.js';
+import { inTenantReads, inTenantTransaction } from '../../src/adapters/db/unit-of-work.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
 import { useTestApp } from '../support/use-test-app.js';
@@ -177,6 +180,39 @@ describe('row-level security', () => {
     expect(await lookUp('tenant-a')).toEqual({ task: task.id, subscription: subscription.id, dispense: dispense.id, version: version.id, audit: true });
     // … and in tenant-b's, row-level security hides them although the stores ask for tenant-a.
     expect(await lookUp('tenant-b')).toEqual({ task: undefined, subscription: undefined, dispense: undefined, version: undefined, audit: false });
+  });
+
+  it('reads (one round trip a statement) are bound the same way: each statement sees only its tenant, none may write, and the connection is itself again afterwards', async () => {
+    const [row] = await t.sql<{ id: string }>(`SELECT id FROM medication_requests WHERE tenant_id = 'tenant-a' LIMIT 1`);
+    const seen = await inTenantReads(db, 'tenant-b', async (m) => ({
+      tenants: ((await m.query(`SELECT DISTINCT tenant_id FROM medication_requests WHERE true`)) as Array<{ tenant_id: string }>).map((r) => r.tenant_id),
+      // A parameterised statement: its values travel as quoted literals, a quote inside one stays data.
+      byId: (await createMedicationRequestStore(m, 'tenant-a').findById(row.id))?.id,
+      quoted: ((await m.query(`SELECT $1::text AS v, $2::text[] AS a`, ["it's'; DROP TABLE tasks; --", ['x', "y'"]])) as Array<{ v: string; a: string[] }>)[0],
+      role: ((await m.query(`SELECT current_user AS u, current_setting('app.tenant_id') AS t`)) as Array<{ u: string; t: string }>)[0],
+    }));
+    expect(seen).toEqual({
+      tenants: ['tenant-b'],
+      byId: undefined,
+      quoted: { v: "it's'; DROP TABLE tasks; --", a: ['x', "y'"] },
+      role: { u: 'rxgate_app', t: 'tenant-b' },
+    });
+    await expect(inTenantReads(db, 'tenant-a', (m) => m.query(`UPDATE medication_requests SET version = version WHERE id = $1`, [row.id]))).rejects.toThrow(
+      /read-only transaction/,
+    );
+    // On one connection: inside, the tenant's role; afterwards the connection's own role and no tenant.
+    const runner = db.createQueryRunner();
+    const client = (await runner.connect()) as PoolClient;
+    try {
+      const who = `SELECT current_user AS u, current_setting('app.tenant_id', true) AS t`;
+      const enter = `SELECT set_config('role', 'rxgate_app', true), set_config('app.tenant_id', 'tenant-b', true)`;
+      expect(await withOneRoundTripStatements(client, enter, () => runner.query(who))).toEqual([{ u: 'rxgate_app', t: 'tenant-b' }]);
+      const [after] = (await runner.query(who)) as Array<{ u: string; t: string | null }>;
+      expect(after.u).not.toBe('rxgate_app');
+      expect(after.t ?? '').toBe('');
+    } finally {
+      await runner.release();
+    }
   });
 
   it('the audit trail and the version history are append-only for the request role', async () => {

@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { TransactionScope, UnitOfWork } from '../../ports/index.js';
 import { createAuditWriter } from './audit.store.js';
@@ -8,6 +9,7 @@ import { createPriorAuthorizationStore } from './prior-authorization.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 import { createSubscriptionStore } from './subscription.store.js';
 import { createTaskStore } from './task.store.js';
+import { withOneRoundTripStatements } from './tenant-statement.js';
 import { createWorkflowTimerStore } from './workflow-timer.store.js';
 
 /** The role request-path SQL runs as (created by the TenantSecurity migration; row-level security binds it). */
@@ -37,22 +39,13 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
  * (and refuses to write) any other tenant's rows even if a query forgot its filter. Both settings are
  * transaction-local: the pooled connection is back to its own role and no tenant after commit.
  */
-export async function inTenantTransaction<T>(
-  dataSource: DataSource,
-  tenantId: string,
-  work: (manager: EntityManager) => Promise<T>,
-  options: { readOnly?: boolean } = {},
-): Promise<T> {
-  // Tokens carry only such ids (CONTRACT §1); checked again because the id is spliced into SQL below.
-  if (!TENANT_ID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId.slice(0, 80))}`);
+export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
     // One round trip opens the transaction and enters the tenant: a parameterless query goes over the
     // simple protocol, which takes several statements (a parameterised one cannot).
-    await runner.query(
-      `BEGIN${options.readOnly ? ' READ ONLY' : ''}; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`,
-    );
+    await runner.query(`BEGIN; ${enterTenant(tenantId)}`);
     let result: T;
     try {
       result = await work(runner.manager);
@@ -67,12 +60,33 @@ export async function inTenantTransaction<T>(
   }
 }
 
+/**
+ * Runs `work` for one tenant with each statement its own read-only transaction that enters the tenant
+ * (`withOneRoundTripStatements`): the same two walls as {@link inTenantTransaction}, one round trip a statement.
+ */
+export async function inTenantReads<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  const enter = `SELECT set_config('transaction_read_only', 'on', true), ${enterTenant(tenantId).slice('SELECT '.length)}`;
+  const runner = dataSource.createQueryRunner();
+  const client = (await runner.connect()) as PoolClient;
+  try {
+    return await withOneRoundTripStatements(client, enter, () => work(runner.manager));
+  } finally {
+    await runner.release();
+  }
+}
+
+/** The statement that makes the rest of a transaction run as {@link APP_ROLE} for `tenantId`. */
+function enterTenant(tenantId: string): string {
+  // Tokens carry only such ids (CONTRACT §1); checked again because the id is spliced into SQL.
+  if (!TENANT_ID.test(tenantId)) throw new Error(`not a tenant id: ${JSON.stringify(tenantId.slice(0, 80))}`);
+  return `SELECT set_config('role', '${APP_ROLE}', true), set_config('app.tenant_id', '${tenantId}', true)`;
+}
+
 /** Transactions on TypeORM: inside one, only its EntityManager is used. */
 export function createUnitOfWork(dataSource: DataSource): UnitOfWork {
-  const run =
-    (readOnly: boolean) =>
-    <T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>) =>
-      inTenantTransaction(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId)), { readOnly });
-  // Reads need the tenant setting too, so they also run in a (short, read-only) transaction.
-  return { transaction: run(false), read: run(true) };
+  return {
+    transaction: (tenantId, work) => inTenantTransaction(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId))),
+    // Reads need the tenant setting too: each of their statements enters the tenant itself.
+    read: (tenantId, work) => inTenantReads(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId))),
+  };
 }
