@@ -7,6 +7,7 @@ import {
   type EventPayload,
   type EventType,
   type Fills,
+  type FillSummary,
   fillsOf,
   legalEvents,
   materializeMedicationRequest,
@@ -84,17 +85,17 @@ export async function currentFills(scope: TransactionScope, record: Pick<Medicat
  * (CONTRACT §7: one source of truth). The copy written with each version goes stale when a later
  * edit of a dispense changes its `whenHandedOver`, which moves `nextEligible` without a new version.
  */
-export async function withCurrentFills(scope: TransactionScope, records: readonly MedicationRequestRecord[]): Promise<MedicationRequestRecord[]> {
-  if (records.length === 0) return [];
-  const summaries = await scope.dispenses.fillSummaries(records.map((r) => r.id));
+export function withCurrentFills(records: readonly MedicationRequestRecord[], summaries: ReadonlyMap<string, FillSummary>): MedicationRequestRecord[] {
   return records.map((record) => ({
     ...record,
     resource: withFillsExtension(
       record.resource,
-      fillsOf(fillsAllowed(record), summaries.get(record.id)!, record.resource.dispenseRequest, validityEndOf(record.resource)),
+      fillsOf(fillsAllowed(record), summaries.get(record.id) ?? NO_FILLS, record.resource.dispenseRequest, validityEndOf(record.resource)),
     ),
   }));
 }
+
+const NO_FILLS: FillSummary = { count: 0, lastHandedOver: null };
 
 /** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
 async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {

@@ -55,9 +55,11 @@ export interface MedicationRequestQuery {
   descending: boolean;
   /** Keyset position: rows after this one in the order asked for. */
   after?: SearchPosition;
+  /** Read the fill summary of each row too (`SearchPage.fills`), in the same statement. */
+  withFills?: boolean;
   /** Rows the page holds; the store reads one more to tell whether more follow. */
   limit: number;
-  /** Count every match too (`SearchPage.total`), at the cost of a second statement. */
+  /** Count every match too (`SearchPage.total`). */
   withTotal: boolean;
 }
 
@@ -79,6 +81,16 @@ export interface SearchPage<T, P = SearchPosition> {
   hasMore: boolean;
   /** Every match, when the query asked for it (`withTotal`). */
   total?: number;
+  /** The fill summary of every row, by id, when the query asked for it (`withFills`). */
+  fills?: Map<string, FillSummary>;
+}
+
+/** Prescriptions with their fill summaries (CONTRACT §7: fills count from the stored dispenses), read together. */
+export interface PrescriptionsWithFills {
+  /** The current versions found, in no particular order; unknown ids are left out. */
+  records: MedicationRequestRecord[];
+  /** The fill summary of every record found, by id. */
+  fills: Map<string, FillSummary>;
 }
 
 /** Prescriptions of one tenant: every method is scoped to the tenant the store was opened for. */
@@ -89,6 +101,8 @@ export interface MedicationRequestStore {
   findById(id: string): Promise<MedicationRequestRecord | undefined>;
   /** The current versions found, in no particular order; unknown ids are left out. */
   findByIds(ids: readonly string[]): Promise<MedicationRequestRecord[]>;
+  /** {@link findByIds} with each record's fill summary, in one statement: what a read shows. */
+  findByIdsWithFills(ids: readonly string[]): Promise<PrescriptionsWithFills>;
   /** Writes `record` only if the stored version is still `expectedVersion`; answers whether it did. */
   updateIfVersion(record: MedicationRequestRecord, expectedVersion: number): Promise<boolean>;
   /** One page of the prescriptions matching `query`, in its order. */
@@ -181,8 +195,6 @@ export interface MedicationDispenseStore {
   search(query: MedicationDispenseQuery): Promise<SeqPage<MedicationDispenseRecord>>;
   /** How many dispenses the prescription has (CONTRACT §7: a fill counts from its dispense), and its last hand-over. */
   fillSummary(prescriptionId: string): Promise<FillSummary>;
-  /** {@link fillSummary} of several prescriptions in one statement (a page of reads); every id answered. */
-  fillSummaries(prescriptionIds: readonly string[]): Promise<Map<string, FillSummary>>;
 }
 
 /** Filters of a Task search; the filters given must all match. */

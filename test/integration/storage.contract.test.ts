@@ -266,6 +266,37 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       const newestFirst = await read((s) => s.medicationRequests.search({ patientId: patient, sort: 'seq', descending: true, limit: 10, withTotal: false }));
       expect(newestFirst.items.map((i) => i.record.id)).toEqual([records[2].id, records[1].id, records[0].id]);
     });
+
+    it('are read with their fill summaries in one go: by ids, and by search with its total, also past the last page', async () => {
+      const patient = `p-${randomUUID()}`;
+      const [filled, empty] = [prescriptionRecord({ patient }), prescriptionRecord({ patient })];
+      await tx(async (s) => {
+        await s.medicationRequests.insert(filled);
+        await s.medicationRequests.insert(empty);
+        await s.dispenses.insert(dispenseRecord(filled.id, { whenHandedOver: '2026-11-01T10:00:00Z' }));
+        await s.dispenses.insert(dispenseRecord(filled.id, { whenHandedOver: '2026-11-20T10:00:00Z' }));
+      });
+      const twoFills = { count: 2, lastHandedOver: new Date('2026-11-20T10:00:00Z') };
+      const noFills = { count: 0, lastHandedOver: null };
+
+      const byIds = await read((s) => s.medicationRequests.findByIdsWithFills([filled.id, randomUUID(), empty.id]));
+      expect(byIds.records).toEqual(expect.arrayContaining([filled, empty]));
+      expect(byIds.records).toHaveLength(2);
+      expect(Object.fromEntries(byIds.fills)).toEqual({ [filled.id]: twoFills, [empty.id]: noFills });
+      expect(await read((s) => s.medicationRequests.findByIdsWithFills([filled.id]), OTHER)).toEqual({ records: [], fills: new Map() });
+
+      const query = { patientId: patient, sort: 'authoredOn', descending: true, limit: 1, withTotal: true, withFills: true } as const;
+      const first = await read((s) => s.medicationRequests.search(query));
+      expect(first).toMatchObject({ hasMore: true, total: 2 });
+      expect(first.fills!.get(first.items[0].record.id)).toEqual(first.items[0].record.id === filled.id ? twoFills : noFills);
+      const second = await read((s) => s.medicationRequests.search({ ...query, after: first.items[0].position }));
+      expect(second).toMatchObject({ hasMore: false, total: 2 });
+      expect(new Set([first.items[0].record.id, second.items[0].record.id])).toEqual(new Set([filled.id, empty.id]));
+      // Past the last page the page is empty; the total still counts every match.
+      const past = await read((s) => s.medicationRequests.search({ ...query, after: second.items[0].position }));
+      expect(past).toMatchObject({ items: [], hasMore: false, total: 2 });
+      expect(await read((s) => s.medicationRequests.search({ ...query, patientId: `p-${randomUUID()}` }))).toMatchObject({ items: [], total: 0 });
+    });
   });
 
   describe('medication request history', () => {

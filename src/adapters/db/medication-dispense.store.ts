@@ -84,17 +84,6 @@ export function createMedicationDispenseStore(manager: EntityManager, tenantId: 
       return { count: rows[0].n, lastHandedOver: rows[0].last };
     },
 
-    async fillSummaries(prescriptionIds) {
-      const out = new Map(prescriptionIds.map((id) => [id, { count: 0, lastHandedOver: null as Date | null }]));
-      if (prescriptionIds.length === 0) return out;
-      const rows: Array<{ id: string; n: number; last: Date | null }> = await manager.query(
-        'SELECT prescription_id AS id, count(*)::int AS n, max(when_handed_over) AS last FROM medication_dispenses WHERE tenant_id = $1 AND prescription_id = ANY($2::uuid[]) GROUP BY prescription_id',
-        [tenantId, prescriptionIds],
-      );
-      for (const row of rows) out.set(row.id, { count: row.n, lastHandedOver: row.last });
-      return out;
-    },
-
     async history(id) {
       return withPrescription(await versions(id).orderBy('h.version', 'DESC').getRawAndEntities());
     },

@@ -19,8 +19,8 @@ export { isStoredId };
 export async function getMedicationRequest(deps: UseCaseDeps, ctx: RequestContext, id: string): Promise<MedicationRequestRecord> {
   const record = isStoredId(id)
     ? await deps.uow.read(ctx.tenantId, async (scope) => {
-        const found = await scope.medicationRequests.findById(id);
-        return found && (await withCurrentFills(scope, [found]))[0];
+        const { records, fills } = await scope.medicationRequests.findByIdsWithFills([id]);
+        return withCurrentFills(records, fills)[0];
       })
     : undefined;
   if (!record) throw notFound(id);
@@ -34,7 +34,10 @@ export async function getMedicationRequestsByIds(
   ids: readonly string[],
 ): Promise<Array<MedicationRequestRecord | undefined>> {
   const valid = ids.filter(isStoredId);
-  const records = await deps.uow.read(ctx.tenantId, async (scope) => withCurrentFills(scope, await scope.medicationRequests.findByIds(valid)));
+  const records = await deps.uow.read(ctx.tenantId, async (scope) => {
+    const found = await scope.medicationRequests.findByIdsWithFills(valid);
+    return withCurrentFills(found.records, found.fills);
+  });
   const byId = new Map(records.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id));
 }
@@ -134,10 +137,19 @@ export async function searchMedicationRequests(
   if (criteria.ids && ids!.length === 0) return { items: [], ...(page.withTotal ? { total: 0 } : {}) };
 
   const result = await deps.uow.read(ctx.tenantId, async (scope) => {
-    const found = await scope.medicationRequests.search({ ...criteria, ...(ids ? { ids } : {}), sort, descending, after, limit, withTotal: page.withTotal });
-    const current = await withCurrentFills(
-      scope,
+    const found = await scope.medicationRequests.search({
+      ...criteria,
+      ...(ids ? { ids } : {}),
+      sort,
+      descending,
+      after,
+      limit,
+      withTotal: page.withTotal,
+      withFills: true,
+    });
+    const current = withCurrentFills(
       found.items.map((item) => item.record),
+      found.fills!,
     );
     return { ...found, items: found.items.map((item, i) => ({ ...item, record: current[i] })) };
   });

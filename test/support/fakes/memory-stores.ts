@@ -128,10 +128,19 @@ export function memoryLocks(tx: MemoryTransaction): TransactionLocks {
 export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransaction, tenantId: string): MedicationRequestStore {
   const table = db.medicationRequests;
   const { insert, find, mine } = sequencedRecords(db, tx, table, tenantId);
+  // As the adapter, fills come from the dispenses this transaction sees.
+  const fillsOf = async (records: readonly MedicationRequestRecord[]) => {
+    const dispenses = memoryDispenseStore(db, tx, tenantId);
+    return new Map(await Promise.all(records.map(async (r) => [r.id, await dispenses.fillSummary(r.id)] as const)));
+  };
   return {
     insert: async (record) => insert(record),
     findById: async (id) => find(id),
     findByIds: async (ids) => ids.flatMap((id) => find(id) ?? []),
+    async findByIdsWithFills(ids) {
+      const records = ids.flatMap((id) => find(id) ?? []);
+      return { records, fills: await fillsOf(records) };
+    },
     async updateIfVersion(record, expectedVersion) {
       const rowKey = key(tenantId, record.id);
       // An UPDATE waits for a concurrent writer of the row, then sees its committed version.
@@ -193,6 +202,7 @@ export function memoryMedicationRequestStore(db: MemoryTables, tx: MemoryTransac
         }),
         hasMore: page.length > query.limit,
         ...(query.withTotal ? { total: matches.length } : {}),
+        ...(query.withFills ? { fills: await fillsOf(page.slice(0, query.limit + 1).map((row) => row.record)) } : {}),
       };
     },
   };
@@ -307,9 +317,6 @@ export function memoryDispenseStore(db: MemoryTables, tx: MemoryTransaction, ten
       const fills = mine().filter((r) => r.record.prescriptionId === prescriptionId);
       const handedOver = fills.flatMap((r) => (r.record.resource.whenHandedOver ? [new Date(r.record.resource.whenHandedOver).getTime()] : []));
       return { count: fills.length, lastHandedOver: handedOver.length > 0 ? new Date(Math.max(...handedOver)) : null };
-    },
-    async fillSummaries(prescriptionIds) {
-      return new Map(await Promise.all(prescriptionIds.map(async (id) => [id, await this.fillSummary(id)] as const)));
     },
   };
 }
