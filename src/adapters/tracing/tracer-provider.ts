@@ -60,7 +60,9 @@ export function startTracing(options: TracingOptions): Tracing {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   running = true;
 
-  pgInstrumentation ??= new PgInstrumentation({ requireParentSpan: true, enabled: false });
+  // Connect spans are left out: every request takes a pooled connection, so they doubled the SQL spans
+  // of a create and measured the pool's queue, which rxgate_db_pool_* metrics already show.
+  pgInstrumentation ??= new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enabled: false });
   const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [pgInstrumentation] });
   // `pg` was loaded by ESM imports before this ran; requiring it (and its pool) again through the
   // hooks lets the instrumentation patch the loaded copy, which every importer shares.
