@@ -5,6 +5,7 @@ import type { AuditStore, AuditTrail } from '../../ports/index.js';
 import { AuditEventEntity } from './entities/index.js';
 import { insertStatement } from './entity-columns.js';
 import { dateCondition, NamedParams, Params } from './seq-page.js';
+import { type DeferredWrite, sendNow } from './tenant-statement.js';
 
 /** Bounds what one statement binds (PostgreSQL allows 65,535 parameters; an entry binds 12). */
 const MAX_ROWS_PER_INSERT = 1_000;
@@ -53,10 +54,10 @@ function toRecord(row: AuditEventEntity): AuditRecord {
 }
 
 /** The audit table within a tenant's transaction (row-level security applies: see the TenantSecurity migration). */
-export function createAuditWriter(manager: EntityManager, tenantId: string): AuditStore {
+export function createAuditWriter(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): AuditStore {
   return {
     async record(entries) {
-      if (entries.length > 0) await insert((sql, values) => manager.query(sql, values), entries);
+      if (entries.length > 0) await insert(defer, entries);
     },
 
     async search(criteria) {

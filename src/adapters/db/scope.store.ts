@@ -13,8 +13,9 @@ import {
   transitionToJson,
 } from './medication-request.mapper.js';
 import { Params } from './seq-page.js';
+import { type DeferredWrite, sendNow } from './tenant-statement.js';
 
-export function createHistoryStore(manager: EntityManager, tenantId: string): MedicationRequestHistory {
+export function createHistoryStore(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): MedicationRequestHistory {
   const versions = manager.getRepository(MedicationRequestHistoryEntity);
   return {
     async append({ record, transition }) {
@@ -30,7 +31,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
         transition: transition && transitionToJson(transition),
         workflowVersion: record.workflowVersion,
       };
-      await manager.query(insertStatement(MedicationRequestHistoryEntity, [row], params), params.values);
+      await defer(insertStatement(MedicationRequestHistoryEntity, [row], params), params.values);
     },
 
     async version(id, versionId) {
@@ -89,7 +90,7 @@ export function createHistoryStore(manager: EntityManager, tenantId: string): Me
 
 const CONFLICT_COLUMNS = ['tenant_id', 'key'];
 
-export function createIdempotencyStore(manager: EntityManager, tenantId: string): IdempotencyStore {
+export function createIdempotencyStore(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): IdempotencyStore {
   const repository = manager.getRepository(IdempotencyKeyEntity);
   const updatedColumns = (row: Partial<IdempotencyKeyEntity>) =>
     repository.metadata.columns.filter((c) => c.getEntityValue(row) !== undefined).map((c) => c.databaseName);
@@ -134,41 +135,45 @@ export function createIdempotencyStore(manager: EntityManager, tenantId: string)
         statusCode: record.statusCode,
         expiresAt: new Date(Date.now() + ttlSeconds * 1000),
       };
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(IdempotencyKeyEntity)
-        .values(row)
-        .orUpdate(updatedColumns(row), CONFLICT_COLUMNS)
-        .updateEntity(false)
-        .execute();
+      await defer(
+        ...manager
+          .createQueryBuilder()
+          .insert()
+          .into(IdempotencyKeyEntity)
+          .values(row)
+          .orUpdate(updatedColumns(row), CONFLICT_COLUMNS)
+          .updateEntity(false)
+          .getQueryAndParameters(),
+      );
     },
   };
 }
 
-export function createOutboxWriter(manager: EntityManager): OutboxWriter {
+export function createOutboxWriter(manager: EntityManager, defer: DeferredWrite = sendNow(manager)): OutboxWriter {
   return {
     async append(events) {
       if (events.length === 0) return;
       // The trace of the writing request travels with the row: the relay publishes in it, later or elsewhere.
       const traceparent = traceHeaders()?.traceparent ?? null;
       // No RETURNING (updateEntity false): nothing reads the new seq back on the create path.
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(OutboxEntity)
-        .values(
-          events.map((e) => ({
-            eventId: e.metadata.eventId,
-            tenantId: e.metadata.tenantId,
-            eventType: e.metadata.eventType,
-            subject: subjectOf(e.metadata),
-            envelope: e as never,
-            traceparent,
-          })),
-        )
-        .updateEntity(false)
-        .execute();
+      await defer(
+        ...manager
+          .createQueryBuilder()
+          .insert()
+          .into(OutboxEntity)
+          .values(
+            events.map((e) => ({
+              eventId: e.metadata.eventId,
+              tenantId: e.metadata.tenantId,
+              eventType: e.metadata.eventType,
+              subject: subjectOf(e.metadata),
+              envelope: e as never,
+              traceparent,
+            })),
+          )
+          .updateEntity(false)
+          .getQueryAndParameters(),
+      );
     },
   };
 }

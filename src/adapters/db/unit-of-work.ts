@@ -9,26 +9,26 @@ import { createPriorAuthorizationStore } from './prior-authorization.store.js';
 import { createHistoryStore, createIdempotencyStore, createOutboxWriter } from './scope.store.js';
 import { createSubscriptionStore } from './subscription.store.js';
 import { createTaskStore } from './task.store.js';
-import { withOneRoundTripStatements } from './tenant-statement.js';
+import { type DeferredWrite, sendNow, TransactionPipe, withOneRoundTripStatements } from './tenant-statement.js';
 import { createWorkflowTimerStore } from './workflow-timer.store.js';
 
 /** The role request-path SQL runs as (created by the TenantSecurity migration; row-level security binds it). */
 export const APP_ROLE = 'rxgate_app';
 const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
+function scopeFor(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): TransactionScope {
   return {
     locks: { lock: async (name) => void (await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [name])) },
-    medicationRequests: createMedicationRequestStore(manager, tenantId),
-    history: createHistoryStore(manager, tenantId),
+    medicationRequests: createMedicationRequestStore(manager, tenantId, defer),
+    history: createHistoryStore(manager, tenantId, defer),
     dispenses: createMedicationDispenseStore(manager, tenantId),
     tasks: createTaskStore(manager, tenantId),
     priorAuthorizations: createPriorAuthorizationStore(manager, tenantId),
     subscriptions: createSubscriptionStore(manager, tenantId),
-    idempotency: createIdempotencyStore(manager, tenantId),
-    outbox: createOutboxWriter(manager),
-    audit: createAuditWriter(manager, tenantId),
-    timers: createWorkflowTimerStore(manager, tenantId),
+    idempotency: createIdempotencyStore(manager, tenantId, defer),
+    outbox: createOutboxWriter(manager, defer),
+    audit: createAuditWriter(manager, tenantId, defer),
+    timers: createWorkflowTimerStore(manager, tenantId, defer),
     commands: createCommandLedger(manager, tenantId),
   };
 }
@@ -39,23 +39,26 @@ function scopeFor(manager: EntityManager, tenantId: string): TransactionScope {
  * (and refuses to write) any other tenant's rows even if a query forgot its filter. Both settings are
  * transaction-local: the pooled connection is back to its own role and no tenant after commit.
  */
-export async function inTenantTransaction<T>(dataSource: DataSource, tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+export async function inTenantTransaction<T>(
+  dataSource: DataSource,
+  tenantId: string,
+  work: (manager: EntityManager, defer: DeferredWrite) => Promise<T>,
+): Promise<T> {
+  const enter = enterTenant(tenantId);
   const runner = dataSource.createQueryRunner();
-  await runner.connect();
+  const client = (await runner.connect()) as PoolClient;
+  // BEGIN and the tenant travel with the first statement, held-back writes with the next (TransactionPipe).
+  const pipe = TransactionPipe.open(client, enter);
   try {
-    // One round trip opens the transaction and enters the tenant: a parameterless query goes over the
-    // simple protocol, which takes several statements (a parameterised one cannot).
-    await runner.query(`BEGIN; ${enterTenant(tenantId)}`);
-    let result: T;
-    try {
-      result = await work(runner.manager);
-    } catch (error) {
-      await runner.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+    const result = await work(runner.manager, pipe.defer);
     await runner.query('COMMIT');
     return result;
+  } catch (error) {
+    // Also after a failed COMMIT: the writes sent with it may have failed and left the transaction open.
+    await runner.query('ROLLBACK').catch(() => undefined);
+    throw error;
   } finally {
+    pipe.end();
     await runner.release();
   }
 }
@@ -85,7 +88,7 @@ function enterTenant(tenantId: string): string {
 /** Transactions on TypeORM: inside one, only its EntityManager is used. */
 export function createUnitOfWork(dataSource: DataSource): UnitOfWork {
   return {
-    transaction: (tenantId, work) => inTenantTransaction(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId))),
+    transaction: (tenantId, work) => inTenantTransaction(dataSource, tenantId, (manager, defer) => work(scopeFor(manager, tenantId, defer))),
     // Reads need the tenant setting too: each of their statements enters the tenant itself.
     read: (tenantId, work) => inTenantReads(dataSource, tenantId, (manager) => work(scopeFor(manager, tenantId))),
   };

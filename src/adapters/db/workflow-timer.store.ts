@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PendingTimer, TimerQueue, WorkflowTimerStore } from '../../ports/index.js';
+import { type DeferredWrite, sendNow } from './tenant-statement.js';
 
 interface Row {
   id: string;
@@ -24,12 +25,12 @@ const toTimer = (row: Row): PendingTimer => ({
 });
 
 /** `workflow_timers` of one tenant, inside its transaction (row-level security applies). */
-export function createWorkflowTimerStore(manager: EntityManager, tenantId: string): WorkflowTimerStore {
+export function createWorkflowTimerStore(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): WorkflowTimerStore {
   return {
     async arm(timers) {
       if (timers.length === 0) return;
       // One statement for every timer a transition arms (unnest keeps it one round trip).
-      await manager.query(
+      await defer(
         `INSERT INTO workflow_timers (id, tenant_id, workflow, instance_id, name, due_at)
          SELECT t.id, $1, t.workflow, t.instance_id, t.name, t.due_at
          FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[]) AS t(id, workflow, instance_id, name, due_at)`,
