@@ -19,10 +19,11 @@ export function requestHash(operation: string, payload: unknown): string {
  * `IDEMPOTENCY_KEY_CONFLICT` when the key was used for a different payload.
  */
 export async function priorOutcome(scope: TransactionScope, key: string, hash: string): Promise<IdempotencyRecord | undefined> {
-  if (!(await scope.idempotency.claim(key))) {
+  const claim = await scope.idempotency.claim(key);
+  if (!claim.claimed) {
     throw new DomainError('IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still running; retry once it has finished.');
   }
-  const prior = await scope.idempotency.find(key);
+  const { prior } = claim;
   if (prior && prior.requestHash !== hash) {
     throw new DomainError('IDEMPOTENCY_KEY_CONFLICT', 'This Idempotency-Key was already used with a different payload; use a new key for a new request.');
   }

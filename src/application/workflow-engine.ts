@@ -147,7 +147,11 @@ export async function moveLoaded<R extends { id: string; versionId: number; reso
   return { record, events: [...subject.events(ctx, record, change, deps.newId), ...linked] };
 }
 
-/** Arms the timers of the state entered and drops those of the state left, in the transition's transaction. */
+/**
+ * Arms the timers of the state entered and drops those of the state left, in the transition's
+ * transaction. `knownFacts` are the instance's facts when the caller has them without asking the
+ * store (an instance created in this transaction); otherwise the subject is asked, if a timer needs them.
+ */
 export async function applyTimerChanges<R extends { id: string; versionId: number; resource: unknown }, F extends Facts>(
   deps: UseCaseDeps,
   scope: TransactionScope,
@@ -156,12 +160,13 @@ export async function applyTimerChanges<R extends { id: string; versionId: numbe
   from: string | null,
   to: string,
   now: Date,
+  knownFacts?: F,
 ): Promise<void> {
   const definition = subject.definitionOf(record);
   const { arm, drop } = timerChanges(definition, from, to);
   if (drop.length > 0) await scope.timers.drop(record.id, drop, now);
   if (arm.length === 0) return;
-  const facts = await subject.facts(scope, record, now);
+  const facts = knownFacts ?? (await subject.facts(scope, record, now));
   const timers = arm.flatMap((timer) => {
     const dueAt = timer.due({ facts, armedAt: now, settings: deps.workflowSettings });
     return dueAt ? [{ id: deps.newId(), workflow: definition.name, instanceId: record.id, name: timer.name, dueAt }] : [];

@@ -7,8 +7,8 @@ import {
   type EventPayload,
   type EventType,
   type Fills,
-  type FillSummary,
   fillsOf,
+  type FillSummary,
   legalEvents,
   materializeMedicationRequest,
   type MedicationRequestRecord,
@@ -75,9 +75,16 @@ const EXPIRY_REASON = 'The validity period of the prescription ended.';
 export const fillsAllowed = (record: Pick<MedicationRequestRecord, 'workflowVersion' | 'resource'>): number =>
   record.workflowVersion >= 2 ? 1 + (record.resource.dispenseRequest?.numberOfRepeatsAllowed ?? 0) : 1;
 
+/** The fill summary of a prescription no dispense refers to yet: one created in this transaction. */
+export const NO_FILLS: FillSummary = { count: 0, lastHandedOver: null };
+
+/** The fills of a prescription whose dispenses are summed up in `summary` (CONTRACT §7). */
+export const fillsWith = (record: Pick<MedicationRequestRecord, 'workflowVersion' | 'resource'>, summary: FillSummary): Fills =>
+  fillsOf(fillsAllowed(record), summary, record.resource.dispenseRequest, validityEndOf(record.resource));
+
 /** The fills of a prescription, from the dispenses stored in this transaction (CONTRACT §7: one source of truth). */
 export async function currentFills(scope: TransactionScope, record: Pick<MedicationRequestRecord, 'id' | 'workflowVersion' | 'resource'>): Promise<Fills> {
-  return fillsOf(fillsAllowed(record), await scope.dispenses.fillSummary(record.id), record.resource.dispenseRequest, validityEndOf(record.resource));
+  return fillsWith(record, await scope.dispenses.fillSummary(record.id));
 }
 
 /**
@@ -88,19 +95,21 @@ export async function currentFills(scope: TransactionScope, record: Pick<Medicat
 export function withCurrentFills(records: readonly MedicationRequestRecord[], summaries: ReadonlyMap<string, FillSummary>): MedicationRequestRecord[] {
   return records.map((record) => ({
     ...record,
-    resource: withFillsExtension(
-      record.resource,
-      fillsOf(fillsAllowed(record), summaries.get(record.id) ?? NO_FILLS, record.resource.dispenseRequest, validityEndOf(record.resource)),
-    ),
+    resource: withFillsExtension(record.resource, fillsWith(record, summaries.get(record.id) ?? NO_FILLS)),
   }));
 }
 
-const NO_FILLS: FillSummary = { count: 0, lastHandedOver: null };
+/** The facts the prescription workflow's guards and timers read (CONTRACT §7), from the prescription's fills. */
+export const prescriptionFactsOf = (fills: Fills, now: Date): PrescriptionFacts => ({
+  fillsAllowed: fills.allowed,
+  fillsDispensed: fills.dispensed,
+  validUntil: fills.validUntil,
+  now,
+});
 
-/** The facts the prescription workflow's guards and timers read (CONTRACT §7). */
+/** {@link prescriptionFactsOf} the fills stored now. */
 async function prescriptionFacts(scope: TransactionScope, record: MedicationRequestRecord, now: Date): Promise<PrescriptionFacts> {
-  const fills = await currentFills(scope, record);
-  return { fillsAllowed: fills.allowed, fillsDispensed: fills.dispensed, validUntil: fills.validUntil, now };
+  return prescriptionFactsOf(await currentFills(scope, record), now);
 }
 
 /**

@@ -258,15 +258,20 @@ export interface IdempotencyRecord {
   statusCode: number;
 }
 
+/** What claiming an Idempotency-Key found. */
+export type IdempotencyClaim =
+  /** Another transaction holds the key: the first request is still running. */
+  | { claimed: false }
+  /**
+   * The key is this transaction's until it ends; `prior` is the unexpired record of a finished
+   * request with it, including one committed by the transaction that held the key just before.
+   */
+  | { claimed: true; prior: IdempotencyRecord | undefined };
+
 /** Idempotency keys of one tenant (CONTRACT §4), kept for a time to live. */
 export interface IdempotencyStore {
-  /**
-   * Claims the key for the rest of the transaction. Answers false when another transaction holds
-   * it (the first request is still running).
-   */
-  claim(key: string): Promise<boolean>;
-  /** The unexpired record of a finished request with this key. */
-  find(key: string): Promise<IdempotencyRecord | undefined>;
+  /** Claims the key for the rest of the transaction and looks up its record, together (one round trip). */
+  claim(key: string): Promise<IdempotencyClaim>;
   /** Remembers a finished request for `ttlSeconds`, replacing an expired record of the same key. */
   save(record: IdempotencyRecord, ttlSeconds: number): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PHARMACY_A, PHARMACY_B, prescription, uniquePatient } from '../support/fixtures.js';
 import { type JsonResponse, outcomeCode, request } from '../support/http.js';
+import { scrape, valueOf } from '../support/prometheus.js';
 import { signToken } from '../support/test-app.js';
 import { useTestApp } from '../support/use-test-app.js';
 import { prescriptionIn } from '../support/workflow.js';
@@ -30,6 +31,20 @@ async function footprint(tenant = 'tenant-a') {
     [tenant],
   );
   return row;
+}
+
+/** Statements the gateway counted for the FHIR create `send` makes (`rxgate_db_statements_per_request`). */
+async function statementsOfNextCreate(send: () => Promise<JsonResponse>): Promise<number> {
+  const counted = async () => {
+    const samples = await scrape(t.url);
+    const of = (name: string) => valueOf(samples, `rxgate_db_statements_per_request_${name}`, { route: '/fhir/MedicationRequest' }) ?? 0;
+    return { sum: of('sum'), count: of('count') };
+  };
+  const before = await counted();
+  expect((await send()).status).toBe(201);
+  // The histogram is observed once the response is sent: wait for this request's observation.
+  await expect.poll(async () => (await counted()).count).toBe(before.count + 1);
+  return (await counted()).sum - before.sum;
 }
 
 describe('create, read, update', () => {
@@ -188,6 +203,16 @@ describe('idempotency', () => {
     expect(conflict.status).toBe(409);
     expect(outcomeCode(conflict.body)).toBe('IDEMPOTENCY_KEY_CONFLICT');
     expect(await footprint()).toEqual(before);
+  });
+
+  it('a keyed create costs 2 round trips; its replay 3', async () => {
+    // BEGIN with the tenant, the claim and the key's look-up; then the prescription, its history, outbox,
+    // audit and key as one statement with the COMMIT (issue #18). A replay: the claim, the version, COMMIT.
+    const body = prescription();
+    const key = crypto.randomUUID();
+    expect((await request(mr(), { token: ehrA, headers: { 'idempotency-key': key }, body })).status).toBe(201);
+    expect(await statementsOfNextCreate(() => request(mr(), { token: ehrA, headers: { 'idempotency-key': crypto.randomUUID() }, body }))).toBe(2);
+    expect(await statementsOfNextCreate(() => request(mr(), { token: ehrA, headers: { 'idempotency-key': key }, body }))).toBe(3);
   });
 
   it('keys are per tenant', async () => {

@@ -122,10 +122,13 @@ describe('tracing: one trace from the EHR request to the subscriber', () => {
     const sql = spans().filter(inTrace((s) => isSql(s) && parentOf(s) === idOf(useCase)));
     const outboxInsert = sql.find((s) => /INSERT INTO "?outbox"?/i.test(statement(s)));
     const requestInsert = sql.find((s) => /INSERT INTO "?medication_requests"?/i.test(statement(s)));
-    const commit = sql.find((s) => /^COMMIT/i.test(statement(s)));
+    // The create's writes travel with its COMMIT, in one round trip (issue #18).
+    const commit = sql.find((s) => /(^|;\s*)COMMIT$/i.test(statement(s)));
     expect(outboxInsert, 'the outbox insert is a SQL span of the use-case').toBeDefined();
     expect(requestInsert, 'the prescription insert is a SQL span of the use-case').toBeDefined();
     expect(commit, 'the commit is a SQL span of the use-case').toBeDefined();
+    // Values are inlined into the statements sent; a span keeps only the statement's shape.
+    expect(sql.map(statement).filter((text) => text.includes("'"))).toEqual([]);
 
     // The outbox row keeps the traceparent of the use-case span; the relay publishes as its child.
     const [row] = await t.sql<{ traceparent: string }>('SELECT traceparent FROM outbox WHERE event_id = $1', [eventId]);

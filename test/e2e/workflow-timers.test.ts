@@ -62,8 +62,9 @@ describe('durable timers', () => {
       });
       child.once('exit', (code) => reject(new Error(`the child gateway exited (${code}) before it was ready`)));
     });
-    // Far enough ahead that a loaded machine creates and kills before it is due.
-    const validUntil = inSeconds(12);
+    // Far enough ahead that a loaded machine creates and kills before it is due: 12 s was not, once,
+    // with the suite beside other work (the fresh process's first create compiles its validators).
+    const validUntil = inSeconds(25);
     const id = await create(url, { validityPeriod: { end: validUntil } });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
@@ -75,7 +76,7 @@ describe('durable timers', () => {
     const app = await start(env);
     const ehr = await tokenFor('tenant-a', 'ehr-backend');
     await expect
-      .poll(async () => (await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr })).body.status, { timeout: 20_000, interval: 100 })
+      .poll(async () => (await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr })).body.status, { timeout: 45_000, interval: 100 })
       .toBe('stopped');
     const read = await request(`${app.url}/fhir/MedicationRequest/${id}`, { token: ehr });
     expect(read.body.statusReason.text).toMatch(/validity period/);

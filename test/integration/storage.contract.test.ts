@@ -457,18 +457,21 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       statusCode: 201,
     });
 
-    it('are saved with the transaction, found until they expire, and replaced by a later save', async () => {
+    // A claim answers the key's record too (one round trip); a claim in its own transaction is a look-up.
+    const priorOf = (key: string, tenantId = TENANT) => tx((s) => s.idempotency.claim(key), tenantId);
+
+    it('are saved with the transaction, found by a claim until they expire, and replaced by a later save', async () => {
       const key = `k-${randomUUID()}`;
-      expect(await read((s) => s.idempotency.find(key))).toBeUndefined();
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: undefined });
       const first = record(key);
       await tx((s) => s.idempotency.save(first, 60));
-      expect(await read((s) => s.idempotency.find(key))).toEqual(first);
-      expect(await read((s) => s.idempotency.find(key), OTHER)).toBeUndefined();
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: first });
+      expect(await priorOf(key, OTHER)).toEqual({ claimed: true, prior: undefined });
       const second = record(key, 'h2');
       await tx((s) => s.idempotency.save(second, 60));
-      expect(await read((s) => s.idempotency.find(key))).toEqual(second);
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: second });
       await tx((s) => s.idempotency.save(record(key), -1));
-      expect(await read((s) => s.idempotency.find(key))).toBeUndefined();
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: undefined });
     });
 
     it('a claim is held to the end of its transaction: a second claimer is told no, not made to wait', async () => {
@@ -476,18 +479,37 @@ describe.each(adapters)('storage contract: %s', (_name, open) => {
       const claimed = gate();
       const release = gate();
       const holder = tx(async (s) => {
-        expect(await s.idempotency.claim(key)).toBe(true);
-        expect(await s.idempotency.claim(key)).toBe(true);
+        expect(await s.idempotency.claim(key)).toEqual({ claimed: true, prior: undefined });
+        expect(await s.idempotency.claim(key)).toEqual({ claimed: true, prior: undefined });
         claimed.open();
         await release.opened;
       });
       await claimed.opened;
-      expect(await tx((s) => s.idempotency.claim(key))).toBe(false);
+      expect(await tx((s) => s.idempotency.claim(key))).toEqual({ claimed: false });
       // Keys are per tenant: the same key elsewhere is free.
-      expect(await tx((s) => s.idempotency.claim(key), OTHER)).toBe(true);
+      expect(await priorOf(key, OTHER)).toEqual({ claimed: true, prior: undefined });
       release.open();
       await holder;
-      expect(await tx((s) => s.idempotency.claim(key))).toBe(true);
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: undefined });
+    });
+
+    it('the claim after the holder committed answers the record the holder saved', async () => {
+      const key = `k-${randomUUID()}`;
+      const saved = gate();
+      const release = gate();
+      const first = record(key);
+      const holder = tx(async (s) => {
+        expect((await s.idempotency.claim(key)).claimed).toBe(true);
+        await s.idempotency.save(first, 60);
+        saved.open();
+        await release.opened;
+      });
+      await saved.opened;
+      // Saved but not committed: the key is still held, and its record is nobody else's yet.
+      expect(await tx((s) => s.idempotency.claim(key))).toEqual({ claimed: false });
+      release.open();
+      await holder;
+      expect(await priorOf(key)).toEqual({ claimed: true, prior: first });
     });
   });
 

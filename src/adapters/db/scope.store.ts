@@ -13,6 +13,7 @@ import {
   transitionToJson,
 } from './medication-request.mapper.js';
 import { Params } from './seq-page.js';
+import { rowsOfEach } from './statement-batch.js';
 import { type DeferredWrite, sendNow } from './tenant-statement.js';
 
 export function createHistoryStore(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): MedicationRequestHistory {
@@ -90,35 +91,49 @@ export function createHistoryStore(manager: EntityManager, tenantId: string, def
 
 const CONFLICT_COLUMNS = ['tenant_id', 'key'];
 
+/** A row of `idempotency_keys` as the claim's lookup reads it. */
+interface StoredIdempotencyKey {
+  key: string;
+  operation: string;
+  request_hash: string;
+  resource_type: string;
+  resource_id: string;
+  version: number;
+  status_code: number;
+}
+
 export function createIdempotencyStore(manager: EntityManager, tenantId: string, defer: DeferredWrite = sendNow(manager)): IdempotencyStore {
   const repository = manager.getRepository(IdempotencyKeyEntity);
   const updatedColumns = (row: Partial<IdempotencyKeyEntity>) =>
     repository.metadata.columns.filter((c) => c.getEntityValue(row) !== undefined).map((c) => c.databaseName);
   return {
     async claim(key) {
-      // Transaction-scoped advisory lock: released at commit or rollback, never leaked.
-      const rows: Array<{ claimed: boolean }> = await manager.query('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed', [
-        `idem:${tenantId}:${key}`,
+      // One round trip, two statements: the transaction-scoped advisory lock (released at commit or
+      // rollback, never leaked), then the lookup. Not one statement: its snapshot would predate the
+      // lock, and a request that held the key and committed its record in between would be missed
+      // (run twice). The lookup's own snapshot comes after the lock, so it sees that record.
+      const [[{ claimed }], rows] = await rowsOfEach<[Array<{ claimed: boolean }>, StoredIdempotencyKey[]]>(manager, [
+        { sql: 'SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed', parameters: [`idem:${tenantId}:${key}`] },
+        {
+          sql: `SELECT key, operation, request_hash, resource_type, resource_id, version, status_code FROM idempotency_keys
+                WHERE tenant_id = $1 AND key = $2 AND expires_at > now()`,
+          parameters: [tenantId, key],
+        },
       ]);
-      return rows[0].claimed;
-    },
-
-    async find(key) {
-      const row = await repository
-        .createQueryBuilder('k')
-        .where('k.tenant_id = :tenantId AND k.key = :key AND k.expires_at > now()', { tenantId, key })
-        .getOne();
-      return row
-        ? {
-            key: row.key,
-            operation: row.operation,
-            requestHash: row.requestHash,
-            resourceType: row.resourceType,
-            resourceId: row.resourceId,
-            versionId: row.version,
-            statusCode: row.statusCode,
-          }
-        : undefined;
+      if (!claimed) return { claimed: false };
+      const row = rows[0];
+      return {
+        claimed: true,
+        prior: row && {
+          key: row.key,
+          operation: row.operation,
+          requestHash: row.request_hash,
+          resourceType: row.resource_type,
+          resourceId: row.resource_id,
+          versionId: row.version,
+          statusCode: row.status_code,
+        },
+      };
     },
 
     async save(record, ttlSeconds) {

@@ -105,18 +105,43 @@ export class TransactionPipe {
   };
 
   private async query(text: unknown, values?: unknown[]): Promise<unknown> {
-    if (typeof text !== 'string') return this.original.call(this.client, text, values);
+    if (typeof text !== 'string') return this.original.call(this.client, this.carried(text), values);
     const ending = text === 'COMMIT' || text === 'ROLLBACK';
     if (text === 'ROLLBACK') this.pending = [];
     // Nothing was sent and nothing waits: there is no transaction to end.
     if (ending && !this.begun && this.pending.length === 0) return { command: text, rows: [], rowCount: null };
+    const before = this.takeBefore();
+    if (before.length === 0) return this.original.call(this.client, text, values);
+    const results = (await this.original.call(this.client, `${before.join('; ')}; ${inlineParameters(text, values ?? [])}`)) as pg.QueryResult[];
+    return results[results.length - 1];
+  }
+
+  /** What must go before the next statement: BEGIN and the tenant at first, then the held-back writes. */
+  private takeBefore(): string[] {
     const before: string[] = [];
     if (!this.begun) before.push('BEGIN', this.enter);
     this.begun = true;
     if (this.pending.length > 0) before.push(batch(this.pending.splice(0).map((p) => p.sql)));
-    if (before.length === 0) return this.original.call(this.client, text, values);
-    const results = (await this.original.call(this.client, `${before.join('; ')}; ${inlineParameters(text, values ?? [])}`)) as pg.QueryResult[];
-    return results[results.length - 1];
+    return before;
+  }
+
+  /**
+   * A pg query object (`statement-batch.ts` sends several statements as one) carries what goes before
+   * it in its own text; its callback gets only its own statements' results, as if sent alone.
+   */
+  private carried(query: unknown): unknown {
+    const q = query as { text?: unknown; callback?: (error: Error | undefined, results: unknown) => void };
+    if (typeof q.text !== 'string' || typeof q.callback !== 'function') return query;
+    const before = this.takeBefore();
+    if (before.length === 0) return query;
+    const callback = q.callback;
+    q.text = `${before.join('; ')}; ${q.text}`;
+    q.callback = (error, results) => {
+      if (error || !Array.isArray(results)) return callback(error, results);
+      const own = results.slice(before.length);
+      callback(undefined, own.length === 1 ? own[0] : own);
+    };
+    return query;
   }
 }
 

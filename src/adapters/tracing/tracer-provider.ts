@@ -14,7 +14,7 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ATTR_DB_QUERY_TEXT, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
 /** What `startTracing` registers: the service's name and where spans go. */
 export interface TracingOptions {
@@ -62,7 +62,14 @@ export function startTracing(options: TracingOptions): Tracing {
 
   // Connect spans are left out: every request takes a pooled connection, so they doubled the SQL spans
   // of a create and measured the pool's queue, which rxgate_db_pool_* metrics already show.
-  pgInstrumentation ??= new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enabled: false });
+  pgInstrumentation ??= new PgInstrumentation({
+    requireParentSpan: true,
+    ignoreConnectSpans: true,
+    enabled: false,
+    // Statements carry their values inlined (one round trip a read, a transaction's writes with its
+    // COMMIT): the span keeps the statement's shape only, never a value of a request.
+    requestHook: (span, { query }) => span.setAttribute(ATTR_DB_QUERY_TEXT, withoutLiterals(query.text)),
+  });
   const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations: [pgInstrumentation] });
   // `pg` was loaded by ESM imports before this ran; requiring it (and its pool) again through the
   // hooks lets the instrumentation patch the loaded copy, which every importer shares.
@@ -83,4 +90,12 @@ export function startTracing(options: TracingOptions): Tracing {
       }
     },
   };
+}
+
+// A quoted literal, plain or with escapes (pg's escapeLiteral writes E'…' when the value has a backslash).
+const LITERAL = /\bE'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'/g;
+
+/** `sql` with every quoted literal replaced by `?`. */
+export function withoutLiterals(sql: string): string {
+  return sql.replace(LITERAL, '?');
 }

@@ -4,18 +4,16 @@ import {
   CURRENT_PRESCRIPTION_WORKFLOW,
   DomainError,
   EVENT_TYPES,
-  fillsOf,
   materializeMedicationRequest,
   type MedicationRequestRecord,
   type MedicationRequestResource,
   type RequestContext,
-  validityEndOf,
 } from '../../domain/index.js';
 import type { TransactionScope } from '../../ports/index.js';
 import { commitEvents } from '../audit.js';
 import type { UseCaseDeps } from '../deps.js';
 import { assertIdempotencyKey, canonicalize, idempotently } from '../idempotency.js';
-import { eventContext, fillsAllowed, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { eventContext, fillsWith, NO_FILLS, PRESCRIPTION_SUBJECT, prescriptionFactsOf } from '../workflow.js';
 import { applyTimerChanges } from '../workflow-engine.js';
 import { assertValidMedicationRequest } from './medication-request.rules.js';
 import type { MedicationRequestCriteria } from './read-medication-requests.use-case.js';
@@ -90,6 +88,9 @@ async function insertPrescription(
   const now = deps.clock.now();
   const id = deps.newId();
   const workflow = CURRENT_PRESCRIPTION_WORKFLOW;
+  // No dispense can refer to a prescription that is being created: its fills, and the facts its
+  // timers read, are known without asking the store.
+  const fills = fillsWith({ workflowVersion: workflow.version, resource }, NO_FILLS);
   const record: MedicationRequestRecord = {
     id,
     tenantId: ctx.tenantId,
@@ -102,12 +103,7 @@ async function insertPrescription(
       versionId: 1,
       lastUpdated: now,
       workflowStatus: workflow.initial,
-      fills: fillsOf(
-        fillsAllowed({ workflowVersion: workflow.version, resource }),
-        { count: 0, lastHandedOver: null },
-        resource.dispenseRequest,
-        validityEndOf(resource),
-      ),
+      fills,
     }),
   };
   await scope.medicationRequests.insert(record);
@@ -124,7 +120,7 @@ async function insertPrescription(
       correlationId: ctx.correlationId,
     },
   });
-  await applyTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, record, null, workflow.initial, now);
+  await applyTimerChanges(deps, scope, PRESCRIPTION_SUBJECT, record, null, workflow.initial, now, prescriptionFactsOf(fills, now));
   const payload = {
     resource: record.resource as EventResource,
     event: 'request',

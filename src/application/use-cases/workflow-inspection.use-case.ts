@@ -1,13 +1,11 @@
 import {
   actionsFor,
   type Fills,
-  fillsOf,
   type MedicationDispenseRecord,
   type MedicationRequestRecord,
   type RequestContext,
   statesOf,
   toMermaid,
-  validityEndOf,
   WORKFLOW_DEFINITIONS,
   WORKFLOW_LINKS,
   type WorkflowDefinition,
@@ -15,7 +13,7 @@ import {
 import type { ActionRun } from '../../ports/index.js';
 import type { UseCaseDeps } from '../deps.js';
 import { isStoredId } from '../stored-id.js';
-import { fillsAllowed, PRESCRIPTION_SUBJECT } from '../workflow.js';
+import { fillsWith, PRESCRIPTION_SUBJECT } from '../workflow.js';
 
 /** A definition as inspection shows it (CONTRACT §10). */
 export interface DefinitionView {
@@ -143,5 +141,5 @@ function statusOf(name: string, runs: ActionRun[]): InstanceView['actions'][numb
 export function fillsFromDispenses(_deps: UseCaseDeps, record: MedicationRequestRecord, dispenses: readonly MedicationDispenseRecord[]): Fills {
   const handedOver = dispenses.flatMap((d) => (d.resource.whenHandedOver ? [Date.parse(d.resource.whenHandedOver)] : []));
   const lastHandedOver = handedOver.length > 0 ? new Date(Math.max(...handedOver)) : null;
-  return fillsOf(fillsAllowed(record), { count: dispenses.length, lastHandedOver }, record.resource.dispenseRequest, validityEndOf(record.resource));
+  return fillsWith(record, { count: dispenses.length, lastHandedOver });
 }

@@ -423,13 +423,11 @@ export function memoryIdempotencyStore(db: MemoryTables, tx: MemoryTransaction, 
   const table = db.idempotency;
   return {
     async claim(idempotencyKey) {
-      return tx.locks.tryAcquire(tx, `idem:${tenantId}:${idempotencyKey}`);
-    },
-    async find(idempotencyKey) {
+      if (!tx.locks.tryAcquire(tx, `idem:${tenantId}:${idempotencyKey}`)) return { claimed: false };
       const row = tx.get(table, key(tenantId, idempotencyKey));
-      if (!row || row.expiresAt <= clock.now()) return undefined;
+      if (!row || row.expiresAt <= clock.now()) return { claimed: true, prior: undefined };
       const { tenantId: _tenant, expiresAt: _expires, ...record } = row;
-      return copy(record);
+      return { claimed: true, prior: copy(record) };
     },
     async save(record, ttlSeconds) {
       tx.put(table, key(tenantId, record.key), { ...copy(record), tenantId, expiresAt: new Date(clock.now().getTime() + ttlSeconds * 1000) });

@@ -62,7 +62,7 @@ describe('idempotent creates', () => {
     let claimed!: () => void;
     const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
     const holder = deps.uow.transaction('tenant-a', async (s) => {
-      expect(await s.idempotency.claim('busy')).toBe(true);
+      expect(await s.idempotency.claim('busy')).toEqual({ claimed: true, prior: undefined });
       claimed();
       await held;
     });
