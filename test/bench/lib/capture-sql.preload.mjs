@@ -40,7 +40,42 @@ pg.Client.prototype.query = function (config, values) {
     const text = typeof config === 'string' ? config : config?.text;
     const params = (config && typeof config === 'object' && Array.isArray(config.values) ? config.values : Array.isArray(values) ? values : undefined) ?? [];
     // prepareValue is what pg itself sends: Dates in its format, objects as JSON, arrays as literals.
-    if (typeof text === 'string') store.statements.push({ text, values: params.map((v) => prepareValue(v)), connection: this.processID });
+    if (typeof text === 'string')
+      store.statements.push(
+        params.length > 0 ? { text, values: params.map((v) => prepareValue(v)), connection: this.processID } : unInlined(text, this.processID),
+      );
   }
   return query.apply(this, arguments);
 };
+
+// The gateway sends some round trips as one simple-protocol string with its values inlined as quoted
+// literals (a read with its tenant, a transaction's writes with its COMMIT). For pgbench to replay them
+// with fresh ids, each statement of such a string is recorded with its literals taken back out as
+// parameters, the way the extended protocol would have sent them.
+const LITERAL_OR_SEMICOLON = /\bE'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|;/g;
+
+function unInlined(text, connection) {
+  const parts = [];
+  let current = { text: '', values: [] };
+  let last = 0;
+  for (const match of text.matchAll(LITERAL_OR_SEMICOLON)) {
+    current.text += text.slice(last, match.index);
+    last = match.index + match[0].length;
+    if (match[0] === ';') {
+      parts.push(current);
+      current = { text: '', values: [] };
+    } else {
+      current.values.push(unquote(match[0]));
+      current.text += `$${current.values.length}`;
+    }
+  }
+  current.text += text.slice(last);
+  parts.push(current);
+  const statements = parts.map((p) => ({ text: p.text.trim(), values: p.values })).filter((p) => p.text !== '');
+  return { text: statements.map((p) => p.text).join('; '), values: [], parts: statements, connection };
+}
+
+function unquote(literal) {
+  if (/^E'/i.test(literal)) return literal.slice(2, -1).replace(/''/g, "'").replace(/\\(.)/g, '$1');
+  return literal.slice(1, -1).replace(/''/g, "'");
+}

@@ -90,24 +90,10 @@ export async function buildScript({ client, sample, inputs }) {
     return `:${name}`;
   };
 
-  const commands = [];
-  for (const [index, statement] of sample.statements.entries()) {
-    const text = oneLine(statement.text);
-    const withoutStrings = text.replace(/'(?:[^']|'')*'/g, "''");
-    if (/(^|[^:]):[A-Za-z0-9_]/.test(withoutStrings.replace(/::/g, '')))
-      throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
-    if (statement.values.length === 0) {
-      // A multi-statement string is one round trip for the gateway: `\;` keeps it one for pgbench.
-      const parts = text
-        .replace(/'(?:[^']|'')*'|;/g, (m) => (m === ';' ? '\u0000' : m))
-        .split('\u0000')
-        .map((p) => p.trim())
-        .filter(Boolean);
-      commands.push(parts.join(' \\; '));
-      continue;
-    }
-    const types = await parameterTypes(client, statement.text, index);
-    const params = statement.values.map((value, i) => {
+  /** `text` with each `$n` replaced by an expression that stands for its value (see above). */
+  const bound = async (text, values, probe) => {
+    const types = await parameterTypes(client, text, probe);
+    const params = values.map((value, i) => {
       if (value === null || value === undefined) return 'NULL';
       const str = String(value);
       const parts = [];
@@ -121,7 +107,34 @@ export async function buildScript({ client, sample, inputs }) {
       if (last < str.length) parts.push(define(str.slice(last)));
       return `CAST(${parts.map((p) => (p.startsWith(':') ? `CAST(${p} AS text)` : p)).join(' || ')} AS ${types[i] ?? 'text'})`;
     });
-    commands.push(text.replace(/\$(\d+)/g, (_m, n) => params[Number(n) - 1]));
+    return text.replace(/\$(\d+)/g, (_m, n) => params[Number(n) - 1]);
+  };
+
+  const commands = [];
+  for (const [index, statement] of sample.statements.entries()) {
+    const text = oneLine(statement.text);
+    const withoutStrings = text.replace(/'(?:[^']|'')*'/g, "''");
+    if (/(^|[^:]):[A-Za-z0-9_]/.test(withoutStrings.replace(/::/g, '')))
+      throw new Error(`pgbench would read a ':name' in this statement as a variable: ${text}`);
+    if (statement.parts?.some((part) => part.values.length > 0)) {
+      // Statements the gateway sent with their values inlined, as one round trip: `\;` keeps it one.
+      const parts = [];
+      for (const [j, part] of statement.parts.entries())
+        parts.push(part.values.length === 0 ? oneLine(part.text) : await bound(oneLine(part.text), part.values, `${index}_${j}`));
+      commands.push(parts.join(' \\; '));
+      continue;
+    }
+    if (statement.values.length === 0) {
+      // A multi-statement string is one round trip for the gateway: `\;` keeps it one for pgbench.
+      const parts = text
+        .replace(/'(?:[^']|'')*'|;/g, (m) => (m === ';' ? '\u0000' : m))
+        .split('\u0000')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      commands.push(parts.join(' \\; '));
+      continue;
+    }
+    commands.push(await bound(text, statement.values, `${index}`));
   }
   const script = `${sets.join('\n')}\n${commands.map((c) => `${c};`).join('\n')}\n`;
   return { script, defines, roundTrips: sample.statements.length };
