@@ -49,11 +49,18 @@ export interface TransactionScope {
 
 /**
  * Runs work in one database transaction for one tenant: everything written commits together or
- * not at all. `read` runs in a read-only transaction: it must not write.
+ * not at all. `read` is for reads: it must not write.
  */
 export interface UnitOfWork {
-  /** Runs `work` in a transaction of `tenantId`: commits when it resolves, rolls back when it throws (and rethrows). */
+  /**
+   * Runs `work` in a transaction of `tenantId`: commits when it resolves, rolls back when it throws (and rethrows).
+   * A write whose result nobody reads may reach the database with the transaction's next statement or its
+   * commit; it fails the transaction as a whole all the same.
+   */
   transaction<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
-  /** The same in a read-only transaction, for reads: the database refuses a write in it. */
+  /**
+   * The same for reads: each statement runs as a read-only transaction of its own in the tenant (the database
+   * refuses a write), so two statements may see different commits, as under READ COMMITTED they could anyway.
+   */
   read<T>(tenantId: string, work: (scope: TransactionScope) => Promise<T>): Promise<T>;
 }

@@ -14,7 +14,7 @@ import { loadDataset, patientId, planDataset, readPharmacies, readSource, reques
 import { startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
 import { describeMachine, fileLimits } from './lib/machine.mjs';
-import { buildScript, pgbenchVersion, runPgbench } from './lib/pgbench.mjs';
+import { buildScript, pgbenchVersion, runPgbench, statementsOf } from './lib/pgbench.mjs';
 import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, fhirSearchPage, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
@@ -280,7 +280,12 @@ async function main() {
   const create = scripts.get('create');
   if (create) {
     const lines = create.script.split('\n');
-    const essential = lines.filter((l) => /^INSERT INTO (medication_requests|"outbox"|"idempotency_keys")[ (]/.test(l));
+    // The gateway sends its writes as one statement of CTEs with the COMMIT: take the INSERTs back out.
+    const essential = lines
+      .flatMap((l) => l.replace(/;$/, '').split(' \\; '))
+      .flatMap(statementsOf)
+      .filter((l) => /^INSERT INTO (medication_requests|"outbox"|"idempotency_keys")[ (]/.test(l))
+      .map((l) => `${l};`);
     if (essential.length === 3)
       scripts.set('createMinimal', {
         ...create,

@@ -189,3 +189,29 @@ export async function runPgbench({ url, script, defines, clients, seconds }) {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The statements of one SQL statement that may be `WITH w0 AS (…), w1 AS (…) <main>`: the CTE bodies
+ * and the main statement, each on its own (quoted text and nested parentheses skipped).
+ */
+export function statementsOf(sql) {
+  const text = sql.trim();
+  if (!/^WITH w0 AS \(/.test(text)) return [text];
+  const out = [];
+  let i = text.indexOf('(') + 1;
+  for (;;) {
+    let depth = 1;
+    const start = i;
+    for (; i < text.length && depth > 0; i++) {
+      if (text[i] === "'") i = text.indexOf("'", i + 1) < 0 ? text.length : text.indexOf("'", i + 1);
+      else if (text[i] === '(') depth++;
+      else if (text[i] === ')') depth--;
+    }
+    out.push(text.slice(start, i - 1).trim());
+    const next = /^\s*,\s*w\d+ AS \(/.exec(text.slice(i));
+    if (!next) break;
+    i += next[0].length;
+  }
+  out.push(text.slice(i).trim());
+  return out;
+}
