@@ -15,7 +15,7 @@ import { startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
 import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { buildScript, pgbenchVersion, runPgbench, statementsOf } from './lib/pgbench.mjs';
-import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox } from './lib/phases.mjs';
+import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox, waitForQuiet } from './lib/phases.mjs';
 import { renderReport } from './lib/report.mjs';
 import { completeExisting, fhirCreate, fhirRead, fhirSearch, fhirSearchPage, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
 import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
@@ -371,7 +371,17 @@ async function main() {
       byKey.set(`${key}:${c}`, row);
       rowsOut.push(...[`${key}:${c}`, `${key}Minimal:${c}`].filter((k) => pgbench.has(k)).map((k) => pgbench.get(k)), row);
     }
-    sections.push({ title: label, rows: rowsOut, notes: [] });
+    const notes = [];
+    if (key === 'create' || key === 'gqlCreate') {
+      // Writes leave work behind (relay, workflow actions, fan-out): the next rows start once it is done.
+      const quiet = await waitForQuiet(gateway, 120_000);
+      notes.push(
+        quiet.left === 0
+          ? `Outbox published and every stream consumer caught up ${(quiet.ms / 1000).toFixed(1)} s after the last write; the next rows started then.`
+          : `${quiet.left} events still unpublished or unconsumed after ${quiet.ms / 1000} s.`,
+      );
+    }
+    sections.push({ title: label, rows: rowsOut, notes });
   }
   const page = selected('gqlPage') && (await statementsPerPage(gateway, tokens, pagePharmacies[0]));
   if (page)
@@ -381,11 +391,7 @@ async function main() {
         `SQL statements per page (rxgate_db_statements_per_request): ${page.average.toFixed(1)} on average over the run; one page of 10 issued ${page.first10}, one of 50 issued ${page.first50}.`,
         `Pages come from ${pagePharmacies.length} pharmacy queues; about a third of each queue's first 50 prescriptions were taken to completed (5 transitions, 1 dispense), the rest are as created.`,
       );
-  const drain = await waitForOutbox(gateway, 120_000);
-  if (selected('create'))
-    sections[0].notes.push(
-      `Outbox after the create scenarios: ${drain.backlog === 0 ? `drained ${(drain.ms / 1000).toFixed(1)} s after the last write` : `${drain.backlog} events still unpublished after ${drain.ms / 1000} s`}.`,
-    );
+  await waitForOutbox(gateway, 120_000);
 
   if (selected('workflow'))
     sections.push(await runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor: () => patientId(patients + pick(50_000)) }));

@@ -45,6 +45,28 @@ export async function waitForOutbox(gateway, ms) {
   return { backlog, ms: Date.now() - started };
 }
 
+/**
+ * Waits until the gateway has nothing left over from the writes before: the outbox published and every
+ * stream consumer (workflow actions, live fan-out) caught up. The rows after a write scenario measure
+ * their own requests, not the work those writes left behind.
+ */
+export async function waitForQuiet(gateway, ms) {
+  const started = Date.now();
+  let left;
+  await waitFor(
+    async () => {
+      const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
+      const backlog = Number(/^rxgate_outbox_backlog_events (\S+)/m.exec(text)?.[1] ?? NaN);
+      const lags = [...text.matchAll(/^rxgate_stream_consumer_lag_messages\{[^}]*\} (\S+)/gm)].map((m) => Number(m[1]));
+      left = backlog + lags.reduce((a, b) => a + b, 0);
+      return left === 0;
+    },
+    ms,
+    250,
+  );
+  return { left, ms: Date.now() - started };
+}
+
 export async function runWorkflow({ gateway, tokens, nextNew, PROFILE, log, noteErrors, patientFor }) {
   const rows = [];
   for (const c of PROFILE.concurrency) {
