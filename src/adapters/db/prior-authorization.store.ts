@@ -43,6 +43,15 @@ const historyRow = (tenantId: string, record: PriorAuthorizationRecord, transiti
 export function createPriorAuthorizationStore(manager: EntityManager, tenantId: string): PriorAuthorizationStore {
   const tasks = manager.getRepository(TaskEntity);
   const history = manager.getRepository(TaskHistoryEntity);
+  // Every version a prior authorization reaches, with the transition that made it.
+  const appendVersion = async (record: PriorAuthorizationRecord, transition: PriorAuthorizationTransition) => {
+    await history
+      .createQueryBuilder()
+      .insert()
+      .values(historyRow(tenantId, record, transition))
+      .updateEntity(false)
+      .execute();
+  };
   const where = () => tasks.createQueryBuilder('t').where('t.tenant_id = :tenantId AND t.workflow_name = :workflow', { tenantId, workflow: WORKFLOW });
   return {
     async insert(record, transition) {
@@ -57,12 +66,7 @@ export function createPriorAuthorizationStore(manager: EntityManager, tenantId: 
         })
         .updateEntity(false)
         .execute();
-      await history
-        .createQueryBuilder()
-        .insert()
-        .values(historyRow(tenantId, record, transition))
-        .updateEntity(false)
-        .execute();
+      await appendVersion(record, transition);
     },
 
     async findById(id) {
@@ -96,12 +100,7 @@ export function createPriorAuthorizationStore(manager: EntityManager, tenantId: 
         .where('tenant_id = :tenantId AND id = :id AND version = :expectedVersion', { tenantId, id: record.id, expectedVersion })
         .execute();
       if (result.affected !== 1) return false;
-      await history
-        .createQueryBuilder()
-        .insert()
-        .values(historyRow(tenantId, record, transition))
-        .updateEntity(false)
-        .execute();
+      await appendVersion(record, transition);
       return true;
     },
 
