@@ -25,7 +25,7 @@ export interface LiveSubscribeOptions {
   matches(event: LiveEvent): boolean;
   /** What `matches` requires, when it requires one value of one field (indexing only; `matches` still decides). */
   indexKey?: LiveIndexKey;
-  /** Resume: every matching event after this stream position, then live ones, from one consumer (no seam). */
+  /** Resume: every matching event after this stream position, then live ones, in one stream with no gap or repeat (replayed until it meets the fan-out). */
   after?: number;
   /** Events that may wait for a slow subscriber before it is cut off. */
   bufferSize: number;
@@ -74,9 +74,6 @@ function subscription(queue: EventQueue, close: () => Promise<void>): LiveSubscr
   };
 }
 
-/** Subject of every event of one tenant: `{eventType}.{tenantId}` with eventType `eprescribing.<resource>.<change>.v1`. */
-export const tenantEvents = (tenantId: string) => `eprescribing.*.*.*.${tenantId}`;
-
 const decode = (message: DeliveredMessage): LiveEvent | undefined => {
   try {
     const envelope = JSON.parse(Buffer.from(message.data).toString('utf8')) as EventEnvelope;
@@ -106,6 +103,11 @@ class EventQueue implements AsyncIterable<LiveEvent> {
     if (this.items.length >= this.limit) return false;
     this.items.push(event);
     return true;
+  }
+
+  /** Events it can take now without refusing one. */
+  room(): number {
+    return this.limit - this.items.length;
   }
 
   /** Waits for room instead of refusing (a subscriber's own replay consumer may wait). */
@@ -213,11 +215,22 @@ function interrupt(queue: EventQueue, subscribe: LiveSubscribeOptions, error: Do
   else subscribe.onOverflow();
 }
 
+/** A resuming subscriber's replay, until it meets the fan-out. */
+interface Resuming {
+  /** The fan-out offers the subscriber every event after this position, the replay delivers those up to it; undefined until the fan-out has a position. */
+  handOverAt: number | undefined;
+  /** What the fan-out offered after `handOverAt`, in stream order, queued at the hand-over. */
+  held: LiveEvent[];
+  /** The replay's own consumer. */
+  consumer?: Promise<BusSubscription | undefined>;
+}
+
 /**
  * Live fan-out of one instance: a single consumer of the event stream hands every event to the
- * local subscribers of its tenant. A subscriber that resumes from a cursor gets a consumer of its
- * own from that position instead, so replay and live form one ordered stream with no seam. A live
- * subscriber that cannot keep up is cut off (`onOverflow`) rather than slowing the others.
+ * local subscribers of its tenant. A subscriber that resumes from a cursor replays from a consumer of
+ * its own only until it meets the fan-out, then is served by the fan-out like any other (see
+ * `subscribe`). A live subscriber that cannot keep up is cut off (`onOverflow`) rather than slowing
+ * the others; a replaying one waits for room instead.
  */
 export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
   const byTenant = new Map<string, TenantSubscribers>();
@@ -225,8 +238,19 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
   let stopped = false;
   let delivered = 0;
   let dropped = 0;
+  /** Replay consumers open (subscribers that resumed and have not met the fan-out yet). */
+  let replaying = 0;
+  /** The stream position of the last message the shared consumer took; undefined before its first. */
+  let position: number | undefined;
+  /** Resuming subscribers that joined before the shared consumer took a message: its first one fixes where they meet it. */
+  const unanchored = new Set<(seq: number) => void>();
+  const closings = new Set<Promise<void>>();
 
   const fanOut = (message: DeliveredMessage) => {
+    // Set before anything is offered: a subscriber that meets the fan-out now is offered everything after it.
+    for (const anchor of unanchored) anchor(message.seq - 1);
+    unanchored.clear();
+    position = message.seq;
     const event = decode(message);
     if (!event) return;
     const tenant = byTenant.get(event.envelope.metadata.tenantId);
@@ -251,6 +275,8 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
     const interrupted = liveInterrupted(error);
     for (const subscribers of byTenant.values()) for (const s of subscribers.all()) s.interrupt(interrupted);
     shared = undefined;
+    // The new consumer starts at the stream's end: what it covers is known from its first message only.
+    position = undefined;
     void (async () => {
       for (let attempt = 0; !stopped && !shared; attempt++) {
         try {
@@ -263,6 +289,19 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
     })();
   };
 
+  /** Closes a replay consumer (not awaited by its own handler: the bus waits for the handler to return before it closes). */
+  const closeReplay = (consumer: Promise<BusSubscription | undefined>) => {
+    const closing = consumer
+      .then((c) => c?.close())
+      .catch((error: unknown) => options.logger.warn({ err: error }, 'live replay consumer did not close cleanly'))
+      .finally(() => {
+        replaying--;
+        closings.delete(closing);
+      });
+    closings.add(closing);
+    return closing;
+  };
+
   return {
     async start(): Promise<void> {
       shared = await options.bus.subscribe('eprescribing.>', fanOut, { onEnd: onSharedEnd });
@@ -273,13 +312,22 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
       await shared?.close();
       for (const subscribers of byTenant.values()) for (const s of subscribers.all()) s.end();
       byTenant.clear();
+      await Promise.all(closings);
     },
 
-    stats: () => ({ subscribers: [...byTenant.values()].reduce((n, s) => n + s.size, 0), delivered, dropped }),
+    stats: () => ({ subscribers: [...byTenant.values()].reduce((n, s) => n + s.size, 0), replaying, delivered, dropped }),
 
     /** Lag of the shared fan-out consumer (not of the per-subscriber replay consumers); 0 before start. */
     lag: (): Promise<number> => shared?.lag() ?? Promise.resolve(0),
 
+    /**
+     * A subscriber joins the fan-out at once. One that resumes (`after`) also replays from a consumer of
+     * its own, while the fan-out holds what it offers it; they meet at `handOverAt`: the fan-out offers
+     * it every event after that position, the replay delivers every one up to it. When the replay gets
+     * there (or past it), what the fan-out held is queued and the replay consumer closed. Nothing at or
+     * before the last position delivered is delivered again, so the stream it sees stays strictly
+     * increasing whichever of the two is ahead.
+     */
     async subscribe(subscribe: LiveSubscribeOptions): Promise<LiveSubscription> {
       const queue = new EventQueue(subscribe.bufferSize);
       if (subscribe.after !== undefined) {
@@ -292,29 +340,50 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
             `Events after cursor ${subscribe.after} are no longer kept (the oldest kept is ${first}); start again without a cursor.`,
           );
         }
-        const own = await options.bus.subscribe(
-          tenantEvents(subscribe.tenantId),
-          async (message) => {
-            const event = decode(message);
-            if (event && subscribe.matches(event)) {
-              // Only the hand-over is in the span: waiting for room is the subscriber's pace, not work.
-              consumeSpan('live replay', message, { 'rxgate.event_id': event.envelope.metadata.eventId }, () => (event.trace = recordingContext()));
-              await queue.pushWaiting(event);
-              delivered++;
-            }
-          },
-          { afterSeq: subscribe.after, onEnd: (error) => interrupt(queue, subscribe, liveInterrupted(error)) },
-        );
-        return subscription(queue, async () => {
-          queue.end();
-          await own.close();
-        });
       }
+      /** The last position the subscriber has (delivered, or its cursor). */
+      let last = subscribe.after ?? 0;
+      let resuming: Resuming | undefined;
 
-      const subscriber = {
+      /** The fan-out covers this subscriber after its current position: the replay goes that far, and what was held is its to deliver. */
+      const meetLater = () => {
+        resuming!.held = [];
+        resuming!.handOverAt = position;
+        if (position === undefined) unanchored.add(anchor);
+      };
+      const anchor = (seq: number) => {
+        if (resuming && resuming.handOverAt === undefined) resuming.handOverAt = seq;
+      };
+      /** Queues what the fan-out held and ends the replay; without room for all of it now, the replay goes on to the fan-out's position instead. */
+      const handOver = (): boolean => {
+        const due = resuming!.held.filter((e) => e.seq > last);
+        if (due.length > queue.room()) {
+          meetLater();
+          return false;
+        }
+        for (const event of due) {
+          queue.push(event);
+          last = event.seq;
+          delivered++;
+        }
+        const { consumer } = resuming!;
+        resuming = undefined;
+        if (consumer) void closeReplay(consumer);
+        return true;
+      };
+
+      const subscriber: LiveSubscriber = {
         deliver(event: LiveEvent) {
-          if (queue.ended || !subscribe.matches(event)) return;
+          if (queue.ended || event.seq <= last || !subscribe.matches(event)) return;
+          if (resuming) {
+            if (resuming.handOverAt === undefined) return; // not anchored: the replay delivers it
+            resuming.held.push(event);
+            // Held beyond its buffer: dropped, the replay goes that far instead (it may wait for room).
+            if (resuming.held.length > subscribe.bufferSize) meetLater();
+            return;
+          }
           if (queue.push(event)) {
+            last = event.seq;
             delivered++;
             return;
           }
@@ -323,10 +392,10 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
           queue.end();
           subscribe.onOverflow();
         },
-        end: () => queue.end(),
+        end: () => close(),
         interrupt(error: DomainError) {
-          remove();
-          interrupt(queue, subscribe, error);
+          interrupt(queue, subscribe, error); // first: it tells the subscriber unless its queue already ended
+          void close();
         },
       };
       const remove = () => {
@@ -334,12 +403,56 @@ export function createLiveEvents(options: { bus: EventBus; logger: Logger }) {
         tenant?.remove(subscriber, subscribe.indexKey);
         if (tenant?.size === 0) byTenant.delete(subscribe.tenantId);
       };
-      if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new TenantSubscribers());
-      byTenant.get(subscribe.tenantId)!.add(subscriber, subscribe.indexKey);
-      return subscription(queue, async () => {
+      const close = async () => {
         remove();
         queue.end();
+        unanchored.delete(anchor);
+        const consumer = resuming?.consumer;
+        resuming = undefined;
+        if (consumer) await closeReplay(consumer);
+      };
+
+      if (!byTenant.has(subscribe.tenantId)) byTenant.set(subscribe.tenantId, new TenantSubscribers());
+      byTenant.get(subscribe.tenantId)!.add(subscriber, subscribe.indexKey);
+      if (subscribe.after === undefined || (position !== undefined && subscribe.after >= position)) return subscription(queue, close);
+
+      const resume: Resuming = (resuming = { handOverAt: undefined, held: [] });
+      meetLater();
+      const replay = async (message: DeliveredMessage) => {
+        if (resuming !== resume || queue.ended) return; // handed over: its consumer is closing
+        // Past where they meet: the fan-out has (or will offer) this one. Refused, the replay meets the
+        // fan-out at its position; when that is behind this message, nothing is held and it cannot refuse.
+        while (resume.handOverAt !== undefined && message.seq > resume.handOverAt) if (handOver()) return;
+        const event = decode(message);
+        if (event && event.seq > last && event.envelope.metadata.tenantId === subscribe.tenantId && subscribe.matches(event)) {
+          // Only the hand-over is in the span: waiting for room is the subscriber's pace, not work.
+          consumeSpan('live replay', message, { 'rxgate.event_id': event.envelope.metadata.eventId }, () => (event.trace = recordingContext()));
+          await queue.pushWaiting(event);
+          if (resuming !== resume || queue.ended) return;
+          last = event.seq;
+          delivered++;
+        }
+        // At where they meet (refused, the fan-out has moved past it: the replay goes on to its position).
+        if (resume.handOverAt !== undefined && message.seq >= resume.handOverAt) handOver();
+      };
+      replaying++;
+      // Every event of the stream, as the fan-out reads it (not only the tenant's): the replay reaches the
+      // fan-out's position even when that is another tenant's event.
+      resume.consumer = options.bus.subscribe('eprescribing.>', replay, {
+        afterSeq: subscribe.after,
+        onEnd: (error) => {
+          if (resuming !== resume) return;
+          subscriber.interrupt(liveInterrupted(error));
+        },
       });
+      try {
+        await resume.consumer;
+      } catch (error) {
+        resume.consumer = Promise.resolve(undefined);
+        await close();
+        throw error;
+      }
+      return subscription(queue, close);
     },
   };
 }

@@ -441,6 +441,10 @@ describe('live fan-out to 1,000 subscribers across a reconnect (issue #18)', () 
       for (const s of everyone) s.expected = all.filter((e) => s.wants(e)).map((e) => e.eventId);
       await deliveries(everyone, 'after the reconnect');
 
+      // Each resumed subscriber replayed from a consumer of its own only until it met the shared fan-out.
+      await expect.poll(async () => valueOf(await scrape(t.url), 'rxgate_live_replay_consumers'), { timeout: 60_000 }).toBe(0);
+      expect(t.app.live.stats().subscribers).toBe(everyone.length);
+
       const problems = everyone.flatMap((s) => problemsOf(s, sequenceOf, all));
       expect(problems.slice(0, 30), `${problems.length} problem(s) after the reconnect`).toEqual([]);
       expect(failures).toEqual([]);

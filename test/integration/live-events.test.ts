@@ -85,4 +85,39 @@ describe('live fan-out', () => {
     expect(seen).toEqual([...Array(50).keys()]);
     await live.stop();
   });
+  it('resumed subscribers replay until they meet the fan-out, then share it: each event once, in order, with writes racing the hand-over (issue #18)', async () => {
+    const live = createLiveEvents({ bus, logger });
+    await live.start();
+    const first = await publish('tenant-d', 0);
+    for (let i = 1; i < 20; i++) await publish(i % 3 === 1 ? 'tenant-e' : 'tenant-d', i);
+    await expect.poll(() => live.lag(), { timeout: 10_000 }).toBe(0); // the fan-out is past them
+    const cursors = Array.from({ length: 30 }, (_, k) => first.seq - 1 + (k % 20));
+    const subscriptions = await Promise.all(
+      cursors.map((after) =>
+        live.subscribe({ tenantId: 'tenant-d', matches: () => true, after, bufferSize: 100, onOverflow: () => expect.fail('a subscriber overflowed') }),
+      ),
+    );
+    expect(live.stats().subscribers).toBe(30); // on the fan-out from the start, its events held while they replay
+    const writing = (async () => {
+      for (let i = 20; i < 60; i++) await publish(i % 3 === 1 ? 'tenant-e' : 'tenant-d', i);
+    })();
+    const received = await Promise.all(
+      subscriptions.map(async (subscription) => {
+        const got: LiveEvent[] = [];
+        for await (const event of subscription) {
+          got.push(event);
+          if (event.envelope.payload.n === 59) break;
+        }
+        return got;
+      }),
+    );
+    await writing;
+    for (const [k, got] of received.entries()) {
+      const expected = Array.from({ length: 60 }, (_, n) => n).filter((n) => n % 3 !== 1 && first.seq + n > cursors[k]);
+      expect(got.map((e) => e.envelope.payload.n)).toEqual(expected);
+      expect(got.every((e) => e.envelope.metadata.tenantId === 'tenant-d')).toBe(true);
+    }
+    expect(live.stats().replaying).toBe(0); // each closed its replay consumer once it met the fan-out
+    await live.stop();
+  });
 });

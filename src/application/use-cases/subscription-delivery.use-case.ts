@@ -105,7 +105,8 @@ export function openSubscriptionDelivery(options: SubscriptionDeliveryOptions, c
         matches: (e) =>
           e.seq >= request.seq || (e.envelope.metadata.eventType !== EVENT_TYPES.subscriptionReplayed && bound.matches(e.envelope.payload.resource)),
         bufferSize: options.bufferSize,
-        onOverflow: () => undefined, // a replay consumer waits for room instead of overflowing
+        // It ends at the request, which the fan-out had already taken: its own replay delivers all of it, waiting for room.
+        onOverflow: () => undefined,
       });
       if (closed) return;
       await deliver(id, replaying, request.seq);

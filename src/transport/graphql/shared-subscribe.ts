@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, Kind, visit } from 'graphql';
 import type { GraphqlContext } from './context.js';
 
 // graphql's CommonJS build, the one the subgraph schema was built with (see bounds.ts).
@@ -79,9 +79,43 @@ export function createSharedSubscribe(keyOfDocument: (args: ExecutionArgs) => st
   };
 }
 
-/** What makes two subscribers' executions of an event the same: the operation, its variables, and who asks. */
+/**
+ * Variables of a document used only as the cursor (`after`) of a subscription's root field: where a
+ * subscriber resumes from, not what an event executes to, so subscribers resumed from different
+ * cursors still share each event's execution once they are on the fan-out.
+ */
+const cursorVariablesOf = new WeakMap<DocumentNode, ReadonlySet<string>>();
+
+function cursorVariables(document: DocumentNode): ReadonlySet<string> {
+  let known = cursorVariablesOf.get(document);
+  if (known) return known;
+  const asCursor = new Map<string, number>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION || definition.operation !== 'subscription') continue;
+    for (const selection of definition.selectionSet.selections) {
+      if (selection.kind !== Kind.FIELD) continue;
+      for (const argument of selection.arguments ?? []) {
+        if (argument.name.value === 'after' && argument.value.kind === Kind.VARIABLE) {
+          asCursor.set(argument.value.name.value, (asCursor.get(argument.value.name.value) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  const uses = new Map<string, number>();
+  visit(document, {
+    VariableDefinition: () => false, // a declaration, not a use
+    Variable: (node) => void uses.set(node.name.value, (uses.get(node.name.value) ?? 0) + 1),
+  });
+  known = new Set([...asCursor].filter(([name, n]) => uses.get(name) === n).map(([name]) => name));
+  cursorVariablesOf.set(document, known);
+  return known;
+}
+
+/** What makes two subscribers' executions of an event the same: the operation, its variables (but the cursor), and who asks. */
 export const operationKey = (query: string, args: ExecutionArgs): string | undefined => {
   const context = args.contextValue as GraphqlContext | undefined;
   if (!context?.ctx) return undefined;
-  return JSON.stringify([query, args.operationName ?? null, args.variableValues ?? null, context.ctx.tenantId, context.ctx.actor]);
+  const cursors = cursorVariables(args.document);
+  const variables = args.variableValues && Object.fromEntries(Object.entries(args.variableValues).filter(([name]) => !cursors.has(name)));
+  return JSON.stringify([query, args.operationName ?? null, variables ?? null, context.ctx.tenantId, context.ctx.actor]);
 };

@@ -7,7 +7,7 @@ export interface OperationalSources {
   readings: OperationalReadings;
   /** Open websocket connections, GraphQL and FHIR. */
   connections(): { graphql: number; fhir: number };
-  live(): { subscribers: number; delivered: number; dropped: number };
+  live(): { subscribers: number; replaying: number; delivered: number; dropped: number };
   /** Stream consumers by name (the `consumer` label), each answering its lag (see `BusSubscription.lag`). */
   consumers: Record<string, () => Promise<number>>;
   /** Workflow timers armed and not yet fired or dropped, across tenants. */
@@ -108,6 +108,14 @@ export function registerOperationalMetrics(registry: Registry, sources: Operatio
     registers: [registry],
     collect() {
       this.set(sources.live().subscribers);
+    },
+  });
+  new Gauge({
+    name: 'rxgate_live_replay_consumers',
+    help: 'Stream consumers of resumed live subscribers still replaying before they join the shared fan-out.',
+    registers: [registry],
+    collect() {
+      this.set(sources.live().replaying);
     },
   });
   followingCounter(registry, 'rxgate_live_events_delivered_total', 'Events handed to live subscribers.', () => sources.live().delivered);
