@@ -332,7 +332,8 @@ async function main() {
   // 3. The gateway under load.
   log('starting the gateway (measured)');
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
-  const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [] });
+  const profileArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: profileArgs });
   children.push(gateway);
   const idleSection = selected('idle') ? await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) : undefined;
   const load = async (label, c, request, baseline) => {
@@ -410,6 +411,7 @@ async function main() {
         noteErrors,
         children,
         offGateway: gateway,
+        nodeArgs: profileArgs,
         patientFor: () => patientId(patients + pick(50_000)),
       })
     : (await gateway.stop(), undefined);

@@ -380,7 +380,7 @@ export async function runSoak({ gateway, tokens, nextNew, PROFILE, log, noteErro
  * FHIR create with tracing on: a gateway started with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a
  * local sink. Whether tracing exists in this build is told by the sink: no export, no tracing.
  */
-export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway, patientFor }) {
+export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, log, noteErrors, children, offGateway, patientFor, nodeArgs = [] }) {
   const c = PROFILE.concurrency.at(-1);
   const create = () => fhirCreate({ token: tokens.ehr, next: () => nextNew(patientFor()) });
   // Off and on back to back, so that the machine's load drifts as little as possible between them.
@@ -397,7 +397,7 @@ export async function runTracing({ root, gatewayEnv, tokens, nextNew, PROFILE, l
   await offGateway.stop();
   const sink = await startOtlpSink();
   log('tracing: starting a gateway with OTEL_EXPORTER_OTLP_ENDPOINT set');
-  const gateway = await startGateway({ root, env: { ...gatewayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'rxgate-bench' } });
+  const gateway = await startGateway({ root, nodeArgs, env: { ...gatewayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'rxgate-bench' } });
   children.push(gateway);
   let result;
   try {
