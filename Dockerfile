@@ -9,6 +9,9 @@ COPY migrations ./migrations
 COPY scripts ./scripts
 COPY web ./web
 RUN npm run build && npm prune --omit=dev
+# The FHIR schema's validators, generated now into node_modules/.cache: each start then loads them in
+# a third of a second instead of compiling for seconds (the runtime user cannot write there).
+RUN node -e "import('./dist/src/adapters/validation/fhir-schema-validator.js').then((m) => m.createFhirSchemaValidator().warmUp(['MedicationRequest']))"
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=4000

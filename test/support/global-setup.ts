@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/adapters/db/embedded-postgres.js';
+import { createFhirSchemaValidator } from '../../src/adapters/validation/fhir-schema-validator.js';
 import { ensureWebAssetsBuilt } from './web-assets.js';
 
 declare module 'vitest' {
@@ -21,6 +22,8 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   ensureWebAssetsBuilt(); // the gateway serves the explorer and the board from dist/web
+  // Generated once here (a fresh clone has no cache), so that no gateway the tests start compiles the schema.
+  createFhirSchemaValidator().warmUp(['MedicationRequest']);
   const natsUrl = process.env.TEST_NATS_URL || undefined;
   project.provide('natsUrl', natsUrl);
   if (process.env.TEST_DATABASE_URL) {

