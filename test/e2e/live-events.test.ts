@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { CreatePrescriptionDocument, TransitionDocument } from '../generated/graphql.js';
@@ -18,11 +18,17 @@ beforeAll(async () => {
 
 const short = (type: string) => type.replace(/^eprescribing\.|\.v1$/g, '');
 
-/** Resolves once the server holds `count` more live subscribers than before. */
+/** Resolves once the server holds `count` live subscribers (each test starts from none, see beforeEach). */
 const subscribed = (app: { live: { stats(): { subscribers: number } } }, count: number) =>
   expect.poll(() => app.live.stats().subscribers, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
 
 describe('prescriptionEvents over graphql-ws', () => {
+  // The server lets a stopped subscriber go when it reads the socket's close: on a busy machine the
+  // previous test's are still counted, and `subscribed` would pass before this test's had joined.
+  beforeEach(async () => {
+    await expect.poll(() => t.app.live.stats().subscribers, { timeout: 10_000 }).toBe(0);
+  });
+
   it('delivers changes made over FHIR and over GraphQL to a filtered subscriber, in commit order', async () => {
     const patient = uniquePatient();
     const sub = subscriber(t.url, ehr, { filter: { patient: `Patient/${patient}` } });
