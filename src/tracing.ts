@@ -78,6 +78,11 @@ export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span)
   }
 }
 
+/** `parent` with `span` as its active span (to propagate a span that was not made active). */
+export function withSpan(parent: Context, span: Span): Context {
+  return trace.setSpan(parent, span);
+}
+
 /** The W3C trace context of `ctx` (default: the active one) as message headers; undefined when there is none. */
 export function traceHeaders(ctx: Context = context.active()): MessageHeaders | undefined {
   const carrier: Record<string, string> = {};

@@ -80,6 +80,13 @@ export interface EventBus {
   readonly kind: 'nats' | 'embedded';
   /** Resolves once the bus keeps the message (or dropped it as a duplicate); rejects when it could not. */
   publish(message: BusMessage): Promise<PublishAck>;
+  /**
+   * Publishes `messages` in this order, as `publish` would one after the other, without waiting for
+   * each to be kept before sending the next. Resolves once all are kept. When it rejects, the bus
+   * kept a prefix of them and none after one it did not keep: publishing them all again (duplicates
+   * are dropped) keeps the stream in their order.
+   */
+  publishAll(messages: readonly BusMessage[]): Promise<PublishAck[]>;
   /** Delivers, in stream order and one at a time, every message matching `subjectFilter` (NATS wildcards). */
   subscribe(subjectFilter: string, handler: (message: DeliveredMessage) => Promise<void> | void, options?: SubscribeOptions): Promise<BusSubscription>;
   /**

@@ -134,6 +134,27 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await sub.close();
   });
 
+  it('publishes a batch in its order, a repeat inside it dropped and every message after it still kept in order', async () => {
+    const bus = await open();
+    const s = subject('created');
+    const repeated = crypto.randomUUID();
+    const before = await bus.publish({ subject: s, msgId: repeated, data: encode('before') });
+    const batch = Array.from({ length: 30 }, (_, i) => ({ subject: s, msgId: i === 10 ? repeated : crypto.randomUUID(), data: encode(`b${i}`) }));
+    const acks = await bus.publishAll(batch);
+    expect(acks).toHaveLength(30);
+    expect(acks[10]).toEqual({ seq: before.seq, duplicate: true });
+    const kept = acks.filter((_, i) => i !== 10);
+    expect(kept.every((a) => !a.duplicate)).toBe(true);
+    expect(kept.map((a) => a.seq)).toEqual(kept.map((a) => a.seq).sort((a, b) => a - b));
+    expect(await bus.publishAll([])).toEqual([]);
+
+    const c = collector(30);
+    const sub = await bus.subscribe(s, c.handler, { afterSeq: before.seq - 1 });
+    await c.done;
+    expect(c.received.map(decode)).toEqual(['before', ...batch.filter((_, i) => i !== 10).map((m) => new TextDecoder().decode(m.data))]);
+    await sub.close();
+  });
+
   it('delivers the headers a message was published with (the trace context), and none to one published without', async () => {
     const bus = await open();
     const s = subject('created');

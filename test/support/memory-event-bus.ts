@@ -11,9 +11,14 @@ export function createMemoryEventBus(): EventBus & { published(): number } {
   const seen = new Map<string, number>();
   const subscribers = new Set<{ filter: string; deliver(message: DeliveredMessage): void }>();
 
-  return {
+  const bus: EventBus & { published(): number } = {
     kind: 'embedded',
     published: () => stream.length,
+    async publishAll(messages: readonly BusMessage[]): Promise<PublishAck[]> {
+      const acks: PublishAck[] = [];
+      for (const message of messages) acks.push(await bus.publish(message));
+      return acks;
+    },
     async publish(message: BusMessage): Promise<PublishAck> {
       const known = seen.get(message.msgId);
       if (known !== undefined) return { seq: known, duplicate: true };
@@ -55,4 +60,5 @@ export function createMemoryEventBus(): EventBus & { published(): number } {
       subscribers.clear();
     },
   };
+  return bus;
 }

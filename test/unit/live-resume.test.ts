@@ -29,6 +29,9 @@ function steppedBus() {
     publish: async () => {
       throw new Error('publish through the test');
     },
+    publishAll: async () => {
+      throw new Error('publish through the test');
+    },
     async subscribe(filter, handler, options: SubscribeOptions = {}): Promise<BusSubscription> {
       const consumer: SteppedConsumer = { filter, handler, at: options.afterSeq ?? stream.length, closed: false, afterSeq: options.afterSeq };
       consumers.push(consumer);

@@ -193,6 +193,24 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
     })();
   }
 
+  const readyToPublish = async () => {
+    if (!up || !js) throw new BusUnavailableError(); // the outbox keeps it; the relay retries
+    if (pendingStarts.size > 0) await Promise.race([Promise.all(pendingStarts), sleep(2_000)]);
+  };
+
+  /** One publish; with `lastMsgId`, JetStream refuses it unless the stream's last message has that id. */
+  const publishOne = async (message: BusMessage, lastMsgId?: string): Promise<PublishAck> => {
+    if (!js) throw new BusUnavailableError();
+    const headers = toNatsHeaders(message.headers);
+    const ack = await js.publish(prefix + message.subject, message.data, {
+      msgID: message.msgId,
+      timeout: 5_000,
+      ...(headers && { headers }),
+      ...(lastMsgId !== undefined && { expect: { lastMsgID: lastMsgId } }),
+    });
+    return { seq: ack.seq, duplicate: ack.duplicate };
+  };
+
   const toDelivered = (m: JsMsg): DeliveredMessage => {
     const headers = fromNatsHeaders(m.headers);
     return { subject: m.subject.slice(prefix.length), seq: m.seq, data: m.data, ...(headers && { headers }) };
@@ -206,11 +224,24 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
     streams,
 
     async publish(message: BusMessage): Promise<PublishAck> {
-      if (!up || !js) throw new BusUnavailableError(); // the outbox keeps it; the relay retries
-      if (pendingStarts.size > 0) await Promise.race([Promise.all(pendingStarts), sleep(2_000)]);
-      const headers = toNatsHeaders(message.headers);
-      const ack = await js.publish(prefix + message.subject, message.data, { msgID: message.msgId, timeout: 5_000, ...(headers && { headers }) });
-      return { seq: ack.seq, duplicate: ack.duplicate };
+      await readyToPublish();
+      return publishOne(message);
+    },
+
+    async publishAll(messages: readonly BusMessage[]): Promise<PublishAck[]> {
+      await readyToPublish();
+      // Sent together, each expecting the stream's last message to be the one before it: the server
+      // takes them in order, so one it did not keep (or another publisher's in between) fails every
+      // later one, and the order holds without a round trip per message.
+      const sent = await Promise.allSettled(messages.map((message, i) => publishOne(message, messages[i - 1]?.msgId)));
+      const acks: PublishAck[] = [];
+      for (const outcome of sent) {
+        if (outcome.status === 'rejected') break;
+        acks.push(outcome.value);
+      }
+      // The rest one by one, as `publish` would (a repeat of one kept meanwhile is dropped).
+      for (const message of messages.slice(acks.length)) acks.push(await publishOne(message));
+      return acks;
     },
 
     async subscribe(subjectFilter, handler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {

@@ -2,8 +2,9 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../../domain/index.js';
-import type { EventBus } from '../../ports/index.js';
-import { contextFrom, inSpan, SpanKind, traceHeaders } from '../../tracing.js';
+import type { BusMessage, EventBus } from '../../ports/index.js';
+import { contextFrom, recordError, SpanKind, startSpan, traceHeaders, withSpan } from '../../tracing.js';
+import { rowsOfEach } from '../db/statement-batch.js';
 
 /** What the outbox relay reads from, publishes to and how often (`createOutboxRelay`). */
 export interface OutboxRelayOptions {
@@ -71,38 +72,60 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   // Hand-written SQL: the drain follows every commit and keeps up with creates (RESULTS.md: drained 0.0 s after 262 creates/s).
   async function drainOnce(): Promise<number> {
     return dataSource.transaction(async (manager) => {
-      const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK])) as Array<{ locked: boolean }>;
-      if (!locked) return 0;
-      const rows = (await manager.query(
-        `SELECT seq::text AS seq, event_id, subject, envelope, traceparent FROM outbox WHERE published_at IS NULL ORDER BY outbox.seq LIMIT $1`,
-        [batchSize],
-      )) as OutboxRow[];
-      if (rows.length === 0) return 0;
-      // Sequence numbers follow publish order (the relay holds the lock); a rolled-back batch reuses them.
-      const [{ last }] = (await manager.query('SELECT last_sequence::text AS last FROM relay_state WHERE id = 1')) as Array<{ last: string }>;
+      // Lock, rows and last sequence in one round trip; each statement still reads after the lock (its own snapshot).
+      const [[{ locked }], rows, [{ last }]] = await rowsOfEach<[Array<{ locked: boolean }>, OutboxRow[], Array<{ last: string }>]>(manager, [
+        { sql: 'SELECT pg_try_advisory_xact_lock($1) AS locked', parameters: [RELAY_LOCK] },
+        {
+          sql: 'SELECT seq::text AS seq, event_id, subject, envelope, traceparent FROM outbox WHERE published_at IS NULL ORDER BY outbox.seq LIMIT $1',
+          parameters: [batchSize],
+        },
+        // Sequence numbers follow publish order (the relay holds the lock); a rolled-back batch reuses them.
+        { sql: 'SELECT last_sequence::text AS last FROM relay_state WHERE id = 1', parameters: [] },
+      ]);
+      if (!locked || rows.length === 0) return 0;
       let sequence = BigInt(last);
       const sequences: string[] = [];
-      for (const row of rows) {
+      const messages: BusMessage[] = [];
+      // A span per row, in the trace of the request that wrote it; its context goes on in the message headers.
+      const spans = rows.map((row) => {
+        const parent = contextFrom(row);
+        const span = startSpan('outbox publish', {
+          kind: SpanKind.PRODUCER,
+          parent,
+          attributes: {
+            'messaging.system': bus.kind === 'nats' ? 'nats' : 'rxgate-embedded',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': row.subject,
+            'messaging.message.id': row.event_id,
+          },
+        });
         sequence += 1n;
         sequences.push(sequence.toString());
         const envelope = { ...row.envelope, metadata: { ...row.envelope.metadata, sequence: sequence.toString() } };
-        const data = Buffer.from(JSON.stringify(envelope));
-        // A span in the trace of the request that wrote the row; its context goes on in the message headers.
-        const attributes = {
-          'messaging.system': bus.kind === 'nats' ? 'nats' : 'rxgate-embedded',
-          'messaging.operation.type': 'send',
-          'messaging.destination.name': row.subject,
-          'messaging.message.id': row.event_id,
-        };
-        await inSpan('outbox publish', { kind: SpanKind.PRODUCER, parent: contextFrom(row), attributes }, () =>
-          bus.publish({ subject: row.subject, msgId: row.event_id, data, headers: traceHeaders() }),
-        );
+        messages.push({
+          subject: row.subject,
+          msgId: row.event_id,
+          data: Buffer.from(JSON.stringify(envelope)),
+          headers: traceHeaders(withSpan(parent, span)),
+        });
+        return span;
+      });
+      // All of the batch at once, in order: the bus keeps a prefix if it fails (then nothing is marked and all go again).
+      try {
+        await bus.publishAll(messages);
+      } catch (error) {
+        for (const span of spans) recordError(span, error);
+        throw error;
+      } finally {
+        for (const span of spans) span.end();
       }
-      await manager.query(
-        `UPDATE outbox o SET published_at = now(), sequence = s.sequence FROM unnest($1::bigint[], $2::bigint[]) AS s(seq, sequence) WHERE o.seq = s.seq`,
-        [rows.map((r) => r.seq), sequences],
-      );
-      await manager.query('UPDATE relay_state SET last_sequence = $1 WHERE id = 1', [sequence.toString()]);
+      await rowsOfEach(manager, [
+        {
+          sql: 'UPDATE outbox o SET published_at = now(), sequence = s.sequence FROM unnest($1::bigint[], $2::bigint[]) AS s(seq, sequence) WHERE o.seq = s.seq',
+          parameters: [rows.map((r) => r.seq), sequences],
+        },
+        { sql: 'UPDATE relay_state SET last_sequence = $1 WHERE id = 1', parameters: [sequence.toString()] },
+      ]);
       options.onPublished?.(rows.length);
       return rows.length;
     });
