@@ -128,13 +128,22 @@ export function traceLogFields(): Record<string, string> {
   return trace.isSpanContextValid(span.spanContext()) ? { trace_id: traceId, span_id: spanId } : {};
 }
 
+let sdkRegistered = false;
+
+/** Told by the composition root when it registers (or unregisters) a tracing SDK for the process. */
+export function setTracingRegistered(registered: boolean): void {
+  sdkRegistered = registered;
+}
+
 /**
  * One span per item of an async iterable consumed by a push loop (a websocket subscription): it starts
  * when the item is handed out and ends when the loop asks for the next one (or stops), so it covers
  * what the loop did with the item, e.g. resolving and writing a frame. Items without a `trace`
- * (tracing off) get no span.
+ * (not sampled) get no span; with no SDK registered the source is answered unchanged.
  */
 export function spanEach<T extends { trace?: Context }>(source: AsyncIterable<T>, name: string, attributesOf: (item: T) => Attributes): AsyncIterable<T> {
+  // Without an SDK no item carries a trace: the source as it is, one async layer less per delivery.
+  if (!sdkRegistered) return source;
   return {
     [Symbol.asyncIterator]() {
       const inner = source[Symbol.asyncIterator]();

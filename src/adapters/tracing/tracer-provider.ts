@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_DB_QUERY_TEXT, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { setTracingRegistered } from '../../tracing.js';
 
 /** What `startTracing` registers: the service's name and where spans go. */
 export interface TracingOptions {
@@ -59,6 +60,7 @@ export function startTracing(options: TracingOptions): Tracing {
   // Trace context only: W3C baggage from callers is neither needed nor trusted.
   provider.register({ propagator: new W3CTraceContextPropagator() });
   running = true;
+  setTracingRegistered(true);
 
   // Connect spans are left out: every request takes a pooled connection, so they doubled the SQL spans
   // of a create and measured the pool's queue, which rxgate_db_pool_* metrics already show.
@@ -87,6 +89,7 @@ export function startTracing(options: TracingOptions): Tracing {
         context.disable();
         propagation.disable();
         running = false;
+        setTracingRegistered(false);
       }
     },
   };

@@ -7,6 +7,14 @@ const graphqlCjs = createRequire(import.meta.url)('graphql') as typeof import('g
 
 const LOADS = new Set<PropertyKey>(['load', 'loadMany']);
 
+type PromiseOrValue<T> = T | Promise<T>;
+
+/** One operation's execution of one event: running, then settled (and whether it read through the loaders). */
+interface Shared {
+  running: Promise<{ result: ExecutionResult; read: boolean }>;
+  settled?: { result: ExecutionResult; read: boolean };
+}
+
 /**
  * graphql-ws's `subscribe`, executing each event once per distinct operation instead of once per
  * subscriber: subscribers of the same document, variables, tenant and actor get the same result for
@@ -16,16 +24,17 @@ const LOADS = new Set<PropertyKey>(['load', 'loadMany']);
  */
 export function createSharedSubscribe(keyOfDocument: (args: ExecutionArgs) => string | undefined) {
   /** Per event, per operation key: the first subscriber's execution, and whether it read (then it is its own). */
-  const results = new WeakMap<object, Map<string, Promise<{ result: ExecutionResult; read: boolean }>>>();
+  const results = new WeakMap<object, Map<string, Shared>>();
 
-  const executeOnce = async (args: ExecutionArgs, payload: unknown, key: string | undefined): Promise<ExecutionResult> => {
+  const executeOnce = (args: ExecutionArgs, payload: unknown, key: string | undefined): PromiseOrValue<ExecutionResult> => {
     if (key === undefined || typeof payload !== 'object' || payload === null) return graphqlCjs.execute({ ...args, rootValue: payload });
     let byKey = results.get(payload);
     if (!byKey) results.set(payload, (byKey = new Map()));
     const known = byKey.get(key);
     if (known) {
-      const first = await known;
-      return first.read ? graphqlCjs.execute({ ...args, rootValue: payload }) : first.result;
+      // Settled (the usual case for all but the first subscriber): the result itself, no promise.
+      if (known.settled) return known.settled.read ? graphqlCjs.execute({ ...args, rootValue: payload }) : known.settled.result;
+      return known.running.then((first) => (first.read ? graphqlCjs.execute({ ...args, rootValue: payload }) : first.result));
     }
     const context = args.contextValue as GraphqlContext;
     let read = false;
@@ -42,12 +51,14 @@ export function createSharedSubscribe(keyOfDocument: (args: ExecutionArgs) => st
         });
       },
     });
-    const running = Promise.resolve(graphqlCjs.execute({ ...args, contextValue: { ...context, loaders }, rootValue: payload })).then((result) => ({
-      result,
-      read,
-    }));
-    byKey.set(key, running);
-    return (await running).result;
+    const shared: Shared = {
+      running: Promise.resolve(graphqlCjs.execute({ ...args, contextValue: { ...context, loaders }, rootValue: payload })).then((result) => {
+        shared.settled = { result, read };
+        return shared.settled;
+      }),
+    };
+    byKey.set(key, shared);
+    return shared.running.then((first) => first.result);
   };
 
   return async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
@@ -57,11 +68,13 @@ export function createSharedSubscribe(keyOfDocument: (args: ExecutionArgs) => st
     const source = (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const mapped: AsyncGenerator<ExecutionResult, void, unknown> = {
       [Symbol.asyncIterator]: () => mapped,
-      async next() {
-        const item = await source.next();
-        if (item.done) return { value: undefined, done: true };
-        return { value: await executeOnce(args, item.value, key), done: false };
-      },
+      // Plain thens, not an async function: fewer promises per delivery.
+      next: () =>
+        source.next().then((item): PromiseOrValue<IteratorResult<ExecutionResult, void>> => {
+          if (item.done) return { value: undefined, done: true };
+          const value = executeOnce(args, item.value, key);
+          return value instanceof Promise ? value.then((result) => ({ value: result, done: false })) : { value, done: false };
+        }),
       async return() {
         await source.return?.();
         return { value: undefined, done: true };
