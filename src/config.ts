@@ -108,8 +108,20 @@ export interface Config {
    * OpenTelemetry tracing. On when an OTLP endpoint is set (and `OTEL_SDK_DISABLED` is not true);
    * off otherwise, with no SDK registered.
    */
-  tracing: { otlpTracesUrl?: string; serviceName: string; sampleRatio: number };
+  tracing: { otlpTracesUrl?: string; serviceName: string; sampler: TraceSampler; sampleRatio: number };
 }
+
+/** The OpenTelemetry SDK's sampler names (`OTEL_TRACES_SAMPLER`); the ratio ones take `OTEL_TRACES_SAMPLER_ARG`. */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+/** One of {@link TRACE_SAMPLERS}. */
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -199,6 +211,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const otlpTracesUrl = bool('OTEL_SDK_DISABLED', false) ? undefined : (text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? (otlpBase && `${otlpBase}/v1/traces`));
   if (otlpTracesUrl && !/^https?:\/\/[^/]+/.test(otlpTracesUrl))
     problems.push('OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an http(s) URL');
+  const sampler = (text('OTEL_TRACES_SAMPLER') ?? 'parentbased_traceidratio') as TraceSampler;
+  if (!TRACE_SAMPLERS.includes(sampler)) problems.push(`OTEL_TRACES_SAMPLER must be one of ${TRACE_SAMPLERS.join(', ')} (got '${sampler}')`);
   const sampleRatio = Number(text('OTEL_TRACES_SAMPLER_ARG') ?? '1');
   if (!(sampleRatio >= 0 && sampleRatio <= 1))
     problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 (got '${text('OTEL_TRACES_SAMPLER_ARG')}')`);
@@ -275,7 +289,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     timerPollMs: int('TIMER_POLL_MS', 1_000, 10, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15_000, 100),
-    tracing: { otlpTracesUrl, serviceName: text('OTEL_SERVICE_NAME') ?? 'rxgate', sampleRatio: Number.isNaN(sampleRatio) ? 1 : sampleRatio },
+    tracing: { otlpTracesUrl, serviceName: text('OTEL_SERVICE_NAME') ?? 'rxgate', sampler, sampleRatio: Number.isNaN(sampleRatio) ? 1 : sampleRatio },
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -406,5 +420,10 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', description: 'OTLP/HTTP traces URL, used as is (instead of the above).' },
   { name: 'OTEL_SDK_DISABLED', default: 'false', description: '`true` turns tracing off whatever the endpoint.' },
   { name: 'OTEL_SERVICE_NAME', default: 'rxgate', description: 'Service name of the traces.' },
-  { name: 'OTEL_TRACES_SAMPLER_ARG', default: '1', description: 'Share of traces sampled, 0 to 1.' },
+  {
+    name: 'OTEL_TRACES_SAMPLER',
+    default: 'parentbased_traceidratio',
+    description: `Which traces are recorded: ${TRACE_SAMPLERS.map((name) => `\`${name}\``).join(', ')}; \`parentbased_*\` follow a caller's sampled flag.`,
+  },
+  { name: 'OTEL_TRACES_SAMPLER_ARG', default: '1', description: 'Share of new traces sampled by the ratio samplers, 0 to 1 (1: every trace).' },
 ];

@@ -8,7 +8,7 @@ import { type Context, contextFrom, inSpan, spanEach, traceHeaders, traceLogFiel
 
 describe('tracing configuration', () => {
   it('is off unless an OTLP endpoint is set', () => {
-    expect(loadConfig({}).tracing).toEqual({ otlpTracesUrl: undefined, serviceName: 'rxgate', sampleRatio: 1 });
+    expect(loadConfig({}).tracing).toEqual({ otlpTracesUrl: undefined, serviceName: 'rxgate', sampler: 'parentbased_traceidratio', sampleRatio: 1 });
   });
 
   it('exports to <endpoint>/v1/traces, or to the traces endpoint as given; OTEL_SDK_DISABLED wins', () => {
@@ -27,6 +27,8 @@ describe('tracing configuration', () => {
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
     expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
     expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: 'half' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio/);
+    expect(loadConfig({ OTEL_TRACES_SAMPLER: 'always_off' }).tracing.sampler).toBe('always_off');
   });
 });
 
@@ -56,6 +58,32 @@ describe('spans with the SDK registered', () => {
   afterEach(async () => {
     await tracing?.shutdown();
     tracing = undefined;
+  });
+
+  it('follow OTEL_TRACES_SAMPLER: always_off records nothing, a ratio of 0 records only what a sampled caller continues', async () => {
+    const sampled = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    tracing = startTracing({
+      serviceName: 'rxgate-test',
+      serviceVersion: '0',
+      exporter: (exporter = new InMemorySpanExporter()),
+      sampler: 'always_off',
+      sampleRatio: 1,
+    });
+    inSpan('dropped', {}, () => undefined);
+    inSpan('dropped too', { parent: contextFrom({ traceparent: sampled }) }, () => undefined);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.shutdown();
+
+    tracing = startTracing({
+      serviceName: 'rxgate-test',
+      serviceVersion: '0',
+      exporter: (exporter = new InMemorySpanExporter()),
+      sampler: 'parentbased_traceidratio',
+      sampleRatio: 0,
+    });
+    inSpan('new trace', {}, () => undefined);
+    inSpan('continued', { parent: contextFrom({ traceparent: sampled }) }, () => undefined);
+    expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['continued']);
   });
 
   it('nest, and cross a message as a W3C traceparent', async () => {

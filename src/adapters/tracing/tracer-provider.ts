@@ -6,8 +6,11 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  type Sampler,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -15,6 +18,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_DB_QUERY_TEXT, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { TraceSampler } from '../../config.js';
 import { setTracingRegistered } from '../../tracing.js';
 
 /** What `startTracing` registers: the service's name and where spans go. */
@@ -27,7 +31,9 @@ export interface TracingOptions {
   otlpTracesUrl?: string;
   /** An exporter of the caller's (tests: an `InMemorySpanExporter`); spans reach it as each one ends. */
   exporter?: SpanExporter;
-  /** Share of new traces recorded (0…1); a request that arrives with a `traceparent` follows its sampled flag. */
+  /** Which traces are recorded (`OTEL_TRACES_SAMPLER`'s names); default `parentbased_traceidratio`. */
+  sampler?: TraceSampler;
+  /** Share of new traces the ratio samplers record (0…1). */
   sampleRatio: number;
 }
 
@@ -54,7 +60,7 @@ export function startTracing(options: TracingOptions): Tracing {
   if (options.otlpTracesUrl) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: options.otlpTracesUrl })));
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName, [ATTR_SERVICE_VERSION]: options.serviceVersion }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+    sampler: samplerOf(options.sampler ?? 'parentbased_traceidratio', options.sampleRatio),
     spanProcessors: processors,
   });
   // Trace context only: W3C baggage from callers is neither needed nor trusted.
@@ -93,6 +99,12 @@ export function startTracing(options: TracingOptions): Tracing {
       }
     },
   };
+}
+
+/** The sampler `OTEL_TRACES_SAMPLER` names, as the OpenTelemetry SDK environment specification defines them. */
+function samplerOf(name: TraceSampler, ratio: number): Sampler {
+  const root = name.endsWith('always_on') ? new AlwaysOnSampler() : name.endsWith('always_off') ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(ratio);
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
 }
 
 // A quoted literal, plain or with escapes (pg's escapeLiteral writes E'…' when the value has a backslash).
