@@ -3,6 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // A worker runs file after file in one process: importing the gateway's modules and a first gateway
+    // start (schema build, validators, terminology) cost several seconds each, once per worker instead
+    // of once per file. Process-wide state must therefore be undone by whoever sets it (tracing's
+    // shutdown, vi.restoreAllMocks, vi.useRealTimers), and a file may not rely on a fresh module's state.
+    isolate: false,
     testTimeout: 30_000,
     // A beforeAll starts a gateway (database, migrations, schema): over 60 s on a 2-core machine shared with other work.
     hookTimeout: 180_000,

@@ -12,7 +12,7 @@ import {
 import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { checkIfMatch, retryOnConflict } from './versioned-write.js';
-import { MOVE_HOOKS } from './workflow-links.js';
+import { moveHooks } from './workflow-links.js';
 
 /**
  * The application's half of the workflow engine (CONTRACT §10): one `move` for every workflow.
@@ -137,7 +137,7 @@ export async function moveLoaded<R extends { id: string; versionId: number; reso
   const change: Change = { event: request.event, from, to: rule.to, reason: request.reason ?? null, at: now };
   await subject.beforeMove?.(scope, current, change);
   await request.precondition?.(scope, current, rule.to);
-  const hooks = (MOVE_HOOKS as ReadonlyArray<MoveHook<R>>).filter((h) => h.workflow === definition.name);
+  const hooks = (moveHooks() as ReadonlyArray<MoveHook<R>>).filter((h) => h.workflow === definition.name);
   for (const hook of hooks) await hook.before?.(deps, scope, ctx, current, change);
   const record = await subject.write(scope, ctx, current, change);
   if (!record) return undefined;

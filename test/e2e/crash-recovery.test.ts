@@ -1,10 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { childLines } from '../support/child-gateway.js';
+import { childLines, ensureCompiled } from '../support/child-gateway.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { prescription } from '../support/fixtures.js';
 import { request } from '../support/http.js';
@@ -15,7 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 describe('crash in the middle of an action’s retries', () => {
   beforeAll(async () => {
     // The child runs the compiled gateway.
-    await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.json`], { cwd: root });
+    await ensureCompiled();
   }, 120_000);
 
   const cleanup: Array<() => Promise<unknown>> = [];

@@ -1,10 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { childLines, gatewayDatabase } from '../support/child-gateway.js';
+import { childLines, ensureCompiled, gatewayDatabase } from '../support/child-gateway.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
 import { workflowTask } from '../support/fixtures.js';
 import { request } from '../support/http.js';
@@ -83,7 +82,7 @@ describe('the decision deadline (PA_STANDARD_SECONDS)', () => {
 describe('cancel, then the gateway dies before the compensation', () => {
   beforeAll(async () => {
     // The killed gateway runs the compiled code in a process of its own.
-    await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.json`], { cwd: root });
+    await ensureCompiled();
   }, 300_000);
 
   it('after a restart the PA is withdrawn exactly once, by the compensation', async () => {

@@ -1,6 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { createTestDatabase, natsSettings } from './test-app.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Compiles the gateway into dist/ for a child process to run, as `npm start` does: only when a source
+ * changed since the last build, and one build at a time when files running side by side both need it.
+ */
+export async function ensureCompiled(): Promise<void> {
+  await promisify(execFile)(process.execPath, [`${root}scripts/build-if-stale.mjs`], { cwd: root });
+}
 
 /** Lines a child gateway prints, awaited one pattern at a time (rejects when it exits first). */
 export function childLines(child: ChildProcess) {
