@@ -34,10 +34,11 @@ export const DEFAULT_SCHEMA_CACHE_DIR = path.join(
  */
 function fhirValidators(cacheDir: string | undefined): Validators {
   const schemaText = readFileSync(SCHEMA_FILE, 'utf8');
-  const key = cacheKey(schemaText);
+  const file = cacheDir && fhirSchemaCacheFile(cacheDir, schemaText);
+  // Per cache file (or per key without one): a process holds the validators of each place it was given.
+  const key = file || cacheKey(schemaText);
   const known = loaded.get(key);
   if (known) return known;
-  const file = cacheDir && fhirSchemaCacheFile(cacheDir, schemaText);
   let validators: Validators | undefined;
   if (file) {
     try {
