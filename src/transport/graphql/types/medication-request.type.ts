@@ -1,6 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
+import { type MedicationDispenseRecord, type TransitionRecord, WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
+import type { Pharmacy } from '../../../ports/index.js';
 import { Connection } from './connection.type.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 
@@ -76,6 +77,13 @@ export class MedicationRequestType {
 
   /** Not exposed: lets field resolvers batch by pharmacy without re-parsing the resource. */
   pharmacyId!: string | null;
+
+  /** Not exposed: nested loads a page already settled for the fields it was asked (see the page's resolver). */
+  preloaded?: {
+    pharmacy?: PromiseSettledResult<Pharmacy | undefined>;
+    dispenses?: PromiseSettledResult<MedicationDispenseRecord[]>;
+    transitions?: PromiseSettledResult<TransitionRecord[]>;
+  };
 }
 
 @ObjectType({ description: 'A page of prescriptions (Relay connection).' })
