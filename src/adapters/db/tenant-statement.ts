@@ -5,6 +5,15 @@ const { prepareValue } = (pg as unknown as { utils: { prepareValue(value: unknow
 
 const PLACEHOLDER = /\$(\d+)/g;
 
+const NEEDS_ESCAPING = /['\\]/;
+
+/**
+ * pg's `escapeLiteral`, which copies a value character by character: with nothing to escape (ids,
+ * arrays of uuids, dates) its result is the value in quotes, built here at once. A page's two uuid
+ * arrays of 50 made it 5 % of a GraphQL page's CPU.
+ */
+const quoted = (value: string): string => (typeof value === 'string' && !NEEDS_ESCAPING.test(value) ? `'${value}'` : pg.escapeLiteral(value));
+
 /**
  * `sql` with each `$n` replaced by its value as a quoted literal (`NULL` for null). A quoted literal
  * is of unknown type, as an untyped parameter is, so the database infers the same types from the
@@ -18,7 +27,7 @@ export function inlineParameters(sql: string, parameters: readonly unknown[]): s
     if (index >= parameters.length) throw new Error(`statement has $${n} but only ${parameters.length} parameter(s)`);
     const value = prepareValue(parameters[index]);
     if (value === null || value === undefined) return 'NULL';
-    return Buffer.isBuffer(value) ? `'\\x${value.toString('hex')}'` : pg.escapeLiteral(value);
+    return Buffer.isBuffer(value) ? `'\\x${value.toString('hex')}'` : quoted(value);
   });
 }
 

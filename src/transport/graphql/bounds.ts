@@ -58,6 +58,32 @@ function countAliases(document: DocumentNode): number {
   return aliases;
 }
 
+interface Shape {
+  fragments: Map<string, FragmentDefinitionNode>;
+  depth: number;
+  aliases: number;
+}
+
+/**
+ * Apollo hands the same parsed document to every request with the same query text, so its shape
+ * (fragments, depth, aliases: none of them depends on variables) is measured once per operation.
+ */
+const shapes = new WeakMap<DocumentNode, Map<OperationDefinitionNode, Shape>>();
+
+function shapeOf(document: DocumentNode, operation: OperationDefinitionNode): Shape {
+  let byOperation = shapes.get(document);
+  if (!byOperation) shapes.set(document, (byOperation = new Map()));
+  let shape = byOperation.get(operation);
+  if (!shape) {
+    const fragments = new Map(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+    );
+    shape = { fragments, depth: depthOf(operation.selectionSet, fragments, new Set()), aliases: countAliases(document) };
+    byOperation.set(operation, shape);
+  }
+  return shape;
+}
+
 /** A list asked with `first: n` costs n times what one item costs. */
 const firstArgumentEstimator: ComplexityEstimator = ({ args, childComplexity }) =>
   typeof args.first === 'number' && args.first > 0 ? 1 + childComplexity * args.first : undefined;
@@ -73,10 +99,8 @@ export function assertWithinBounds(
   variables: Record<string, unknown> | undefined,
   bounds: GraphqlBounds,
 ): void {
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-  const depth = depthOf(operation.selectionSet, fragments, new Set());
+  const { fragments, depth, aliases } = shapeOf(document, operation);
   if (depth > bounds.maxDepth) throw tooComplex(`The query is ${depth} levels deep; at most ${bounds.maxDepth} are allowed.`);
-  const aliases = countAliases(document);
   if (aliases > bounds.maxAliases) throw tooComplex(`The query uses ${aliases} aliases; at most ${bounds.maxAliases} are allowed.`);
   let cost: number;
   try {

@@ -4,7 +4,7 @@ import { etagOf } from '../../application/index.js';
 import { bareId, type MedicationRequestRecord, type MedicationRequestResource, pharmacyIdOf, type WorkflowState } from '../../domain/index.js';
 import type { Pharmacy } from '../../ports/index.js';
 import type { MedicationRequestFilter, MedicationRequestInput } from './types/medication-request.input.js';
-import type { MedicationRequestType } from './types/medication-request.type.js';
+import { MedicationRequestType } from './types/medication-request.type.js';
 import type { PharmacyType } from './types/pharmacy.type.js';
 
 /** GraphQL input → the FHIR resource the use-cases validate and store (one rule set for both doors). */
@@ -39,7 +39,9 @@ const stripUndefined = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as 
 export function recordToGraphql(record: Omit<MedicationRequestRecord, 'workflowVersion'>): MedicationRequestType {
   const r = record.resource;
   const d = r.dispenseRequest;
-  return {
+  // An instance, not a plain object: type-graphql copies a plain parent into a new instance for every
+  // field resolver it runs on it (pharmacy, dispenses and transitions: three per item of a page).
+  return Object.assign(new MedicationRequestType(), {
     id: record.id,
     versionId: String(record.versionId),
     etag: etagOf(record.versionId),
@@ -62,7 +64,7 @@ export function recordToGraphql(record: Omit<MedicationRequestRecord, 'workflowV
       : null,
     resource: r as unknown as Record<string, unknown>,
     pharmacyId: pharmacyIdOf(r) ?? null,
-  };
+  });
 }
 
 export function pharmacyToGraphql(pharmacy: Pharmacy): PharmacyType {

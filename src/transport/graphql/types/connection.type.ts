@@ -15,10 +15,10 @@ export interface ConnectionNames {
  * A Relay connection of `nodeType` (relay.dev graphql/connections.htm): an abstract base holding
  * `edges`, `pageInfo` and `totalCount`, and its `<typeName>Edge` type. The concrete connection
  * extends it, as in type-graphql's "generic types" example (v2 has no `isAbstract`):
- * `@ObjectType() class MedicationRequestConnection extends Connection(MedicationRequestType, …) {}`.
+ * `@ObjectType({ simpleResolvers: true }) class MedicationRequestConnection extends Connection(MedicationRequestType, …) {}`.
  */
 export function Connection<TNode extends object>(nodeType: ClassType<TNode>, names: ConnectionNames) {
-  @ObjectType(`${names.typeName}Edge`, { description: `One ${names.singular} in a page, with its cursor.` })
+  @ObjectType(`${names.typeName}Edge`, { simpleResolvers: true, description: `One ${names.singular} in a page, with its cursor.` })
   class Edge {
     @Field(() => String, { description: 'Opaque cursor of this item; pass it as `after` to continue.' })
     cursor!: string;
@@ -28,7 +28,7 @@ export function Connection<TNode extends object>(nodeType: ClassType<TNode>, nam
   }
 
   // Not in the schema by itself (type-graphql 2 emits only types reachable from the root): its subclass is.
-  @ObjectType()
+  @ObjectType({ simpleResolvers: true })
   abstract class ConnectionBase {
     @Field(() => [Edge], { description: `The ${names.plural} of this page.` })
     edges!: Edge[];

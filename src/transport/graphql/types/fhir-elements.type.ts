@@ -1,6 +1,6 @@
 import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'A reference to another resource (FHIR Reference).' })
+@ObjectType({ simpleResolvers: true, description: 'A reference to another resource (FHIR Reference).' })
 export class Reference {
   @Field(() => String, { nullable: true, description: "Literal reference, e.g. 'Patient/p1'." })
   reference?: string | null;
@@ -9,7 +9,7 @@ export class Reference {
   display?: string | null;
 }
 
-@ObjectType({ description: 'A code from a terminology (FHIR Coding).' })
+@ObjectType({ simpleResolvers: true, description: 'A code from a terminology (FHIR Coding).' })
 export class Coding {
   @Field(() => String, { nullable: true, description: 'Identity of the terminology system (URI).' })
   system?: string | null;
@@ -21,7 +21,7 @@ export class Coding {
   display?: string | null;
 }
 
-@ObjectType({ description: 'A concept given by codes and/or text (FHIR CodeableConcept).' })
+@ObjectType({ simpleResolvers: true, description: 'A concept given by codes and/or text (FHIR CodeableConcept).' })
 export class CodeableConcept {
   @Field(() => String, { nullable: true, description: 'Plain text representation of the concept.' })
   text?: string | null;
@@ -30,13 +30,13 @@ export class CodeableConcept {
   coding!: Coding[];
 }
 
-@ObjectType({ description: 'How the medication is to be taken (FHIR Dosage, text only).' })
+@ObjectType({ simpleResolvers: true, description: 'How the medication is to be taken (FHIR Dosage, text only).' })
 export class Dosage {
   @Field(() => String, { nullable: true, description: 'Free-text dosage instructions.' })
   text?: string | null;
 }
 
-@ObjectType({ description: 'A measured amount (FHIR Quantity).' })
+@ObjectType({ simpleResolvers: true, description: 'A measured amount (FHIR Quantity).' })
 export class Quantity {
   @Field(() => Float, { nullable: true, description: 'Numerical value.' })
   value?: number | null;
@@ -45,7 +45,7 @@ export class Quantity {
   unit?: string | null;
 }
 
-@ObjectType({ description: 'A time range (FHIR Period).' })
+@ObjectType({ simpleResolvers: true, description: 'A time range (FHIR Period).' })
 export class Period {
   @Field(() => String, { nullable: true, description: 'Start (FHIR dateTime), inclusive.' })
   start?: string | null;
@@ -54,7 +54,7 @@ export class Period {
   end?: string | null;
 }
 
-@ObjectType({ description: 'Dispensing authorisation: how much, how often, where.' })
+@ObjectType({ simpleResolvers: true, description: 'Dispensing authorisation: how much, how often, where.' })
 export class DispenseRequest {
   @Field(() => Quantity, { nullable: true, description: 'Amount to dispense per fill.' })
   quantity?: Quantity | null;

@@ -9,7 +9,7 @@ export const PrescriptionEvent = Object.fromEntries(CLIENT_EVENTS.map((e) => [e.
 registerEnumType(PrescriptionEvent, { name: 'PrescriptionEvent', description: 'A workflow event (CONTRACT §3).' });
 
 @Directive('@key(fields: "id")')
-@ObjectType('MedicationDispense', { description: 'A dispense of a prescription (FHIR MedicationDispense).' })
+@ObjectType('MedicationDispense', { simpleResolvers: true, description: 'A dispense of a prescription (FHIR MedicationDispense).' })
 export class MedicationDispenseType {
   @Field(() => ID, { description: 'Server-assigned id (the FHIR id).' })
   id!: string;
@@ -85,7 +85,7 @@ export class MedicationDispenseFilter {
   status?: string;
 }
 
-@ObjectType({ description: 'A page of dispenses (Relay connection).' })
+@ObjectType({ simpleResolvers: true, description: 'A page of dispenses (Relay connection).' })
 export class MedicationDispenseConnection extends Connection(MedicationDispenseType, {
   typeName: 'MedicationDispense',
   singular: 'dispense',

@@ -1,6 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
+import { type MedicationDispenseRecord, type TransitionRecord, WORKFLOW_STATES, type WorkflowState } from '#domain/index.js';
+import type { Pharmacy } from '../../../ports/index.js';
 import { Connection } from './connection.type.js';
 import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elements.type.js';
 
@@ -8,7 +9,7 @@ import { CodeableConcept, DispenseRequest, Dosage, Reference } from './fhir-elem
 export const PrescriptionStatus = Object.fromEntries(WORKFLOW_STATES.map((s) => [s.toUpperCase(), s])) as Record<Uppercase<WorkflowState>, WorkflowState>;
 registerEnumType(PrescriptionStatus, { name: 'PrescriptionStatus', description: 'Business state of a prescription (the workflow of CONTRACT §3).' });
 
-@ObjectType({ description: 'One recorded move of a prescription through the workflow.' })
+@ObjectType({ simpleResolvers: true, description: 'One recorded move of a prescription through the workflow.' })
 export class PrescriptionTransition {
   @Field(() => String, { description: "Lower-case event name, e.g. 'request', 'approve'." })
   event!: string;
@@ -29,8 +30,10 @@ export class PrescriptionTransition {
   at!: Date;
 }
 
+// simpleResolvers (here and on the other types of a page): graphql's default resolver reads the fields;
+// type-graphql's own wraps every field read in a closure for middlewares, and rxgate has none.
 @Directive('@key(fields: "id")')
-@ObjectType('MedicationRequest', { description: 'A prescription (FHIR MedicationRequest) and its workflow state.' })
+@ObjectType('MedicationRequest', { simpleResolvers: true, description: 'A prescription (FHIR MedicationRequest) and its workflow state.' })
 export class MedicationRequestType {
   @Field(() => ID, { description: 'Server-assigned id (the FHIR id).' })
   id!: string;
@@ -76,9 +79,16 @@ export class MedicationRequestType {
 
   /** Not exposed: lets field resolvers batch by pharmacy without re-parsing the resource. */
   pharmacyId!: string | null;
+
+  /** Not exposed: nested loads a page already settled for the fields it was asked (see the page's resolver). */
+  preloaded?: {
+    pharmacy?: PromiseSettledResult<Pharmacy | undefined>;
+    dispenses?: PromiseSettledResult<MedicationDispenseRecord[]>;
+    transitions?: PromiseSettledResult<TransitionRecord[]>;
+  };
 }
 
-@ObjectType({ description: 'A page of prescriptions (Relay connection).' })
+@ObjectType({ simpleResolvers: true, description: 'A page of prescriptions (Relay connection).' })
 export class MedicationRequestConnection extends Connection(MedicationRequestType, {
   typeName: 'MedicationRequest',
   singular: 'prescription',

@@ -1,7 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'A postal address.' })
+@ObjectType({ simpleResolvers: true, description: 'A postal address.' })
 export class Address {
   @Field(() => [String], { description: 'Street lines.' })
   line!: string[];
@@ -17,7 +17,7 @@ export class Address {
 }
 
 @Directive('@key(fields: "id")')
-@ObjectType('Pharmacy', { description: 'A pharmacy of the shared directory (FHIR Organization).' })
+@ObjectType('Pharmacy', { simpleResolvers: true, description: 'A pharmacy of the shared directory (FHIR Organization).' })
 export class PharmacyType {
   @Field(() => ID, { description: 'The Organization id (the ODS code for the seeded directory).' })
   id!: string;
