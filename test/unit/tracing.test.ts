@@ -53,8 +53,8 @@ describe('spans with the SDK registered', () => {
   let tracing: Tracing | undefined;
   let exporter: InMemorySpanExporter;
   // A shut-down exporter records nothing more: each test gets its own.
-  const start = () =>
-    (tracing = startTracing({ serviceName: 'rxgate-test', serviceVersion: '0', exporter: (exporter = new InMemorySpanExporter()), sampleRatio: 1 }));
+  const start = (sampling: Pick<Parameters<typeof startTracing>[0], 'sampler' | 'sampleRatio'> = { sampleRatio: 1 }) =>
+    (tracing = startTracing({ serviceName: 'rxgate-test', serviceVersion: '0', exporter: (exporter = new InMemorySpanExporter()), ...sampling }));
   afterEach(async () => {
     await tracing?.shutdown();
     tracing = undefined;
@@ -62,25 +62,13 @@ describe('spans with the SDK registered', () => {
 
   it('follow OTEL_TRACES_SAMPLER: always_off records nothing, a ratio of 0 records only what a sampled caller continues', async () => {
     const sampled = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    tracing = startTracing({
-      serviceName: 'rxgate-test',
-      serviceVersion: '0',
-      exporter: (exporter = new InMemorySpanExporter()),
-      sampler: 'always_off',
-      sampleRatio: 1,
-    });
+    start({ sampler: 'always_off', sampleRatio: 1 });
     inSpan('dropped', {}, () => undefined);
     inSpan('dropped too', { parent: contextFrom({ traceparent: sampled }) }, () => undefined);
     expect(exporter.getFinishedSpans()).toEqual([]);
-    await tracing.shutdown();
+    await tracing!.shutdown();
 
-    tracing = startTracing({
-      serviceName: 'rxgate-test',
-      serviceVersion: '0',
-      exporter: (exporter = new InMemorySpanExporter()),
-      sampler: 'parentbased_traceidratio',
-      sampleRatio: 0,
-    });
+    start({ sampler: 'parentbased_traceidratio', sampleRatio: 0 });
     inSpan('new trace', {}, () => undefined);
     inSpan('continued', { parent: contextFrom({ traceparent: sampled }) }, () => undefined);
     expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['continued']);
