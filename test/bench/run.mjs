@@ -11,13 +11,24 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { captureStatements } from './lib/capture.mjs';
 import { loadDataset, patientId, planDataset, readPharmacies, readSource, requestId, SQL_IDS } from './lib/dataset.mjs';
+import { startFloor } from './lib/floor.mjs';
 import { startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
 import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { buildScript, pgbenchVersion, runPgbench, statementsOf } from './lib/pgbench.mjs';
 import { runIdle, runLive, runLiveFiltered, runSoak, runTracing, runWorkflow, statementsPerPage, waitForOutbox, waitForQuiet } from './lib/phases.mjs';
 import { renderReport } from './lib/report.mjs';
-import { completeExisting, fhirCreate, fhirRead, fhirSearch, fhirSearchPage, graphqlCreate, graphqlPage, newPrescriptions } from './lib/scenarios.mjs';
+import {
+  completeExisting,
+  fhirCreate,
+  fhirRead,
+  fhirSearch,
+  fhirSearchPage,
+  floorRequest,
+  graphqlCreate,
+  graphqlPage,
+  newPrescriptions,
+} from './lib/scenarios.mjs';
 import { adminQuery, BENCH_DB, NATS_STREAM, NATS_SUBJECT_PREFIX, PGBENCH_DB, prepareServices } from './lib/services.mjs';
 import { runTimers } from './lib/timers.mjs';
 
@@ -329,6 +340,41 @@ async function main() {
     await adminQuery(services.adminUrl, `DROP DATABASE ${PGBENCH_DB} WITH (FORCE)`);
   } else log(pgbenchAvailable ? 'no pgbench baseline among the selected scenarios' : 'pgbench not found: database baselines not measured');
 
+  // 2b. The floor: a bare node:http + pg server sending the same SQL, driven like the gateway (no gateway running).
+  const floor = new Map();
+  const floorScripts = Object.fromEntries(['read', 'search'].filter((name) => selected(name) && scripts.has(name)).map((name) => [name, scripts.get(name)]));
+  if (Object.keys(floorScripts).length > 0) {
+    log('starting the floor server (node:http + pg, the captured SQL)');
+    const server = await startFloor({ databaseUrl: services.benchUrl, scripts: floorScripts });
+    children.push(server);
+    for (const name of Object.keys(floorScripts)) {
+      for (const c of PROFILE.concurrency) {
+        log(`floor ${name} c=${c}, ${PROFILE.seconds} s`);
+        const result = await runHttp({
+          url: server.url,
+          pid: server.pid,
+          connections: c,
+          seconds: PROFILE.seconds,
+          warmupSeconds: PROFILE.warmup,
+          request: floorRequest(name, name === 'read' ? rows : patients),
+        });
+        const baseline = pgbench.get(`${name}:${c}`);
+        floor.set(
+          `${name}:${c}`,
+          noteErrors(`floor ${name} c=${c}`, {
+            label: `floor: node:http + pg, same SQL (${name})`,
+            concurrency: c,
+            ...result,
+            baselineLabel: baseline?.label,
+            ratio: baseline?.rps ? result.rps / baseline.rps : undefined,
+          }),
+        );
+      }
+    }
+    await server.stop();
+    children.splice(children.indexOf(server), 1);
+  }
+
   // 3. The gateway under load.
   log('starting the gateway (measured)');
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
@@ -370,9 +416,17 @@ async function main() {
             : pgbench.get(`${key}:${c}`);
       const row = await load(label, c, request(), baseline && { label: baseline.label, rps: baseline.rps });
       byKey.set(`${key}:${c}`, row);
-      rowsOut.push(...[`${key}:${c}`, `${key}Minimal:${c}`].filter((k) => pgbench.has(k)).map((k) => pgbench.get(k)), row);
+      rowsOut.push(...[`${key}:${c}`, `${key}Minimal:${c}`].filter((k) => pgbench.has(k)).map((k) => pgbench.get(k)));
+      if (floor.has(`${key}:${c}`)) rowsOut.push(floor.get(`${key}:${c}`));
+      rowsOut.push(row);
     }
     const notes = [];
+    if (PROFILE.concurrency.some((c) => floor.has(`${key}:${c}`)))
+      notes.push(
+        `The floor row is a bare node:http server (floor-server.mjs: no framework, authentication, audit or metrics) sending the same captured SQL through the same driver and pool size, and writing the stored JSON as it is read; autocannon drives it as it drives the gateway, with no gateway running. The gateway reached ${PROFILE.concurrency
+          .map((c) => `${Math.round((100 * byKey.get(`${key}:${c}`)?.rps) / floor.get(`${key}:${c}`)?.rps)} % of it at c=${c}`)
+          .join(', ')}.`,
+      );
     if (key === 'create' || key === 'gqlCreate') {
       // Writes leave work behind (relay, workflow actions, fan-out): the next rows start once it is done.
       const quiet = await waitForQuiet(gateway, 120_000);
@@ -444,7 +498,7 @@ async function main() {
   if (tracing) sections.push(tracing);
 
   // 4. Report.
-  const targets = (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, sections, PROFILE });
+  const targets = (await import('./lib/targets.mjs')).evaluateTargets({ byKey, pgbench, floor, sections, PROFILE });
   const appendix = `## Appendix: pgbench scripts (captured from the gateway in this run)\n\nRun with \`pgbench -n -M simple\`, one line per round trip of the gateway (\`\\;\` joins what it sent as one string); \`:cN\` are the captured request's constant values, passed with \`-D\` as quoted literals, \`:uN\` fresh uuids, \`:inN\` the pre-loaded prescription or patient drawn per transaction.\n\n${[
     ...scripts,
   ]

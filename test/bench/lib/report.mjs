@@ -24,6 +24,7 @@ export const LOAD_COLUMNS = [
   ['errors', 'errors', 'int'],
   ['gateway CPU', 'cpuPercent', 'pct'],
   ['CPU ms/req', cpuMsPerRequest, 'ms'],
+  ['driver CPU', 'driverCpuPercent', 'pct'],
   ['machine busy', 'machineBusyPercent', 'pct'],
   ['baseline', 'baselineLabel', 'text'],
   ['ratio', 'ratio', 'ratio'],

@@ -56,6 +56,16 @@ export function fhirSearch({ token, patients }) {
   };
 }
 
+/** The floor server's read (`/read/K`) or search (`/search/J`), drawing rows as the gateway's scenarios do. */
+export function floorRequest(kind, count) {
+  return {
+    method: 'GET',
+    path: `/${kind}/1`,
+    setup: () => ({ path: `/${kind}/${random(count)}` }),
+    check: (status, body) => status === 200 && (kind === 'read' || body.includes('"resourceType":"Bundle"')),
+  };
+}
+
 /** A pharmacy's queue through FHIR: the same 50 prescriptions the GraphQL page shows, without the nesting (issue 18's baseline for the page). */
 export function fhirSearchPage({ token, pharmacies }) {
   return {
