@@ -279,3 +279,25 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     expect(await bus.ping()).toBe(true);
   });
 });
+
+describe('embedded bus: closing', () => {
+  it('a subscription closed while its first read is in flight ends then, not after the poll interval', async () => {
+    const database = await createTestDatabase();
+    const dataSource = createDataSource({ url: database.url, poolSize: 4 });
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    // An hour between looks: a sleep begun after the close would hold it past the test's timeout.
+    const bus = createPostgresBus({ dataSource, databaseUrl: database.url, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000 });
+    await bus.start();
+    try {
+      for (const durable of [undefined, `closing-${randomBytes(3).toString('hex')}`]) {
+        const sub = await bus.subscribe('eprescribing.>', () => undefined, durable ? { durable } : {});
+        await sub.close(); // its loop is reading (no sleep yet to wake) when this is called
+      }
+    } finally {
+      await bus.close();
+      await dataSource.destroy();
+      await database.drop();
+    }
+  });
+});

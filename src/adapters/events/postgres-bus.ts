@@ -130,14 +130,17 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
       const durable = subscribeOptions.durable;
       let stopped = false;
       let wakeUp: (() => void) | undefined;
+      // A close that came while a query ran finds no sleep to wake: the next sleep must not begin.
       const sleep = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          wakeUp = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        stopped
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, ms);
+              wakeUp = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
       const subscription = { wake: () => wakeUp?.() };
       subscriptions.add(subscription);
 
