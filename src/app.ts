@@ -121,6 +121,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
         stream: config.natsStream,
         subjectPrefix: config.natsSubjectPrefix,
         ackWaitMs: config.natsAckWaitMs,
+        consumerMaxAttempts: config.natsConsumerMaxAttempts,
         retention: config.busRetention,
         onStatus: (s) => logger.info({ status: s }, 'NATS connection'),
       });

@@ -36,6 +36,8 @@ export interface Config {
   natsSubjectPrefix: string;
   /** How long a crashed instance's unacknowledged message waits before redelivery (NATS durable consumers). */
   natsAckWaitMs: number;
+  /** Failed attempts at re-creating a NATS consumer before its subscribers are told it is gone (`NATS_CONSUMER_MAX_ATTEMPTS`). */
+  natsConsumerMaxAttempts: number;
   /**
    * Commands over the bus (CONTRACT §11, NATS only): JetStream's duplicate window of the commands
    * stream, and how often a command failing unexpectedly is delivered before it is dead-lettered.
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     natsStream: stream,
     natsSubjectPrefix: prefix,
     natsAckWaitMs: int('NATS_ACK_WAIT_MS', 30_000, 1_000),
+    natsConsumerMaxAttempts: int('NATS_CONSUMER_MAX_ATTEMPTS', 12, 1, 1_000),
     // JetStream refuses a duplicate window under 100 ms.
     commands: { duplicateWindowMs: int('COMMANDS_DUPLICATE_WINDOW_MS', 120_000, 100), maxDeliveries: int('COMMANDS_MAX_DELIVERIES', 5, 1, 100) },
     dbPoolSize: int('DB_POOL_SIZE', 20, 1, 500),
@@ -327,6 +330,12 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   },
   { name: 'NATS_SUBJECT_PREFIX', default: '', description: 'Prefix of every subject on the wire, ending in `.` (isolates test runs).' },
   { name: 'NATS_ACK_WAIT_MS', default: '30000', description: 'How long a message stays with an instance that stopped answering before it is redelivered.' },
+  {
+    name: 'NATS_CONSUMER_MAX_ATTEMPTS',
+    default: '12',
+    description:
+      'Failed attempts (100 ms apart, doubling to 1 s: about 10 s by default) at re-creating a consumer while NATS answers (its stream gone or moving), before its subscribers are told to resume elsewhere.',
+  },
   {
     name: 'COMMANDS_DUPLICATE_WINDOW_MS',
     default: '120000',

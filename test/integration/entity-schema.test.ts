@@ -44,7 +44,7 @@ class MigrationOnlyChange9999999999999 implements MigrationInterface {
 }
 
 async function migratedDatabase(extra: Array<new () => MigrationInterface> = []) {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ migrated: false }); // migrated here, from nothing
   const base = createDataSource({ url: database.url, poolSize: 2 });
   const dataSource = new DataSource({ ...base.options, migrations: [...MIGRATIONS, ...extra] });
   await dataSource.initialize();

@@ -31,13 +31,16 @@ export async function signToken(claims: Record<string, unknown>, options: { expi
 
 export const tokenFor = (tenant: string, persona: Persona, sub = `${persona}-user`) => signToken({ sub, tenant, persona }, { expiresIn: 600 });
 
-/** A database of its own on the run's server, dropped at the end. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A database of its own on the run's server, dropped at the end: already migrated (a copy of the
+ * run's template), or with `migrated: false` empty, for a test of the migrations themselves.
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = inject('adminDatabaseUrl');
   const name = `rxgate_t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
+  await client.query(options.migrated === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${inject('migratedTemplate')}`);
   await client.end();
   const url = new URL(admin);
   url.pathname = `/${name}`;

@@ -35,6 +35,13 @@ export interface NatsBusOptions {
    * before it goes to another. A live handler extends it while it works. @default 30_000
    */
   ackWaitMs?: number;
+  /**
+   * Failed attempts at re-creating a consumer (100 ms apart, doubling to 1 s), while NATS answers,
+   * before it is reported to its subscriber as dead: about 10 s by default. A JetStream cluster whose
+   * streams move between servers may need more; clients that fail over quickly may want to be told
+   * sooner. @default 12
+   */
+  consumerMaxAttempts?: number;
   /** Called when the connection's status changes (disconnect, reconnect). */
   onStatus?: (status: string) => void;
   /** Limits of the streams rxgate creates (an existing stream keeps its own). */
@@ -63,8 +70,6 @@ function fromNatsHeaders(h: MsgHdrs | undefined): MessageHeaders | undefined {
 /** Consumers ask for a heartbeat every second while idle: a dead one is noticed after two missed, not 30 s. */
 const IDLE_HEARTBEAT_MS = 1_000;
 const PULL_EXPIRES_MS = 5_000;
-/** Failed attempts at re-creating a consumer, while connected, before it is reported dead (about 10 s). */
-const MAX_CONSUMER_FAILURES = 12;
 /** 100 ms, doubling, at most 1 s: a consumer is back within a second of JetStream answering again. */
 const backoff = (failures: number) => Math.min(100 * 2 ** Math.min(failures, 10), 1_000);
 
@@ -95,6 +100,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   const prefix = options.subjectPrefix ?? '';
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
   const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const consumerMaxAttempts = options.consumerMaxAttempts ?? 12;
   const streams = Object.values(STREAM_SUFFIX).map((suffix) => `${base}${suffix}`);
   const streamOf = (subjectFilter: string) => `${base}${STREAM_SUFFIX[subjectFilter.split('.')[0]] ?? ''}`;
 
@@ -321,7 +327,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
             current = await consumer.consume(durable ? { max_messages: 1 } : { idle_heartbeat: IDLE_HEARTBEAT_MS, expires: PULL_EXPIRES_MS });
           } catch (error) {
             failures++;
-            if ((error as { final?: boolean }).final || (up && failures >= MAX_CONSUMER_FAILURES)) {
+            if ((error as { final?: boolean }).final || (up && failures >= consumerMaxAttempts)) {
               supervisor.die(error as Error);
               break;
             }
