@@ -264,6 +264,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       newId,
       live,
       subscriberBufferSize: config.subscriberBufferSize,
+      keepAliveMs: config.websocketKeepAliveMs,
       exposeErrorDetails: config.exposeErrorDetails,
       onInternalError: (error: unknown, correlationId: string) =>
         logger.error({ err: error, reqId: correlationId }, 'unexpected error in a websocket operation'),

@@ -94,6 +94,8 @@ export interface Config {
   graphqlExplorer: boolean;
   /** Events a slow live subscriber may have queued before it is disconnected. */
   subscriberBufferSize: number;
+  /** How often GraphQL websockets are pinged; one that has not answered the previous ping is dropped (`WS_KEEPALIVE_MS`). */
+  websocketKeepAliveMs: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   /**
@@ -270,6 +272,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     outboxRetentionSeconds: int('OUTBOX_RETENTION_SECONDS', 604_800, 60),
     busRetention: { maxAgeSeconds: int('BUS_RETENTION_SECONDS', 604_800, 60), maxMessages: int('BUS_MAX_MESSAGES', 1_000_000, 10) },
     subscriberBufferSize: int('SUBSCRIBER_BUFFER_SIZE', 1_000, 1, 1_000_000),
+    websocketKeepAliveMs: int('WS_KEEPALIVE_MS', 30_000, 100),
     rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), burst: int('RATE_LIMIT_BURST', 400, 1), perSecond: int('RATE_LIMIT_PER_SECOND', 200, 1) },
     graphqlBounds: {
       maxDepth: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
@@ -413,6 +416,11 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   { name: 'BUS_RETENTION_SECONDS', default: '604800', description: 'How long the event stream keeps events for replay (older cursors are `CURSOR_EXPIRED`).' },
   { name: 'BUS_MAX_MESSAGES', default: '1000000', description: 'Most events the stream keeps.' },
   { name: 'SUBSCRIBER_BUFFER_SIZE', default: '1000', description: 'Events a slow live subscriber may have queued before it is disconnected.' },
+  {
+    name: 'WS_KEEPALIVE_MS',
+    default: '30000',
+    description: "How often GraphQL websockets are pinged (below a proxy's idle timeout); a peer that did not answer the previous ping is dropped.",
+  },
   { name: 'RATE_LIMIT_ENABLED', default: 'true', description: 'Per tenant and persona rate limiting (`false` for benchmarks).' },
   { name: 'RATE_LIMIT_BURST', default: '400', description: 'Bucket size in units (a read costs 1, a search 2, a write 5).' },
   { name: 'RATE_LIMIT_PER_SECOND', default: '200', description: 'Units refilled per second.' },

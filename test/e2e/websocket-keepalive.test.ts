@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { useTestApp } from '../support/use-test-app.js';
+
+/**
+ * Keepalive of the GraphQL websockets (WS_KEEPALIVE_MS): every socket is pinged, in slices that let
+ * other work run between them, and a peer that stopped answering is dropped.
+ */
+const t = useTestApp({ env: { WS_KEEPALIVE_MS: '200' } });
+let ehr: string;
+beforeAll(async () => {
+  ehr = await t.token('tenant-a', 'ehr-backend');
+});
+
+/** A graphql-ws connection, acknowledged, counting the pings it gets. */
+async function connection(options: { autoPong?: boolean } = {}) {
+  const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { autoPong: options.autoPong ?? true });
+  const state = { socket, pings: 0, closed: undefined as number | undefined };
+  socket.on('ping', () => state.pings++);
+  socket.on('close', (code) => (state.closed = code));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ehr}` } })));
+    socket.once('message', (data) => (JSON.parse(String(data)).type === 'connection_ack' ? resolve() : reject(new Error(String(data)))));
+    socket.once('error', reject);
+  });
+  return state;
+}
+
+describe('websocket keepalive', () => {
+  const opened: Array<Awaited<ReturnType<typeof connection>>> = [];
+  afterAll(() => opened.forEach(({ socket }) => socket.terminate()));
+
+  it('pings every socket, past the first slice of 500, and keeps each that answers', async () => {
+    for (let batch = 0; batch < 6; batch++) opened.push(...(await Promise.all(Array.from({ length: 100 }, () => connection()))));
+    await expect.poll(() => opened.filter((c) => c.pings < 2).length, { timeout: 20_000 }).toBe(0);
+    expect(opened.filter((c) => c.closed !== undefined)).toEqual([]);
+  });
+
+  it('drops a peer that stopped answering pings, and only that one', async () => {
+    const [silent, answering] = await Promise.all([connection({ autoPong: false }), connection()]);
+    opened.push(silent, answering);
+    await expect.poll(() => silent.closed, { timeout: 10_000 }).toBe(1006);
+    expect(answering.closed).toBeUndefined();
+    expect(answering.pings).toBeGreaterThan(0);
+  });
+});
