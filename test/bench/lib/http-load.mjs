@@ -71,3 +71,43 @@ export async function runHttp({ url, pid, connections, seconds, amount, warmupSe
   result.detail ??= warm.detail;
   return result;
 }
+
+/**
+ * Sends `amount` requests at `rate` per second, evenly spaced by the clock (open loop: a slow answer
+ * does not hold back the next request). autocannon's `overallRate` sends each connection's quota for a
+ * second back to back at the start of that second, so "20 events/s" there is a burst of 20 once a
+ * second: live latency at a fixed rate is measured with this instead.
+ */
+export async function runPaced({ url, rate, amount, request }) {
+  let ok = 0;
+  let bad = 0;
+  let firstBad;
+  const started = performance.now();
+  const inFlight = [];
+  for (let i = 0; i < amount; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const extra = request.setup?.({}) ?? {};
+    inFlight.push(
+      fetch(`${url}${extra.path ?? request.path}`, {
+        method: request.method,
+        headers: { ...request.headers, ...extra.headers },
+        body: extra.body ?? request.body,
+      })
+        .then(async (response) => {
+          const body = await response.text();
+          if (request.check(response.status, body, {})) ok++;
+          else {
+            bad++;
+            firstBad ??= `${response.status} ${body.slice(0, 300)}`;
+          }
+        })
+        .catch((error) => {
+          bad++;
+          firstBad ??= error.message;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  return { ok, errors: bad, detail: firstBad };
+}

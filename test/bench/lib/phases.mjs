@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { histogram, startGateway } from './gateway.mjs';
-import { runHttp } from './http-load.mjs';
+import { runHttp, runPaced } from './http-load.mjs';
 import { connectSubscribers, createCollector, drain, startBareServer } from './live.mjs';
 import { rssBytes, startWindow } from './machine.mjs';
 import { startOtlpSink } from './otlp-sink.mjs';
@@ -160,14 +160,10 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
   const query = `subscription BenchLive { prescriptionEvents(filter: { patient: "${patient}", types: ["${CREATED}"] }) { eventId type sequence occurredAt event to medicationRequest { id workflowStatus } } }`;
   const create = fhirCreate({ token: tokens.ehr, next: () => nextNew(patient) });
   const emitWrites = async (events, rate) => {
-    const result = await runHttp({
-      url: gateway.url,
-      pid: gateway.pid,
-      connections: rate ? 4 : 16,
-      amount: events,
-      overallRate: rate || undefined,
-      request: create,
-    });
+    // At a fixed rate, evenly spaced as the bare server's events are; a burst as fast as 16 connections go.
+    const result = rate
+      ? await runPaced({ url: gateway.url, rate, amount: events, request: create })
+      : await runHttp({ url: gateway.url, pid: gateway.pid, connections: 16, amount: events, request: create });
     return { ok: result.ok, errors: result.errors, detail: result.detail };
   };
   const live = await liveSide({
@@ -218,7 +214,7 @@ export async function runLive({ gateway, tokens, nextNew, PROFILE, log, noteErro
     columns: LIVE_COLUMNS,
     rows: [...live.rows, ...baseline.rows],
     notes: [
-      "Latency is receipt time minus the event's occurredAt, which the gateway stamps in the writing transaction just before commit (an upper bound on commit → receipt). Both clocks are this machine's.",
+      "Latency is receipt time minus the event's occurredAt, which the gateway stamps in the writing transaction just before commit (an upper bound on commit → receipt). Both clocks are this machine's. At a fixed rate the creates are evenly spaced by the clock, as the bare server's events are (autocannon's own rate limit sends each second's quota at once: a burst once a second).",
       "The burst row's deliveries/s is the broadcast rate (unique deliveries / time from the first write to the last receipt); ratio = rxgate / bare graphql-ws server sending the same payload to the same number of subscribers. The subscribers run in the driver process for both.",
       `Errors count lost deliveries (none arrived for ${PROFILE.live.stallSeconds} s while some were missing), repeated deliveries, closed subscribers and failed writes; "late" counts deliveries still arriving ${PROFILE.live.drainSeconds} s after the last write, when the wait ended: slow, not lost (they count as the slowest in p50/p99, shown as "late").`,
     ],
@@ -245,12 +241,10 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
     log(`rxgate: ${events} events at ${rate}/s over ${subscribers} patients`);
     const window = startWindow(gateway.pid);
     const t0 = Date.now();
-    const result = await runHttp({
+    const result = await runPaced({
       url: gateway.url,
-      pid: gateway.pid,
-      connections: 16,
+      rate,
       amount: events,
-      overallRate: rate,
       request: fhirCreate({ token: tokens.ehr, next: () => nextNew(patientOf(Math.floor(Math.random() * subscribers))) }),
     });
     const { missing, late } = await drain(collector, result.ok, PROFILE.live.drainSeconds * 1000, PROFILE.live.stallSeconds * 1000);
@@ -279,7 +273,7 @@ export async function runLiveFiltered({ gateway, tokens, nextNew, PROFILE, log, 
     columns: LIVE_COLUMNS,
     rows,
     notes: [
-      "Each event (a FHIR create for one of the subscribers' patients, drawn at random) matches exactly one subscriber; latency as above (occurredAt → receipt); the creates run at the given rate through 16 connections.",
+      "Each event (a FHIR create for one of the subscribers' patients, drawn at random) matches exactly one subscriber; latency as above (occurredAt → receipt); the creates are sent at the given rate, evenly spaced by the clock (autocannon's own rate limit sends each second's quota at once).",
     ],
   };
 }
