@@ -60,4 +60,13 @@ describe('config', () => {
     })();
     for (const name of ['PORT', 'DATABASE_URL', 'MIGRATIONS_RUN']) expect(problems).toContain(name);
   });
+
+  it('bounds the websocket keepalive and the live consumer attempts, naming each bad value', () => {
+    const bad = () => loadConfig({ WS_KEEPALIVE_MS: '50', NATS_CONSUMER_MAX_ATTEMPTS: '0' });
+    expect(bad).toThrow(/WS_KEEPALIVE_MS must be an integer between 100 and/);
+    expect(bad).toThrow(/NATS_CONSUMER_MAX_ATTEMPTS must be an integer between 1 and 1000 \(got '0'\)/);
+    const config = loadConfig({ WS_KEEPALIVE_MS: '200', NATS_CONSUMER_MAX_ATTEMPTS: '3' });
+    expect([config.websocketKeepAliveMs, config.natsConsumerMaxAttempts]).toEqual([200, 3]);
+    expect([loadConfig({}).websocketKeepAliveMs, loadConfig({}).natsConsumerMaxAttempts]).toEqual([30_000, 12]);
+  });
 });

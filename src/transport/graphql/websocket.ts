@@ -41,10 +41,10 @@ interface Extra {
   spans?: Map<string, Span>;
 }
 
-/** `x-tenant-id` (any case) in `connectionParams`: how a client that cannot set headers (a browser) names its tenant. */
-/** Keepalive pings sent before the sweep lets other work run: about 5–10 ms of socket writes. */
+/** Keepalive pings sent before the sweep lets other work run. */
 const PING_SLICE = 500;
 
+/** `x-tenant-id` (any case) in `connectionParams`: how a client that cannot set headers (a browser) names its tenant. */
 const tenantParam = (params: Record<string, unknown> | undefined): unknown =>
   Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'x-tenant-id')?.[1];
 
@@ -94,8 +94,8 @@ export function createGraphqlWebsocket(options: {
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
   });
-  // A ping is a socket write: 10,000 in one go held the event loop for a tenth of a second, and every
-  // event delivered meanwhile waited. The sweep yields to other work between slices.
+  // A ping is a socket write: 10,000 in one go held up every event delivered meanwhile (RESULTS.md,
+  // 10,000 filtered subscribers: p99 114 ms with one loop, 35 ms with slices). The sweep yields between slices.
   let sweeping = false;
   const sweep = async () => {
     if (sweeping) return;
