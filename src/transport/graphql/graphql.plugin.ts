@@ -13,6 +13,7 @@ import { rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
+import { compiledExecution } from './compiled-execution.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
 import { operationSpanPlugin, withOperationSpan } from './operation-spans.js';
@@ -40,7 +41,7 @@ export interface GraphqlPluginOptions {
 /** Apollo Server 5 at `/graphql` (the subgraph), behind the same bearer auth as the FHIR facade. */
 export async function createApollo(options: GraphqlPluginOptions): Promise<ApolloServer<GraphqlContext>> {
   const apollo = new ApolloServer<GraphqlContext>({
-    schema: options.schema,
+    gateway: compiledExecution(options.schema),
     introspection: options.introspection ?? !options.production,
     includeStacktraceInErrorResponses: false,
     // The process owns its signals: graceful shutdown stops Apollo in order (see src/main.ts).

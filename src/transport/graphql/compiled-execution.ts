@@ -1,0 +1,63 @@
+import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
+import { type DocumentNode, GraphQLError, type GraphQLSchema } from 'graphql';
+import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+
+/**
+ * graphql-jit's errors inherit from GraphQLError but are built without its constructor: without
+ * `extensions` (Apollo's error formatting reads `extensions.code` and fails) and with read-only
+ * fields. Rebuilt as graphql-js builds them, so that formatting sees what it always saw.
+ */
+function asGraphqlJsError(error: GraphQLError): GraphQLError {
+  const rebuilt = new GraphQLError(error.message, {
+    path: error.path,
+    originalError: error.originalError ?? undefined,
+    extensions: error.extensions ?? undefined,
+  });
+  (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  return rebuilt;
+}
+
+/**
+ * Apollo Server with its documents executed by graphql-jit, through the one extension point Apollo
+ * offers for another executor (the gateway interface; rxgate is not a federation gateway). graphql-js
+ * allocates two dictionary objects for every field it resolves and one for every object it completes:
+ * on a page of 50 nested prescriptions that was 46 % of the bytes allocated (3.3 MB a page in all,
+ * 1.9 MB compiled). A compiled query builds the same result with plain objects. Parsing, validation,
+ * bounds, context, plugins and error formatting stay Apollo's; only `execute` changes.
+ *
+ * A compiled query is kept with its parsed document, which Apollo's document store caches and bounds:
+ * a document evicted from it takes its compiled form along. Compiling a new document costs about what
+ * validating it does (3 ms for the 50-item page), which every new document already paid.
+ */
+export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
+  const compiledByDocument = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
+  const executor: GatewayExecutor = async ({ document, context, request }) => {
+    // The name the client asked for (Apollo's own `operationName` is the resolved one, null when none
+    // matched): an unknown name then fails with graphql-js's message.
+    const operationName = request.operationName ?? undefined;
+    let byOperation = compiledByDocument.get(document);
+    if (!byOperation) compiledByDocument.set(document, (byOperation = new Map()));
+    let compiled = byOperation.get(operationName ?? '');
+    if (!compiled) {
+      const outcome = compileQuery(schema, document, operationName);
+      // What does not compile (an unknown operation name) answers its errors, as graphql-js's execute
+      // does, and is not kept: names are the client's to invent.
+      if (!isCompiledQuery(outcome)) return outcome;
+      byOperation.set(operationName ?? '', (compiled = outcome));
+    }
+    const result = await compiled.query(undefined, context, request.variables ?? {});
+    return result.errors ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
+  };
+  return {
+    async load() {
+      return { executor };
+    },
+    onSchemaLoadOrUpdate(callback) {
+      // The schema never changes; Apollo wants it announced once. There is no supergraph here (the
+      // router composes it), and no plugin of ours reads one.
+      callback({ apiSchema: schema, coreSupergraphSdl: '' });
+      return () => undefined;
+    },
+    async stop() {},
+  };
+}
