@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { StatementCounter } from '../../adapters/db/statement-counter.js';
 import type { UseCases } from '../../application/index.js';
@@ -84,7 +84,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
 
   // Security headers (no sniffing, no framing, HSTS, …); the CSP would break the development landing page.
-  await app.register(helmet, { contentSecurityPolicy: config.env === 'production', crossOriginEmbedderPolicy: false });
+  // helmet's middleware is built once: @fastify/helmet built it again for every request (its options
+  // and CSP directives parsed anew), 9 % of the bytes a FHIR read allocated.
+  const securityHeaders = helmet({ contentSecurityPolicy: config.env === 'production', crossOriginEmbedderPolicy: false });
+  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, () => done()));
   if (config.corsOrigins !== 'none') {
     await app.register(cors, {
       origin: config.corsOrigins === '*' ? true : config.corsOrigins,
