@@ -12,7 +12,7 @@ import pg from 'pg';
 import { captureStatements } from './lib/capture.mjs';
 import { loadDataset, patientId, planDataset, readPharmacies, readSource, requestId, SQL_IDS } from './lib/dataset.mjs';
 import { startFloor } from './lib/floor.mjs';
-import { startGateway, tokenFor } from './lib/gateway.mjs';
+import { recordPerf, startGateway, tokenFor } from './lib/gateway.mjs';
 import { runHttp } from './lib/http-load.mjs';
 import { describeMachine, fileLimits } from './lib/machine.mjs';
 import { buildScript, pgbenchVersion, runPgbench, statementsOf } from './lib/pgbench.mjs';
@@ -46,7 +46,9 @@ options:
   --rows <n>           prescriptions loaded before measuring (full run: 100000)
   --out <file>         write the report there instead of test/bench/RESULTS.md
   --keep-database      keep the benchmark database afterwards
-  --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there
+  --cpu-prof <dir>     write a V8 CPU profile of the measured gateway there (wall-clock samples)
+  --perf <file>        record the measured gateway's CPU with Linux perf there (CPU-clock samples, every
+                       thread); summarise with node test/bench/perf-summary.mjs <file>
   --only <list>        run only these scenarios, comma-separated, for quick measuring (the report says so):
                        create, read, search, gqlCreate, gqlPage (with its baseline, FHIR search _count=50), workflow, live, liveFiltered, idle, soak, tracing,
                        timers (timers alone: load the data, then only the timers; the report goes to a temp file unless --out)
@@ -62,6 +64,7 @@ try {
       out: { type: 'string' },
       'keep-database': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      perf: { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -379,8 +382,10 @@ async function main() {
   log('starting the gateway (measured)');
   const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
   const profileArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: profileArgs });
+  const perfFile = args.perf ? path.resolve(args.perf) : undefined;
+  const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: [...profileArgs, ...(perfFile ? ['--perf-basic-prof'] : [])] });
   children.push(gateway);
+  const perfRecording = perfFile ? await recordPerf(gateway.pid, perfFile) : undefined;
   const idleSection = selected('idle') ? await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) : undefined;
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
@@ -470,6 +475,10 @@ async function main() {
       })
     : (await gateway.stop(), undefined);
   children.splice(children.indexOf(gateway), 1);
+  if (perfRecording) {
+    await perfRecording.done;
+    log(`perf profile of the measured gateway: ${perfFile} (summary: node test/bench/perf-summary.mjs ${perfFile})`);
+  }
   noteErrors('gateway log', { errors: gateway.errors.length, detail: gateway.errors[0] });
 
   // The soak on a fresh process, so that its memory is the soak's own, not the earlier scenarios'.

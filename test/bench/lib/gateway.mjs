@@ -119,6 +119,24 @@ export async function startGateway({ root, env, nodeArgs = [], readyTimeoutMs = 
   return gateway;
 }
 
+/**
+ * Samples the CPU of process `pid` (every thread) with `perf record` until it exits, into `file`: the
+ * gateway must run with `--perf-basic-prof` for its JavaScript frames to have names. Resolves once
+ * perf has started; `done` settles when perf has written the file.
+ */
+export async function recordPerf(pid, file) {
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  perf.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise((resolve, reject) => {
+    perf.once('error', reject);
+    perf.once('close', (code, signal) => (code === 0 || signal ? resolve() : reject(new Error(`perf record exited with ${code}: ${stderr.trim()}`))));
+  });
+  // perf reports nothing when it is ready; a failure to attach ends it at once, so wait briefly for that.
+  await Promise.race([done, sleep(500)]);
+  return { done };
+}
+
 /** Sum and count of a Prometheus histogram series, by its label filter, from /metrics. */
 export async function histogram(gatewayUrl, name, labelMatch) {
   const text = await fetch(`${gatewayUrl}/metrics`).then((r) => r.text());
