@@ -172,6 +172,21 @@ describe('GraphQL prescriptions', () => {
     for (const error of [...(unparsable.errors ?? []), ...(badCursor.errors ?? [])]) expect(error.extensions).not.toHaveProperty('stacktrace');
   });
 
+  it('answers an alias or a variable named __proto__ with 400 BAD_REQUEST, and other names of Object.prototype as usual', async () => {
+    // Compiled queries (graphql-jit) build results as object literals, where __proto__ would set the prototype.
+    for (const [query, what] of [
+      ['{ __proto__: __typename }', 'an alias'],
+      ['{ medicationRequests(first: 1) { __proto__: pageInfo { hasNextPage } } }', 'an alias'],
+      ['query Q($__proto__: Int = 1) { medicationRequests(first: $__proto__) { totalCount } }', 'a variable'],
+    ]) {
+      const refused = await rawGraphql(t.url, { query }, ehrA);
+      expect(refused.status).toBe(400);
+      expect(refused.errors).toEqual([{ message: `"__proto__" cannot name ${what}.`, extensions: { code: 'BAD_REQUEST' } }]);
+    }
+    const ordinary = await rawGraphql(t.url, { query: '{ constructor: __typename toString: __typename hasOwnProperty: __typename }' }, ehrA);
+    expect(ordinary.data).toEqual({ constructor: 'Query', toString: 'Query', hasOwnProperty: 'Query' });
+  });
+
   it('searches the shared pharmacy directory by name, case-insensitively', async () => {
     const boots = await graphql(t.url, PharmaciesDocument, { name: 'bOoTs', first: 5 }, pharmacyA);
     expect(boots.data!.pharmacies.length).toBe(5);

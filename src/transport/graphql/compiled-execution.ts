@@ -1,5 +1,5 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { type DocumentNode, GraphQLError, type GraphQLSchema } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, visit } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 
 /**
@@ -15,6 +15,25 @@ function asGraphqlJsError(error: GraphQLError): GraphQLError {
   });
   (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
   return rebuilt;
+}
+
+const documentsWithoutProtoNames = new WeakSet<DocumentNode>();
+
+/**
+ * Refuses a document with an alias or a variable named `__proto__` (`BAD_REQUEST`). graphql-js keeps
+ * results and variables in prototype-less objects, where that is a name like any other; a compiled
+ * query builds object literals, where it sets the object's prototype: the field vanished from the
+ * answer, and a variable of that name failed as an internal error. No client needs the name.
+ */
+export function refuseProtoNames(document: DocumentNode): void {
+  if (documentsWithoutProtoNames.has(document)) return;
+  let offending: string | undefined;
+  visit(document, {
+    [Kind.FIELD]: (field) => void (field.alias?.value === '__proto__' && (offending = 'an alias')),
+    [Kind.VARIABLE_DEFINITION]: (definition) => void (definition.variable.name.value === '__proto__' && (offending = 'a variable')),
+  });
+  if (offending) throw new GraphQLError(`"__proto__" cannot name ${offending}.`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+  documentsWithoutProtoNames.add(document);
 }
 
 /**

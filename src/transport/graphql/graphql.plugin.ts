@@ -13,7 +13,7 @@ import { rateLimitHeaders } from '../http/error-status.js';
 import { errorSender } from '../http/errors.js';
 import { authenticateRequest } from '../http/request-context.js';
 import { assertWithinBounds, type GraphqlBounds } from './bounds.js';
-import { compiledExecution } from './compiled-execution.js';
+import { compiledExecution, refuseProtoNames } from './compiled-execution.js';
 import { createGraphqlContext, type GraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
 import { operationSpanPlugin, withOperationSpan } from './operation-spans.js';
@@ -62,6 +62,7 @@ export async function createApollo(options: GraphqlPluginOptions): Promise<Apoll
         async requestDidStart() {
           return {
             async didResolveOperation({ document, operation, request, schema }) {
+              refuseProtoNames(document);
               if (operation) assertWithinBounds(schema, document, operation, request.variables, options.bounds);
             },
             // Errors travel in 200 responses too, where the HTTP status shows nothing: counted here, after formatError.
