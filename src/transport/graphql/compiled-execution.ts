@@ -1,19 +1,28 @@
+import { createRequire } from 'node:module';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, visit } from 'graphql';
+import type { DocumentNode, GraphQLError as GraphQLErrorType, GraphQLSchema } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
+
+// graphql-jit and Apollo load graphql's CommonJS build (Node's resolution of the package): errors
+// built here must be instances of that build's GraphQLError, whoever loads this module.
+const { GraphQLError, Kind, visit } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+
+/** Documents whose compiled queries are kept; a client's working set is a few dozen. */
+const MAX_COMPILED_DOCUMENTS = 500;
 
 /**
  * graphql-jit's errors inherit from GraphQLError but are built without its constructor: without
  * `extensions` (Apollo's error formatting reads `extensions.code` and fails) and with read-only
  * fields. Rebuilt as graphql-js builds them, so that formatting sees what it always saw.
  */
-function asGraphqlJsError(error: GraphQLError): GraphQLError {
+function asGraphqlJsError(error: GraphQLErrorType): GraphQLErrorType {
   const rebuilt = new GraphQLError(error.message, {
     path: error.path,
     originalError: error.originalError ?? undefined,
     extensions: error.extensions ?? undefined,
   });
-  (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  (rebuilt as { locations?: GraphQLErrorType['locations'] }).locations = error.locations;
   return rebuilt;
 }
 
@@ -44,12 +53,14 @@ export function refuseProtoNames(document: DocumentNode): void {
  * 1.9 MB compiled). A compiled query builds the same result with plain objects. Parsing, validation,
  * bounds, context, plugins and error formatting stay Apollo's; only `execute` changes.
  *
- * A compiled query is kept with its parsed document, which Apollo's document store caches and bounds:
- * a document evicted from it takes its compiled form along. Compiling a new document costs about what
- * validating it does (3 ms for the 50-item page), which every new document already paid.
+ * Compiled queries are kept for the documents used most recently ({@link MAX_COMPILED_DOCUMENTS}),
+ * keyed by the parsed document Apollo's document store hands out again for the same text. Compiling
+ * a new document costs about what validating it does (3 ms for the 50-item page), which every new
+ * document already pays; the bound keeps clients that send ever new documents from filling the heap
+ * with generated code.
  */
 export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
-  const compiledByDocument = new WeakMap<DocumentNode, Map<string, CompiledQuery>>();
+  const compiledByDocument = new LRUCache<DocumentNode, Map<string, CompiledQuery>>({ max: MAX_COMPILED_DOCUMENTS });
   const executor: GatewayExecutor = async ({ document, context, request }) => {
     // The name the client asked for (Apollo's own `operationName` is the resolved one, null when none
     // matched): an unknown name then fails with graphql-js's message.
