@@ -21,6 +21,10 @@ export default defineConfig({
     // e2e files each start their own gateway (and database); two at a time suits a 2-core machine.
     maxWorkers: 2,
     env: { NODE_ENV: 'test', APOLLO_TELEMETRY_DISABLED: 'true' },
+    // Transformed modules are kept on disk (node_modules/.experimental-vitest-cache) between runs: the
+    // transform of the gateway's sources cost each run several seconds of CPU in the main process and
+    // the workers. Delete that folder, or set this to false, should a cached module ever be suspected.
+    experimental: { fsModuleCache: true },
     // Unit tests (no server, in-memory fakes) run first, as their own group: a broken rule fails in
     // seconds. Global setup (the embedded database, the web assets) belongs to the other group only,
     // but every project's setup runs before the first test, so the unit group never delays the rest.

@@ -81,6 +81,13 @@ async function newDataDir(): Promise<string> {
 }
 const running: ChildProcess[] = [];
 
+/**
+ * The data directory of the tests that start a gateway on it: the first start initialises its cluster
+ * (initdb, migrations, seed), later ones reuse it, as a user's second `npm start` does.
+ */
+let clusterDir: Promise<string> | undefined;
+const sharedDataDir = () => (clusterDir ??= newDataDir());
+
 beforeAll(async () => {
   // The compiled gateway and scripts, as `npm start` builds them.
   const build = await run(process.execPath, ['scripts/build-if-stale.mjs']);
@@ -95,7 +102,7 @@ afterAll(async () => {
 describe('npm start', () => {
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = await newDataDir();
+    dataDir = await sharedDataDir();
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -136,7 +143,7 @@ describe('start-up failures: one line saying what is wrong and what to do', () =
   });
 
   it('a second gateway on the same data directory names it and says to stop the other or set DATA_DIR', { timeout: START + 60_000 }, async () => {
-    const dataDir = await newDataDir();
+    const dataDir = await sharedDataDir();
     const first = launch(process.execPath, ['dist/src/main.js'], { PORT: String(await freePort()), DATA_DIR: dataDir });
     running.push(first.child);
     try {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createFhirSchemaValidator } from '../../src/adapters/validation/fhir-schema-validator.js';
 import { validateMedicationRequest } from '../../src/domain/index.js';
 import { prescription } from '../support/fixtures.js';
+import { send } from '../support/http.js';
 import { useTestApp } from '../support/use-test-app.js';
 
 /**
@@ -17,12 +18,12 @@ let existing: string;
 const t = useTestApp({ env: { LOG_LEVEL: process.env.FUZZ_LOG ?? 'silent' } });
 beforeAll(async () => {
   ehr = await t.token('tenant-a', 'ehr-backend');
-  const created = await fetch(`${t.url}/fhir/MedicationRequest`, {
+  const created = await send(`${t.url}/fhir/MedicationRequest`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ehr}`, 'content-type': 'application/fhir+json' },
     body: JSON.stringify(prescription()),
   });
-  existing = ((await created.json()) as { id: string }).id;
+  existing = (JSON.parse(created.text) as { id: string }).id;
 });
 
 const hostileKeys = fc.constantFrom(
@@ -126,18 +127,17 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   graphqlQuery.map((body) => ({ kind: 'graphql' as const, body })),
 );
 
-async function send(c: Case): Promise<number> {
+async function sendCase(c: Case): Promise<number> {
   const headers: Record<string, string> = { authorization: `Bearer ${ehr}` };
   switch (c.kind) {
     case 'create':
-      return (
-        await fetch(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: c.body })
-      ).status;
+      return (await send(`${t.url}/fhir/MedicationRequest`, { method: 'POST', headers: { ...headers, 'content-type': 'application/fhir+json' }, body: c.body }))
+        .status;
     case 'search':
-      return (await fetch(`${t.url}/fhir/MedicationRequest?${c.query}`, { headers })).status;
+      return (await send(`${t.url}/fhir/MedicationRequest?${c.query}`, { headers })).status;
     case 'patch':
       return (
-        await fetch(`${t.url}/fhir/MedicationRequest/${existing}`, {
+        await send(`${t.url}/fhir/MedicationRequest/${existing}`, {
           method: 'PATCH',
           headers: { ...headers, 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
           body: JSON.stringify(c.ops),
@@ -145,7 +145,7 @@ async function send(c: Case): Promise<number> {
       ).status;
     case 'graphql':
       return (
-        await fetch(`${t.url}/graphql`, {
+        await send(`${t.url}/graphql`, {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json' },
           body: typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
@@ -158,12 +158,12 @@ describe(`fuzzing both doors (${RUNS} cases, seed ${SEED})`, () => {
   it('never answers 500, never crashes, never stores an invalid resource', async () => {
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
-        const status = await send(c);
+        const status = await sendCase(c);
         expect(status, JSON.stringify(c).slice(0, 300)).toBeLessThan(500);
       }),
       { seed: SEED, numRuns: RUNS },
     );
-    expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+    expect((await send(`${t.url}/readyz`)).status).toBe(200);
     const schema = createFhirSchemaValidator();
     const rows = await t.sql<{ resource: unknown }>('SELECT resource FROM medication_requests');
     const invalid = rows.filter(({ resource }) => validateMedicationRequest(resource).length > 0 || schema.validate('MedicationRequest', resource).length > 0);

@@ -51,22 +51,23 @@ async function createMigratedTemplate(adminUrl: string): Promise<{ name: string;
   return { name, drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+type Provided = Pick<import('vitest').ProvidedContext, 'adminDatabaseUrl' | 'migratedTemplate' | 'databaseKind' | 'natsUrl'>;
+
 /**
  * With TEST_DATABASE_URL, tests run against that PostgreSQL; otherwise one embedded PostgreSQL
  * serves the whole run (each test file still gets a database of its own).
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+async function startDatabase(): Promise<{ provided: Provided; teardown(): Promise<void> }> {
   ensureWebAssetsBuilt(); // the gateway serves the explorer and the board from dist/web
   // Generated once here (a fresh clone has no cache), so that no gateway the tests start compiles the schema.
   createFhirSchemaValidator().warmUp(['MedicationRequest']);
   const natsUrl = process.env.TEST_NATS_URL || undefined;
-  project.provide('natsUrl', natsUrl);
   if (process.env.TEST_DATABASE_URL) {
     const template = await createMigratedTemplate(process.env.TEST_DATABASE_URL);
-    project.provide('adminDatabaseUrl', process.env.TEST_DATABASE_URL);
-    project.provide('migratedTemplate', template.name);
-    project.provide('databaseKind', 'postgres');
-    return () => template.drop();
+    return {
+      provided: { adminDatabaseUrl: process.env.TEST_DATABASE_URL, migratedTemplate: template.name, databaseKind: 'postgres', natsUrl },
+      teardown: () => template.drop(),
+    };
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'rxgate-test-'));
   await chmod(dataDir, 0o755); // under root the cluster runs as `postgres`, which must reach it
@@ -79,8 +80,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await teardown();
     throw error;
   });
-  project.provide('adminDatabaseUrl', embedded.url);
-  project.provide('migratedTemplate', template.name);
-  project.provide('databaseKind', 'embedded');
-  return teardown;
+  return { provided: { adminDatabaseUrl: embedded.url, migratedTemplate: template.name, databaseKind: 'embedded', natsUrl }, teardown };
+}
+
+/** The run's database, shared by the projects that set it up: the first starts it, the last one's teardown stops it. */
+const SHARED = Symbol.for('rxgate.test.database');
+type Shared = { started: ReturnType<typeof startDatabase>; users: number };
+const holder = globalThis as { [SHARED]?: Shared };
+
+/**
+ * Global setup of every project that starts gateways (integration, own-process): each gets the
+ * same database server and template, instead of a cluster (initdb, migrations) of its own.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const shared = (holder[SHARED] ??= { started: startDatabase(), users: 0 });
+  shared.users++;
+  const { provided, teardown } = await shared.started;
+  for (const key of Object.keys(provided) as Array<keyof Provided>) project.provide(key, provided[key]);
+  return async () => {
+    if (--shared.users > 0) return;
+    delete holder[SHARED];
+    await teardown();
+  };
 }

@@ -1,5 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import { send } from './http.js';
 
 export interface GraphqlResponse<T> {
   status: number;
@@ -27,12 +28,12 @@ export async function rawGraphql<TData = any>(
   token?: string,
   headers: Record<string, string> = {},
 ): Promise<GraphqlResponse<TData>> {
-  const response = await fetch(`${url}/graphql`, {
+  const response = await send(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify(body),
   });
-  const json = (await response.json()) as Omit<GraphqlResponse<TData>, 'status'>;
+  const json = JSON.parse(response.text) as Omit<GraphqlResponse<TData>, 'status'>;
   return { status: response.status, ...json };
 }
 

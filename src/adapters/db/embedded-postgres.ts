@@ -14,7 +14,7 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** TCP port on 127.0.0.1; a free one is chosen when omitted. */
   port?: number;
-  /** `false` turns off fsync for throwaway clusters (tests); keep it on for data you care about. */
+  /** `false` turns off fsync and autovacuum for throwaway clusters (tests); keep it on for data you care about. */
   durable?: boolean;
   /** Receives PostgreSQL's own log lines. */
   onLog?: (line: string) => void;
@@ -66,7 +66,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const port = options.port ?? (await freePort());
   const args = ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'];
-  if (options.durable === false) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  if (options.durable === false) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'autovacuum=off');
 
   const child = spawn(bins.postgres, args, { ...(owner ?? {}), detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   const killOnExit = () => child.kill('SIGINT');
