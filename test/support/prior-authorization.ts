@@ -1,35 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { prescription, uniquePatient } from './fixtures.js';
 
 const EPOGEN = '205923'; // epoetin alfa: a classic PA medication, not controlled
 
-/** A tenant rules file marking the medication for prior authorization (CONTRACT §8). */
+/**
+ * A tenant rules file marking epoetin alfa for prior authorization (CONTRACT §8):
+ * test/fixtures/prior-authorization-rules.json, kept beside the other fixtures.
+ */
 export function priorAuthorizationRulesFile(): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'rxgate-pa-')), 'rules.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      ruleSets: [
-        {
-          id: 'tenant-a-payer',
-          version: '1',
-          tenants: ['tenant-a'],
-          rules: [
-            {
-              id: 'tenant-a.epoetin-pa',
-              description: "Epoetin alfa needs the payer's prior authorization.",
-              citation: 'tenant-a payer formulary',
-              rxnormCodes: [EPOGEN],
-              requiresPriorAuthorization: true,
-            },
-          ],
-        },
-      ],
-    }),
-  );
-  return file;
+  return fileURLToPath(new URL('../fixtures/prior-authorization-rules.json', import.meta.url));
 }
 
 /** A prescription of a medication that needs PA. */
