@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastFillLimit } from '../../src/domain/index.js';
 import { PHARMACY_A, prescription, uniquePatient } from '../support/fixtures.js';
 import { rawGraphql } from '../support/graphql.js';
@@ -16,7 +16,9 @@ const DIAZEPAM = '197591'; // CIV
 const PREGABALIN = '483438'; // CV
 const RULE = 'urn:rxgate:rule';
 
-const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'rxgate-rules-e2e-')), 'rules.json');
+const rulesDir = mkdtempSync(path.join(tmpdir(), 'rxgate-rules-e2e-'));
+afterAll(() => rmSync(rulesDir, { recursive: true, force: true }));
+const rulesFile = path.join(rulesDir, 'rules.json');
 writeFileSync(
   rulesFile,
   JSON.stringify({

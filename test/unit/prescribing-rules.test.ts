@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadControlledSubstances, loadRulesFile } from '../../src/adapters/rules/rules-file.js';
 import { loadConfig, PROJECT_ROOT, RULES_SCHEMA_FILE } from '../../src/config.js';
 import {
@@ -159,6 +159,7 @@ describe('two-factor amr (RFC 8176, 21 CFR 1311.115)', () => {
 
 describe('RULES_FILE', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rxgate-rules-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, content: unknown) => {
     const at = path.join(dir, name);
     writeFileSync(at, typeof content === 'string' ? content : JSON.stringify(content));
