@@ -385,7 +385,7 @@ async function main() {
   const perfFile = args.perf ? path.resolve(args.perf) : undefined;
   const gateway = await startGateway({ root: ROOT, env: gatewayEnv, nodeArgs: [...profileArgs, ...(perfFile ? ['--perf-basic-prof'] : [])] });
   children.push(gateway);
-  const perfRecording = perfFile ? await recordPerf(gateway.pid, perfFile) : undefined;
+  const perfRecording = perfFile ? recordPerf(gateway.pid, perfFile) : undefined;
   const idleSection = selected('idle') ? await runIdle({ gateway, tokens, PROFILE, log, noteErrors, idleNote }) : undefined;
   const load = async (label, c, request, baseline) => {
     log(`${label} c=${c}, ${PROFILE.seconds} s`);
