@@ -280,24 +280,62 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
   });
 });
 
-describe('embedded bus: closing', () => {
-  it('a subscription closed while its first read is in flight ends then, not after the poll interval', async () => {
+describe('embedded bus: waking and closing', () => {
+  /** A bus that looks an hour apart unless woken: a wake it lost would hold a test past its timeout. */
+  async function withSlowPollingBus(body: (bus: EventBus) => Promise<void>): Promise<void> {
     const database = await createTestDatabase();
     const dataSource = createDataSource({ url: database.url, poolSize: 4 });
     await dataSource.initialize();
     await runMigrations(dataSource);
-    // An hour between looks: a sleep begun after the close would hold it past the test's timeout.
     const bus = createPostgresBus({ dataSource, databaseUrl: database.url, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000 });
     await bus.start();
     try {
-      for (const durable of [undefined, `closing-${randomBytes(3).toString('hex')}`]) {
-        const sub = await bus.subscribe('eprescribing.>', () => undefined, durable ? { durable } : {});
-        await sub.close(); // its loop is reading (no sleep yet to wake) when this is called
-      }
+      await body(bus);
     } finally {
       await bus.close();
       await dataSource.destroy();
       await database.drop();
     }
+  }
+
+  it('a subscription closed while its first read is in flight ends then, not after the poll interval', async () => {
+    await withSlowPollingBus(async (bus) => {
+      for (const durable of [undefined, `closing-${randomBytes(3).toString('hex')}`]) {
+        const sub = await bus.subscribe('eprescribing.>', () => undefined, durable ? { durable } : {});
+        await sub.close(); // its loop is reading (no sleep yet to wake) when this is called
+      }
+    });
+  });
+
+  it('a message published while the handler runs is delivered next, not after the poll interval', async () => {
+    await withSlowPollingBus(async (bus) => {
+      const id = randomBytes(3).toString('hex');
+      for (const durable of [undefined, `woken-${id}`]) {
+        const [s, fence] = [`eprescribing.woken.${id}.${durable ? 'd' : 'e'}`, `eprescribing.fence.${id}.${durable ? 'd' : 'e'}`];
+        const fenced = collector(1);
+        const seen = collector(2);
+        const subs = [await bus.subscribe(fence, fenced.handler)];
+        subs.push(
+          await bus.subscribe(
+            s,
+            async (m) => {
+              if (decode(m) === 'first') {
+                // The second message's wake reaches this subscription while it is busy here: the fence
+                // (published after it, seen by an idle subscription) shows the wake has been handed out.
+                await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode('second') });
+                await bus.publish({ subject: fence, msgId: crypto.randomUUID(), data: encode('fence') });
+                await fenced.done;
+              }
+              seen.handler(m);
+            },
+            durable ? { durable } : {},
+          ),
+        );
+        await bus.publish({ subject: s, msgId: crypto.randomUUID(), data: encode('first') });
+        await seen.done;
+        expect(seen.received.map(decode)).toEqual(['first', 'second']);
+        for (const sub of subs) await sub.close();
+      }
+    });
   });
 });

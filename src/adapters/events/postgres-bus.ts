@@ -24,7 +24,10 @@ const PUBLISH_LOCK = 7_201_000_003;
 const BATCH = 200;
 
 interface Row {
-  seq: string;
+  /** The newest sequence the read's snapshot holds (null: the table is empty). */
+  top: string | null;
+  /** Null on the one row of a read that matched nothing. */
+  seq: string | null;
   subject: string;
   data: Buffer;
   headers: Record<string, string> | null;
@@ -130,18 +133,33 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
       const durable = subscribeOptions.durable;
       let stopped = false;
       let wakeUp: (() => void) | undefined;
-      // A close that came while a query ran finds no sleep to wake: the next sleep must not begin.
-      const sleep = (ms: number) =>
-        stopped
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, ms);
-              wakeUp = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-      const subscription = { wake: () => wakeUp?.() };
+      // A wake that comes while a read or a delivery runs finds no sleep to end: it is kept, and the
+      // next sleep returns at once (else a message published meanwhile waited for the poll). A close
+      // likewise: the next sleep must not begin.
+      let woken = false;
+      const sleep = (ms: number) => {
+        if (stopped || woken) {
+          woken = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const end = () => {
+            wakeUp = undefined;
+            resolve();
+          };
+          const timer = setTimeout(end, ms);
+          wakeUp = () => {
+            clearTimeout(timer);
+            end();
+          };
+        });
+      };
+      const subscription = {
+        wake: () => {
+          if (wakeUp) wakeUp();
+          else woken = true;
+        },
+      };
       subscriptions.add(subscription);
 
       // A durable consumer is served by one instance at a time: the holder of its session lock.
@@ -189,26 +207,36 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
       const loop = (async () => {
         while (!stopped && durable && !(await acquire().catch(() => false))) await sleep(pollIntervalMs);
         while (!stopped) {
+          // `top` is the newest message this statement's snapshot holds. Publishes commit in sequence
+          // order (the publish lock), so when fewer than a batch match, nothing matching is left at or
+          // below `top`: the position moves there. Without that, a consumer whose filter rarely matches
+          // scanned every later message again at each wake, and its cost grew with the stream.
           const rows = (await dataSource
-            .query('SELECT seq::text AS seq, subject, data, headers FROM bus_messages WHERE seq > $1 AND subject ~ $2 ORDER BY bus_messages.seq LIMIT $3', [
-              position,
-              regex,
-              BATCH,
-            ])
+            .query(
+              `SELECT t.top::text AS top, m.seq::text AS seq, m.subject, m.data, m.headers
+                 FROM (SELECT max(seq) AS top FROM bus_messages) t
+                 LEFT JOIN LATERAL (SELECT seq, subject, data, headers FROM bus_messages
+                                     WHERE seq > $1 AND seq <= t.top AND subject ~ $2 ORDER BY seq LIMIT $3) m ON true`,
+              [position, regex, BATCH],
+            )
             .catch((error: unknown) => {
               logger.warn({ err: error }, 'embedded bus read failed');
               return [];
             })) as Row[];
-          if (rows.length === 0) {
-            await sleep(pollIntervalMs);
-            continue;
-          }
-          for (const row of rows) {
+          const messages = rows.filter((row) => row.seq !== null);
+          let delivered = true;
+          for (const row of messages) {
             if (stopped) break;
-            if (!(await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) })))
-              break;
+            delivered = await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) });
+            if (!delivered) break;
             position = Number(row.seq);
             if (durable) await owner!.query('UPDATE bus_consumers SET acked_seq = $2, updated_at = now() WHERE name = $1', [durable, position]);
+          }
+          if (stopped || !delivered) continue;
+          if (messages.length < BATCH) {
+            const top = rows.length > 0 && rows[0].top !== null ? Number(rows[0].top) : position;
+            if (top > position) position = top; // a durable's table position stays at its last handled message: lag() counts from there
+            await sleep(pollIntervalMs);
           }
         }
       })();
