@@ -33,10 +33,10 @@ export const DEFAULT_SCHEMA_CACHE_DIR = path.join(
  * cache it is generated in memory. The validators are pure: every gateway in the process shares them.
  */
 function fhirValidators(cacheDir: string | undefined): Validators {
-  const schemaText = readFileSync(SCHEMA_FILE, 'utf8');
-  const file = cacheDir && fhirSchemaCacheFile(cacheDir, schemaText);
+  const shipped = shippedSchema();
+  const file = cacheDir && path.join(cacheDir, cacheFileName(shipped.key));
   // Per cache file (or per key without one): a process holds the validators of each place it was given.
-  const key = file || cacheKey(schemaText);
+  const key = file || shipped.key;
   const known = loaded.get(key);
   if (known) return known;
   let validators: Validators | undefined;
@@ -48,7 +48,7 @@ function fhirValidators(cacheDir: string | undefined): Validators {
     }
   }
   if (!validators) {
-    const code = generate(JSON.parse(schemaText) as { id: string } & Record<string, unknown>);
+    const code = generate(JSON.parse(shipped.text()) as { id: string } & Record<string, unknown>);
     validators = evaluate(code);
     if (file) writeAtomically(file, code);
   }
@@ -61,9 +61,23 @@ function cacheKey(schemaText: string): string {
   return createHash('sha256').update(`${PREPARATION}\0${ajvVersion}\0`).update(schemaText).digest('hex').slice(0, 16);
 }
 
+const cacheFileName = (key: string) => `fhir-r4-validators-${key}.cjs`;
+
+let shippedKey: string | undefined;
+/**
+ * The shipped schema's cache key, read and hashed once per process (the file, 3.4 MB, is part of an
+ * installed package; a gateway start that found the validators loaded spent some 40 ms on it); its
+ * text is read again only when validators must be generated or loaded.
+ */
+function shippedSchema(): { key: string; text(): string } {
+  const text = () => readFileSync(SCHEMA_FILE, 'utf8');
+  shippedKey ??= cacheKey(text());
+  return { key: shippedKey, text };
+}
+
 /** The file in `cacheDir` that holds the validators generated from this schema by this Ajv. */
-export function fhirSchemaCacheFile(cacheDir: string, schemaText = readFileSync(SCHEMA_FILE, 'utf8')): string {
-  return path.join(cacheDir, `fhir-r4-validators-${cacheKey(schemaText)}.cjs`);
+export function fhirSchemaCacheFile(cacheDir: string, schemaText?: string): string {
+  return path.join(cacheDir, cacheFileName(schemaText === undefined ? shippedSchema().key : cacheKey(schemaText)));
 }
 
 function generate(shipped: { id: string } & Record<string, unknown>): string {

@@ -29,9 +29,16 @@ interface Asset {
   etag: string;
 }
 
+// Per process and folder: the built pages do not change under a running gateway, and each gateway
+// started in a process (the tests start some hundred) hashed the same few megabytes again.
+const loaded = new Map<string, Map<string, Asset>>();
+
 function loadAssets(dir: string): Map<string, Asset> {
+  const known = loaded.get(dir);
+  if (known) return known;
   const assets = new Map<string, Asset>();
   if (!existsSync(dir)) return assets;
+  loaded.set(dir, assets);
   for (const name of readdirSync(dir)) {
     const type = CONTENT_TYPES[path.extname(name)];
     if (!type) continue;
