@@ -153,6 +153,17 @@ describe.each(adapters)('EventBus contract: %s', (_name, make) => {
     await c.done;
     expect(c.received.map(decode)).toEqual(['before', ...batch.filter((_, i) => i !== 10).map((m) => new TextDecoder().decode(m.data))]);
     await sub.close();
+
+    // A message twice in one batch: kept once, the second answered as the first's duplicate.
+    const twice = crypto.randomUUID();
+    const inner = await bus.publishAll([
+      { subject: s, msgId: twice, data: encode('once') },
+      { subject: s, msgId: twice, data: encode('again') },
+    ]);
+    expect(inner).toEqual([
+      { seq: inner[0].seq, duplicate: false },
+      { seq: inner[0].seq, duplicate: true },
+    ]);
   });
 
   it('delivers the headers a message was published with (the trace context), and none to one published without', async () => {

@@ -97,35 +97,55 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
     prune,
 
     async publish(message: BusMessage): Promise<PublishAck> {
-      if (closed) throw new Error('event bus is closed');
-      return dataSource.transaction(async (manager) => {
-        await manager.query('SELECT pg_advisory_xact_lock($1)', [PUBLISH_LOCK]);
-        const inserted = (await manager.query(
-          `INSERT INTO bus_messages (seq, subject, msg_id, data, headers) VALUES (nextval('bus_messages_seq'), $1, $2, $3, $4)
-           ON CONFLICT (msg_id) DO NOTHING RETURNING seq::text AS seq`,
-          [
-            message.subject,
-            message.msgId,
-            Buffer.from(message.data),
-            message.headers && Object.keys(message.headers).length > 0 ? JSON.stringify(message.headers) : null,
-          ],
-        )) as Array<{ seq: string }>;
-        if (inserted.length === 0) {
-          const [existing] = (await manager.query('SELECT seq::text AS seq FROM bus_messages WHERE msg_id = $1', [message.msgId])) as Array<{ seq: string }>;
-          return { seq: Number(existing.seq), duplicate: true };
-        }
-        await manager.query(`SELECT pg_notify('rxgate_bus', '')`);
-        const seq = Number(inserted[0].seq);
-        if (seq % 1_000 === 0) void prune(); // keep within the limits between the periodic prunes
-        return { seq, duplicate: false };
-      });
+      return (await bus.publishAll([message]))[0];
     },
 
+    // One transaction, one statement and one NOTIFY for the batch: one transaction per message held
+    // the relay at about 500 messages/s on the embedded runtime, with 1 ms of the gateway's CPU each.
     async publishAll(messages: readonly BusMessage[]): Promise<PublishAck[]> {
-      // Each in its own short transaction, as `publish`: the embedded bus is not where throughput is measured.
-      const acks: PublishAck[] = [];
-      for (const message of messages) acks.push(await bus.publish(message));
-      return acks;
+      if (closed) throw new Error('event bus is closed');
+      if (messages.length === 0) return [];
+      const msgIds = messages.map((m) => m.msgId);
+      return dataSource.transaction(async (manager) => {
+        await manager.query('SELECT pg_advisory_xact_lock($1)', [PUBLISH_LOCK]);
+        // In the batch's order (volatile nextval is evaluated after the sort); a repeat of an earlier
+        // message, in the stream or in the batch, is not inserted.
+        const inserted = (await manager.query(
+          `INSERT INTO bus_messages (seq, subject, msg_id, data, headers)
+           SELECT nextval('bus_messages_seq'), subject, msg_id, data, headers
+             FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) WITH ORDINALITY AS m(subject, msg_id, data, headers, n)
+            ORDER BY n
+           ON CONFLICT (msg_id) DO NOTHING RETURNING msg_id, seq::text AS seq`,
+          [
+            messages.map((m) => m.subject),
+            msgIds,
+            messages.map((m) => Buffer.from(m.data)),
+            messages.map((m) => (m.headers && Object.keys(m.headers).length > 0 ? JSON.stringify(m.headers) : null)),
+          ],
+        )) as Array<{ msg_id: string; seq: string }>;
+        const fresh = new Map(inserted.map((row) => [row.msg_id, Number(row.seq)]));
+        const kept = new Map(fresh);
+        if (inserted.length < messages.length) {
+          const repeated = msgIds.filter((id) => !fresh.has(id));
+          const rows = (await manager.query('SELECT msg_id, seq::text AS seq FROM bus_messages WHERE msg_id = ANY($1::text[])', [repeated])) as Array<{
+            msg_id: string;
+            seq: string;
+          }>;
+          for (const row of rows) kept.set(row.msg_id, Number(row.seq));
+        }
+        if (inserted.length > 0) {
+          await manager.query(`SELECT pg_notify('rxgate_bus', '')`);
+          // Keep within the limits between the periodic prunes: once per thousand messages.
+          const seqs = [...fresh.values()];
+          if (Math.floor(Math.max(...seqs) / 1_000) > Math.floor((Math.min(...seqs) - 1) / 1_000)) void prune();
+        }
+        const acked = new Set<string>();
+        return msgIds.map((id) => {
+          const duplicate = !fresh.has(id) || acked.has(id);
+          acked.add(id);
+          return { seq: kept.get(id)!, duplicate };
+        });
+      });
     },
 
     async subscribe(subjectFilter, handler, subscribeOptions: SubscribeOptions = {}): Promise<BusSubscription> {
@@ -227,7 +247,12 @@ export function createPostgresBus(options: PostgresBusOptions): EventBus & { sta
           let delivered = true;
           for (const row of messages) {
             if (stopped) break;
-            delivered = await deliver({ subject: row.subject, seq: Number(row.seq), data: new Uint8Array(row.data), ...(row.headers && { headers: row.headers }) });
+            delivered = await deliver({
+              subject: row.subject,
+              seq: Number(row.seq),
+              data: new Uint8Array(row.data),
+              ...(row.headers && { headers: row.headers }),
+            });
             if (!delivered) break;
             position = Number(row.seq);
             if (durable) await owner!.query('UPDATE bus_consumers SET acked_seq = $2, updated_at = now() WHERE name = $1', [durable, position]);
