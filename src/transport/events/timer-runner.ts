@@ -11,8 +11,8 @@ export interface TimerRunnerOptions {
   /** For rounds that failed (the database away); the runner tries again. */
   logger: Logger;
   /**
-   * The longest sleep between looks when nothing is due sooner: a timer armed on another instance
-   * is seen at most this late. Timers armed here wake the runner at once (`poke`).
+   * The longest sleep between looks when nothing is due sooner: a timer armed since the last look,
+   * on this instance or another, is seen at most this late (workflow timers are minutes to days ahead).
    * @default 1_000
    */
   maxIdleMs?: number;
@@ -26,8 +26,6 @@ export interface TimerRunnerOptions {
 export interface TimerRunner {
   /** Starts the loop (once; a second call changes nothing). */
   start(): void;
-  /** Looks again now (a timer was armed, or is due sooner than the runner was going to look). */
-  poke(): void;
   /** Ends the loop after the round in progress. */
   stop(): Promise<void>;
 }
@@ -75,9 +73,6 @@ export function createTimerRunner(options: TimerRunnerOptions): TimerRunner {
   return {
     start() {
       loop ??= run();
-    },
-    poke() {
-      wake?.();
     },
     async stop() {
       stopped = true;
