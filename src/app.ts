@@ -275,6 +275,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       live,
       bufferSize: config.subscriberBufferSize,
       newId,
+      keepAliveMs: config.websocketKeepAliveMs,
       onInternalError: (error: unknown, correlationId: string) =>
         logger.error({ err: error, reqId: correlationId }, 'unexpected error on the FHIR websocket channel'),
     });

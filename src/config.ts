@@ -94,7 +94,7 @@ export interface Config {
   graphqlExplorer: boolean;
   /** Events a slow live subscriber may have queued before it is disconnected. */
   subscriberBufferSize: number;
-  /** How often GraphQL websockets are pinged; one that has not answered the previous ping is dropped (`WS_KEEPALIVE_MS`). */
+  /** How often the websockets (GraphQL and FHIR) are pinged; one that has not answered the previous ping is dropped (`WS_KEEPALIVE_MS`). */
   websocketKeepAliveMs: number;
   /** Workflow action retries (CONTRACT §6): attempts, then exponential backoff with jitter between them. */
   actions: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
@@ -419,7 +419,8 @@ export const ENVIRONMENT_VARIABLES: readonly EnvironmentVariable[] = [
   {
     name: 'WS_KEEPALIVE_MS',
     default: '30000',
-    description: "How often GraphQL websockets are pinged (below a proxy's idle timeout); a peer that did not answer the previous ping is dropped.",
+    description:
+      "How often the websockets (GraphQL and FHIR) are pinged (below a proxy's idle timeout); a peer that did not answer the previous ping is dropped.",
   },
   { name: 'RATE_LIMIT_ENABLED', default: 'true', description: 'Per tenant and persona rate limiting (`false` for benchmarks).' },
   { name: 'RATE_LIMIT_BURST', default: '400', description: 'Bucket size in units (a read costs 1, a search 2, a write 5).' },

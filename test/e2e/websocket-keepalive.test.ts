@@ -3,8 +3,8 @@ import WebSocket from 'ws';
 import { useTestApp } from '../support/use-test-app.js';
 
 /**
- * Keepalive of the GraphQL websockets (WS_KEEPALIVE_MS): every socket is pinged, in slices that let
- * other work run between them, and a peer that stopped answering is dropped.
+ * Keepalive of the websockets (WS_KEEPALIVE_MS), GraphQL and FHIR: every socket is pinged, in slices
+ * that let other work run between them, and a peer that stopped answering is dropped.
  */
 // A peer must answer within one interval: 500 ms leaves a loaded test machine room to answer in time.
 const t = useTestApp({ env: { WS_KEEPALIVE_MS: '500' } });
@@ -27,6 +27,19 @@ async function connection(options: { autoPong?: boolean } = {}) {
   return state;
 }
 
+/** A FHIR websocket channel connection (authorised at the upgrade), counting the pings it gets. */
+async function fhirChannel(options: { autoPong: boolean }) {
+  const socket = new WebSocket(`${t.url.replace('http', 'ws')}/fhir/websocket?access_token=${ehr}`, { autoPong: options.autoPong });
+  const state = { socket, pings: 0, closed: undefined as number | undefined };
+  socket.on('ping', () => state.pings++);
+  socket.on('close', (code) => (state.closed = code));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return state;
+}
+
 describe('websocket keepalive', () => {
   const opened: Array<Awaited<ReturnType<typeof connection>>> = [];
   afterAll(() => opened.forEach(({ socket }) => socket.terminate()));
@@ -41,6 +54,14 @@ describe('websocket keepalive', () => {
 
   it('drops a peer that stopped answering pings, and only that one', async () => {
     const [silent, answering] = await Promise.all([connection({ autoPong: false }), connection()]);
+    opened.push(silent, answering);
+    await expect.poll(() => silent.closed, { timeout: 10_000 }).toBe(1006);
+    expect(answering.closed).toBeUndefined();
+    expect(answering.pings).toBeGreaterThan(0);
+  });
+
+  it('drops a FHIR websocket channel peer that stopped answering pings, and only that one', async () => {
+    const [silent, answering] = await Promise.all([fhirChannel({ autoPong: false }), fhirChannel({ autoPong: true })]);
     opened.push(silent, answering);
     await expect.poll(() => silent.closed, { timeout: 10_000 }).toBe(1006);
     expect(answering.closed).toBeUndefined();

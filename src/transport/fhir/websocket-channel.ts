@@ -10,6 +10,7 @@ import { httpStatusOf } from '../http/error-status.js';
 import { toDomainError } from '../http/errors.js';
 import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { CloseCode } from '../http/websocket-close-code.js';
+import { keepWebsocketsAlive } from '../http/websocket-keepalive.js';
 import { compileCriteria } from './criteria.js';
 import { FHIR_JSON } from './http.js';
 import { toOperationOutcome } from './operation-outcome.js';
@@ -27,10 +28,13 @@ export function createFhirWebsocketChannel(options: {
   live: LiveEvents;
   bufferSize: number;
   newId: () => string;
+  /** Interval of websocket pings; a connection that missed the previous pong is dropped. @default 30_000 */
+  keepAliveMs?: number;
   /** Told of unexpected errors, with the connection's correlation id (the client only hears that something failed). @default ignored */
   onInternalError?: (error: unknown, correlationId: string) => void;
 }) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
+  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs ?? 30_000);
   const onInternalError = options.onInternalError ?? (() => undefined);
   const correlationIdOf = (request: IncomingMessage) => correlationIdOfUpgrade(request, options.newId);
   wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
@@ -45,6 +49,7 @@ export function createFhirWebsocketChannel(options: {
   }
 
   function serve(socket: WebSocket, ctx: RequestContext) {
+    keepAlive.track(socket);
     const send = (text: string) => socket.readyState === socket.OPEN && socket.send(text);
     const delivery = openSubscriptionDelivery(
       {
@@ -97,6 +102,7 @@ export function createFhirWebsocketChannel(options: {
       return wss.clients.size;
     },
     async close() {
+      keepAlive.stop();
       for (const client of wss.clients) client.close(CloseCode.GoingAway, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -11,6 +11,7 @@ import type { RequestContext } from '../../domain/index.js';
 import type { Span } from '../../tracing.js';
 import { correlationIdOfUpgrade, tenantNamed } from '../http/request-context.js';
 import { CloseCode, closeFor } from '../http/websocket-close-code.js';
+import { keepWebsocketsAlive } from '../http/websocket-keepalive.js';
 import type { GraphqlBounds } from './bounds.js';
 import { createGraphqlContext } from './context.js';
 import { formatGraphqlError } from './errors.js';
@@ -40,9 +41,6 @@ interface Extra {
   /** Spans of the operations being set up, by operation id. */
   spans?: Map<string, Span>;
 }
-
-/** Keepalive pings sent before the sweep lets other work run. */
-const PING_SLICE = 500;
 
 /** `x-tenant-id` (any case) in `connectionParams`: how a client that cannot set headers (a browser) names its tenant. */
 const tenantParam = (params: Record<string, unknown> | undefined): unknown =>
@@ -88,39 +86,8 @@ export function createGraphqlWebsocket(options: {
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
-  // Ping/pong keepalive (RFC 6455 §5.5.2): dead peers are dropped instead of holding subscriptions.
-  const alive = new WeakSet<WebSocket>();
-  wss.on('connection', (socket: WebSocket) => {
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
-  });
-  // A ping is a socket write: 10,000 in one go held up every event delivered meanwhile (RESULTS.md,
-  // 10,000 filtered subscribers: p99 114 ms with one loop, 35 ms with slices). The sweep yields between slices.
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      let sinceYield = 0;
-      for (const socket of [...wss.clients]) {
-        if (++sinceYield === PING_SLICE) {
-          sinceYield = 0;
-          await new Promise(setImmediate);
-        }
-        if (socket.readyState !== socket.OPEN) continue; // gone while the sweep yielded
-        if (!alive.has(socket)) {
-          socket.terminate();
-          continue;
-        }
-        alive.delete(socket);
-        socket.ping();
-      }
-    } finally {
-      sweeping = false;
-    }
-  };
-  const keepAlive = setInterval(() => void sweep(), options.keepAliveMs ?? 30_000);
-  keepAlive.unref();
+  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs ?? 30_000);
+  wss.on('connection', (socket: WebSocket) => keepAlive.track(socket));
 
   // The text of each prepared document: subscribers of the same text share each event's execution.
   const queries = new WeakMap<DocumentNode, string>();
@@ -203,7 +170,7 @@ export function createGraphqlWebsocket(options: {
       return wss.clients.size;
     },
     async close() {
-      clearInterval(keepAlive);
+      keepAlive.stop();
       await server.dispose(); // closes every socket with 1001, then the websocket server
     },
   };
