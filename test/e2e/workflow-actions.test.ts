@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DomainError } from '../../src/domain/index.js';
 import type { DeliveredMessage } from '../../src/ports/index.js';
 import { DeadLettersDocument, ReplayDeadLetterDocument, ReplayDeadLettersDocument, TransitionDocument } from '../generated/graphql.js';
 import { fakeIntegrations } from '../support/fake-integrations.js';
@@ -119,6 +120,16 @@ describe('retries, dead letters and replay', () => {
     expect((await graphql(t.url, DeadLettersDocument, { filter: { includeResolved: true, handler: 'alertSupport' } }, admin)).data!.deadLetters).toHaveLength(
       2,
     );
+  });
+
+  it('the database away is not an action’s failure: no attempt is spent, the event comes again, and the action runs once', async () => {
+    // More unavailable answers than the attempts allowed (3): counted as attempts, they ended as a dead letter.
+    fake.fail('support', 4, () => new DomainError('SERVICE_UNAVAILABLE', 'The database is not reachable.'));
+    const id = await prescriptionIn(t.url, 'failed', { ehr, pharmacy });
+    await expect.poll(() => fake.delivered.support.filter((n) => n.medicationRequestId === id).length, { timeout: 30_000 }).toBe(1);
+    expect(fake.attempts.support).toBeGreaterThanOrEqual(5);
+    const letters = (await graphql(t.url, DeadLettersDocument, { filter: { handler: 'alertSupport' } }, admin)).data!.deadLetters;
+    expect(letters.filter((d) => (d.event as any).payload.medicationRequestId === id)).toEqual([]);
   });
 
   it('dead letters are for a platform-admin of the tenant only', async () => {

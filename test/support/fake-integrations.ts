@@ -11,11 +11,12 @@ export function fakeIntegrations() {
   const delivered = Object.fromEntries(targets.map((t) => [t, []])) as unknown as Record<Target, IntegrationNotice[]>;
   const attempts = Object.fromEntries(targets.map((t) => [t, 0])) as Record<Target, number>;
   const failing = Object.fromEntries(targets.map((t) => [t, 0])) as Record<Target, number>;
+  const failures: Partial<Record<Target, () => Error>> = {};
   const accept = (target: Target) => async (notice: IntegrationNotice) => {
     attempts[target]++;
     if (failing[target] > 0) {
       failing[target]--;
-      throw new Error(`${target} endpoint unavailable`);
+      throw failures[target]?.() ?? new Error(`${target} endpoint unavailable`);
     }
     delivered[target].push(notice);
   };
@@ -29,9 +30,11 @@ export function fakeIntegrations() {
     integrations,
     delivered,
     attempts,
-    /** The next `count` calls to `target` throw (Infinity: until `recover`). */
-    fail(target: Target, count: number) {
+    /** The next `count` calls to `target` throw (Infinity: until `recover`), `error()` when given. */
+    fail(target: Target, count: number, error?: () => Error) {
       failing[target] = count;
+      if (error) failures[target] = error;
+      else delete failures[target];
     },
     recover(target: Target) {
       failing[target] = 0;
