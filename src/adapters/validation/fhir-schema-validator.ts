@@ -67,7 +67,7 @@ let shippedKey: string | undefined;
 /**
  * The shipped schema's cache key, read and hashed once per process (the file, 3.4 MB, is part of an
  * installed package; a gateway start that found the validators loaded spent some 40 ms on it); its
- * text is read again only when validators must be generated or loaded.
+ * text is read again only when validators must be generated (a cache file is loaded without it).
  */
 function shippedSchema(): { key: string; text(): string } {
   const text = () => readFileSync(SCHEMA_FILE, 'utf8');
