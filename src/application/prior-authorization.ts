@@ -24,7 +24,7 @@ import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { isStoredId } from './stored-id.js';
 import { eventContext } from './workflow.js';
-import { applyTimerChanges, type Change, type MoveHook, type WorkflowSubject } from './workflow-engine.js';
+import { applyTimerChanges, type Change, changePayload, type MoveHook, type WorkflowSubject } from './workflow-engine.js';
 
 /**
  * Prior authorization (CONTRACT §9) on the engine: the PA as a workflow subject, and its links to
@@ -60,15 +60,7 @@ const workflowRef = (record: PriorAuthorizationRecord) => ({
 });
 
 function statusChanged(ctx: RequestContext, record: PriorAuthorizationInstance, change: Change, newId: () => string): EventEnvelope {
-  const payload = {
-    resource: record.resource as never,
-    event: change.event,
-    from: change.from,
-    to: change.to,
-    reason: change.reason,
-    workflow: workflowRef(record),
-    ...record.context,
-  };
+  const payload = changePayload(record.resource, change, workflowRef(record), record.context);
   return buildEvent(ctx, EVENT_TYPES.priorAuthorizationStatusChanged, payload, { eventId: newId(), timestamp: change.at });
 }
 

@@ -2,6 +2,7 @@ import {
   assertMove,
   assertTextWithinBounds,
   type EventEnvelope,
+  type EventPayload,
   type Facts,
   type Naming,
   type RequestContext,
@@ -54,6 +55,20 @@ export interface WorkflowSubject<R extends { id: string; versionId: number; reso
   write(scope: TransactionScope, ctx: RequestContext, current: R, change: Change): Promise<R | undefined>;
   /** The events announcing `change` (status_changed, then any specific one such as cancelled). */
   events(ctx: RequestContext, record: R, change: Change, ids: () => string): EventEnvelope[];
+}
+
+/**
+ * The payload every workflow's change events carry (CONTRACT §10): the resource as it now stands,
+ * the move, and which definition, version and instance made it; `context` adds what subscribers
+ * filter on (the prescription, its patient and pharmacy).
+ */
+export function changePayload(
+  resource: unknown,
+  change: Change,
+  workflow: { name: string; version: number; instanceId: string },
+  context: Pick<EventPayload, 'medicationRequestId' | 'patientId' | 'pharmacyId'>,
+): EventPayload {
+  return { resource: resource as EventPayload['resource'], event: change.event, from: change.from, to: change.to, reason: change.reason, workflow, ...context };
 }
 
 /**

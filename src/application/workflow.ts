@@ -28,7 +28,7 @@ import type { TransactionScope } from '../ports/index.js';
 import type { UseCaseDeps } from './deps.js';
 import { isStoredId } from './stored-id.js';
 import { withPrescribingRules } from './use-cases/medication-request.rules.js';
-import { type Change, move, type Moved, moveLoaded, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
+import { type Change, changePayload, move, type Moved, moveLoaded, type MoveRequest, type WorkflowSubject } from './workflow-engine.js';
 
 /** The tenant's prescription `id` names, if any; an id that cannot be a stored one names none (and never reaches SQL). */
 export const findPrescription = (scope: TransactionScope, id: string): Promise<MedicationRequestRecord | undefined> =>
@@ -175,15 +175,8 @@ export const PRESCRIPTION_SUBJECT: WorkflowSubject<MedicationRequestRecord, Pres
     return record;
   },
   events(ctx, record, change, newId) {
-    const payload = {
-      resource: record.resource as never,
-      event: change.event,
-      from: change.from,
-      to: change.to,
-      reason: change.reason,
-      workflow: { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id },
-      ...eventContext(record),
-    };
+    const workflow = { name: CURRENT_PRESCRIPTION_WORKFLOW.name, version: record.workflowVersion, instanceId: record.id };
+    const payload = changePayload(record.resource, change, workflow, eventContext(record));
     const types = [EVENT_TYPES.medicationRequestStatusChanged, SPECIFIC_EVENT[change.event]].filter((t): t is EventType => t !== undefined);
     return types.map((type) => buildEvent(ctx, type, payload, { eventId: newId(), timestamp: change.at }));
   },
