@@ -51,7 +51,9 @@ async function expiryOf(live: ReturnType<typeof subscriber>, id: string) {
   return fired;
 }
 
-describe('editing the validity end moves the expiry', () => {
+// Concurrent: each test waits seconds for its own expiry to come due (its own patient, subscriber and
+// prescriptions), so the waits overlap instead of adding up.
+describe.concurrent('editing the validity end moves the expiry', () => {
   it('FHIR PUT: an end brought near fires at the new end; an end in the past is refused and moves nothing', async () => {
     const patient = uniquePatient();
     const live = subscriber(t.url, ehr, { filter: { patient } });
