@@ -55,16 +55,15 @@ export function createHistoryStore(manager: EntityManager, tenantId: string, def
         where.push(
           `(last_updated, id, version) < (${params.bind(query.before.lastUpdated)}::timestamptz, ${params.bind(query.before.id)}::uuid, ${params.bind(query.before.version)}::int)`,
         );
-      const [rows, count] = await Promise.all([
-        manager.query(
-          `SELECT id, tenant_id, version, workflow_status, workflow_version, last_updated, resource, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
-           WHERE ${where.join(' AND ')} ORDER BY last_updated DESC, id DESC, version DESC LIMIT ${params.bind(query.limit + 1)}`,
-          params.values,
-        ) as Promise<Array<MedicationRequestRow & { position_at: string }>>,
-        query.withTotal
-          ? (manager.query(`SELECT count(*)::int AS total FROM medication_request_history WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>)
-          : undefined,
-      ]);
+      // One after the other, as seqPage (seq-page.ts) says why.
+      const rows: Array<MedicationRequestRow & { position_at: string }> = await manager.query(
+        `SELECT id, tenant_id, version, workflow_status, workflow_version, last_updated, resource, to_json(last_updated)#>>'{}' AS position_at FROM medication_request_history
+         WHERE ${where.join(' AND ')} ORDER BY last_updated DESC, id DESC, version DESC LIMIT ${params.bind(query.limit + 1)}`,
+        params.values,
+      );
+      const count: Array<{ total: number }> | undefined = query.withTotal
+        ? await manager.query(`SELECT count(*)::int AS total FROM medication_request_history WHERE ${filter}`, filterValues)
+        : undefined;
       return {
         items: rows
           .slice(0, query.limit)

@@ -41,15 +41,15 @@ export async function seqPage<E extends ObjectLiteral & { seq: string }, T>(
   const filter = sql.where.join(' AND ');
   const pageWhere = query.afterSeq === undefined ? filter : `${filter} AND seq > ${params.bind(query.afterSeq)}::bigint`;
   const limit = params.bind(query.limit + 1);
-  const [rows, count] = await Promise.all([
-    manager.query(
-      `SELECT ${selectList(sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`,
-      params.values,
-    ) as Promise<E[]>,
-    query.withTotal
-      ? (manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues) as Promise<Array<{ total: number }>>)
-      : undefined,
-  ]);
+  // One after the other: a connection runs one statement at a time anyway, and pg 8 deprecates (pg 9
+  // removes) queueing a query on a client that is still running one.
+  const rows: E[] = await manager.query(
+    `SELECT ${selectList(sql.entity, [...sql.select, 'seq'])} FROM ${table} WHERE ${pageWhere} ORDER BY seq LIMIT ${limit}`,
+    params.values,
+  );
+  const count: Array<{ total: number }> | undefined = query.withTotal
+    ? await manager.query(`SELECT count(*)::int AS total FROM ${table} WHERE ${filter}`, filterValues)
+    : undefined;
   return {
     items: rows.slice(0, query.limit).map((row) => ({ record: toRecord(row), seq: row.seq })),
     hasMore: rows.length > query.limit,
