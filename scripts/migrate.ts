@@ -1,7 +1,4 @@
 /** Runs pending migrations against DATABASE_URL, or the embedded database under DATA_DIR. */
-import 'reflect-metadata';
-import { createDataSource, runMigrations } from '../src/adapters/db/data-source.js';
-import { startEmbeddedPostgres } from '../src/adapters/db/embedded-postgres.js';
 import { parseCommandLine } from '../src/cli.js';
 import { loadConfig } from '../src/config.js';
 
@@ -17,6 +14,11 @@ options:
   {},
 );
 const config = loadConfig();
+// Imported once the arguments are read: `--help` and a mistyped option answer without loading TypeORM
+// and the entities (0.5 s).
+await import('reflect-metadata');
+const { createDataSource, runMigrations } = await import('../src/adapters/db/data-source.js');
+const { startEmbeddedPostgres } = await import('../src/adapters/db/embedded-postgres.js');
 const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir });
 const dataSource = createDataSource({ url: config.databaseUrl ?? embedded!.url, poolSize: 2 });
 try {
