@@ -78,7 +78,10 @@ export interface SubscribeOptions {
 export interface EventBus {
   /** Which implementation this is (logs, trace attributes). */
   readonly kind: 'nats' | 'embedded';
-  /** Resolves once the bus keeps the message (or dropped it as a duplicate); rejects when it could not. */
+  /**
+   * Resolves once the bus keeps the message (or dropped it as a duplicate); rejects when it could not,
+   * with a `DomainError` `SERVICE_UNAVAILABLE` when the bus (or, embedded, its database) is away for the moment.
+   */
   publish(message: BusMessage): Promise<PublishAck>;
   /**
    * Publishes `messages` in this order, as `publish` would one after the other, without waiting for

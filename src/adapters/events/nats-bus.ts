@@ -11,7 +11,8 @@ import {
   jetstreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors as natsErrors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { DomainError } from '../../domain/index.js';
 import type { BusMessage, BusRetention, BusSubscription, DeliveredMessage, EventBus, MessageHeaders, PublishAck, SubscribeOptions } from '../../ports/index.js';
 
 /** How `createNatsBus` connects and which streams it makes. */
@@ -73,12 +74,33 @@ const PULL_EXPIRES_MS = 5_000;
 /** 100 ms, doubling, at most 1 s: a consumer is back within a second of JetStream answering again. */
 const backoff = (failures: number) => Math.min(100 * 2 ** Math.min(failures, 10), 1_000);
 
-/** The bus cannot answer for the moment (NATS restarting or not yet reachable). */
-export class BusUnavailableError extends Error {
-  constructor(message = 'the event bus (NATS) is unavailable for the moment') {
-    super(message);
+/** Seconds a caller is asked to wait when NATS is away (a restart takes a few). */
+const BUS_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The bus cannot take or serve a message for the moment (NATS restarting, not yet reachable, or
+ * JetStream not ready): `SERVICE_UNAVAILABLE`, as the database away is, so that callers tell "not
+ * now" from a refusal (a workflow action spends none of its attempts on it).
+ */
+export class BusUnavailableError extends DomainError {
+  constructor(message = `The event bus (NATS) is unavailable for the moment; retry in ${BUS_RETRY_AFTER_SECONDS} s.`, cause?: unknown) {
+    super('SERVICE_UNAVAILABLE', message, { retryAfterSeconds: BUS_RETRY_AFTER_SECONDS, cause });
     this.name = 'BusUnavailableError';
   }
+}
+
+/** What the client throws when the server is away or JetStream does not answer yet, not when it refused the message. */
+function isUnavailable(error: unknown): boolean {
+  return (
+    error instanceof natsErrors.TimeoutError ||
+    error instanceof natsErrors.ClosedConnectionError ||
+    error instanceof natsErrors.ConnectionError ||
+    error instanceof natsErrors.DrainingConnectionError ||
+    error instanceof natsErrors.NoRespondersError ||
+    (error instanceof natsErrors.RequestError && error.isNoResponders()) ||
+    // JetStream's "no responders" (its stream leader not back yet); the class is not exported.
+    (error instanceof Error && error.name === 'JetStreamNotEnabled')
+  );
 }
 
 interface Supervised {
@@ -167,7 +189,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
     void connection.closed().then(() => {
       up = false;
       if (closed) return;
-      const error = new BusUnavailableError('the connection to NATS was closed for good');
+      const error = new BusUnavailableError('The connection to NATS was closed for good.');
       for (const s of supervised) s.die(error);
     });
   }
@@ -208,13 +230,17 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus &
   const publishOne = async (message: BusMessage, lastMsgId?: string): Promise<PublishAck> => {
     if (!js) throw new BusUnavailableError();
     const headers = toNatsHeaders(message.headers);
-    const ack = await js.publish(prefix + message.subject, message.data, {
-      msgID: message.msgId,
-      timeout: 5_000,
-      ...(headers && { headers }),
-      ...(lastMsgId !== undefined && { expect: { lastMsgID: lastMsgId } }),
-    });
-    return { seq: ack.seq, duplicate: ack.duplicate };
+    try {
+      const ack = await js.publish(prefix + message.subject, message.data, {
+        msgID: message.msgId,
+        timeout: 5_000,
+        ...(headers && { headers }),
+        ...(lastMsgId !== undefined && { expect: { lastMsgID: lastMsgId } }),
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      throw isUnavailable(error) ? new BusUnavailableError(undefined, error) : error;
+    }
   };
 
   const toDelivered = (m: JsMsg): DeliveredMessage => {

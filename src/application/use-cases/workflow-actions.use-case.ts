@@ -119,9 +119,9 @@ async function runAction(deps: UseCaseDeps, action: string, envelope: EventEnvel
       await ledger.markDone({ handler: action, eventId, tenantId: notice.tenantId, attempts: attempt, instanceId });
       return;
     } catch (error) {
-      // The database away (a restart, a failover) is not the action's failure and spends none of its
-      // attempts: the event stays unacknowledged and comes again, and the ledger keeps what completed
-      // from running twice. Five quick attempts inside one restart used to end as a dead letter.
+      // The database or the bus away (a restart, a failover) is not the action's failure and spends
+      // none of its attempts: the event stays unacknowledged and comes again, and the ledger keeps what
+      // completed from running twice. Five quick attempts inside one restart used to end as a dead letter.
       if (error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE') throw error;
       lastError = error;
       actions.onFailure?.(action, attempt, error);
