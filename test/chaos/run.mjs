@@ -505,7 +505,10 @@ async function main() {
     const missingRuns = expectedRuns.filter((k) => !ran.has(k)).length;
     const actionRuns = runs.filter((r) => !Object.values(COMPENSATION).includes(r.handler));
     const extraRuns = actionRuns.filter((r) => r.n > 1).length + actionRuns.filter((r) => !expectedRuns.includes(`${r.handler}/${r.event_id}`)).length;
-    const dead = (await sql.query('SELECT count(*)::int AS n FROM dead_letters')).rows[0].n;
+    const letters = (await sql.query('SELECT handler, event_type, attempts, error, created_at FROM dead_letters ORDER BY created_at')).rows;
+    const dead = letters.length;
+    for (const l of letters)
+      log(`dead letter: ${l.handler} of ${l.event_type} after ${l.attempts} attempt(s), ${new Date(l.created_at).getTime() - t0} ms into the run: ${l.error}`);
     const firstMissing = rows.find(
       (r) => r.type.endsWith('medication_request.status_changed.v1') && HANDLER[r.event] && !ran.has(`${HANDLER[r.event]}/${r.event_id}`),
     );
