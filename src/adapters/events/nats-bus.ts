@@ -89,8 +89,11 @@ export class BusUnavailableError extends DomainError {
   }
 }
 
-/** What the client throws when the server is away or JetStream does not answer yet, not when it refused the message. */
-function isUnavailable(error: unknown): boolean {
+/**
+ * What the client throws when the server is away or JetStream does not answer yet, not when it
+ * refused the message. Exported for its unit test.
+ */
+export function isUnavailable(error: unknown): boolean {
   return (
     error instanceof natsErrors.TimeoutError ||
     error instanceof natsErrors.ClosedConnectionError ||
