@@ -34,7 +34,7 @@ export function createFhirWebsocketChannel(options: {
   onInternalError?: (error: unknown, correlationId: string) => void;
 }) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4_096 });
-  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs ?? 30_000);
+  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs);
   const onInternalError = options.onInternalError ?? (() => undefined);
   const correlationIdOf = (request: IncomingMessage) => correlationIdOfUpgrade(request, options.newId);
   wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));

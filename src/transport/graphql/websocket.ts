@@ -86,7 +86,7 @@ export function createGraphqlWebsocket(options: {
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   wss.on('headers', (headers: string[], request: IncomingMessage) => headers.push(`X-Correlation-Id: ${correlationIdOf(request)}`));
-  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs ?? 30_000);
+  const keepAlive = keepWebsocketsAlive(wss, options.keepAliveMs);
   wss.on('connection', (socket: WebSocket) => keepAlive.track(socket));
 
   // The text of each prepared document: subscribers of the same text share each event's execution.

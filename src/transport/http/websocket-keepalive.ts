@@ -14,9 +14,10 @@ export interface WebsocketKeepAlive {
 /**
  * Ping/pong keepalive (RFC 6455 §5.5.2) of every socket of `server` that was tracked: a peer that
  * did not answer the previous ping is dropped, instead of holding its subscriptions and buffers until
- * TCP gives up, which can take hours. Both websocket doors (GraphQL, FHIR) use it.
+ * TCP gives up, which can take hours. Both websocket doors (GraphQL, FHIR) use it; `intervalMs` is
+ * `WS_KEEPALIVE_MS` (30 s by default).
  */
-export function keepWebsocketsAlive(server: WebSocketServer, intervalMs: number): WebsocketKeepAlive {
+export function keepWebsocketsAlive(server: WebSocketServer, intervalMs = 30_000): WebsocketKeepAlive {
   const alive = new WeakSet<WebSocket>();
   const tracked = new WeakSet<WebSocket>();
   // A ping is a socket write: 10,000 in one go held up every event delivered meanwhile (RESULTS.md,
